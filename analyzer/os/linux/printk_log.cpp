@@ -1,0 +1,1 @@
+#include "analyzer/os/linux/printk_log.hpp"

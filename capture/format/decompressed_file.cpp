@@ -1,0 +1,190 @@
+#include "capture/format/decompressed_file.hpp"
+
+#include <fcntl.h>
+#include <lzma.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace coroner {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<FILE, FileCloser>;
+
+Error io_error(const std::string& path, std::string_view what) {
+  return make_error(Errc::io, "{}: {}: {}", path, what, std::strerror(errno));
+}
+
+// Each decoder reads `in` to its end and writes everything to `out`.
+using Decoder = std::function<Expected<void>(FILE* in, FILE* out, const std::string& path)>;
+
+Expected<void> write_all(FILE* out, const void* data, size_t size, const std::string& path) {
+  if (size && std::fwrite(data, 1, size, out) != size) return io_error(path, "writing decompressed copy");
+  return {};
+}
+
+Expected<void> decode_zstd(FILE* in, FILE* out, const std::string& path) {
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  // Fixture kernels are compressed with --long=27; allow windows up to 2 GiB.
+  ZSTD_DCtx_setParameter(ctx.get(), ZSTD_d_windowLogMax, 31);
+  std::vector<char> inbuf(kChunk), outbuf(kChunk);
+  size_t last = 0;
+  uint64_t consumed = 0;
+  while (size_t got = std::fread(inbuf.data(), 1, inbuf.size(), in)) {
+    ZSTD_inBuffer input{inbuf.data(), got, 0};
+    while (input.pos < input.size) {
+      ZSTD_outBuffer output{outbuf.data(), outbuf.size(), 0};
+      last = ZSTD_decompressStream(ctx.get(), &output, &input);
+      if (ZSTD_isError(last))
+        return make_error(Errc::corrupt, "{}: zstd data near offset {:#x}: {}", path,
+                          consumed + input.pos, ZSTD_getErrorName(last));
+      CORONER_CHECK(write_all(out, outbuf.data(), output.pos, path));
+    }
+    consumed += got;
+  }
+  if (last != 0) return make_error(Errc::truncated, "{}: zstd stream ends early at offset {:#x}", path, consumed);
+  return {};
+}
+
+Expected<void> decode_gzip(FILE* in, FILE* out, const std::string& path) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 32) != Z_OK) return make_error(Errc::io, "{}: cannot start zlib", path);
+  std::vector<unsigned char> inbuf(kChunk), outbuf(kChunk);
+  int rc = Z_OK;
+  uint64_t consumed = 0;
+  while (rc != Z_STREAM_END) {
+    size_t got = std::fread(inbuf.data(), 1, inbuf.size(), in);
+    if (got == 0) break;
+    z.next_in = inbuf.data();
+    z.avail_in = static_cast<uInt>(got);
+    while (z.avail_in > 0 && rc != Z_STREAM_END) {
+      z.next_out = outbuf.data();
+      z.avail_out = static_cast<uInt>(outbuf.size());
+      rc = inflate(&z, Z_NO_FLUSH);
+      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+        inflateEnd(&z);
+        return make_error(Errc::corrupt, "{}: gzip data near offset {:#x}: {}", path, consumed,
+                          z.msg ? z.msg : "inflate failed");
+      }
+      auto wrote = write_all(out, outbuf.data(), outbuf.size() - z.avail_out, path);
+      if (!wrote) {
+        inflateEnd(&z);
+        return wrote.error();
+      }
+    }
+    consumed += got;
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END) return make_error(Errc::truncated, "{}: gzip stream ends early at offset {:#x}", path, consumed);
+  return {};
+}
+
+Expected<void> decode_xz(FILE* in, FILE* out, const std::string& path) {
+  lzma_stream s = LZMA_STREAM_INIT;
+  if (lzma_stream_decoder(&s, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK)
+    return make_error(Errc::io, "{}: cannot start xz decoder", path);
+  std::vector<uint8_t> inbuf(kChunk), outbuf(kChunk);
+  lzma_ret rc = LZMA_OK;
+  while (rc != LZMA_STREAM_END) {
+    lzma_action action = LZMA_RUN;
+    if (s.avail_in == 0) {
+      size_t got = std::fread(inbuf.data(), 1, inbuf.size(), in);
+      s.next_in = inbuf.data();
+      s.avail_in = got;
+      if (got == 0) action = LZMA_FINISH;
+    }
+    s.next_out = outbuf.data();
+    s.avail_out = outbuf.size();
+    rc = lzma_code(&s, action);
+    if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
+      uint64_t at = s.total_in;
+      lzma_end(&s);
+      return make_error(rc == LZMA_BUF_ERROR ? Errc::truncated : Errc::corrupt,
+                        "{}: xz data near offset {:#x}: decoder error {}", path, at, static_cast<int>(rc));
+    }
+    auto wrote = write_all(out, outbuf.data(), outbuf.size() - s.avail_out, path);
+    if (!wrote) {
+      lzma_end(&s);
+      return wrote.error();
+    }
+  }
+  lzma_end(&s);
+  return {};
+}
+
+}  // namespace
+
+Expected<Compression> detect_file_compression(const std::string& path) {
+  File f(std::fopen(path.c_str(), "rb"));
+  if (!f) return io_error(path, "cannot open");
+  std::array<unsigned char, 6> magic{};
+  size_t got = std::fread(magic.data(), 1, magic.size(), f.get());
+  if (got >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
+    return Compression::zstd;
+  if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) return Compression::gzip;
+  if (got >= 6 && std::memcmp(magic.data(), "\xfd" "7zXZ\0", 6) == 0) return Compression::xz;
+  return Compression::none;
+}
+
+std::string default_cache_dir() {
+  if (const char* dir = std::getenv("CORONER_CACHE_DIR"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/coroner";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/coroner";
+  return "/tmp/coroner-cache-" + std::to_string(getuid());
+}
+
+Expected<std::string> decompressed_path(const std::string& path, const std::string& cache_dir) {
+  CORONER_TRY(kind, detect_file_compression(path));
+  if (kind == Compression::none) return path;
+
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return io_error(path, "cannot stat");
+  size_t key = std::hash<std::string>{}(fmt::format("{}|{}|{}", absolute.string(), st.st_size, st.st_mtime));
+  fs::path stem = fs::path(path).filename();
+  if (stem.has_extension()) stem.replace_extension();
+  fs::path dir = fs::path(cache_dir) / fmt::format("{:016x}", key);
+  fs::path target = dir / stem;
+  if (fs::exists(target, ec)) return target.string();
+
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(Errc::io, "{}: cannot create cache directory: {}", dir.string(), ec.message());
+  fs::path temp = dir / fmt::format(".{}.{}.tmp", stem.string(), getpid());
+  {
+    File in(std::fopen(path.c_str(), "rb"));
+    if (!in) return io_error(path, "cannot open");
+    File out(std::fopen(temp.c_str(), "wb"));
+    if (!out) return io_error(temp.string(), "cannot create");
+    Decoder decode = kind == Compression::zstd ? decode_zstd : kind == Compression::gzip ? decode_gzip : decode_xz;
+    auto done = decode(in.get(), out.get(), path);
+    if (done && std::fflush(out.get()) != 0) done = io_error(temp.string(), "writing decompressed copy");
+    if (!done) {
+      fs::remove(temp, ec);
+      return done.error();
+    }
+  }
+  fs::rename(temp, target, ec);
+  if (ec) return make_error(Errc::io, "{}: cannot rename into cache: {}", target.string(), ec.message());
+  return target.string();
+}
+
+}  // namespace coroner

@@ -1,0 +1,28 @@
+// Transparent use of compressed inputs (vmlinux.zst, vmcore.gz, .xz): a
+// compressed file is decompressed once into a cache directory and the
+// cached copy is used from then on. Detected by magic bytes, not by name.
+#pragma once
+
+#include "capture/format/error.hpp"
+
+#include <string>
+
+namespace coroner {
+
+enum class Compression { none, zstd, gzip, xz };
+
+// The compression a file's first bytes announce.
+Expected<Compression> detect_file_compression(const std::string& path);
+
+// The default cache: $CORONER_CACHE_DIR, else $XDG_CACHE_HOME/coroner, else
+// ~/.cache/coroner, else /tmp/coroner-cache-$UID.
+std::string default_cache_dir();
+
+// `path` itself when it is not compressed; otherwise the path of its
+// decompressed copy under `cache_dir` (keyed by the file's absolute path,
+// size and modification time), made on first use. Safe when several
+// processes ask at once: each writes a private temporary, then renames.
+Expected<std::string> decompressed_path(const std::string& path,
+                                        const std::string& cache_dir = default_cache_dir());
+
+}  // namespace coroner

@@ -1,0 +1,158 @@
+#include "tests/support/fixtures.hpp"
+
+#include "capture/format/decompressed_file.hpp"
+
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+
+namespace coroner::test {
+
+const fs::path& fixtures_root() {
+  static const fs::path root = [] {
+    const char* env = std::getenv("CORONER_FIXTURES");
+    fs::path p = env && *env ? fs::path(env) : fs::path(CORONER_SOURCE_DIR) / ".." / "shared" / "fixtures";
+    return fs::weakly_canonical(p);
+  }();
+  if (!fs::exists(root / "README.md")) {
+    std::cerr << "\n*** SKIPPED: the real fixtures are not at " << root.string()
+              << " (set CORONER_FIXTURES or put shared/ beside the repository) ***\n\n";
+    std::exit(77);
+  }
+  return root;
+}
+
+const fs::path& cache_dir() {
+  static const fs::path dir = [] {
+    fs::path p = fs::path(CORONER_BINARY_DIR) / "test-cache";
+    fs::create_directories(p);
+    return p;
+  }();
+  return dir;
+}
+
+std::string decompressed_fixture(const fs::path& path) {
+  auto result = decompressed_path(path.string(), cache_dir().string());
+  if (!result) FAIL("cannot decompress fixture: " << result.error().message());
+  return *result;
+}
+
+std::string run_command(const std::string& command) {
+  std::string output;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((command + " 2>&1").c_str(), "r"), pclose);
+  if (!pipe) FAIL("cannot run: " << command);
+  std::array<char, 4096> buf{};
+  while (size_t got = std::fread(buf.data(), 1, buf.size(), pipe.get())) output.append(buf.data(), got);
+  int status = pclose(pipe.release());
+  if (status != 0) FAIL("command failed (status " << status << "): " << command << "\n" << output);
+  return output;
+}
+
+namespace {
+
+fs::path case_dir(const DumpCase& c) { return fixtures_root() / c.arch_dir / c.scenario; }
+
+// makedumpfile arguments of the variants made at test time from the
+// x86_64 oops-kdump vmcore.
+const std::map<std::string, std::string>& makedumpfile_variants() {
+  static const std::map<std::string, std::string> variants = {
+      {"lzo", "-l -d 31"}, {"elf-d31", "-E -d 31"}, {"flat", "-F -l -d 31"},
+      {"split", "--split -l -d 31"}, {"d0", "-l -d 0"}, {"d1", "-l -d 1"},
+  };
+  return variants;
+}
+
+// Makes a variant once; concurrent test processes each write a private
+// temporary and rename it, so readers only ever see complete files.
+std::vector<std::string> make_variant(const DumpCase& c) {
+  const std::string& args = makedumpfile_variants().at(c.variant);
+  std::string vmcore = decompressed_fixture(case_dir(c) / "vmcore.zst");
+  fs::path base = cache_dir() / (c.arch_dir + "-" + c.scenario + "-" + c.variant);
+  std::vector<fs::path> outputs;
+  if (c.variant == "split") outputs = {base.string() + ".1", base.string() + ".2"};
+  else outputs = {base};
+  bool all_there = true;
+  for (auto& o : outputs) all_there = all_there && fs::exists(o);
+  if (!all_there) {
+    std::string tag = "." + std::to_string(getpid()) + ".tmp";
+    std::string cmd = "makedumpfile " + args + " " + vmcore;
+    if (c.variant == "flat") cmd += " > " + base.string() + tag;
+    else for (auto& o : outputs) cmd += " " + o.string() + tag;
+    for (auto& o : outputs) fs::remove(o.string() + tag);
+    run_command(cmd);
+    for (auto& o : outputs) fs::rename(o.string() + tag, o);
+  }
+  std::vector<std::string> files;
+  for (auto& o : outputs) files.push_back(o.string());
+  return files;
+}
+
+}  // namespace
+
+std::vector<std::string> DumpCase::files() const {
+  if (makedumpfile_variants().count(variant)) return make_variant(*this);
+  static const std::map<std::string, std::string> file_of = {
+      {"vmcore", "vmcore.zst"}, {"elf", "elf.zst"}, {"d31", "d31"}, {"d31-zstd", "d31-zstd"},
+      {"d31-snappy", "d31-snappy"}, {"kdump-zlib", "kdump-zlib"}};
+  return {decompressed_fixture(case_dir(*this) / file_of.at(variant))};
+}
+
+std::string DumpCase::vmlinux() const { return decompressed_fixture(fixtures_root() / arch_dir / "vmlinux.zst"); }
+
+std::string DumpCase::module_path() const { return (fixtures_root() / arch_dir / "fx_crash.ko").string(); }
+
+const nlohmann::json& DumpCase::facts() const {
+  static std::mutex mutex;
+  static std::map<std::string, nlohmann::json> cache;
+  std::lock_guard lock(mutex);
+  std::string key = arch_dir + "/" + scenario;
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    std::ifstream in(case_dir(*this) / "facts.json");
+    if (!in) FAIL("cannot read " << (case_dir(*this) / "facts.json").string());
+    it = cache.emplace(key, nlohmann::json::parse(in)).first;
+  }
+  return it->second;
+}
+
+const std::vector<DumpCase>& all_dumps() {
+  static const std::vector<DumpCase> cases = [] {
+    std::vector<DumpCase> v;
+    auto add = [&](std::string arch, std::string scenario, std::string variant, bool user, bool filtered) {
+      std::string short_arch = arch.substr(std::string("linux-6.1-").size());
+      v.push_back({short_arch + "/" + scenario + "/" + variant, arch, scenario, variant, user, filtered});
+    };
+    const std::string x86 = "linux-6.1-x86_64", a64 = "linux-6.1-arm64", a64k = "linux-6.1-arm64-16k";
+    add(x86, "oops-kdump", "vmcore", true, false);
+    add(x86, "oops-kdump", "d31", false, true);
+    add(x86, "oops-kdump", "d31-zstd", false, true);
+    add(x86, "oops-kdump", "d31-snappy", false, true);
+    add(x86, "oops-kdump", "lzo", false, true);
+    add(x86, "oops-kdump", "elf-d31", false, true);
+    add(x86, "oops-kdump", "flat", false, true);
+    add(x86, "oops-kdump", "split", false, true);
+    add(x86, "oops-kdump", "d0", true, false);
+    add(x86, "oops-kdump", "d1", true, false);
+    add(x86, "oops-kdump-la57", "d31", false, true);
+    add(x86, "panic-qemu", "elf", true, false);
+    add(x86, "panic-qemu", "kdump-zlib", true, false);
+    add(a64, "oops-kdump", "vmcore", true, false);
+    add(a64, "oops-kdump", "d31", false, true);
+    add(a64, "panic-qemu", "elf", true, false);
+    add(a64, "panic-qemu", "kdump-zlib", true, false);
+    add(a64k, "oops-kdump", "d31", false, true);
+    add(a64k, "panic-qemu", "kdump-zlib", true, false);
+    return v;
+  }();
+  return cases;
+}
+
+}  // namespace coroner::test

@@ -1,0 +1,51 @@
+// Finds the real dumps of ../shared/fixtures for tests: every dump with its
+// vmlinux, module and facts.json, decompressed on first use, plus the
+// variants Debian's makedumpfile makes at test time (-l, -E, -F, --split,
+// -d 0, -d 1). A test that needs them and cannot find them skips loudly
+// (exit code 77, reported by ctest as skipped).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace coroner::test {
+
+namespace fs = std::filesystem;
+
+// $CORONER_FIXTURES, else <source>/../shared/fixtures. Skips the calling
+// test (prints why, exits 77) when the folder is missing.
+const fs::path& fixtures_root();
+
+// Scratch space under the build directory for decompressed fixtures and
+// generated variants.
+const fs::path& cache_dir();
+
+struct DumpCase {
+  std::string id;                 // "x86_64/oops-kdump/d31"
+  std::string arch_dir;           // "linux-6.1-x86_64"
+  std::string scenario;           // "oops-kdump"
+  std::string variant;            // "vmcore", "d31", "elf", "kdump-zlib", "lzo", ...
+  bool keeps_user_pages = false;  // unfiltered (or -d 0/1): user memory readable
+  bool filtered = false;          // made with -d 31: some pages excluded
+
+  // The dump's files (two for --split), decompressed and made on demand.
+  std::vector<std::string> files() const;
+  std::string vmlinux() const;     // decompressed vmlinux of the kernel
+  std::string module_path() const; // fx_crash.ko
+  const nlohmann::json& facts() const;
+};
+
+// Every dump of the fixtures, including the makedumpfile-made variants
+// (which need Debian's makedumpfile; missing it fails the test).
+const std::vector<DumpCase>& all_dumps();
+
+// Decompresses a fixture file into cache_dir() once.
+std::string decompressed_fixture(const fs::path& path);
+
+// Runs a shell command; fails the test with its output when it exits non-zero.
+std::string run_command(const std::string& command);
+
+}  // namespace coroner::test
