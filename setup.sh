@@ -14,8 +14,9 @@ packages=(cmake g++ make pkg-config llvm-19-dev libcapstone-dev libreadline-dev 
           catch2 zlib1g-dev libzstd-dev liblzo2-dev libsnappy-dev liblzma-dev
           nlohmann-json3-dev zstd)
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
-  # The tests compare against the real tools and build variants with them.
-  packages+=(makedumpfile crash python3-drgn dwarves)
+  # The tests compare against the real tools and build variants with them;
+  # libssl-dev gives them SHA-256 to check memory samples of facts.json.
+  packages+=(makedumpfile crash python3-drgn dwarves libssl-dev)
 fi
 
 missing=()

@@ -3,6 +3,7 @@
 #include "capture/format/decompressed_file.hpp"
 
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <array>
@@ -43,6 +44,28 @@ std::string decompressed_fixture(const fs::path& path) {
   auto result = decompressed_path(path.string(), cache_dir().string());
   if (!result) FAIL("cannot decompress fixture: " << result.error().message());
   return *result;
+}
+
+std::string hex(const void* data, size_t size) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) {
+    out.push_back(digits[bytes[i] >> 4]);
+    out.push_back(digits[bytes[i] & 15]);
+  }
+  return out;
+}
+
+std::string sha256_hex(const void* data, size_t size) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data, size, digest, &length, EVP_sha256(), nullptr);
+  return hex(digest, length);
+}
+
+uint64_t hex_value(const nlohmann::json& value) {
+  return std::stoull(value.get<std::string>(), nullptr, 16);
 }
 
 std::string run_command(const std::string& command) {

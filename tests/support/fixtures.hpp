@@ -45,6 +45,14 @@ const std::vector<DumpCase>& all_dumps();
 // Decompresses a fixture file into cache_dir() once.
 std::string decompressed_fixture(const fs::path& path);
 
+// Lower-case hex SHA-256 of `data` (memory_samples of facts.json).
+std::string sha256_hex(const void* data, size_t size);
+// Lower-case hex of raw bytes.
+std::string hex(const void* data, size_t size);
+
+// Parses "0x..." strings of facts.json.
+uint64_t hex_value(const nlohmann::json& value);
+
 // Runs a shell command; fails the test with its output when it exits non-zero.
 std::string run_command(const std::string& command);
 
