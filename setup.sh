@@ -18,6 +18,7 @@ if [ "$mode" = test ] || [ "$mode" = bench ]; then
   # libssl-dev gives them SHA-256 to check memory samples of facts.json.
   packages+=(makedumpfile crash python3-drgn dwarves libssl-dev)
 fi
+[ "$mode" = bench ] && packages+=(time)
 
 missing=()
 for p in "${packages[@]}"; do

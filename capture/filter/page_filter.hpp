@@ -10,6 +10,7 @@
 #include "capture/format/vmcoreinfo.hpp"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace coroner::capture {
@@ -33,6 +34,10 @@ class PfnBitmap {
   void set(uint64_t pfn) { if (pfn < max_pfn_) bits_[pfn / 64] |= uint64_t{1} << (pfn % 64); }
   void clear(uint64_t pfn) { if (pfn < max_pfn_) bits_[pfn / 64] &= ~(uint64_t{1} << (pfn % 64)); }
   uint64_t count() const;
+  // Sets / clears pfns [start, end) (clamped to max_pfn); clear_range
+  // returns how many of them were set.
+  void set_range(uint64_t start, uint64_t end);
+  uint64_t clear_range(uint64_t start, uint64_t end);
 
  private:
   std::vector<uint64_t> bits_;
@@ -55,13 +60,26 @@ struct FilterStats {
 struct FilterResult {
   PfnBitmap keep;   // pages the struct page test keeps (zero pages not yet removed)
   FilterStats stats;
+  std::string memory_model;     // "SPARSEMEM_EXTREME", "SPARSEMEM", "FLATMEM"; "" at -d 0/1
+  uint64_t unreadable = 0;      // pages kept because their struct page could not be read
+  // Why pages were kept wholesale: mem_section / mem_map unreadable, or a
+  // broken free list (kernels before 2.6.38); "" when all went well.
+  std::string warning;
 };
 
 // Classifies every page of `dump`'s RAM ranges for `dump_level` (0..31).
 // `memory` translates kernel virtual addresses (mem_section, vmemmap) of
-// the dumped kernel. With dump_level 0 or 1 no struct page is read. Pages
+// the dumped kernel. With dump_level 0 or 1 no struct page is read.
+// Exclusions follow makedumpfile's __exclude_unnecessary_pages(): a block
+// (buddy order, compound page) is dropped whole and the pages it covers
+// are not examined again within the same mem_section. Pfns beyond the
+// last section with a mem_map (a "mem=" boot) are kept, where makedumpfile
+// shrinks max_mapnr and drops them. Reading is chunked (4096 struct pages
+// at a time), so memory is the bitmap (1 bit per pfn) plus 256 KiB. Pages
 // whose struct page cannot be read are kept (never drop what we cannot
-// prove is droppable).
+// prove is droppable); when mem_section / mem_map itself is unreadable,
+// every page is kept and `warning` says why. Errors: a dump level out of
+// range, VMCOREINFO lacking what the level needs, implausible ranges.
 Expected<FilterResult> classify_pages(const Dump& dump, const VmcoreInfo& info, const KernelMemory& memory,
                                       unsigned dump_level);
 

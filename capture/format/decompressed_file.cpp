@@ -64,36 +64,42 @@ Expected<void> decode_zstd(FILE* in, FILE* out, const std::string& path) {
   return {};
 }
 
+// A .gz file may hold several members back to back (`cat a.gz b.gz`, pigz,
+// bgzip); like gzip -d, decode them all.
 Expected<void> decode_gzip(FILE* in, FILE* out, const std::string& path) {
   z_stream z{};
   if (inflateInit2(&z, 15 + 32) != Z_OK) return make_error(Errc::io, "{}: cannot start zlib", path);
   std::vector<unsigned char> inbuf(kChunk), outbuf(kChunk);
-  int rc = Z_OK;
+  bool member_ended = false;
   uint64_t consumed = 0;
-  while (rc != Z_STREAM_END) {
-    size_t got = std::fread(inbuf.data(), 1, inbuf.size(), in);
-    if (got == 0) break;
-    z.next_in = inbuf.data();
-    z.avail_in = static_cast<uInt>(got);
-    while (z.avail_in > 0 && rc != Z_STREAM_END) {
-      z.next_out = outbuf.data();
-      z.avail_out = static_cast<uInt>(outbuf.size());
-      rc = inflate(&z, Z_NO_FLUSH);
-      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-        inflateEnd(&z);
-        return make_error(Errc::corrupt, "{}: gzip data near offset {:#x}: {}", path, consumed,
-                          z.msg ? z.msg : "inflate failed");
-      }
-      auto wrote = write_all(out, outbuf.data(), outbuf.size() - z.avail_out, path);
-      if (!wrote) {
-        inflateEnd(&z);
-        return wrote.error();
-      }
+  auto fail = [&](Error error) {
+    inflateEnd(&z);
+    return error;
+  };
+  while (true) {
+    if (z.avail_in == 0) {
+      size_t got = std::fread(inbuf.data(), 1, inbuf.size(), in);
+      if (got == 0) break;
+      z.next_in = inbuf.data();
+      z.avail_in = static_cast<uInt>(got);
+      consumed += got;
     }
-    consumed += got;
+    if (member_ended) {  // more bytes after a complete member: the next one
+      inflateReset(&z);
+      member_ended = false;
+    }
+    z.next_out = outbuf.data();
+    z.avail_out = static_cast<uInt>(outbuf.size());
+    int rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+      return fail(make_error(Errc::corrupt, "{}: gzip data near offset {:#x}: {}", path, consumed - z.avail_in,
+                             z.msg ? z.msg : "inflate failed"));
+    auto wrote = write_all(out, outbuf.data(), outbuf.size() - z.avail_out, path);
+    if (!wrote) return fail(wrote.error());
+    member_ended = rc == Z_STREAM_END;
   }
   inflateEnd(&z);
-  if (rc != Z_STREAM_END) return make_error(Errc::truncated, "{}: gzip stream ends early at offset {:#x}", path, consumed);
+  if (!member_ended) return make_error(Errc::truncated, "{}: gzip stream ends early at offset {:#x}", path, consumed);
   return {};
 }
 

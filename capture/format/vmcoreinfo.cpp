@@ -26,7 +26,12 @@ std::optional<int64_t> parse_int(std::string_view text, int base) {
   if (negative) text.remove_prefix(1);
   auto magnitude = parse_uint(text, base);
   if (!magnitude) return std::nullopt;
-  return negative ? -static_cast<int64_t>(*magnitude) : static_cast<int64_t>(*magnitude);
+  // Positive values keep all 64 bits (NUMBER(kimage_voffset)=0xffff...);
+  // negative ones must fit, and are negated in unsigned arithmetic so that
+  // INT64_MIN does not overflow.
+  constexpr uint64_t kMinMagnitude = uint64_t{1} << 63;
+  if (negative && *magnitude > kMinMagnitude) return std::nullopt;
+  return static_cast<int64_t>(negative ? uint64_t{0} - *magnitude : *magnitude);
 }
 
 VmcoreInfo VmcoreInfo::parse(std::string_view text) {

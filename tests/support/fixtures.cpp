@@ -107,7 +107,9 @@ std::vector<std::string> make_variant(const DumpCase& c) {
   if (!all_there) {
     std::string tag = "." + std::to_string(getpid()) + ".tmp";
     std::string cmd = "makedumpfile " + args + " " + vmcore;
-    if (c.variant == "flat") cmd += " > " + base.string() + tag;
+    // run_command merges stderr into what it captures: keep makedumpfile's
+    // messages out of the flattened stream on stdout.
+    if (c.variant == "flat") cmd = "{ " + cmd + " > " + base.string() + tag + "; }";
     else for (auto& o : outputs) cmd += " " + o.string() + tag;
     for (auto& o : outputs) fs::remove(o.string() + tag);
     run_command(cmd);

@@ -1,0 +1,98 @@
+// coroner: the analyzer's command line.
+//   coroner [-s] [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]
+// With no dump arguments it opens the sample dump shipped with coroner.
+// Commands come from the terminal (the crash> shell) or, when standard
+// input is not a terminal, one per line from it.
+#include "analyzer/frontends/batch/batch.hpp"
+#include "analyzer/frontends/shell/shell.hpp"
+#include "analyzer/program.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: coroner [-s] [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]\n"
+    "       coroner            (opens the bundled sample dump)\n"
+    "  VMLINUX    the kernel with debug info (may be .zst/.gz/.xz)\n"
+    "  DUMP       ELF vmcore, QEMU dump, kdump-compressed, flattened, or the files of a split dump\n"
+    "  -s         silent: no banner (for scripts)\n"
+    "  --mod-path DIR   where to look for module debug info (repeatable)\n"
+    "  --output json    each command prints one JSON document\n"
+    "Commands are read from standard input when it is not a terminal; `help` lists them.\n";
+
+int usage_error(const std::string& message) {
+  std::cerr << "coroner: " << message << '\n' << kUsage;
+  return 2;
+}
+
+// The sample dump (arm64 oops, filtered) from the source tree or the
+// installed share directory.
+std::optional<std::filesystem::path> sample_directory() {
+  for (const char* dir : {CORONER_SAMPLE_DIR, CORONER_INSTALLED_SAMPLE_DIR})
+    if (std::filesystem::exists(std::filesystem::path(dir) / "vmcore")) return std::filesystem::path(dir);
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  coroner::ProgramOptions options;
+  coroner::commands::OutputFormat format = coroner::commands::OutputFormat::text;
+  bool silent = false;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    } else if (a == "--version") {
+      std::cout << "coroner 0.1.0\n";
+      return 0;
+    } else if (a == "-s") {
+      silent = true;
+    } else if (a == "--mod-path" || a == "--output") {
+      if (i + 1 == argc) return usage_error(a + " needs a value");
+      std::string value = argv[++i];
+      if (a == "--mod-path") options.module_dirs.push_back(value);
+      else if (value == "json") format = coroner::commands::OutputFormat::json;
+      else if (value != "text") return usage_error("--output takes text or json, not " + value);
+    } else if (a.starts_with("--output=")) {
+      std::string value = a.substr(9);
+      if (value == "json") format = coroner::commands::OutputFormat::json;
+      else if (value != "text") return usage_error("--output takes text or json, not " + value);
+    } else if (a.size() > 1 && a[0] == '-') {
+      return usage_error("unknown option " + a);
+    } else {
+      positional.push_back(a);
+    }
+  }
+  if (positional.empty()) {
+    auto sample = sample_directory();
+    if (!sample) return usage_error("no dump given and the bundled sample dump is not installed");
+    positional = {(*sample / "vmlinux.zst").string(), (*sample / "vmcore").string()};
+    if (!silent) std::cout << "coroner: opening the bundled sample dump (" << sample->string() << ")\n";
+  }
+  if (positional.size() < 2) return usage_error("need a VMLINUX and at least one DUMP");
+  options.vmlinux = positional[0];
+  options.dumps.assign(positional.begin() + 1, positional.end());
+
+  auto program = coroner::Program::open(options);
+  if (!program) {
+    std::cerr << "coroner: " << program.error().message() << '\n';
+    return 1;
+  }
+  coroner::commands::CommandContext context{**program, format, std::cout};
+  bool interactive = isatty(STDIN_FILENO);
+  if (!silent && format == coroner::commands::OutputFormat::text) {
+    std::cout << "coroner 0.1.0 — " << (*program)->dump().description() << "\n\n";
+    if (auto shown = coroner::commands::run_command_line(context, "sys"); !shown)
+      std::cerr << shown.error().message() << '\n';
+    std::cout << '\n';
+  }
+  if (interactive) return coroner::frontends::run_shell(context);
+  return coroner::frontends::run_batch(context, std::cin, std::cerr);
+}

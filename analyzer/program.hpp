@@ -1,0 +1,75 @@
+// A Program is one dumped system as the analyzer sees it: the dump, its
+// architecture, kernel virtual memory, and the kernel's symbols and debug
+// info (after libdrgn's program). Commands and OS models work from here;
+// nothing here knows how results are printed.
+#pragma once
+
+#include "analyzer/arch/arch.hpp"
+#include "analyzer/arch/kernel_memory.hpp"
+#include "capture/format/dump.hpp"
+#include "capture/format/vmcoreinfo.hpp"
+#include "symbols/debug_info.hpp"
+#include "symbols/elf_symbols.hpp"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace coroner {
+
+struct ProgramOptions {
+  std::string vmlinux;               // may be .zst/.gz/.xz
+  std::vector<std::string> dumps;    // one dump, or the parts of a split dump
+  std::vector<std::string> module_dirs;  // --mod-path
+  std::string cache_dir;             // "" = default_cache_dir()
+};
+
+class Program {
+ public:
+  // Opens the dump and the kernel, checks that they belong together
+  // (build-id), and sets up translation. DWARF is opened on first use.
+  static Expected<std::unique_ptr<Program>> open(const ProgramOptions& options);
+
+  const ProgramOptions& options() const { return options_; }
+  const std::string& vmlinux_path() const { return vmlinux_; }  // decompressed copy
+  const Dump& dump() const { return *dump_; }
+  const VmcoreInfo& vmcoreinfo() const { return vmcoreinfo_; }
+  const arch::Arch& arch() const { return *arch_; }
+  const KernelMemory& memory() const { return *memory_; }
+
+  // vmlinux's ELF symbols, relocated to the dumped kernel's addresses.
+  const symbols::SymbolTable& symbols() const { return symbols_; }
+  int64_t kaslr_offset() const { return kaslr_offset_; }
+
+  // The run-time address of a vmlinux symbol; the error names it.
+  Expected<uint64_t> symbol_address(std::string_view name) const;
+
+  // vmlinux's DWARF, opened (and indexed or loaded from the cache) on the
+  // first call.
+  Expected<symbols::DebugInfo*> debug_info() const;
+  // Shorthands over debug_info().
+  Expected<uint64_t> member_offset(std::string_view type, std::string_view member) const;
+  Expected<uint64_t> type_size(std::string_view type) const;
+
+  // Reads of the dumped kernel's memory.
+  Expected<uint64_t> read_pointer(uint64_t vaddr) const { return memory_->read_u64(vaddr); }
+
+ private:
+  Program() = default;
+
+  ProgramOptions options_;
+  std::string vmlinux_;
+  std::unique_ptr<Dump> dump_;
+  VmcoreInfo vmcoreinfo_;
+  std::unique_ptr<arch::Arch> arch_;
+  std::unique_ptr<KernelMemory> memory_;
+  symbols::SymbolTable symbols_;
+  int64_t kaslr_offset_ = 0;
+
+  mutable std::once_flag debug_once_;
+  mutable std::unique_ptr<symbols::DebugInfo> debug_info_;
+  mutable std::optional<Error> debug_error_;
+};
+
+}  // namespace coroner

@@ -1,0 +1,50 @@
+// coroner-capture: the dumper. Runs in a kdump capture kernel (or on any
+// host) and writes a dump of /proc/vmcore, a vmcore file or a
+// kdump-compressed dump that crash, drgn, makedumpfile and coroner open.
+#include "capture/capture_job.hpp"
+#include "capture/options.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <csignal>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::atomic<int> stop_signal{0};
+
+extern "C" void request_stop(int signal) { stop_signal.store(signal); }
+
+void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // the writer checks the flag between batches
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  // A closed pipe under -F is a write error with a message, not a silent death.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto options = coroner::capture::parse_options(args);
+  if (!options) {
+    fmt::print(stderr, "coroner-capture: {}\n\n{}", options.error().message(), coroner::capture::usage_text());
+    return 2;
+  }
+  if (options->help) {
+    fmt::print("{}", coroner::capture::usage_text());
+    return 0;
+  }
+  if (options->version) {
+    fmt::print("coroner-capture {}\n", CORONER_VERSION);
+    return 0;
+  }
+  install_signal_handlers();
+  return coroner::capture::run_capture(*options, &stop_signal);
+}

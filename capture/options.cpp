@@ -1,0 +1,163 @@
+#include "capture/options.hpp"
+
+#include "capture/format/vmcoreinfo.hpp"
+
+#include <fmt/format.h>
+
+#include <limits>
+#include <optional>
+
+namespace coroner::capture {
+namespace {
+
+Expected<unsigned> number_argument(std::string_view option, std::string_view text, unsigned max) {
+  auto value = parse_uint(text, 10);
+  if (!value || *value > max)
+    return make_error(Errc::invalid_argument, "{}: expected a number from 0 to {}, got '{}'", option, max, text);
+  return static_cast<unsigned>(*value);
+}
+
+Expected<void> set_codec(CaptureOptions& options, PageCodec codec, std::string_view flag) {
+  if (options.codec != PageCodec::none && options.codec != codec)
+    return make_error(Errc::invalid_argument, "{}: only one of -c, -l, -p and -z may be given", flag);
+  options.codec = codec;
+  return {};
+}
+
+Expected<void> check_consistency(const CaptureOptions& o) {
+  if (o.help || o.version) return {};
+  if (o.input.empty()) return make_error(Errc::invalid_argument, "missing VMCORE (the dump to read)");
+  if (o.dump_dmesg) {
+    if (o.outputs.size() != 1) return make_error(Errc::invalid_argument, "--dump-dmesg takes VMCORE and one LOGFILE");
+    if (o.elf || o.flatten || o.split || o.codec != PageCodec::none)
+      return make_error(Errc::invalid_argument, "--dump-dmesg writes text: -E, -F, --split and compression do not apply");
+    return {};
+  }
+  if (o.elf && o.codec != PageCodec::none)
+    return make_error(Errc::invalid_argument, "-E writes an uncompressed ELF dump: drop -c, -l, -p or -z");
+  if (o.flatten && o.split) return make_error(Errc::invalid_argument, "-F and --split cannot be combined");
+  if (o.elf && o.split) return make_error(Errc::invalid_argument, "-E and --split cannot be combined");
+  if (o.flatten && !o.outputs.empty())
+    return make_error(Errc::invalid_argument, "-F writes to standard output: give no DUMPFILE");
+  if (!o.flatten && o.outputs.empty()) return make_error(Errc::invalid_argument, "missing DUMPFILE");
+  if (o.split && o.outputs.size() < 2) return make_error(Errc::invalid_argument, "--split needs two or more DUMPFILEs");
+  if (!o.split && o.outputs.size() > 1)
+    return make_error(Errc::invalid_argument, "more than one DUMPFILE needs --split");
+  if (o.zstd_level && o.codec != PageCodec::zstd)
+    return make_error(Errc::invalid_argument, "--zstd-level applies only with -z");
+  return {};
+}
+
+}  // namespace
+
+Expected<CaptureOptions> parse_options(const std::vector<std::string>& args) {
+  CaptureOptions o;
+  bool only_operands = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (only_operands || arg.size() < 2 || arg[0] != '-') {
+      (o.input.empty() ? o.input : o.outputs.emplace_back()) = std::string(arg);
+      continue;
+    }
+    if (arg == "--") {
+      only_operands = true;
+      continue;
+    }
+    // The value of an option that takes one: "--opt=V", "--opt V", "-dV", "-d V".
+    auto value = [&](std::string_view name, std::optional<std::string_view> inline_value) -> Expected<std::string> {
+      if (inline_value) return std::string(*inline_value);
+      if (i + 1 >= args.size()) return make_error(Errc::invalid_argument, "{} needs a value", name);
+      return args[++i];
+    };
+    if (arg.starts_with("--")) {
+      std::string_view name = arg;
+      std::optional<std::string_view> inline_value;
+      if (auto eq = arg.find('='); eq != std::string_view::npos) {
+        name = arg.substr(0, eq);
+        inline_value = arg.substr(eq + 1);
+      }
+      if (name == "--help") o.help = true;
+      else if (name == "--version") o.version = true;
+      else if (name == "--split") o.split = true;
+      else if (name == "--dump-dmesg") o.dump_dmesg = true;
+      else if (name == "--zstd-level" || name == "--num-threads" || name == "--message-level") {
+        CORONER_TRY(text, value(name, inline_value));
+        if (name == "--zstd-level") {
+          CORONER_TRY(level, number_argument(name, text, 22));
+          if (level == 0) return make_error(Errc::invalid_argument, "--zstd-level: expected 1 to 22");
+          o.zstd_level = static_cast<int>(level);
+        } else if (name == "--num-threads") {
+          CORONER_TRY(threads, number_argument(name, text, 256));
+          o.num_threads = threads;
+        } else {
+          CORONER_TRY(level, number_argument(name, text, 31));
+          o.message_level = level;
+        }
+      } else {
+        return make_error(Errc::invalid_argument, "unknown option '{}'", name);
+      }
+      continue;
+    }
+    // Short options, which may be bundled: "-cf", "-d31", "-cd 31".
+    for (size_t k = 1; k < arg.size(); ++k) {
+      char flag = arg[k];
+      switch (flag) {
+        case 'c': CORONER_CHECK(set_codec(o, PageCodec::zlib, "-c")); break;
+        case 'l': CORONER_CHECK(set_codec(o, PageCodec::lzo, "-l")); break;
+        case 'p': CORONER_CHECK(set_codec(o, PageCodec::snappy, "-p")); break;
+        case 'z': CORONER_CHECK(set_codec(o, PageCodec::zstd, "-z")); break;
+        case 'E': o.elf = true; break;
+        case 'F': o.flatten = true; break;
+        case 'f': o.force = true; break;
+        case 'h': o.help = true; break;
+        case 'v': o.version = true; break;
+        case 'd': {
+          std::optional<std::string_view> rest;
+          if (k + 1 < arg.size()) rest = arg.substr(k + 1);
+          CORONER_TRY(text, value("-d", rest));
+          CORONER_TRY(level, number_argument("-d", text, 31));
+          o.dump_level = level;
+          k = arg.size();
+          break;
+        }
+        default: return make_error(Errc::invalid_argument, "unknown option '-{}'", flag);
+      }
+    }
+  }
+  CORONER_CHECK(check_consistency(o));
+  return o;
+}
+
+std::string usage_text() {
+  return R"(Usage: coroner-capture [-c|-l|-p|-z] [--zstd-level N] [-d LEVEL] [-E] [-F] [--split]
+                       [--num-threads N] [--message-level N] [-f] VMCORE DUMPFILE [DUMPFILE...]
+       coroner-capture --dump-dmesg VMCORE LOGFILE
+
+Writes a crash dump that crash, drgn, makedumpfile and coroner can open, from
+VMCORE: /proc/vmcore in a kdump capture kernel, an ELF vmcore file, a
+kdump-compressed dump (to filter or compress it again) or /proc/kcore.
+
+  -c, -l, -p, -z     compress pages with zlib, lzo, snappy or zstd
+                     (kdump-compressed output; without one pages are stored raw)
+  --zstd-level N     zstd level, 1 to 22 (default 1)
+  -d LEVEL           exclude pages, a sum of: 1 zero-filled, 2 non-private
+                     cache, 4 private cache, 8 user data, 16 free (default 0)
+  -E                 write an ELF dump instead of kdump-compressed
+  -F                 write makedumpfile's flattened format to standard output
+                     (reassemble with makedumpfile -R); no DUMPFILE
+  --split            write one dump in several DUMPFILEs, one pfn range each
+  --num-threads N    compress with N worker threads (default 0: in line)
+  --dump-dmesg       write only the kernel log, as text, to LOGFILE
+  --message-level N  a sum of: 1 progress bar, 2 messages, 4 errors,
+                     16 closing report (default 23)
+  -f                 overwrite an existing DUMPFILE
+  -h, --help         this text
+  -v, --version      the version
+
+Dump files are created mode 0600. A block device as DUMPFILE is written in
+place. On a full disk, an I/O error, SIGINT or SIGTERM the dump is left
+marked incomplete and the exit status is non-zero.
+)";
+}
+
+}  // namespace coroner::capture

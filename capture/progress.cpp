@@ -1,0 +1,78 @@
+#include "capture/progress.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <utility>
+
+namespace coroner::capture {
+
+Progress::Progress(bool wanted, std::FILE* stream) : stream_(stream), enabled_(wanted && ::isatty(fileno(stream))) {}
+
+void Progress::start(std::string label, uint64_t total) {
+  finish();
+  label_ = std::move(label);
+  total_ = total;
+  done_ = 0;
+  draw(true);
+}
+
+void Progress::advance(uint64_t count) {
+  done_ += count;
+  draw(false);
+}
+
+void Progress::finish() {
+  if (!enabled_ || !drawn_) return;
+  draw(true);
+  std::fputc('\n', stream_);
+  std::fflush(stream_);
+  drawn_ = false;
+}
+
+void Progress::draw(bool force) {
+  if (!enabled_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  constexpr int kWidth = 40;
+  uint64_t percent = total_ ? std::min<uint64_t>(100, done_ * 100 / total_) : 100;
+  int filled = static_cast<int>(percent * kWidth / 100);
+  fmt::print(stream_, "\r{} [{:=<{}}{: <{}}] {:3}%", label_, "", filled, "", kWidth - filled, percent);
+  std::fflush(stream_);
+  drawn_ = true;
+}
+
+std::string human_bytes(uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  if (bytes < 1024 * 1024) return fmt::format("{:.1f} KiB", bytes / 1024.0);
+  if (bytes < uint64_t{1} << 30) return fmt::format("{:.1f} MiB", bytes / (1024.0 * 1024));
+  return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024 * 1024));
+}
+
+std::string format_report(const CaptureReport& r) {
+  const FilterStats& s = r.stats;
+  uint64_t excluded = s.zero + s.cache + s.cache_private + s.user + s.free + s.hwpoison + s.offline + r.unavailable;
+  auto share = [&](uint64_t n) { return s.total ? 100.0 * n / s.total : 0.0; };
+  std::string out;
+  out += fmt::format("RAM pages        : {:>10}  ({})\n", s.total, human_bytes(s.total * r.page_size));
+  out += fmt::format("Excluded pages   : {:>10}  ({:.1f}%)\n", excluded, share(excluded));
+  auto row = [&](std::string_view name, uint64_t n) { out += fmt::format("  {:<23}: {:>10}\n", name, n); };
+  row("filled with zero", s.zero);
+  row("non-private cache", s.cache);
+  row("private cache", s.cache_private);
+  row("user process data", s.user);
+  row("free", s.free);
+  row("hwpoison", s.hwpoison);
+  row("offline", s.offline);
+  if (r.unavailable) row("not in the input dump", r.unavailable);
+  out += fmt::format("Written pages    : {:>10}  ({:.1f}%)\n", r.pages_written, share(r.pages_written));
+  out += fmt::format("Output size      : {}\n", human_bytes(r.output_bytes));
+  double rate = r.seconds > 0 ? s.total * r.page_size / r.seconds : 0;
+  out += fmt::format("Time             : {:.2f} s ({}/s of RAM)\n", r.seconds, human_bytes(static_cast<uint64_t>(rate)));
+  out += fmt::format("Peak memory      : {} resident, {} in page buffers\n", human_bytes(r.peak_rss),
+                     human_bytes(r.peak_buffers));
+  return out;
+}
+
+}  // namespace coroner::capture

@@ -1,0 +1,177 @@
+#include "capture/writer/kdump_writer.hpp"
+
+#include "capture/format/kdump_header.hpp"
+
+#include <algorithm>
+#include <climits>
+
+namespace coroner::capture {
+namespace {
+
+constexpr uint64_t kZeroChunk = 1024 * 1024;
+
+uint32_t clamp32(uint64_t value) { return static_cast<uint32_t>(std::min<uint64_t>(value, UINT32_MAX)); }
+
+// Writes `size` zero bytes at `offset` (reserved space on a device that
+// would otherwise show stale data).
+Expected<void> write_zeros(OutputSink& out, uint64_t offset, uint64_t size) {
+  std::vector<std::byte> zeros(std::min(size, kZeroChunk));
+  while (size > 0) {
+    uint64_t n = std::min<uint64_t>(size, zeros.size());
+    CORONER_CHECK(out.write_at(offset, std::span(zeros.data(), n)));
+    offset += n;
+    size -= n;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::byte> bitmap_bytes(const PfnBitmap& bitmap, uint64_t size) {
+  std::vector<std::byte> bytes(size);
+  uint64_t limit = std::min<uint64_t>(size * 8, bitmap.max_pfn());
+  for (uint64_t pfn = 0; pfn < limit; ++pfn)
+    if (bitmap.test(pfn)) bytes[pfn / 8] |= std::byte{1} << (pfn % 8);
+  return bytes;
+}
+
+std::vector<KdumpPart> split_parts(const PfnBitmap& keep, size_t count) {
+  std::vector<KdumpPart> parts;
+  uint64_t total = keep.count();
+  uint64_t per_part = std::max<uint64_t>(1, (total + count - 1) / count);
+  uint64_t start = 0, seen = 0;
+  for (uint64_t pfn = 0; pfn < keep.max_pfn() && parts.size() + 1 < count; ++pfn) {
+    if (!keep.test(pfn)) continue;
+    if (++seen == per_part * (parts.size() + 1)) {
+      parts.push_back({start, pfn + 1, true});
+      start = pfn + 1;
+    }
+  }
+  while (parts.size() < count) {
+    parts.push_back({start, keep.max_pfn(), true});
+    start = keep.max_pfn();
+  }
+  return parts;
+}
+
+Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, OutputSink& out, const KdumpPart& part,
+                                  Progress& progress) {
+  const uint32_t block = static_cast<uint32_t>(plan.page_size);
+  kdump::DiskDumpHeader header;
+  header.header_version = kdump::kCurrentHeaderVersion;
+  header.utsname = plan.utsname;
+  header.timestamp_sec = plan.timestamp;
+  header.status = kdump::flag_of_codec(pipeline.codec()) | kdump::kFlagIncomplete;
+  header.block_size = static_cast<int32_t>(block);
+  header.sub_hdr_size = static_cast<int32_t>((kdump::kSubHeaderSize + plan.note_area.size() + block - 1) / block);
+  header.bitmap_blocks = kdump::bitmap_blocks_for(plan.max_pfn, block);
+  header.max_mapnr = clamp32(plan.max_pfn);
+  header.nr_cpus = plan.nr_cpus;
+
+  kdump::SubHeader sub;
+  sub.phys_base = plan.phys_base;
+  sub.dump_level = static_cast<int32_t>(plan.dump_level);
+  if (part.split) {
+    sub.split = 1;
+    sub.start_pfn = clamp32(part.start_pfn);
+    sub.end_pfn = clamp32(part.end_pfn);
+    sub.start_pfn_64 = part.start_pfn;
+    sub.end_pfn_64 = part.end_pfn;
+  }
+  sub.offset_note = block + kdump::kSubHeaderSize;
+  sub.size_note = plan.note_area.size();
+  if (plan.vmcoreinfo_size) {
+    sub.offset_vmcoreinfo = sub.offset_note + plan.vmcoreinfo_offset;
+    sub.size_vmcoreinfo = plan.vmcoreinfo_size;
+  }
+  sub.max_mapnr_64 = plan.max_pfn;
+
+  const uint64_t bitmap_size = kdump::bitmap_size(header);
+  uint64_t descriptors = 0;
+  for (uint64_t pfn = part.start_pfn; pfn < part.end_pfn; ++pfn) descriptors += plan.keep.test(pfn);
+  uint64_t desc_cursor = kdump::page_desc_offset(header);
+  uint64_t data_cursor = desc_cursor + descriptors * kdump::kPageDescSize;
+  const uint64_t data_start = data_cursor;
+  WriteResult result;
+  bool bitmap_changed = false;
+
+  auto write_bitmap2 = [&] { return out.write_at(kdump::bitmap_offset(header) + bitmap_size, bitmap_bytes(plan.keep, bitmap_size)); };
+  // Leaves the dump marked incomplete (its header was written so) and says
+  // where it stopped. The second bitmap is brought up to date if it can be.
+  auto fail = [&](const Error& error) -> Error {
+    if (bitmap_changed) (void)write_bitmap2();
+    (void)out.sync();
+    return Error(error.code(), fmt::format("{} ({} left incomplete, {} pages written, data up to offset {:#x})",
+                                           error.message(), out.name(), result.pages_written, data_cursor));
+  };
+
+  auto encoded_header = kdump::encode_disk_dump_header(header);
+  if (auto w = out.write_at(0, encoded_header); !w) return fail(w.error());
+  std::vector<std::byte> sub_area(kdump::kSubHeaderSize);
+  auto encoded_sub = kdump::encode_sub_header(sub);
+  std::copy(encoded_sub.begin(), encoded_sub.end(), sub_area.begin());
+  sub_area.insert(sub_area.end(), plan.note_area.begin(), plan.note_area.end());
+  if (auto w = out.write_at(block, sub_area); !w) return fail(w.error());
+  if (auto w = out.write_at(kdump::bitmap_offset(header), bitmap_bytes(plan.ram, bitmap_size)); !w) return fail(w.error());
+  if (auto w = write_bitmap2(); !w) return fail(w.error());
+  if (out.keeps_stale_data())
+    if (auto w = write_zeros(out, desc_cursor, data_start - desc_cursor); !w) return fail(w.error());
+
+  // makedumpfile's shared zero page: every all-zero page points at it.
+  kdump::PageDesc zero_desc{data_cursor, block, 0, 0};
+  if (plan.dump_level & kExcludeZero) {
+    if (auto w = write_zeros(out, data_cursor, block); !w) return fail(w.error());
+    data_cursor += block;
+  }
+
+  const uint32_t codec_flag = kdump::flag_of_codec(pipeline.codec());
+  std::vector<std::byte> descs;
+  progress.start(part.split ? fmt::format("Writing {}", out.name()) : "Writing dump", descriptors);
+  auto consume = [&](const PageBatch& batch) -> Expected<void> {
+    descs.clear();
+    uint64_t written = 0;
+    for (const EncodedPage& page : batch.pages) {
+      kdump::PageDesc desc;
+      switch (page.outcome) {
+        case PageOutcome::unavailable:
+          plan.keep.clear(page.pfn);
+          ++result.unavailable;
+          bitmap_changed = true;
+          continue;
+        case PageOutcome::zero:
+          desc = zero_desc;
+          ++result.zero_pages;
+          break;
+        case PageOutcome::raw:
+        case PageOutcome::compressed:
+          desc = {data_cursor + page.data_offset, page.size,
+                  page.outcome == PageOutcome::compressed ? codec_flag : 0, 0};
+          break;
+      }
+      auto encoded = kdump::encode_page_desc(desc);
+      descs.insert(descs.end(), encoded.begin(), encoded.end());
+      ++written;
+    }
+    // Data first: a descriptor on disk always points at data already there.
+    CORONER_CHECK(out.write_at(data_cursor, batch.data));
+    data_cursor += batch.data.size();
+    CORONER_CHECK(out.write_at(desc_cursor, descs));
+    desc_cursor += descs.size();
+    result.pages_written += written;
+    progress.advance(batch.pages.size());
+    return {};
+  };
+  if (auto run = pipeline.run(plan.keep, part.start_pfn, part.end_pfn, consume); !run) return fail(run.error());
+  progress.finish();
+
+  if (bitmap_changed)
+    if (auto w = write_bitmap2(); !w) return fail(w.error());
+  if (auto s = out.sync(); !s) return fail(s.error());
+  header.status &= ~kdump::kFlagIncomplete;
+  encoded_header = kdump::encode_disk_dump_header(header);
+  if (auto w = out.write_at(0, encoded_header); !w) return fail(w.error());
+  if (auto f = out.finish(); !f) return fail(f.error());
+  return result;
+}
+
+}  // namespace coroner::capture

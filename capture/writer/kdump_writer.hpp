@@ -1,0 +1,52 @@
+// Writes the kdump-compressed format (layout: capture/format/kdump_header.hpp)
+// as makedumpfile does at header version 6: both bitmaps, one descriptor
+// per kept page, pages compressed by the page pipeline (raw when that does
+// not shrink them), all-zero pages sharing one zero page when -d has bit 1.
+//
+// Never a silently corrupt dump: the header goes out first with the
+// incomplete flag set and is rewritten without it only after every page,
+// descriptor and bitmap is written and synced. Every region's place is
+// known before the first page, so a dump cut short keeps readable pages
+// before the cut; descriptors never written read as zero (crash and our
+// reader then report those pages as missing from an incomplete dump).
+#pragma once
+
+#include "capture/progress.hpp"
+#include "capture/writer/dump_plan.hpp"
+#include "capture/writer/output_sink.hpp"
+#include "capture/writer/page_pipeline.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace coroner::capture {
+
+struct WriteResult {
+  uint64_t pages_written = 0;  // descriptors written (zero pages included)
+  uint64_t zero_pages = 0;     // all-zero pages (bit 1 of the dump level)
+  uint64_t unavailable = 0;    // kept pages the input turned out not to hold
+};
+
+// The pfn range one file holds: everything, or one part of --split.
+struct KdumpPart {
+  uint64_t start_pfn = 0;
+  uint64_t end_pfn = 0;
+  bool split = false;
+};
+
+// Writes the pages of `plan.keep` within `part` to `out`. Pages the input
+// lacks are cleared from plan.keep. On any failure (input, output, a stop
+// request) the header stays marked incomplete and the error names the
+// output file and the offset reached.
+Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, OutputSink& out, const KdumpPart& part,
+                                  Progress& progress);
+
+// Divides [0, plan.max_pfn) into `count` pfn ranges holding about equal
+// numbers of kept pages, as makedumpfile --split does.
+std::vector<KdumpPart> split_parts(const PfnBitmap& keep, size_t count);
+
+// A bitmap's bytes as the kdump format stores them (pfn N is bit N % 8 of
+// byte N / 8), `size` bytes long.
+std::vector<std::byte> bitmap_bytes(const PfnBitmap& bitmap, uint64_t size);
+
+}  // namespace coroner::capture

@@ -1,0 +1,33 @@
+#include "commands/arguments.hpp"
+
+#include "capture/format/vmcoreinfo.hpp"
+
+#include <cctype>
+
+namespace coroner::commands {
+
+Expected<uint64_t> parse_number(std::string_view text, int default_base) {
+  if (auto v = parse_uint(text, 0); v && (text.starts_with("0x") || text.starts_with("0X") || default_base == 10))
+    return *v;
+  if (auto v = parse_uint(text, default_base)) return *v;
+  return make_error(Errc::invalid_argument, "invalid number: {}", text);
+}
+
+Expected<uint64_t> parse_address(const Program& program, std::string_view text) {
+  if (text.empty()) return make_error(Errc::invalid_argument, "empty address");
+  if (auto v = parse_uint(text, 16)) return *v;
+  // symbol, symbol+offset, symbol-offset
+  size_t op = text.find_first_of("+-", 1);
+  std::string_view name = text.substr(0, op);
+  int64_t delta = 0;
+  if (op != std::string_view::npos) {
+    auto off = parse_number(text.substr(op + 1), 10);
+    if (!off) return make_error(Errc::invalid_argument, "invalid offset in {}", text);
+    delta = text[op] == '+' ? static_cast<int64_t>(*off) : -static_cast<int64_t>(*off);
+  }
+  auto base = program.symbol_address(name);
+  if (!base) return make_error(Errc::invalid_argument, "invalid address or unknown symbol: {}", text);
+  return *base + delta;
+}
+
+}  // namespace coroner::commands

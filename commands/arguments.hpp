@@ -1,0 +1,20 @@
+// Parsing of the words commands take: numbers and addresses the way crash
+// accepts them (hex with or without 0x, symbol names, symbol+offset).
+#pragma once
+
+#include "analyzer/program.hpp"
+
+#include <cstdint>
+#include <string_view>
+
+namespace coroner::commands {
+
+// A number: "0x1f", "1f" (hex when it has hex letters or the command's
+// default is hex), or decimal digits.
+Expected<uint64_t> parse_number(std::string_view text, int default_base = 10);
+
+// An address: a symbol ("init_task", "panic+0x10") or a hex number
+// ("ffffffff81000000", "0xffff...").
+Expected<uint64_t> parse_address(const Program& program, std::string_view text);
+
+}  // namespace coroner::commands

@@ -1,0 +1,50 @@
+// What every command sees: the program, the output format, where to write,
+// and the shell's current task context (crash's `set`). A command computes
+// its result once and renders it as crash-style text or as one JSON
+// document; it never touches readline or sockets.
+#pragma once
+
+#include "analyzer/program.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace coroner::commands {
+
+enum class OutputFormat { text, json };
+
+struct CommandContext {
+  Program& program;
+  OutputFormat format = OutputFormat::text;
+  std::ostream& out;
+  std::optional<int32_t> current_pid;  // task context for -u reads; set by `set PID`
+  bool quit = false;                   // set by `q`
+
+  bool json() const { return format == OutputFormat::json; }
+  void emit(const nlohmann::json& document) const;
+};
+
+using Arguments = std::vector<std::string>;
+
+struct Command {
+  std::string name;
+  std::string summary;  // one line for `help`
+  std::string usage;    // crash-style synopsis and options, for `help NAME`
+  Expected<void> (*run)(CommandContext& context, const Arguments& args);
+};
+
+// Every command, in `help` order. Registered in one place (registry.cpp).
+const std::vector<Command>& all_commands();
+const Command* find_command(std::string_view name);
+
+// Splits a command line into words; single and double quotes group words.
+Expected<Arguments> split_command_line(std::string_view line);
+
+// Runs one command line. Errors are returned, not printed.
+Expected<void> run_command_line(CommandContext& context, std::string_view line);
+
+}  // namespace coroner::commands

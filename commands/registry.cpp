@@ -1,0 +1,62 @@
+#include "commands/builtin.hpp"
+
+#include <ostream>
+
+namespace coroner::commands {
+
+const std::vector<Command>& all_commands() {
+  static const std::vector<Command> commands = {
+      sys_command(), rd_command(), vtop_command(), sym_command(),
+      set_command(), help_command(), quit_command(),
+  };
+  return commands;
+}
+
+const Command* find_command(std::string_view name) {
+  if (name == "exit" || name == "quit") name = "q";
+  for (const Command& c : all_commands())
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+void CommandContext::emit(const nlohmann::json& document) const { out << document.dump(2) << '\n'; }
+
+Expected<Arguments> split_command_line(std::string_view line) {
+  Arguments words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (char c : line) {
+    if (quote) {
+      if (c == quote) quote = 0;
+      else word.push_back(c);
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else {
+      word.push_back(c);
+      in_word = true;
+    }
+  }
+  if (quote) return make_error(Errc::invalid_argument, "unterminated {} quote", quote);
+  if (in_word) words.push_back(std::move(word));
+  return words;
+}
+
+Expected<void> run_command_line(CommandContext& context, std::string_view line) {
+  CORONER_TRY(words, split_command_line(line));
+  if (words.empty() || words.front().starts_with("#")) return {};
+  const Command* command = find_command(words.front());
+  if (!command)
+    return make_error(Errc::invalid_argument, "{}: command not found (\"help\" lists the commands)", words.front());
+  Arguments args(words.begin() + 1, words.end());
+  auto result = command->run(context, args);
+  if (!result) return result.error().context(command->name);
+  return {};
+}
+
+}  // namespace coroner::commands

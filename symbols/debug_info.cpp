@@ -1,0 +1,233 @@
+#include "symbols/debug_info.hpp"
+
+#include "symbols/dwarf_index.hpp"
+#include "symbols/elf_file.hpp"
+#include "symbols/elf_symbols.hpp"
+#include "symbols/index_cache.hpp"
+
+#include <llvm/BinaryFormat/ELF.h>
+#include <llvm/DebugInfo/DIContext.h>
+#include <llvm/DebugInfo/DWARF/DWARFContext.h>
+#include <llvm/DebugInfo/DWARF/DWARFDie.h>
+#include <llvm/DebugInfo/DWARF/DWARFUnit.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+namespace coroner::symbols {
+
+namespace {
+
+using namespace llvm::dwarf;
+
+// Tells LLVM's relocation processing where a module's sections were loaded.
+class SectionLoadInfo final : public llvm::LoadedObjectInfo {
+ public:
+  explicit SectionLoadInfo(SectionAddresses addresses) : addresses_(std::move(addresses)) {}
+  uint64_t getSectionLoadAddress(const llvm::object::SectionRef& section) const override {
+    auto name = section.getName();
+    if (!name) {
+      llvm::consumeError(name.takeError());
+      return 0;
+    }
+    auto it = addresses_.find(name->str());
+    return it == addresses_.end() ? 0 : it->second;
+  }
+  std::unique_ptr<llvm::LoadedObjectInfo> clone() const override { return std::make_unique<SectionLoadInfo>(*this); }
+
+ private:
+  SectionAddresses addresses_;
+};
+
+}  // namespace
+
+struct DebugInfo::State {
+  llvm::object::OwningBinary<llvm::object::ObjectFile> binary;
+  std::unique_ptr<llvm::DWARFContext> context;
+  NameIndex index;
+  std::unique_ptr<TypeGraph> types;
+  uint64_t percpu_start = 0;
+  uint64_t percpu_end = 0;
+  std::mutex message_mutex;
+  std::string first_llvm_message;  // from LLVM's error handlers, for error context
+};
+
+DebugInfo::~DebugInfo() = default;
+
+Expected<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, const std::string& cache_dir,
+                                                      const SectionAddresses* sections) {
+  std::unique_ptr<DebugInfo> info(new DebugInfo());
+  info->path_ = path;
+  info->state_ = std::make_unique<State>();
+  State& state = *info->state_;
+  CORONER_TRY(binary, open_elf(path));
+  state.binary = std::move(binary);
+  const llvm::object::ObjectFile& object = *state.binary.getBinary();
+  const bool relocatable = as_elf(object).getEType() == llvm::ELF::ET_REL;
+
+  for (const llvm::object::SectionRef& section : object.sections()) {
+    auto name = section.getName();
+    if (name && *name == ".data..percpu") {
+      state.percpu_start = section.getAddress();
+      if (sections && sections->count(".data..percpu")) state.percpu_start = sections->at(".data..percpu");
+      state.percpu_end = state.percpu_start + section.getSize();
+    } else if (!name) {
+      llvm::consumeError(name.takeError());
+    }
+  }
+
+  auto remember = [&state](llvm::Error error) {
+    std::string message = llvm::toString(std::move(error));
+    std::lock_guard lock(state.message_mutex);
+    if (state.first_llvm_message.empty()) state.first_llvm_message = message;
+  };
+  std::unique_ptr<SectionLoadInfo> loaded;
+  if (sections) loaded = std::make_unique<SectionLoadInfo>(*sections);
+  // A linked vmlinux keeps its .rela.debug_* (--emit-relocs): its DWARF is
+  // final already, and applying 4 M relocations would cost seconds. Only a
+  // module's DWARF needs them.
+  state.context = llvm::DWARFContext::create(
+      object,
+      relocatable ? llvm::DWARFContext::ProcessDebugRelocations::Process
+                  : llvm::DWARFContext::ProcessDebugRelocations::Ignore,
+      loaded.get(), "", remember, remember, /*ThreadSafe=*/true);
+
+  uint64_t info_size = 0;
+  state.context->getDWARFObj().forEachInfoSections(
+      [&info_size](const llvm::DWARFSection& section) { info_size += section.Data.size(); });
+  if (info_size == 0) return make_error(Errc::not_found, "{}: no DWARF debug info (.debug_info)", path);
+  uint64_t covered = 0;
+  for (const auto& unit : state.context->info_section_units()) covered = std::max(covered, unit->getNextUnitOffset());
+  if (covered != info_size) {
+    std::lock_guard lock(state.message_mutex);
+    return make_error(Errc::corrupt, "{}: .debug_info unit at offset {:#x} is unreadable{}{}", path, covered,
+                      state.first_llvm_message.empty() ? "" : ": ", state.first_llvm_message);
+  }
+
+  auto build_id = elf_build_id(path);
+  if (build_id) info->build_id_ = *build_id;
+  const std::string cache_file =
+      cache_dir.empty() || info->build_id_.empty() ? "" : index_cache_path(cache_dir, info->build_id_);
+
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<NameIndex> cached;
+  if (!cache_file.empty()) cached = load_index(cache_file, info_size);
+  if (cached) {
+    state.index = std::move(*cached);
+    info->stats_.from_cache = true;
+  } else {
+    const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+    CORONER_TRY(index, NameIndex::build(*state.context, path, threads));
+    state.index = std::move(index);
+    // The cache only saves time: failing to write it is not an error.
+    if (!cache_file.empty()) (void)save_index(cache_file, state.index, info_size);
+  }
+  info->stats_.index_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  info->stats_.index_entries = state.index.entries().size();
+  state.types = std::make_unique<TypeGraph>(*state.context, state.index, path);
+  return info;
+}
+
+const TypeGraph& DebugInfo::types() const { return *state_->types; }
+
+Expected<QualifiedType> DebugInfo::find_type(std::string_view type_name) { return state_->types->find_type(type_name); }
+
+Expected<uint64_t> DebugInfo::type_size(std::string_view type_name) {
+  CORONER_TRY(type, find_type(type_name));
+  return type.type->size();
+}
+
+Expected<MemberLocation> DebugInfo::find_member(std::string_view type_name, std::string_view member_path) {
+  CORONER_TRY(type, find_type(type_name));
+  return state_->types->member(type, member_path);
+}
+
+Expected<uint64_t> DebugInfo::member_offset(std::string_view type_name, std::string_view member_path) {
+  CORONER_TRY(location, find_member(type_name, member_path));
+  return location.bit_offset / 8;
+}
+
+Expected<bool> DebugInfo::has_member(std::string_view type_name, std::string_view member) {
+  CORONER_TRY(type, find_type(type_name));
+  auto location = state_->types->member(type, member);
+  if (location) return true;
+  if (location.error().code() == Errc::not_found) return false;
+  return location.error();
+}
+
+Expected<Variable> DebugInfo::find_variable(std::string_view name) {
+  auto offset = state_->index.find(NameKind::variable, name);
+  if (!offset) return make_error(Errc::not_found, "{}: no variable named '{}'", path_, name);
+  return read_variable(*offset, name, false);
+}
+
+Expected<Variable> DebugInfo::find_function(std::string_view name) {
+  auto offset = state_->index.find(NameKind::function, name);
+  if (!offset) return make_error(Errc::not_found, "{}: no function named '{}'", path_, name);
+  return read_variable(*offset, name, true);
+}
+
+Expected<int64_t> DebugInfo::find_enumerator(std::string_view name) {
+  auto offset = state_->index.find(NameKind::enumerator, name);
+  if (!offset) return make_error(Errc::not_found, "{}: no enumerator named '{}'", path_, name);
+  llvm::DWARFDie die = state_->context->getDIEForOffset(*offset);
+  auto value = die.isValid() ? die.find(DW_AT_const_value) : std::nullopt;
+  if (!value) return make_error(Errc::corrupt, "{}: DIE {:#x}: enumerator without a value", path_, *offset);
+  if (value->getForm() == DW_FORM_sdata) return value->getAsSignedConstant().value_or(0);
+  return static_cast<int64_t>(value->getAsUnsignedConstant().value_or(0));
+}
+
+Expected<Variable> DebugInfo::read_variable(uint64_t die_offset, std::string_view name, bool function) {
+  State& state = *state_;
+  llvm::DWARFDie die = state.context->getDIEForOffset(die_offset);
+  if (!die.isValid()) return make_error(Errc::corrupt, "{}: no DIE at {:#x} (stale index?)", path_, die_offset);
+  Variable variable;
+  variable.name = name;
+  variable.die_offset = die_offset;
+
+  // A definition may leave its type to the declaration it completes.
+  llvm::DWARFDie described = die;
+  for (Attribute origin : {DW_AT_specification, DW_AT_abstract_origin}) {
+    if (die.find(origin)) {
+      llvm::DWARFDie target = die.getAttributeValueAsReferencedDie(origin);
+      if (target.isValid()) described = target;
+    }
+  }
+  if (function) {
+    CORONER_TRY(type, state.types->type_at(described.getOffset()));
+    variable.type = type;
+    if (auto low_pc = die.find(DW_AT_low_pc)) variable.address = low_pc->getAsAddress();
+    return variable;
+  }
+  CORONER_TRY(type, state.types->type_of(die.find(DW_AT_type) ? die : described).get());
+  variable.type = type;
+
+  // The location of a static variable is one DW_OP_addr (or DW_OP_addrx).
+  // The operand is read through the unit's extractor so that a module's
+  // relocations apply to it.
+  for (const llvm::DWARFAttribute& attribute : die.attributes()) {
+    if (attribute.Attr != DW_AT_location) continue;
+    auto block = attribute.Value.getAsBlock();
+    if (!block || block->empty()) break;
+    llvm::DWARFUnit* unit = die.getDwarfUnit();
+    const uint8_t address_size = unit->getAddressByteSize();
+    if ((*block)[0] == DW_OP_addr && block->size() == 1u + address_size) {
+      uint64_t operand = attribute.Offset + attribute.ByteSize - block->size() + 1;
+      variable.address = unit->getDebugInfoExtractor().getRelocatedAddress(&operand);
+    } else if ((*block)[0] == DW_OP_addrx) {
+      llvm::DataExtractor data(llvm::StringRef(reinterpret_cast<const char*>(block->data()), block->size()),
+                               state.context->isLittleEndian(), address_size);
+      uint64_t cursor = 1;
+      const uint64_t index = data.getULEB128(&cursor);
+      auto address = unit->getAddrOffsetSectionItem(static_cast<uint32_t>(index));
+      if (address) variable.address = address->Address;
+    }
+    break;
+  }
+  variable.per_cpu = variable.address && state.percpu_end > state.percpu_start &&
+                     *variable.address >= state.percpu_start && *variable.address < state.percpu_end;
+  return variable;
+}
+
+}  // namespace coroner::symbols

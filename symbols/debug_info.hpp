@@ -1,0 +1,76 @@
+// One ELF file's DWARF (vmlinux or a module): the name index (built in
+// parallel or read from the cache), types and variables by name.
+#pragma once
+
+#include "capture/format/error.hpp"
+#include "symbols/types.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace coroner::symbols {
+
+// Load addresses of a module's sections (".text" -> 0xffffffffc0000000),
+// applied to the addresses its DWARF gives (variables, functions).
+using SectionAddresses = std::map<std::string, uint64_t>;
+
+struct Variable {
+  std::string name;
+  std::optional<uint64_t> address;  // link-time; nullopt without a static location
+  QualifiedType type;
+  // In .data..percpu: address is the per-CPU offset, add __per_cpu_offset[cpu]
+  // (x86_64 links the section at 0; arm64 at its image address).
+  bool per_cpu = false;
+  uint64_t die_offset = 0;
+};
+
+struct OpenStats {
+  bool from_cache = false;
+  size_t index_entries = 0;
+  double index_seconds = 0;  // building or loading the index
+};
+
+class DebugInfo {
+ public:
+  // cache_dir: where the name index is kept, keyed by the file's build-id
+  // (empty: no cache). sections: load addresses for a relocatable module.
+  static Expected<std::unique_ptr<DebugInfo>> open(const std::string& path, const std::string& cache_dir,
+                                                   const SectionAddresses* sections = nullptr);
+  ~DebugInfo();
+
+  // "task_struct", "struct task_struct", "int", "unsigned long", typedef names, "char *".
+  Expected<QualifiedType> find_type(std::string_view type_name);
+  Expected<uint64_t> type_size(std::string_view type_name);
+  // "tasks", "thread.sp", "pids[1]"; anonymous struct/union members are
+  // found transparently.
+  Expected<MemberLocation> find_member(std::string_view type_name, std::string_view member_path);
+  Expected<uint64_t> member_offset(std::string_view type_name, std::string_view member_path);
+  // For fields renamed across kernel versions (task_struct.state vs __state).
+  Expected<bool> has_member(std::string_view type_name, std::string_view member);
+
+  Expected<Variable> find_variable(std::string_view name);
+  // A function's type and entry address (low_pc).
+  Expected<Variable> find_function(std::string_view name);
+  // The value of an enumerator ("TASK_COMM_LEN" is a #define, but
+  // "PIDTYPE_PID", "NR_FREE_PAGES" are enumerators).
+  Expected<int64_t> find_enumerator(std::string_view name);
+
+  const TypeGraph& types() const;
+  const std::string& path() const { return path_; }
+  const std::string& build_id() const { return build_id_; }
+  const OpenStats& stats() const { return stats_; }
+
+ private:
+  struct State;
+  DebugInfo() = default;
+  Expected<Variable> read_variable(uint64_t die_offset, std::string_view name, bool function);
+
+  std::string path_;
+  std::string build_id_;
+  OpenStats stats_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace coroner::symbols

@@ -1,0 +1,25 @@
+// Opening an ELF file through LLVM's object library, with failures turned
+// into one-line coroner errors that name the file.
+#pragma once
+
+#include "capture/format/error.hpp"
+
+#include <llvm/Object/ELFObjectFile.h>
+#include <llvm/Support/Error.h>
+
+#include <string>
+
+namespace coroner::symbols {
+
+// The message of an llvm::Error (consumes it).
+std::string llvm_message(llvm::Error error);
+
+// Maps path and checks that it is an ELF object LLVM can read.
+Expected<llvm::object::OwningBinary<llvm::object::ObjectFile>> open_elf(const std::string& path);
+
+// The ELF view of an object open_elf() returned.
+inline const llvm::object::ELFObjectFileBase& as_elf(const llvm::object::ObjectFile& object) {
+  return static_cast<const llvm::object::ELFObjectFileBase&>(object);
+}
+
+}  // namespace coroner::symbols

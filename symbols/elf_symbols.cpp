@@ -1,0 +1,222 @@
+#include "symbols/elf_symbols.hpp"
+
+#include "symbols/elf_file.hpp"
+
+#include <llvm/BinaryFormat/ELF.h>
+#include <llvm/TargetParser/Triple.h>
+
+#include <algorithm>
+#include <cctype>
+#include <tuple>
+
+namespace coroner::symbols {
+
+namespace {
+
+using llvm::object::ELFSectionRef;
+using llvm::object::ELFSymbolRef;
+using llvm::object::SymbolRef;
+
+// The nm letter of a defined symbol, from its binding and its section's
+// flags; 0 for symbols nm does not list (undefined, files, sections).
+char nm_letter(const ELFSymbolRef& symbol, const ELFSectionRef* section) {
+  const uint8_t elf_type = symbol.getELFType();
+  if (elf_type == llvm::ELF::STT_FILE || elf_type == llvm::ELF::STT_SECTION) return 0;
+  auto flags = symbol.getFlags();
+  if (!flags) {
+    llvm::consumeError(flags.takeError());
+    return 0;
+  }
+  if (*flags & SymbolRef::SF_Undefined) return 0;
+  const bool local = symbol.getBinding() == llvm::ELF::STB_LOCAL;
+  if (symbol.getBinding() == llvm::ELF::STB_WEAK) return elf_type == llvm::ELF::STT_OBJECT ? 'V' : 'W';
+  if (*flags & SymbolRef::SF_Common) return 'C';
+  char letter = '?';
+  if (*flags & SymbolRef::SF_Absolute || section == nullptr) {
+    letter = 'A';
+  } else {
+    const uint64_t section_flags = section->getFlags();
+    if (!(section_flags & llvm::ELF::SHF_ALLOC)) letter = 'N';
+    else if (section_flags & llvm::ELF::SHF_EXECINSTR) letter = 'T';
+    else if (section->getType() == llvm::ELF::SHT_NOBITS) letter = 'B';
+    else if (section_flags & llvm::ELF::SHF_WRITE) letter = 'D';
+    else letter = 'R';
+  }
+  return local ? static_cast<char>(std::tolower(static_cast<unsigned char>(letter))) : letter;
+}
+
+// Lower ranks are preferred when several symbols share a name or an address:
+// global before local, functions and objects before labels.
+int preference(const Symbol& symbol) {
+  int rank = 0;
+  if (!is_text_or_data(symbol.type)) rank += 4;
+  if (std::islower(static_cast<unsigned char>(symbol.type))) rank += 2;
+  if (!symbol.is_function && !symbol.is_object) rank += 1;
+  return rank;
+}
+
+void sort_by_address(std::vector<Symbol>& symbols) {
+  std::stable_sort(symbols.begin(), symbols.end(), [](const Symbol& a, const Symbol& b) {
+    return std::make_tuple(a.address, preference(a), std::string_view(a.name)) <
+           std::make_tuple(b.address, preference(b), std::string_view(b.name));
+  });
+}
+
+}  // namespace
+
+bool is_text_or_data(char type) {
+  switch (type) {
+    case 'T': case 't': case 'D': case 'd': case 'B': case 'b':
+    case 'R': case 'r': case 'W': case 'w': case 'V': case 'v':
+      return true;
+    default:
+      return false;
+  }
+}
+
+Expected<SymbolTable> SymbolTable::from_elf(const std::string& path) {
+  CORONER_TRY(binary, open_elf(path));
+  const auto& elf = as_elf(*binary.getBinary());
+  SymbolTable table;
+  table.relocatable_ = elf.getEType() == llvm::ELF::ET_REL;
+
+  auto symbols = elf.symbols();
+  if (symbols.begin() == symbols.end()) symbols = elf.getDynamicSymbolIterators();
+  for (const ELFSymbolRef symbol : symbols) {
+    auto section_it = symbol.getSection();
+    if (!section_it) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(section_it.takeError()));
+    std::optional<ELFSectionRef> section;
+    if (*section_it != elf.section_end()) section = ELFSectionRef(**section_it);
+    const char letter = nm_letter(symbol, section ? &*section : nullptr);
+    if (letter == 0) continue;
+    auto name = symbol.getName();
+    auto address = symbol.getAddress();
+    if (!name) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(name.takeError()));
+    if (!address) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(address.takeError()));
+    if (name->empty()) continue;
+    Symbol entry;
+    entry.name = name->str();
+    entry.address = *address;
+    entry.size = symbol.getSize();
+    entry.type = letter;
+    entry.is_function = symbol.getELFType() == llvm::ELF::STT_FUNC;
+    entry.is_object = symbol.getELFType() == llvm::ELF::STT_OBJECT;
+    if (section && letter != 'A' && letter != 'a') {
+      auto section_name = section->getName();
+      if (!section_name) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(section_name.takeError()));
+      entry.section = section_name->str();
+      // x86_64 links per-CPU data at 0: those "addresses" are offsets.
+      if (!table.relocatable_ && entry.section == ".data..percpu" && section->getAddress() == 0)
+        table.zero_based_percpu_ = true;
+    }
+    table.symbols_.push_back(std::move(entry));
+  }
+  sort_by_address(table.symbols_);
+  table.build_name_index();
+  return table;
+}
+
+void SymbolTable::build_name_index() {
+  by_name_.resize(symbols_.size());
+  for (uint32_t i = 0; i < by_name_.size(); ++i) by_name_[i] = i;
+  std::stable_sort(by_name_.begin(), by_name_.end(), [this](uint32_t a, uint32_t b) {
+    const Symbol& x = symbols_[a];
+    const Symbol& y = symbols_[b];
+    return std::make_tuple(std::string_view(x.name), preference(x)) <
+           std::make_tuple(std::string_view(y.name), preference(y));
+  });
+}
+
+void SymbolTable::relocate(int64_t delta) {
+  for (Symbol& symbol : symbols_) {
+    if (symbol.type == 'A' || symbol.type == 'a') continue;
+    if (is_percpu_offset(symbol)) continue;
+    symbol.address += static_cast<uint64_t>(delta);
+  }
+  // Unmoved symbols may now sort differently against moved ones.
+  sort_by_address(symbols_);
+  build_name_index();
+}
+
+const Symbol* SymbolTable::find(std::string_view name) const {
+  auto it = std::lower_bound(by_name_.begin(), by_name_.end(), name,
+                             [this](uint32_t index, std::string_view key) { return symbols_[index].name < key; });
+  if (it == by_name_.end() || symbols_[*it].name != name) return nullptr;
+  return &symbols_[*it];
+}
+
+const Symbol* SymbolTable::containing(uint64_t address) const {
+  auto it = std::upper_bound(symbols_.begin(), symbols_.end(), address,
+                             [](uint64_t key, const Symbol& symbol) { return key < symbol.address; });
+  // Walk back to the nearest address holding a text/data symbol, then to the
+  // most preferred symbol at that address (sorted first among equals).
+  while (it != symbols_.begin()) {
+    --it;
+    if (!is_text_or_data(it->type) || is_percpu_offset(*it)) continue;
+    const Symbol* best = &*it;
+    for (auto back = it; back->address == it->address; --back) {
+      if (is_text_or_data(back->type) && !is_percpu_offset(*back)) best = &*back;
+      if (back == symbols_.begin()) break;
+    }
+    return best;
+  }
+  return nullptr;
+}
+
+std::vector<const Symbol*> SymbolTable::search(std::string_view substring) const {
+  std::vector<const Symbol*> found;
+  for (const Symbol& symbol : symbols_)
+    if (symbol.name.find(substring) != std::string::npos) found.push_back(&symbol);
+  return found;
+}
+
+namespace {
+
+// The NT_GNU_BUILD_ID note of any SHT_NOTE section: a module (ET_REL) has no
+// program headers, so LLVM's getBuildID() does not find it there.
+template <typename ELFT>
+std::optional<std::string> build_id_note(const llvm::object::ELFObjectFile<ELFT>& object) {
+  const auto& file = object.getELFFile();
+  auto sections = file.sections();
+  if (!sections) {
+    llvm::consumeError(sections.takeError());
+    return std::nullopt;
+  }
+  for (const auto& section : *sections) {
+    if (section.sh_type != llvm::ELF::SHT_NOTE) continue;
+    llvm::Error error = llvm::Error::success();
+    for (const auto& note : file.notes(section, error)) {
+      if (note.getType() != llvm::ELF::NT_GNU_BUILD_ID || note.getName() != "GNU") continue;
+      std::string text;
+      for (uint8_t byte : note.getDesc(section.sh_addralign)) text += fmt::format("{:02x}", byte);
+      llvm::consumeError(std::move(error));
+      return text;
+    }
+    llvm::consumeError(std::move(error));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Expected<std::string> elf_build_id(const std::string& path) {
+  CORONER_TRY(binary, open_elf(path));
+  const llvm::object::ObjectFile* object = binary.getBinary();
+  std::optional<std::string> id;
+  if (auto* elf = llvm::dyn_cast<llvm::object::ELF64LEObjectFile>(object)) id = build_id_note(*elf);
+  else if (auto* elf = llvm::dyn_cast<llvm::object::ELF64BEObjectFile>(object)) id = build_id_note(*elf);
+  else if (auto* elf = llvm::dyn_cast<llvm::object::ELF32LEObjectFile>(object)) id = build_id_note(*elf);
+  else if (auto* elf = llvm::dyn_cast<llvm::object::ELF32BEObjectFile>(object)) id = build_id_note(*elf);
+  if (!id || id->empty()) return make_error(Errc::not_found, "{}: no GNU build-id note", path);
+  return *id;
+}
+
+Expected<std::string> elf_machine(const std::string& path) {
+  CORONER_TRY(binary, open_elf(path));
+  const llvm::Triple::ArchType arch = binary.getBinary()->getArch();
+  if (arch == llvm::Triple::UnknownArch)
+    return make_error(Errc::unsupported, "{}: unknown ELF machine {}", path, as_elf(*binary.getBinary()).getEMachine());
+  return llvm::Triple::getArchTypeName(arch).str();
+}
+
+}  // namespace coroner::symbols

@@ -1,0 +1,69 @@
+// ELF symbol tables (.symtab, else .dynsym) of a vmlinux or a kernel module,
+// with nm-style type letters, plus the ELF facts the analyzer matches a dump
+// against: the GNU build-id and the machine.
+#pragma once
+
+#include "capture/format/error.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace coroner::symbols {
+
+struct Symbol {
+  std::string name;
+  uint64_t address = 0;  // link-time (relocate() adds the KASLR delta); section offset in a .ko
+  uint64_t size = 0;
+  char type = '?';       // nm letter: T t D d B b R r A W w V v N ...
+  std::string section;   // ".text", ".data..percpu", ... (empty for absolute symbols)
+  bool is_function = false;  // STT_FUNC
+  bool is_object = false;    // STT_OBJECT
+};
+
+class SymbolTable {
+ public:
+  // Reads the symbols of an ELF file (vmlinux or a .ko); errors name the file.
+  static Expected<SymbolTable> from_elf(const std::string& path);
+
+  // KASLR: adds delta to every address except absolute ('A') symbols and the
+  // zero-based per-CPU offsets of x86_64 (.data..percpu linked at 0), which
+  // the kernel does not move.
+  void relocate(int64_t delta);
+
+  // Exact name; prefers a global text/data symbol over local duplicates.
+  const Symbol* find(std::string_view name) const;
+  // The greatest text/data symbol at or below address (for "name+off"), or
+  // nullptr when none is. x86_64's per-CPU offsets are not addresses and
+  // never match.
+  const Symbol* containing(uint64_t address) const;
+  // Every symbol whose name contains substring, in address order.
+  std::vector<const Symbol*> search(std::string_view substring) const;
+  // All symbols sorted by address (then preferred name first).
+  const std::vector<Symbol>& by_address() const { return symbols_; }
+
+  // ELF e_type is ET_REL (a module): addresses are offsets in their section.
+  bool is_relocatable() const { return relocatable_; }
+
+ private:
+  void build_name_index();
+  bool is_percpu_offset(const Symbol& symbol) const {
+    return zero_based_percpu_ && symbol.section == ".data..percpu";
+  }
+
+  std::vector<Symbol> symbols_;            // sorted by address
+  std::vector<uint32_t> by_name_;          // indexes into symbols_, sorted by name then preference
+  bool relocatable_ = false;
+  bool zero_based_percpu_ = false;
+};
+
+// True for the nm letters of code and data (T t D d B b R r W w V v).
+bool is_text_or_data(char type);
+
+// Lower-case hex of the GNU build-id note ("320cf4ad...").
+Expected<std::string> elf_build_id(const std::string& path);
+// e_machine of an ELF file as an architecture name: "x86_64", "aarch64", ...
+Expected<std::string> elf_machine(const std::string& path);
+
+}  // namespace coroner::symbols

@@ -1,0 +1,123 @@
+// coroner-capture never leaves a dump that claims to be complete when it is
+// not: a full disk, SIGTERM in the middle of a write and a truncated input
+// each end with a non-zero exit, a one-line message naming the file, and
+// (where anything was written) a dump our reader reports as incomplete.
+#include "tests/capture/test_capture_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+using namespace coroner;
+using namespace coroner::test;
+
+namespace {
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+}  // namespace
+
+TEST_CASE("a full disk (/dev/full) fails with the file, offset and reason", "[capture][faults]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  for (std::string format : {"-l", "-E"}) {
+    auto result = run_shell(fmt::format("{} {} -d 31 {} /dev/full", capture_executable(), format, c.files().front()));
+    INFO(result.output);
+    CHECK(result.status == 1);
+    CHECK(result.output.find("/dev/full") != std::string::npos);
+    CHECK(result.output.find("No space left on device") != std::string::npos);
+    CHECK(result.output.find("offset 0x") != std::string::npos);
+    CHECK(result.output.find("incomplete") != std::string::npos);
+  }
+}
+
+TEST_CASE("SIGTERM mid-write leaves a dump marked incomplete", "[capture][faults][signal]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  fs::path dir = capture_scratch("sigterm");
+  fs::path out = dir / "dump", log = dir / "stderr";
+  std::string vmcore = c.files().front();
+  // zlib at -d 0, one thread: the slowest write there is, several seconds.
+  std::vector<std::string> args = {capture_executable(), "-c", "-d", "0", vmcore, out.string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = 0;
+  REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  // Stop it once some pages are out, well before the end (about 90 MB).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  auto written = [&] {
+    std::error_code ec;
+    auto size = fs::file_size(out, ec);
+    return ec ? 0 : size;
+  };
+  while (std::chrono::steady_clock::now() < deadline && written() < 4 * 1024 * 1024)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  std::string message = slurp(log);
+  INFO(message);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+  CHECK(message.find("interrupted by SIGTERM") != std::string::npos);
+  CHECK(message.find(out.string()) != std::string::npos);
+
+  auto dump = open_or_fail({out.string()});
+  CHECK(dump->incomplete());
+  // What was written reads back right; pages never written are errors, not zeros.
+  auto input = open_or_fail({vmcore});
+  std::vector<std::byte> a(dump->page_size()), b(dump->page_size());
+  uint64_t good = 0, missing = 0, wrong = 0;
+  for (const PhysRange& r : dump->ranges())
+    for (uint64_t paddr = r.start; paddr + a.size() <= r.end(); paddr += a.size()) {
+      if (!dump->read(paddr, b)) {
+        ++missing;
+        continue;
+      }
+      REQUIRE(input->read(paddr, a));
+      (a == b ? good : wrong) += 1;
+    }
+  CHECK(good > 0);
+  CHECK(missing > 0);
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("a truncated input vmcore is a clear error", "[capture][faults]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  fs::path dir = capture_scratch("truncated");
+  std::string vmcore = c.files().front();
+  for (uint64_t size : {uint64_t{40}, uint64_t{3000}, uint64_t{200} << 20}) {
+    fs::path cut = dir / fmt::format("vmcore-{}", size), out = dir / fmt::format("dump-{}", size);
+    {
+      std::ifstream in(vmcore, std::ios::binary);
+      std::ofstream copy(cut, std::ios::binary);
+      std::vector<char> buf(1 << 20);
+      uint64_t left = size;
+      while (left > 0 && in.read(buf.data(), std::min<uint64_t>(left, buf.size()))) {
+        copy.write(buf.data(), in.gcount());
+        left -= in.gcount();
+      }
+    }
+    REQUIRE(fs::file_size(cut) == size);
+    auto result = run_shell(fmt::format("{} -l -d 31 {} {}", capture_executable(), cut.string(), out.string()));
+    INFO(size << ": " << result.output);
+    CHECK(result.status == 1);
+    CHECK(result.output.find(cut.string()) != std::string::npos);
+    CHECK(std::count(result.output.begin(), result.output.end(), '\n') == 1);
+    if (fs::exists(out)) CHECK(open_or_fail({out.string()})->incomplete());
+    fs::remove(cut);
+  }
+}

@@ -1,0 +1,43 @@
+// Helpers shared by the coroner-capture tests on the real fixtures: running
+// the dumper (in process or as the real executable), and checking a dump it
+// wrote against its input and facts.json.
+#pragma once
+
+#include "capture/format/dump.hpp"
+#include "tests/support/fixtures.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace coroner::test {
+
+// The x86_64 and arm64 oops-kdump vmcores.
+std::vector<const DumpCase*> capture_inputs();
+const DumpCase& fixture_case(const std::string& id);
+
+// A fresh scratch folder for this test's outputs.
+fs::path capture_scratch(const std::string& name);
+
+// Runs coroner-capture's job in this process; returns its exit status.
+int capture_in_process(const std::vector<std::string>& args);
+
+// The coroner-capture executable, and a shell run of it: exit status and
+// standard error.
+std::string capture_executable();
+struct CommandResult {
+  int status = -1;  // exit status, or 128 + signal
+  std::string output;
+};
+CommandResult run_shell(const std::string& command);
+
+std::unique_ptr<Dump> open_or_fail(const std::vector<std::string>& files);
+
+// Notes and VMCOREINFO of `out` equal those of `in`.
+void check_same_metadata(const Dump& in, const Dump& out);
+// Every page `out` holds reads back identical to `in`; returns how many.
+uint64_t check_pages_identical(const Dump& in, const Dump& out);
+// facts.json's memory_samples read from `dump` have the recorded sha256.
+void check_memory_samples(const Dump& dump, const DumpCase& c);
+
+}  // namespace coroner::test

@@ -1,0 +1,135 @@
+#include "symbols/elf_symbols.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/symbols/kernels.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+using namespace coroner;
+using namespace coroner::test;
+using coroner::symbols::SymbolTable;
+
+namespace {
+
+// Symbols of facts.json that live in vmlinux (fx_* are the module's).
+const char* const kVmlinuxSymbols[] = {"init_task", "jiffies", "_stext", "_text", "init_uts_ns", "panic", "linux_banner"};
+
+SymbolTable relocated_table(const DumpCase& c) {
+  auto table = SymbolTable::from_elf(c.vmlinux());
+  REQUIRE(table.has_value());
+  const std::string offset = c.facts()["vmcoreinfo"]["KERNELOFFSET"].get<std::string>();
+  table->relocate(static_cast<int64_t>(std::stoull(offset, nullptr, 16)));
+  return std::move(*table);
+}
+
+}  // namespace
+
+TEST_CASE("vmlinux symbols relocated by KERNELOFFSET give facts.json's run-time addresses", "[symbols][elf]") {
+  for (const DumpCase* c : one_case_per_kernel()) {
+    INFO(c->arch_dir);
+    SymbolTable table = relocated_table(*c);
+    const auto& facts = c->facts()["symbols"];
+    int checked = 0;
+    for (const char* name : kVmlinuxSymbols) {
+      if (!facts.contains(name)) continue;
+      INFO(name);
+      const symbols::Symbol* symbol = table.find(name);
+      REQUIRE(symbol != nullptr);
+      CHECK(symbol->address == hex_value(facts[name]));
+      ++checked;
+    }
+    CHECK(checked >= 6);
+
+    const uint64_t panic = hex_value(facts["panic"]);
+    const symbols::Symbol* around = table.containing(panic + 0x10);
+    REQUIRE(around != nullptr);
+    CHECK(around->name == "panic");
+    CHECK(panic + 0x10 - around->address == 0x10);
+    CHECK(table.containing(0x1000) == nullptr);
+
+    auto found = table.search("init_uts_n");
+    REQUIRE(!found.empty());
+    CHECK(std::any_of(found.begin(), found.end(), [](auto* s) { return s->name == "init_uts_ns"; }));
+    CHECK(table.find("no_such_symbol_anywhere") == nullptr);
+  }
+}
+
+TEST_CASE("vmlinux symbol types and addresses match nm", "[symbols][elf]") {
+  for (const DumpCase* c : one_case_per_kernel()) {
+    INFO(c->arch_dir);
+    auto table = SymbolTable::from_elf(c->vmlinux());
+    REQUIRE(table.has_value());
+    // nm's view of every defined symbol: name -> (address, letter); names
+    // that nm lists more than once are skipped.
+    std::istringstream nm(run_command("nm " + c->vmlinux()));
+    std::map<std::string, std::pair<uint64_t, char>> expected;
+    std::set<std::string> duplicates;
+    std::string line;
+    while (std::getline(nm, line)) {
+      std::istringstream fields(line);
+      std::string address, letter, name;
+      if (!(fields >> address >> letter >> name) || letter.size() != 1) continue;
+      if (!expected.emplace(name, std::make_pair(std::stoull(address, nullptr, 16), letter[0])).second)
+        duplicates.insert(name);
+    }
+    REQUIRE(expected.size() > 10000);
+    size_t compared = 0;
+    for (const symbols::Symbol& symbol : table->by_address()) {
+      auto it = expected.find(symbol.name);
+      if (it == expected.end() || duplicates.count(symbol.name) || it->second.second == '?') continue;
+      INFO(symbol.name);
+      CHECK(symbol.address == it->second.first);
+      CHECK(symbol.type == it->second.second);
+      ++compared;
+    }
+    CHECK(compared + duplicates.size() >= expected.size() * 9 / 10);
+    CHECK(std::is_sorted(table->by_address().begin(), table->by_address().end(),
+                         [](const auto& a, const auto& b) { return a.address < b.address; }));
+  }
+}
+
+TEST_CASE("build-id and machine of each vmlinux", "[symbols][elf]") {
+  for (const DumpCase* c : one_case_per_kernel()) {
+    INFO(c->arch_dir);
+    auto id = symbols::elf_build_id(c->vmlinux());
+    REQUIRE(id.has_value());
+    CHECK(*id == c->facts()["vmcoreinfo"]["BUILD-ID"].get<std::string>());
+    auto machine = symbols::elf_machine(c->vmlinux());
+    REQUIRE(machine.has_value());
+    CHECK(*machine == (c->arch_dir.find("x86_64") != std::string::npos ? "x86_64" : "aarch64"));
+    auto module_machine = symbols::elf_machine(c->module_path());
+    REQUIRE(module_machine.has_value());
+    CHECK(*module_machine == *machine);
+    // The module's build-id is its own, and readelf agrees.
+    auto module_id = symbols::elf_build_id(c->module_path());
+    REQUIRE(module_id.has_value());
+    CHECK(run_command("readelf -n " + c->module_path()).find(*module_id) != std::string::npos);
+  }
+}
+
+TEST_CASE("module symbols of fx_crash.ko", "[symbols][elf]") {
+  for (const DumpCase* c : one_case_per_kernel()) {
+    INFO(c->arch_dir);
+    auto table = SymbolTable::from_elf(c->module_path());
+    REQUIRE(table.has_value());
+    CHECK(table->is_relocatable());
+    const symbols::Symbol* level3 = table->find("fx_crash_level3");
+    REQUIRE(level3 != nullptr);
+    CHECK((level3->type == 'T' || level3->type == 't'));
+    CHECK(level3->section.rfind(".text", 0) == 0);  // .text or .text.unlikely
+    const symbols::Symbol* magic = table->find("fx_magic");
+    REQUIRE(magic != nullptr);
+    CHECK(magic->size == 8);
+    const symbols::Symbol* items = table->find("fx_items");
+    REQUIRE(items != nullptr);
+    CHECK(symbols::is_text_or_data(items->type));
+    // The offsets within the module's sections agree with the run-time
+    // addresses: fx_items - fx_magic is the same in the dump.
+    const auto& facts = c->facts()["symbols"];
+    if (magic->section == items->section)
+      CHECK(items->address - magic->address == hex_value(facts["fx_items"]) - hex_value(facts["fx_magic"]));
+  }
+}
