@@ -2,6 +2,7 @@
 #include "analyzer/os/linux/system_info.hpp"
 #include "commands/builtin.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <ostream>
 
@@ -52,12 +53,19 @@ Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
                                        (*info.load_average)[2])
                          : std::string();
 
+  // CPUs that are present but were stopped (panic stops all but its own).
+  std::vector<int> offline;
+  for (int cpu : info.present_cpus)
+    if (std::find(info.online_cpus.begin(), info.online_cpus.end(), cpu) == info.online_cpus.end()) offline.push_back(cpu);
+
   if (ctx.json()) {
     auto opt = [](const auto& v) -> nlohmann::json { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     ctx.emit({{"kernel", program.options().vmlinux},
               {"dumpfile", program.options().dumps},
               {"format", program.dump().description()},
-              {"cpus", info.cpus},
+              {"cpus", info.present_cpus.size()},
+              {"online_cpus", info.online_cpus},
+              {"offline_cpus", offline},
               {"date", info.time ? nlohmann::json(format_date(*info.time)) : nlohmann::json(nullptr)},
               {"uptime", info.uptime_seconds ? nlohmann::json(format_uptime(*info.uptime_seconds)) : nullptr},
               {"load_average", load.empty() ? nlohmann::json(nullptr) : nlohmann::json(load)},
@@ -78,7 +86,8 @@ Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
   };
   line("KERNEL", program.options().vmlinux);
   line("DUMPFILE", dumpfile_text(program));
-  line("CPUS", std::to_string(info.cpus));
+  line("CPUS", offline.empty() ? std::to_string(info.present_cpus.size())
+                               : fmt::format("{} [OFFLINE: {}]", info.present_cpus.size(), offline.size()));
   line("DATE", info.time ? format_date(*info.time) : "(unknown)");
   line("UPTIME", info.uptime_seconds ? format_uptime(*info.uptime_seconds) : "(unknown)");
   line("LOAD AVERAGE", load.empty() ? "(unknown)" : load);

@@ -205,6 +205,13 @@ Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::str
   std::vector<llvm::DWARFUnit*> units;
   for (const auto& unit : context.info_section_units())
     if (!unit->isTypeUnit()) units.push_back(unit.get());
+  // LLVM parses abbreviation sets and unit DIEs lazily into caches shared
+  // without locks (DWARFDebugAbbrev's map); fill them before the threads
+  // start, so the threads only read.
+  for (llvm::DWARFUnit* unit : units) {
+    unit->getAbbreviations();
+    unit->getUnitDIE(/*ExtractUnitDIEOnly=*/true);
+  }
 
   threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(units.size())));
   std::vector<std::vector<Candidate>> found(threads);

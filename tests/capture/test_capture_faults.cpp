@@ -121,3 +121,21 @@ TEST_CASE("a truncated input vmcore is a clear error", "[capture][faults]") {
     fs::remove(cut);
   }
 }
+
+TEST_CASE("the command line: usage errors exit 2, --help and --version exit 0", "[capture][faults][options]") {
+  auto bad = run_shell(capture_executable() + " -c -l in out");
+  CHECK(bad.status == 2);
+  CHECK(bad.output.find("only one of -c, -l, -p and -z") != std::string::npos);
+  CHECK(bad.output.find("Usage: coroner-capture") != std::string::npos);
+  CHECK(run_shell(capture_executable()).status == 2);
+  auto help = run_shell(capture_executable() + " --help");
+  CHECK(help.status == 0);
+  CHECK(help.output.find("--num-threads") != std::string::npos);
+  auto version = run_shell(capture_executable() + " --version");
+  CHECK(version.status == 0);
+  CHECK(version.output.find("coroner-capture ") == 0);
+  auto missing = run_shell(capture_executable() + " -l /nonexistent/vmcore /tmp/never-written");
+  CHECK(missing.status == 1);
+  CHECK(missing.output.find("/nonexistent/vmcore") != std::string::npos);
+  CHECK_FALSE(fs::exists("/tmp/never-written"));
+}

@@ -197,3 +197,22 @@ TEST_CASE("--dump-dmesg writes what makedumpfile --dump-dmesg writes", "[capture
   REQUIRE(expected.size() > 1000);
   CHECK(slurp(ours) == expected);
 }
+
+TEST_CASE("a kdump-compressed input is filtered and compressed again", "[capture][fixtures][refilter]") {
+  // makedumpfile -l -d 0 of the x86_64 vmcore, down to -d 31 with zstd.
+  const DumpCase& d0 = fixture_case("x86_64/oops-kdump/d0");
+  fs::path dir = capture_scratch("refilter");
+  std::string out = (dir / "d31").string();
+  REQUIRE(capture_in_process({"-z", "-d", "31", "--num-threads", "2", d0.files().front(), out}) == 0);
+  auto dump = open_or_fail({out});
+  CHECK(as_kdump(*dump).codec() == PageCodec::zstd);
+  auto vmcore = open_or_fail(fixture_case("x86_64/oops-kdump/vmcore").files());
+  check_same_metadata(*open_or_fail(d0.files()), *dump);
+  CHECK(check_pages_identical(*vmcore, *dump) > 0);
+  auto reference = open_or_fail(fixture_case("x86_64/oops-kdump/d31").files());
+  uint64_t differ = 0;
+  for (uint64_t pfn = 0; pfn < as_kdump(*dump).max_mapnr(); ++pfn)
+    differ += as_kdump(*dump).page_dumped(pfn) != as_kdump(*reference).page_dumped(pfn);
+  CHECK(differ == 0);
+  check_memory_samples(*dump, d0);
+}

@@ -4,7 +4,6 @@
 #include "analyzer/os/linux/printk_log.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 
-#include <bit>
 #include <vector>
 
 namespace coroner::linux_kernel {
@@ -85,29 +84,30 @@ Expected<Utsname> read_utsname(const Program& program) {
   return uts;
 }
 
-Expected<int> online_cpu_count(const Program& program) {
-  auto mask = program.symbol_address("__cpu_online_mask");
-  auto ids = program.symbol_address("nr_cpu_ids");
-  if (mask && ids) {
-    CORONER_TRY(nr, program.memory().read_u32(*ids));
-    if (nr == 0 || nr > 65536) return make_error(Errc::corrupt, "nr_cpu_ids is {}", nr);
-    int count = 0;
-    for (uint32_t word = 0; word < (nr + 63) / 64; ++word) {
-      CORONER_TRY(bits, program.memory().read_u64(*mask + 8 * word));
-      count += std::popcount(bits);
-    }
-    return count;
+Expected<std::vector<int>> read_cpu_mask(const Program& program, std::string_view mask_symbol) {
+  CORONER_TRY(mask, program.symbol_address(mask_symbol));
+  CORONER_TRY(ids, program.symbol_address("nr_cpu_ids"));
+  CORONER_TRY(nr, program.memory().read_u32(ids));
+  if (nr == 0 || nr > 65536) return make_error(Errc::corrupt, "nr_cpu_ids is {}", nr);
+  std::vector<int> cpus;
+  for (uint32_t word = 0; word < (nr + 63) / 64; ++word) {
+    CORONER_TRY(bits, program.memory().read_u64(mask + 8 * word));
+    for (int bit = 0; bit < 64; ++bit)
+      if ((bits >> bit) & 1 && word * 64 + bit < nr) cpus.push_back(static_cast<int>(word * 64 + bit));
   }
-  size_t notes = program.dump().prstatus().size();
-  if (notes == 0) return make_error(Errc::not_found, "no __cpu_online_mask symbol and no NT_PRSTATUS notes");
-  return static_cast<int>(notes);
+  return cpus;
 }
 
 SystemInfo read_system_info(const Program& program) {
   SystemInfo info;
   auto& problems = info.problems;
   if (auto uts = keep(read_utsname(program), "utsname", problems)) info.uts = std::move(*uts);
-  info.cpus = keep(online_cpu_count(program), "cpus", problems).value_or(0);
+  info.present_cpus = keep(read_cpu_mask(program, "__cpu_present_mask"), "cpus", problems).value_or(std::vector<int>{});
+  info.online_cpus = keep(read_cpu_mask(program, "__cpu_online_mask"), "online cpus", problems).value_or(std::vector<int>{});
+  if (info.present_cpus.empty()) {
+    // No masks (odd kernel or unreadable page): one NT_PRSTATUS note per CPU.
+    for (size_t i = 0; i < program.dump().prstatus().size(); ++i) info.present_cpus.push_back(static_cast<int>(i));
+  }
   info.time = keep(crash_time(program), "date", problems);
   info.uptime_seconds = keep(uptime(program), "uptime", problems);
   info.load_average = keep(load_average(program), "load average", problems);

@@ -14,7 +14,8 @@ namespace coroner::linux_kernel {
 
 struct SystemInfo {
   Utsname uts;                                 // from init_uts_ns
-  int cpus = 0;                                // online CPUs
+  std::vector<int> present_cpus;               // crash's CPUS count
+  std::vector<int> online_cpus;                // CPUs not stopped (panic stops the others)
   std::optional<int64_t> time;                 // seconds since the epoch at the crash
   std::optional<uint64_t> uptime_seconds;
   std::optional<std::array<double, 3>> load_average;
@@ -30,7 +31,8 @@ SystemInfo read_system_info(const Program& program);
 // struct new_utsname of init_uts_ns.
 Expected<Utsname> read_utsname(const Program& program);
 
-// Online CPUs from __cpu_online_mask, else the number of NT_PRSTATUS notes.
-Expected<int> online_cpu_count(const Program& program);
+// The CPUs set in a cpumask variable ("__cpu_online_mask",
+// "__cpu_present_mask"), nr_cpu_ids bits long.
+Expected<std::vector<int>> read_cpu_mask(const Program& program, std::string_view mask_symbol);
 
 }  // namespace coroner::linux_kernel
