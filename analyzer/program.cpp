@@ -2,9 +2,13 @@
 
 #include "capture/format/decompressed_file.hpp"
 
+#include <algorithm>
+
 namespace coroner {
 
 namespace {
+
+Program::ModuleReader module_reader = nullptr;
 
 // Runtime minus link-time address of the kernel image. VMCOREINFO's
 // KERNELOFFSET says it directly; without it (older or odd producers) the
@@ -59,7 +63,58 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
 
 Expected<uint64_t> Program::symbol_address(std::string_view name) const {
   if (const symbols::Symbol* s = symbols_.find(name)) return s->address;
+  if (auto list = modules(); list && !(*list)->empty()) {
+    for (const auto& module : **list)
+      if (const symbols::Symbol* s = module->find_symbol(name)) return s->address;
+    return make_error(Errc::not_found, "no symbol {} in {} or its modules", name, options_.vmlinux);
+  }
   return make_error(Errc::not_found, "no symbol {} in {}", name, options_.vmlinux);
+}
+
+std::string SymbolicAddress::text() const {
+  std::string text = offset ? fmt::format("{}+{}", symbol->name, offset) : symbol->name;
+  return module.empty() ? text : fmt::format("{} [{}]", text, module);
+}
+
+std::optional<SymbolicAddress> Program::describe_address(uint64_t address) const {
+  // Module memory lies beyond vmlinux: vmlinux's last symbol would claim it.
+  if (auto list = modules())
+    for (const auto& module : **list)
+      if (module->contains(address)) {
+        const symbols::Symbol* s = module->containing(address);
+        if (!s) return std::nullopt;
+        return SymbolicAddress{s, address - s->address, module->name};
+      }
+  const symbols::Symbol* s = symbols_.containing(address);
+  if (!s) return std::nullopt;
+  return SymbolicAddress{s, address - s->address, {}};
+}
+
+void Program::set_module_reader(ModuleReader reader) { module_reader = reader; }
+
+Expected<const KernelModules*> Program::modules() const {
+  std::call_once(modules_once_, [this] {
+    if (!module_reader) return;
+    auto read = module_reader(*this);
+    if (read) modules_ = std::move(*read);
+    else modules_error_ = read.error();
+  });
+  if (modules_error_) return *modules_error_;
+  return &modules_;
+}
+
+KernelModule* Program::find_module(std::string_view name) const {
+  auto list = modules();
+  if (!list) return nullptr;
+  // Module names say '_' where the file name may say '-'.
+  auto same = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return (x == '-' ? '_' : x) == (y == '-' ? '_' : y);
+           });
+  };
+  for (const auto& module : **list)
+    if (same(module->name, name)) return module.get();
+  return nullptr;
 }
 
 Expected<symbols::DebugInfo*> Program::debug_info() const {

@@ -6,6 +6,7 @@
 
 #include "analyzer/arch/arch.hpp"
 #include "analyzer/arch/kernel_memory.hpp"
+#include "analyzer/kernel_module.hpp"
 #include "capture/format/dump.hpp"
 #include "capture/format/vmcoreinfo.hpp"
 #include "symbols/debug_info.hpp"
@@ -13,6 +14,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,16 @@ struct ProgramOptions {
   std::vector<std::string> module_dirs;  // --mod-path
   std::string cache_dir;             // "" = default_cache_dir()
 };
+
+// An address as "name+offset [module]" (module empty for vmlinux).
+struct SymbolicAddress {
+  const symbols::Symbol* symbol = nullptr;
+  uint64_t offset = 0;
+  std::string module;
+  std::string text() const;  // "panic+4", "fx_crash_level3 [fx_crash]"
+};
+
+using KernelModules = std::vector<std::unique_ptr<KernelModule>>;
 
 class Program {
  public:
@@ -42,8 +54,19 @@ class Program {
   const symbols::SymbolTable& symbols() const { return symbols_; }
   int64_t kaslr_offset() const { return kaslr_offset_; }
 
-  // The run-time address of a vmlinux symbol; the error names it.
+  // The run-time address of a symbol of vmlinux, else of a loaded module;
+  // the error names it.
   Expected<uint64_t> symbol_address(std::string_view name) const;
+  // The symbol of vmlinux or of a module that holds address.
+  std::optional<SymbolicAddress> describe_address(uint64_t address) const;
+
+  // The dump's kernel modules, read on the first call by the OS model's
+  // reader, which also attaches their objects (analyzer/os/linux/modules.cpp
+  // installs it: this layer cannot depend on the OS model).
+  using ModuleReader = Expected<KernelModules> (*)(const Program& program);
+  static void set_module_reader(ModuleReader reader);
+  Expected<const KernelModules*> modules() const;
+  KernelModule* find_module(std::string_view name) const;  // nullptr if absent
 
   // vmlinux's DWARF, opened (and indexed or loaded from the cache) on the
   // first call.
@@ -70,6 +93,10 @@ class Program {
   mutable std::once_flag debug_once_;
   mutable std::unique_ptr<symbols::DebugInfo> debug_info_;
   mutable std::optional<Error> debug_error_;
+
+  mutable std::once_flag modules_once_;
+  mutable KernelModules modules_;
+  mutable std::optional<Error> modules_error_;
 };
 
 }  // namespace coroner

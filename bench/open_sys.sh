@@ -22,11 +22,13 @@ unzst() {  # decompress once into the bench cache
 
 # best wall time and its peak RSS (MiB) of a command reading `sys` on stdin
 measure() {
-  local best="" rss=""
+  local best="" rss="" out=$cache/time.out
   for _ in $(seq "$runs"); do
-    local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" <<<"sys" >/dev/null 2>/dev/null; } 2>&1 | tail -1) || { echo "fail -"; return; }
-    local t=${out% *} m=${out#* }
+    rm -f "$out"
+    /usr/bin/time -o "$out" -f "%e %M" "$@" <<<"sys" >/dev/null 2>&1 || true
+    [ -s "$out" ] || { echo "fail -"; return; }
+    local t m
+    read -r t m < <(tail -1 "$out")
     if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; rss=$((m / 1024)); fi
   done
   echo "$best $rss"

@@ -83,9 +83,11 @@ Expected<CaptureOptions> parse_options(const std::vector<std::string>& args) {
       else if (name == "--zstd-level" || name == "--num-threads" || name == "--message-level") {
         CORONER_TRY(text, value(name, inline_value));
         if (name == "--zstd-level") {
-          CORONER_TRY(level, number_argument(name, text, 22));
-          if (level == 0) return make_error(Errc::invalid_argument, "--zstd-level: expected 1 to 22");
-          o.zstd_level = static_cast<int>(level);
+          // Negative levels are zstd's fast modes (cheaper than lzo here).
+          bool fast = text.starts_with("-");
+          CORONER_TRY(level, number_argument(name, fast ? text.substr(1) : text, fast ? 100 : 22));
+          if (level == 0) return make_error(Errc::invalid_argument, "--zstd-level: expected -100 to -1 or 1 to 22");
+          o.zstd_level = fast ? -static_cast<int>(level) : static_cast<int>(level);
         } else if (name == "--num-threads") {
           CORONER_TRY(threads, number_argument(name, text, 256));
           o.num_threads = threads;
@@ -139,7 +141,7 @@ kdump-compressed dump (to filter or compress it again) or /proc/kcore.
 
   -c, -l, -p, -z     compress pages with zlib, lzo, snappy or zstd
                      (kdump-compressed output; without one pages are stored raw)
-  --zstd-level N     zstd level, 1 to 22 (default 1)
+  --zstd-level N     zstd level, 1 to 22, or -100 to -1 for zstd's fast modes (default 1)
   -d LEVEL           exclude pages, a sum of: 1 zero-filled, 2 non-private
                      cache, 4 private cache, 8 user data, 16 free (default 0)
   -E                 write an ELF dump instead of kdump-compressed

@@ -12,5 +12,22 @@ Command sym_command();
 Command set_command();
 Command help_command();
 Command quit_command();
+// print.cpp, struct.cpp, whatis.cpp
+Command p_command();
+Command px_command();
+Command pd_command();
+Command struct_command();
+Command union_command();
+Command whatis_command();
+Command ptype_command();
+// list.cpp, tree.cpp, search.cpp, eval.cpp
+Command list_command();
+Command tree_command();
+Command search_command();
+Command eval_command();
+Command ascii_command();
+// mod.cpp, dis.cpp
+Command mod_command();
+Command dis_command();
 
 }  // namespace coroner::commands

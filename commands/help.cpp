@@ -33,6 +33,12 @@ Expected<void> run_quit(CommandContext& ctx, const Arguments&) {
   return {};
 }
 
+// crash's context block: PID, COMMAND, TASK.
+void show_context(const CommandContext& ctx, const linux_kernel::Task& task) {
+  if (ctx.json()) ctx.emit({{"pid", task.pid}, {"task", fmt::format("{:#x}", task.address)}, {"command", task.comm}});
+  else ctx.out << fmt::format("    PID: {}\nCOMMAND: \"{}\"\n   TASK: {:x}\n", task.pid, task.comm, task.address);
+}
+
 Expected<void> run_set(CommandContext& ctx, const Arguments& args) {
   if (args.empty()) {
     if (!ctx.current_pid) {
@@ -41,15 +47,13 @@ Expected<void> run_set(CommandContext& ctx, const Arguments& args) {
       return {};
     }
     CORONER_TRY(task, linux_kernel::find_task(ctx.program, *ctx.current_pid));
-    if (ctx.json()) ctx.emit({{"pid", task.pid}, {"task", fmt::format("{:#x}", task.address)}, {"command", task.comm}});
-    else ctx.out << fmt::format("    PID: {}\nCOMMAND: \"{}\"\n   TASK: {:x}\n", task.pid, task.comm, task.address);
+    show_context(ctx, task);
     return {};
   }
   CORONER_TRY(pid, parse_number(args.front(), 10));
   CORONER_TRY(task, linux_kernel::find_task(ctx.program, static_cast<int32_t>(pid)));
   ctx.current_pid = task.pid;
-  if (ctx.json()) ctx.emit({{"pid", task.pid}, {"task", fmt::format("{:#x}", task.address)}, {"command", task.comm}});
-  else ctx.out << fmt::format("    PID: {}\nCOMMAND: \"{}\"\n   TASK: {:x}\n", task.pid, task.comm, task.address);
+  show_context(ctx, task);
   return {};
 }
 

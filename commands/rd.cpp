@@ -66,6 +66,21 @@ uint64_t load(const std::byte* p, unsigned width) {
   return v;
 }
 
+// As crash's rd -s: a value inside the kernel image [_text, _end) or a
+// module's memory shows as symbol+offset (decimal offset, no module name);
+// anything else (direct map, vmalloc, user, small numbers) in hex.
+std::optional<std::string> symbolic_name(const Program& program, uint64_t v) {
+  if (v == 0 || program.arch().is_user_address(v)) return std::nullopt;
+  auto where = program.describe_address(v);
+  if (!where) return std::nullopt;
+  if (where->module.empty()) {
+    auto text = program.symbol_address("_text");
+    auto end = program.symbol_address("_end");
+    if (!text || !end || v < *text || v >= *end) return std::nullopt;
+  }
+  return where->offset ? fmt::format("{}+{}", where->symbol->name, where->offset) : where->symbol->name;
+}
+
 std::string format_value(const Program& program, uint64_t v, unsigned width, Style style) {
   switch (style) {
     case Style::signed_decimal: {
@@ -74,11 +89,7 @@ std::string format_value(const Program& program, uint64_t v, unsigned width, Sty
     }
     case Style::unsigned_decimal: return fmt::format("{:>{}}", v, width * 3);
     case Style::symbolic:
-      if (const symbols::Symbol* s = program.symbols().containing(v); s && v - s->address < (1u << 20)) {
-        uint64_t off = v - s->address;
-        std::string name = off ? fmt::format("{}+{}", s->name, off) : s->name;
-        return fmt::format("{:<16}", name);
-      }
+      if (auto name = symbolic_name(program, v)) return fmt::format("{:<16}", *name);
       [[fallthrough]];
     default: return fmt::format("{:0{}x}", v, width * 2);
   }
@@ -165,7 +176,8 @@ Command rd_command() {
           "    -p  physical address   -u  user address of the task context (set PID)\n"
           "    -k  kernel virtual address (default)\n"
           "    -x  hex (default)  -d  signed decimal  -D  unsigned decimal\n"
-          "    -a  ASCII string up to a NUL  -s  64-bit values shown as symbol+offset",
+          "    -a  ASCII string up to a NUL\n"
+          "    -s  64-bit values: symbol+offset when inside the kernel image or a module, else hex",
           run_rd};
 }
 

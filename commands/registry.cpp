@@ -8,6 +8,9 @@ const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = {
       sys_command(), rd_command(), vtop_command(), sym_command(),
       set_command(), help_command(), quit_command(),
+      p_command(), px_command(), pd_command(), struct_command(), union_command(), whatis_command(), ptype_command(),
+      list_command(), tree_command(), search_command(), eval_command(), ascii_command(),
+      mod_command(), dis_command(),
   };
   return commands;
 }

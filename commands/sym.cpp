@@ -1,5 +1,6 @@
 // sym: symbol to address and address to symbol+offset, as crash's
-// sym [-l] [-q STRING] NAME|ADDRESS.
+// sym [-l] [-m MODULE] [-q STRING] NAME|ADDRESS, over vmlinux and the
+// loaded modules ("name+off [module]").
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
 
@@ -13,48 +14,100 @@ struct SymLine {
   uint64_t address;
   const symbols::Symbol* symbol;
   uint64_t offset;
+  std::string module;  // "" for vmlinux
 };
 
 void print(CommandContext& ctx, const std::vector<SymLine>& lines) {
   if (ctx.json()) {
     nlohmann::json list = nlohmann::json::array();
-    for (const SymLine& l : lines)
-      list.push_back({{"address", fmt::format("{:#x}", l.address)}, {"type", std::string(1, l.symbol->type)},
-                      {"name", l.symbol->name}, {"offset", l.offset}});
+    for (const SymLine& l : lines) {
+      nlohmann::json entry = {{"address", fmt::format("{:#x}", l.address)}, {"type", std::string(1, l.symbol->type)},
+                              {"name", l.symbol->name}, {"offset", l.offset}};
+      if (!l.module.empty()) entry["module"] = l.module;
+      list.push_back(std::move(entry));
+    }
     ctx.emit(lines.size() == 1 ? list[0] : nlohmann::json{{"symbols", list}});
     return;
   }
   for (const SymLine& l : lines) {
-    std::string name = l.offset ? fmt::format("{}+{}", l.symbol->name, l.offset) : l.symbol->name;
-    ctx.out << fmt::format("{:016x} ({}) {}\n", l.address, l.symbol->type, name);
+    SymbolicAddress where{l.symbol, l.offset, l.module};
+    ctx.out << fmt::format("{:016x} ({}) {}\n", l.address, l.symbol->type, where.text());
   }
 }
 
-Expected<void> run_sym(CommandContext& ctx, const Arguments& args) {
-  const symbols::SymbolTable& table = ctx.program.symbols();
-  if (args.empty()) return make_error(Errc::invalid_argument, "usage: sym [-l] [-q STRING] NAME|ADDRESS");
+// The modules the program knows; none when they cannot be read (a kernel
+// without modules, or without the DWARF to read them).
+std::vector<const KernelModule*> known_modules(const Program& program) {
+  std::vector<const KernelModule*> out;
+  if (auto list = program.modules())
+    for (const auto& m : **list) out.push_back(m.get());
+  return out;
+}
+
+void add_module_symbols(std::vector<SymLine>& lines, const KernelModule& module, std::string_view substring = {}) {
+  for (const symbols::Symbol& s : module.symbols())
+    if (substring.empty() || s.name.find(substring) != std::string::npos) lines.push_back({s.address, &s, 0, module.name});
+}
+
+// sym -m MODULE: crash brackets the module's symbols with its bounds.
+Expected<void> list_module(CommandContext& ctx, std::string_view name) {
+  if (auto list = ctx.program.modules(); !list) return list.error();
+  const KernelModule* module = ctx.program.find_module(name);
+  if (!module) return make_error(Errc::not_found, "{}: no such module loaded", name);
+  if (module->object_path().empty())
+    return make_error(Errc::not_found, "module {}: no symbols: {}", module->name,
+                      module->problem.empty() ? "no object file loaded (mod -s)" : module->problem);
   std::vector<SymLine> lines;
-  if (args[0] == "-l") {
-    for (const symbols::Symbol& s : table.by_address()) lines.push_back({s.address, &s, 0});
+  add_module_symbols(lines, *module);
+  if (ctx.json()) {
     print(ctx, lines);
     return {};
   }
+  ctx.out << fmt::format("{:016x} MODULE START: {}\n", module->base, module->name);
+  print(ctx, lines);
+  ctx.out << fmt::format("{:016x} MODULE END: {}\n", module->base + module->size, module->name);
+  return {};
+}
+
+Expected<void> run_sym(CommandContext& ctx, const Arguments& args) {
+  const Program& program = ctx.program;
+  const symbols::SymbolTable& table = program.symbols();
+  if (args.empty()) return make_error(Errc::invalid_argument, "usage: sym [-l] [-m MODULE] [-q STRING] NAME|ADDRESS");
+  std::vector<SymLine> lines;
+  if (args[0] == "-l") {
+    for (const symbols::Symbol& s : table.by_address()) lines.push_back({s.address, &s, 0, {}});
+    for (const KernelModule* m : known_modules(program)) add_module_symbols(lines, *m);
+    print(ctx, lines);
+    return {};
+  }
+  if (args[0] == "-m") {
+    if (args.size() != 2) return make_error(Errc::invalid_argument, "-m needs a module name");
+    return list_module(ctx, args[1]);
+  }
   if (args[0] == "-q") {
     if (args.size() < 2) return make_error(Errc::invalid_argument, "-q needs a string");
-    for (const symbols::Symbol* s : table.search(args[1])) lines.push_back({s->address, s, 0});
+    for (const symbols::Symbol* s : table.search(args[1])) lines.push_back({s->address, s, 0, {}});
+    for (const KernelModule* m : known_modules(program)) add_module_symbols(lines, *m, args[1]);
     print(ctx, lines);
     return {};
   }
   for (const std::string& word : args) {
     if (word.starts_with("-")) return make_error(Errc::invalid_argument, "unknown option {}", word);
     if (const symbols::Symbol* s = table.find(word)) {
-      lines.push_back({s->address, s, 0});
+      lines.push_back({s->address, s, 0, {}});
       continue;
     }
-    CORONER_TRY(address, parse_address(ctx.program, word));
-    const symbols::Symbol* s = table.containing(address);
-    if (!s) return make_error(Errc::not_found, "{:#x}: no symbol at or below this address", address);
-    lines.push_back({address, s, address - s->address});
+    bool found = false;
+    for (const KernelModule* m : known_modules(program))
+      if (const symbols::Symbol* s = m->find_symbol(word); s && !found) {
+        lines.push_back({s->address, s, 0, m->name});
+        found = true;
+      }
+    if (found) continue;
+    CORONER_TRY(address, parse_address(program, word));
+    auto where = program.describe_address(address);
+    if (!where) return make_error(Errc::not_found, "{:#x}: no symbol at or below this address", address);
+    lines.push_back({address, where->symbol, where->offset, where->module});
   }
   print(ctx, lines);
   return {};
@@ -64,8 +117,9 @@ Expected<void> run_sym(CommandContext& ctx, const Arguments& args) {
 
 Command sym_command() {
   return {"sym", "translate a symbol to its address or an address to symbol+offset",
-          "  sym [-l] [-q STRING] NAME|ADDRESS...\n"
-          "    -l         list every symbol by address\n"
+          "  sym [-l] [-m MODULE] [-q STRING] NAME|ADDRESS...\n"
+          "    -l         list every symbol by address (vmlinux, then each module)\n"
+          "    -m MODULE  list the symbols of a loaded module\n"
           "    -q STRING  symbols whose name contains STRING",
           run_sym};
 }

@@ -21,6 +21,10 @@ namespace {
 // Who wrote the file; only changes description().
 enum class Producer { unknown, kernel, qemu, makedumpfile };
 
+// e_flags bit makedumpfile -E (and coroner-capture -E) sets while the dump
+// is being written and clears once it is complete (DUMP_ELF_INCOMPLETE).
+constexpr uint32_t kElfIncompleteFlag = 0x1;
+
 // A PT_LOAD as the file states it (already bounds-checked).
 struct LoadSegment {
   uint64_t paddr = 0, vaddr = 0, memsz = 0, filesz = 0, offset = 0;
@@ -97,12 +101,13 @@ std::vector<Piece> disjoint_pieces(const std::vector<LoadSegment>& segments) {
 
 class ElfDump final : public Dump {
  public:
-  ElfDump(std::shared_ptr<const ByteSource> source, Machine machine, Producer producer,
+  ElfDump(std::shared_ptr<const ByteSource> source, Machine machine, Producer producer, bool incomplete,
           std::vector<LoadSegment> segments, std::vector<ElfNote> notes)
       : source_(std::move(source)),
         files_{source_->name()},
         machine_(machine),
         producer_(producer),
+        incomplete_(incomplete),
         segments_(std::move(segments)),
         pieces_(disjoint_pieces(segments_)),
         notes_(std::move(notes)) {
@@ -111,14 +116,11 @@ class ElfDump final : public Dump {
 
   std::string_view format_name() const override { return "elf"; }
   std::string description() const override {
-    switch (producer_) {
-      case Producer::kernel: return "ELF vmcore (kernel /proc/vmcore)";
-      case Producer::qemu: return "ELF (QEMU dump-guest-memory)";
-      case Producer::makedumpfile: return "ELF (makedumpfile -E)";
-      case Producer::unknown: break;
-    }
-    return "ELF vmcore";
+    std::string text = producer_name();
+    if (incomplete_) text += ", INCOMPLETE";
+    return text;
   }
+  bool incomplete() const override { return incomplete_; }
   Machine machine() const override { return machine_; }
   const std::vector<std::string>& files() const override { return files_; }
   const std::vector<ElfNote>& notes() const override { return notes_; }
@@ -163,10 +165,21 @@ class ElfDump final : public Dump {
   }
 
  private:
+  std::string producer_name() const {
+    switch (producer_) {
+      case Producer::kernel: return "ELF vmcore (kernel /proc/vmcore)";
+      case Producer::qemu: return "ELF (QEMU dump-guest-memory)";
+      case Producer::makedumpfile: return "ELF (makedumpfile -E)";
+      case Producer::unknown: break;
+    }
+    return "ELF vmcore";
+  }
+
   std::shared_ptr<const ByteSource> source_;
   std::vector<std::string> files_;
   Machine machine_;
   Producer producer_;
+  bool incomplete_;
   std::vector<LoadSegment> segments_;
   std::vector<Piece> pieces_;  // sorted by start, disjoint
   std::vector<ElfNote> notes_;
@@ -282,7 +295,8 @@ Expected<std::unique_ptr<Dump>> open_elf_dump(std::shared_ptr<const ByteSource> 
   if (segments.empty()) return make_error(Errc::corrupt, "{}: no PT_LOAD segment holds physical memory", name);
   Producer producer = producer_of(header, phnum, phdrs, segments, notes);
   return std::unique_ptr<Dump>(
-      std::make_unique<ElfDump>(std::move(source), machine, producer, std::move(segments), std::move(notes)));
+      std::make_unique<ElfDump>(std::move(source), machine, producer, (header.e_flags & kElfIncompleteFlag) != 0,
+                                std::move(segments), std::move(notes)));
 }
 
 }  // namespace coroner

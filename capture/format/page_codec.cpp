@@ -21,6 +21,51 @@ bool lzo_ready() {
   return ok;
 }
 
+// Per-thread codec state, set up once and reset for every page, instead of
+// allocating and freeing a deflate state (about 256 KiB of tables), an
+// inflate state or a zstd context for each 4 KiB page.
+class ZlibDeflater {
+ public:
+  ZlibDeflater() = default;
+  ~ZlibDeflater() {
+    if (level_ != 0) deflateEnd(&stream_);
+  }
+  ZlibDeflater(const ZlibDeflater&) = delete;
+  ZlibDeflater& operator=(const ZlibDeflater&) = delete;
+
+  // A stream ready for a new page at `level`; null when zlib cannot set
+  // one up. The parameters are compress2()'s, so the bytes are the same.
+  z_stream* ready(int level) {
+    if (level_ == level) return deflateReset(&stream_) == Z_OK ? &stream_ : nullptr;
+    if (level_ != 0) deflateEnd(&stream_);
+    level_ = 0;
+    stream_ = z_stream{};
+    if (deflateInit2(&stream_, level, Z_DEFLATED, MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) return nullptr;
+    level_ = level;
+    return &stream_;
+  }
+
+ private:
+  z_stream stream_{};
+  int level_ = 0;  // 0: no stream set up
+};
+
+class ZlibInflater {
+ public:
+  ZlibInflater() { ok_ = inflateInit(&stream_) == Z_OK; }
+  ~ZlibInflater() {
+    if (ok_) inflateEnd(&stream_);
+  }
+  ZlibInflater(const ZlibInflater&) = delete;
+  ZlibInflater& operator=(const ZlibInflater&) = delete;
+
+  z_stream* ready() { return ok_ && inflateReset(&stream_) == Z_OK ? &stream_ : nullptr; }
+
+ private:
+  z_stream stream_{};
+  bool ok_ = false;
+};
+
 struct ZstdDctxDeleter {
   void operator()(ZSTD_DCtx* ctx) const { ZSTD_freeDCtx(ctx); }
 };
@@ -33,8 +78,18 @@ ZSTD_DCtx* thread_dctx() {
   thread_local std::unique_ptr<ZSTD_DCtx, ZstdDctxDeleter> ctx(ZSTD_createDCtx());
   return ctx.get();
 }
-ZSTD_CCtx* thread_cctx() {
+
+// The thread's compression context with `level` set; its parameters stay
+// across pages and change only with the level.
+ZSTD_CCtx* thread_cctx(int level) {
   thread_local std::unique_ptr<ZSTD_CCtx, ZstdCctxDeleter> ctx(ZSTD_createCCtx());
+  thread_local int ctx_level = 0;
+  if (!ctx) return nullptr;
+  if (ctx_level != level) {
+    ctx_level = 0;
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(ctx.get(), ZSTD_c_compressionLevel, level))) return nullptr;
+    ctx_level = level;
+  }
   return ctx.get();
 }
 
@@ -48,15 +103,23 @@ Error length_error(PageCodec codec, size_t got, size_t want) {
 }
 
 Expected<void> decompress_zlib(std::span<const std::byte> in, std::span<std::byte> out) {
-  if (in.size() > std::numeric_limits<uLong>::max() || out.size() > std::numeric_limits<uLongf>::max())
+  if (in.size() > std::numeric_limits<uInt>::max() || out.size() > std::numeric_limits<uInt>::max())
     return decode_error(PageCodec::zlib, "page too large");
-  uLongf length = out.size();
-  int rc = uncompress(reinterpret_cast<Bytef*>(out.data()), &length, reinterpret_cast<const Bytef*>(in.data()),
-                      in.size());
-  if (rc == Z_BUF_ERROR) return decode_error(PageCodec::zlib, "stream longer than one page, or cut short");
-  if (rc != Z_OK) return decode_error(PageCodec::zlib, zError(rc));
-  if (length != out.size()) return length_error(PageCodec::zlib, length, out.size());
-  return {};
+  thread_local ZlibInflater inflater;
+  z_stream* stream = inflater.ready();
+  if (!stream) return make_error(Errc::io, "cannot set up a zlib decompression stream");
+  stream->next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(in.data()));
+  stream->avail_in = static_cast<uInt>(in.size());
+  stream->next_out = reinterpret_cast<Bytef*>(out.data());
+  stream->avail_out = static_cast<uInt>(out.size());
+  int rc = inflate(stream, Z_FINISH);
+  if (rc == Z_STREAM_END) {
+    if (stream->total_out != out.size()) return length_error(PageCodec::zlib, stream->total_out, out.size());
+    return {};
+  }
+  if (rc == Z_BUF_ERROR || rc == Z_OK) return decode_error(PageCodec::zlib, "stream longer than one page, or cut short");
+  if (rc == Z_NEED_DICT) return decode_error(PageCodec::zlib, "stream needs a preset dictionary");
+  return decode_error(PageCodec::zlib, stream->msg ? stream->msg : zError(rc));
 }
 
 Expected<void> decompress_lzo(std::span<const std::byte> in, std::span<std::byte> out) {
@@ -127,12 +190,19 @@ Expected<size_t> compress_page(PageCodec codec, std::span<const std::byte> in, s
       out.assign(in.begin(), in.end());
       return out.size();
     case PageCodec::zlib: {
-      uLongf length = compressBound(in.size());
-      out.resize(length);
-      int rc = compress2(reinterpret_cast<Bytef*>(out.data()), &length, reinterpret_cast<const Bytef*>(in.data()),
-                         in.size(), level == 0 ? Z_BEST_SPEED : level);
-      if (rc != Z_OK) return make_error(Errc::invalid_argument, "zlib compression failed: {}", zError(rc));
-      out.resize(length);
+      if (in.size() > std::numeric_limits<uInt>::max())
+        return make_error(Errc::invalid_argument, "zlib compression failed: page too large");
+      thread_local ZlibDeflater deflater;
+      z_stream* stream = deflater.ready(level == 0 ? Z_BEST_SPEED : level);
+      if (!stream) return make_error(Errc::invalid_argument, "zlib compression failed: cannot set up level {}", level);
+      out.resize(deflateBound(stream, in.size()));
+      stream->next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(in.data()));
+      stream->avail_in = static_cast<uInt>(in.size());
+      stream->next_out = reinterpret_cast<Bytef*>(out.data());
+      stream->avail_out = static_cast<uInt>(out.size());
+      int rc = deflate(stream, Z_FINISH);
+      if (rc != Z_STREAM_END) return make_error(Errc::invalid_argument, "zlib compression failed: {}", zError(rc));
+      out.resize(stream->total_out);
       return out.size();
     }
     case PageCodec::lzo: {
@@ -157,10 +227,10 @@ Expected<size_t> compress_page(PageCodec codec, std::span<const std::byte> in, s
       return out.size();
     }
     case PageCodec::zstd: {
-      ZSTD_CCtx* ctx = thread_cctx();
-      if (!ctx) return make_error(Errc::io, "cannot allocate a zstd compression context");
+      ZSTD_CCtx* ctx = thread_cctx(level == 0 ? 1 : level);
+      if (!ctx) return make_error(Errc::invalid_argument, "zstd compression failed: cannot set up level {}", level);
       out.resize(ZSTD_compressBound(in.size()));
-      size_t rc = ZSTD_compressCCtx(ctx, out.data(), out.size(), in.data(), in.size(), level == 0 ? 1 : level);
+      size_t rc = ZSTD_compress2(ctx, out.data(), out.size(), in.data(), in.size());
       if (ZSTD_isError(rc)) return make_error(Errc::invalid_argument, "zstd compression failed: {}", ZSTD_getErrorName(rc));
       out.resize(rc);
       return out.size();

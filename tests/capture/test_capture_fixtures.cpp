@@ -85,7 +85,7 @@ TEST_CASE("kdump output of every dump level and compression reads back as the in
   }
 }
 
-TEST_CASE("-d 31 with makedumpfile's compression is byte for byte makedumpfile's", "[capture][fixtures]") {
+TEST_CASE("dump level 31 with makedumpfile's compression is byte for byte makedumpfile's", "[capture][fixtures]") {
   // Same page set, same layout, same zlib: the arm64 fixture's d31 was made
   // by makedumpfile -c -d 31 inside the capture kernel.
   const DumpCase& c = fixture_case("arm64/oops-kdump/vmcore");
@@ -112,7 +112,7 @@ TEST_CASE("crash 8.0.2 runs sys and log on coroner-capture's dumps", "[capture][
     WARN("crash is an x86_64-only build here: arm64 outputs not checked with crash");
 }
 
-TEST_CASE("-E writes the ELF dump makedumpfile -E writes", "[capture][fixtures][elf]") {
+TEST_CASE("ELF output (-E) is the ELF dump makedumpfile -E writes", "[capture][fixtures][elf]") {
   for (const DumpCase* c : capture_inputs()) {
     SECTION(c->id) {
       std::string vmcore = c->files().front();
@@ -143,7 +143,7 @@ TEST_CASE("-E writes the ELF dump makedumpfile -E writes", "[capture][fixtures][
   }
 }
 
-TEST_CASE("-F streams a dump that our reader and makedumpfile -R read", "[capture][fixtures][flattened]") {
+TEST_CASE("flattened output (-F) streams a dump that our reader and makedumpfile -R read", "[capture][fixtures][flattened]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   std::string vmcore = c.files().front();
   fs::path dir = capture_scratch("flat");
@@ -164,7 +164,7 @@ TEST_CASE("-F streams a dump that our reader and makedumpfile -R read", "[captur
   CHECK(slurp(reassembled) == slurp(direct));
 }
 
-TEST_CASE("--split writes parts that open together and read back as the input", "[capture][fixtures][split]") {
+TEST_CASE("split output (--split) writes parts that open together and read back as the input", "[capture][fixtures][split]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   std::string vmcore = c.files().front();
   fs::path dir = capture_scratch("split");
@@ -187,7 +187,7 @@ TEST_CASE("--split writes parts that open together and read back as the input", 
   CHECK(differ == 0);
 }
 
-TEST_CASE("--dump-dmesg writes what makedumpfile --dump-dmesg writes", "[capture][fixtures][dmesg]") {
+TEST_CASE("the log (--dump-dmesg) is what makedumpfile --dump-dmesg writes", "[capture][fixtures][dmesg]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   fs::path dir = capture_scratch("dmesg");
   std::string ours = (dir / "ours").string(), theirs = (dir / "theirs").string();

@@ -27,6 +27,9 @@ class CommandRunner {
     options.vmlinux = dump.vmlinux();
     options.dumps = dump.files();
     options.cache_dir = (cache_dir() / "coroner").string();
+    // The fixture's fx_crash.ko lies beside vmlinux.zst, not beside the
+    // decompressed copy: point --mod-path at it, as a user would.
+    options.module_dirs = {fs::path(dump.module_path()).parent_path().string()};
     auto program = Program::open(options);
     if (!program) FAIL(dump.id << ": cannot open: " << program.error().message());
     program_ = std::move(*program);

@@ -50,6 +50,10 @@ TEST_CASE("command line follows makedumpfile's option names", "[capture][options
   CHECK(bundled->dump_level == 31);
   CHECK(bundled->force);
 
+  auto fast = parse_options({"-z", "--zstd-level=-3", "in", "out"});  // zstd's fast modes
+  REQUIRE(fast);
+  CHECK(fast->zstd_level == -3);
+
   auto split = parse_options({"--split", "-l", "-d", "1", "in", "a", "b", "c"});
   REQUIRE(split);
   CHECK(split->outputs.size() == 3);

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# coroner-capture next to makedumpfile, in the same run, page cache warm:
+# -c -d 31, -l -d 31 and -z -d 31 on the fixtures' oops-kdump vmcores, and
+# the same plus -d 1 on a large vmcore built here from the x86_64 one (see
+# make_large_vmcore.py; deleted at the end). Prints, per run, the best wall
+# time of $RUNS, the CPU time (user + system) of that run, throughput (MB of
+# input file per second of wall time), peak RSS (the largest of the runs,
+# GNU time's %M) and output size, with ratios to makedumpfile's run of the
+# same mode (-z: to makedumpfile -c, or to upstream makedumpfile -z when
+# MAKEDUMPFILE_UPSTREAM names one); "same" says whether the output is
+# byte for byte makedumpfile's. Ends with the issue's targets, met or not.
+#
+# usage: bench/capture/run.sh [BUILD_DIR]      (default: build)
+# environment:
+#   RUNS=3                  runs per measurement (the best wall time counts)
+#   THREADS="1 2"           --num-threads values for coroner-capture
+#   BENCH_DIR=/tmp/coroner-bench   scratch space (about 0.5 GB of disk plus
+#                           outputs; the large vmcore is 2.6 GB, sparse)
+#   LARGE_COPIES=6          RAM copies in the large vmcore (0: skip it)
+#   MAKEDUMPFILE_UPSTREAM   an upstream makedumpfile built with zstd (USEZSTD=on),
+#                           for the -z comparison; Debian's has no zstd
+#   CORONER_FIXTURES        the fixtures folder (default ../shared/fixtures)
+#   BENCH_PRIORITY=rt       run every measured command (both tools) under
+#                           chrt -f 1: on a machine busy with other work the
+#                           scheduler otherwise gives the whole run a share of
+#                           the CPUs (its autogroup's), so extra threads cannot
+#                           help and wall times mostly measure the others.
+#                           Needs root; default none.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-build}
+case $build in /*) ;; *) build=$here/$build ;; esac
+capture=$build/capture/coroner-capture
+runs=${RUNS:-3}
+threads_list=${THREADS:-1 2}
+work=${BENCH_DIR:-/tmp/coroner-bench}
+copies=${LARGE_COPIES:-6}
+fixtures=${CORONER_FIXTURES:-$here/../shared/fixtures}
+upstream=${MAKEDUMPFILE_UPSTREAM:-}
+priority=()
+case ${BENCH_PRIORITY:-none} in
+  rt) priority=(chrt -f 1) ;;
+  none) ;;
+  *) echo "BENCH_PRIORITY is rt or none" >&2; exit 2 ;;
+esac
+
+[ -x "$capture" ] || { echo "no coroner-capture at $capture (give the build directory)" >&2; exit 2; }
+command -v makedumpfile >/dev/null || { echo "makedumpfile is not installed" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is needed for peak RSS" >&2; exit 2; }
+if [ -n "$upstream" ] && ! "$upstream" -v 2>&1 | grep -qi 'zstd.*enabled'; then
+  echo "MAKEDUMPFILE_UPSTREAM=$upstream has no zstd; ignoring it" >&2
+  upstream=
+fi
+mkdir -p "$work"
+large=$work/vmcore-large
+trap 'rm -f "$large" "$work"/out-* "$work"/time.txt "$work"/stderr.txt' EXIT
+
+inputs=()
+for arch in x86_64 arm64; do
+  dst=$work/vmcore-$arch
+  [ -f "$dst" ] || zstd -q -d --long=27 "$fixtures/linux-6.1-$arch/oops-kdump/vmcore.zst" -o "$dst"
+  inputs+=("$dst")
+done
+if [ "$copies" -gt 0 ]; then
+  python3 "$here/bench/capture/make_large_vmcore.py" "$work/vmcore-x86_64" "$large" "$copies" >&2
+  inputs+=("$large")
+fi
+
+# measure OUT CMD...: sets m_wall m_cpu m_rss m_size (m_wall "-" on failure).
+measure() {
+  local out=$1; shift
+  m_wall=- m_cpu=- m_rss=0 m_size=0
+  local i w c r
+  for ((i = 0; i < runs; i++)); do
+    rm -f "$out"
+    if ! "${priority[@]}" /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt"; then
+      echo "failed: $* -- $(grep -v '^[[:space:]]*$' "$work/stderr.txt" | tail -1)" >&2
+      m_wall=-
+      return
+    fi
+    read -r w c r < <(awk '{print $1, $2 + $3, $4}' "$work/time.txt")
+    if [ "$m_wall" = - ] || awk "BEGIN {exit !($w < $m_wall)}"; then m_wall=$w m_cpu=$c; fi
+    [ "$r" -gt "$m_rss" ] && m_rss=$r
+  done
+  m_size=$(stat -c %s "$out")
+}
+
+ratio() { awk "BEGIN {if ($2 > 0) printf \"%.${3:-2}f\", $1 / $2; else print \"-\"}"; }
+row() {  # input tool mode threads size_in ref_wall ref_size same
+  local mbps rss_mb out_mb tx sx
+  mbps=$(awk "BEGIN {printf \"%.0f\", $5 / 1e6 / ($m_wall > 0 ? $m_wall : 0.01)}")
+  rss_mb=$(awk "BEGIN {printf \"%.1f\", $m_rss / 1024}")
+  out_mb=$(awk "BEGIN {printf \"%.2f\", $m_size / 1e6}")
+  if [ "$6" = - ]; then tx=- sx=-; else tx=$(ratio "$6" "$m_wall") sx=$(ratio "$m_size" "$7" 3); fi
+  printf '| %-13s | %-15s | %-8s | %3s | %6.2f | %6.2f | %6s | %6s | %8s | %6s | %6s | %-4s |\n' \
+    "$1" "$2" "$3" "$4" "$m_wall" "$m_cpu" "$mbps" "$rss_mb" "$out_mb" "$tx" "$sx" "$8"
+}
+
+echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "priority: ${BENCH_PRIORITY:-none}; makedumpfile $(makedumpfile -v 2>&1 | head -1 | awk '{print $3}')${upstream:+, upstream $("$upstream" -v 2>&1 | head -1 | awk '{print $3}') for -z}; best of $runs runs"
+echo
+echo '| input         | tool            | mode     | -j  | wall s | CPU s  | MB/s   | RSS MB | out MB   | time x | size x | same |'
+echo '|---------------|-----------------|----------|-----|--------|--------|--------|--------|----------|--------|--------|------|'
+targets=()
+max_rss=0
+for input in "${inputs[@]}"; do
+  name=$(basename "$input")
+  size_in=$(stat -c %s "$input")
+  cat "$input" >/dev/null  # warm the page cache
+  levels="31"
+  [ "$input" = "$large" ] && levels="31 1"
+  for level in $levels; do
+    declare -A ref_wall=() ref_size=()
+    for mode in -c -l -z; do
+      tool=makedumpfile
+      if [ "$mode" = -z ]; then
+        [ -n "$upstream" ] || continue
+        tool=$upstream
+      fi
+      measure "$work/out-ref$mode" "$tool" "$mode" -d "$level" "$input" "$work/out-ref$mode"
+      [ "$m_wall" = - ] && continue  # Debian's x86_64 makedumpfile cannot read arm64 vmcores
+      ref_wall[$mode]=$m_wall ref_size[$mode]=$m_size
+      row "$name" "makedumpfile${upstream:+$([ "$mode" = -z ] && echo ' upstream')}" "$mode -d $level" 1 "$size_in" - - -
+    done
+    for mode in -c -l -z; do
+      ref=$mode
+      [ "$mode" = -z ] && [ -z "${ref_wall[-z]:-}" ] && ref=-c
+      for threads in $threads_list; do
+        out=$work/out-coroner$mode
+        measure "$out" "$capture" --message-level 0 "$mode" -d "$level" --num-threads "$threads" "$input" "$out"
+        [ "$m_wall" = - ] && continue
+        same=-
+        [ -f "$work/out-ref$mode" ] && [ -n "${ref_wall[$mode]:-}" ] && { cmp -s "$out" "$work/out-ref$mode" && same=yes || same=no; }
+        row "$name" coroner-capture "$mode -d $level" "$threads" "$size_in" "${ref_wall[$ref]:--}" "${ref_size[$ref]:-0}" "$same"
+        [ "$m_rss" -gt "$max_rss" ] && max_rss=$m_rss
+        eval "w_${mode#-}_$threads=$m_wall s_${mode#-}_$threads=$m_size"
+      done
+    done
+    # The issue's targets, from --num-threads 2 (or the largest count run).
+    j=${threads_list##* }
+    j1=${threads_list%% *}
+    if [ -n "${ref_wall[-c]:-}" ]; then
+      eval "zw=\$w_z_$j zs=\$s_z_$j cw=\$w_c_$j cs=\$s_c_$j cw1=\$w_c_$j1 zw1=\$w_z_$j1"
+      targets+=("$name -d $level: -z -j$j vs makedumpfile -c: $(ratio "${ref_wall[-c]}" "$zw")x faster, size $(ratio "$zs" "${ref_size[-c]}" 3)x (target >= 2x, <= 1)")
+      targets+=("$name -d $level: -c -j$j vs makedumpfile -c: $(ratio "${ref_wall[-c]}" "$cw")x faster, size $(ratio "$cs" "${ref_size[-c]}" 3)x (target >= 2x, <= 1)")
+      targets+=("$name -d $level: -z -j$j vs makedumpfile -l: $(ratio "${ref_wall[-l]}" "$zw")x as fast, size $(ratio "$zs" "${ref_size[-l]}" 3)x (target >= 1, < 1)")
+      targets+=("$name -d $level: threads $j1 -> $j: -c $(ratio "$cw1" "$cw")x, -z $(ratio "$zw1" "$zw")x faster (target > 1)")
+    fi
+    unset ref_wall ref_size
+  done
+done
+echo
+echo "time x: makedumpfile's wall time / this one (above 1 is faster); size x: this output / makedumpfile's"
+if [ -n "$upstream" ]; then echo "(the -z rows compare with upstream makedumpfile -z)"
+else echo "(the -z rows compare with makedumpfile -c: Debian's makedumpfile has no zstd)"; fi
+echo
+echo "targets (from this run):"
+for t in "${targets[@]}"; do echo "  $t"; done
+echo "  peak RSS of coroner-capture over all runs: $(awk "BEGIN {printf \"%.1f\", $max_rss / 1024}") MB (target <= 64)"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

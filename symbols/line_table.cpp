@@ -1,0 +1,147 @@
+#include "symbols/line_table.hpp"
+
+#include "symbols/elf_file.hpp"
+
+#include <llvm/BinaryFormat/ELF.h>
+#include <llvm/DebugInfo/DIContext.h>
+#include <llvm/DebugInfo/DWARF/DWARFCompileUnit.h>
+#include <llvm/DebugInfo/DWARF/DWARFContext.h>
+#include <llvm/DebugInfo/DWARF/DWARFDebugLine.h>
+#include <llvm/DebugInfo/DWARF/DWARFUnit.h>
+
+#include <mutex>
+#include <vector>
+
+namespace coroner::symbols {
+
+namespace {
+
+// Where a module's sections were loaded, for LLVM's relocation of its DWARF.
+class PlacedSections final : public llvm::LoadedObjectInfo {
+ public:
+  explicit PlacedSections(SectionAddresses addresses) : addresses_(std::move(addresses)) {}
+  uint64_t getSectionLoadAddress(const llvm::object::SectionRef& section) const override {
+    auto name = section.getName();
+    if (!name) {
+      llvm::consumeError(name.takeError());
+      return 0;
+    }
+    auto it = addresses_.find(name->str());
+    return it == addresses_.end() ? 0 : it->second;
+  }
+  std::unique_ptr<llvm::LoadedObjectInfo> clone() const override { return std::make_unique<PlacedSections>(*this); }
+
+ private:
+  SectionAddresses addresses_;
+};
+
+// A loaded section of a relocatable object: its run-time range and index.
+// A relocated line table keys its rows by the section they belong to.
+struct PlacedRange {
+  uint64_t start = 0;
+  uint64_t size = 0;
+  uint64_t index = 0;
+};
+
+// The code a compile unit of a module covers.
+struct UnitRange {
+  uint64_t low = 0;
+  uint64_t high = 0;
+  llvm::DWARFCompileUnit* unit = nullptr;
+};
+
+}  // namespace
+
+struct LineTable::State {
+  llvm::object::OwningBinary<llvm::object::ObjectFile> binary;
+  std::unique_ptr<PlacedSections> placed;
+  std::unique_ptr<llvm::DWARFContext> context;
+  std::vector<PlacedRange> ranges;
+  // A module's units by address: LLVM reads .debug_aranges without applying
+  // relocations, so its own lookup finds no unit in a relocatable object.
+  std::vector<UnitRange> units;
+  bool relocatable = false;
+  std::mutex mutex;  // DWARFContext parses line tables on demand
+};
+
+LineTable::~LineTable() = default;
+
+Expected<std::unique_ptr<LineTable>> LineTable::open(const std::string& path, const SectionAddresses* sections) {
+  std::unique_ptr<LineTable> table(new LineTable());
+  table->path_ = path;
+  table->state_ = std::make_unique<State>();
+  State& state = *table->state_;
+  CORONER_TRY(binary, open_elf(path));
+  state.binary = std::move(binary);
+  const llvm::object::ObjectFile& object = *state.binary.getBinary();
+  const bool relocatable = as_elf(object).getEType() == llvm::ELF::ET_REL;
+  state.relocatable = relocatable;
+
+  bool has_lines = false;
+  for (const llvm::object::SectionRef& section : object.sections()) {
+    auto name = section.getName();
+    if (!name) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(name.takeError()));
+    if (*name == ".debug_line") has_lines = section.getSize() > 0;
+    if (sections && relocatable)
+      if (auto placed = sections->find(name->str()); placed != sections->end())
+        state.ranges.push_back({placed->second, section.getSize(), section.getIndex()});
+  }
+  if (!has_lines) return make_error(Errc::not_found, "{}: no DWARF line table (.debug_line)", path);
+
+  if (sections) state.placed = std::make_unique<PlacedSections>(*sections);
+  // LLVM reports unreadable parts through these handlers; a lookup there
+  // then simply finds no line.
+  auto ignore = [](llvm::Error error) { llvm::consumeError(std::move(error)); };
+  // A linked vmlinux's DWARF is final: its kept .rela.debug_* must not be
+  // applied again (and would cost seconds).
+  state.context = llvm::DWARFContext::create(object,
+                                             relocatable ? llvm::DWARFContext::ProcessDebugRelocations::Process
+                                                         : llvm::DWARFContext::ProcessDebugRelocations::Ignore,
+                                             state.placed.get(), "", ignore, ignore);
+  if (relocatable)
+    for (const auto& unit : state.context->compile_units()) {
+      auto ranges = unit->getUnitDIE().getAddressRanges();
+      if (!ranges) {
+        llvm::consumeError(ranges.takeError());
+        continue;
+      }
+      for (const llvm::DWARFAddressRange& range : *ranges)
+        if (auto* compile_unit = llvm::dyn_cast<llvm::DWARFCompileUnit>(unit.get()))
+          state.units.push_back({range.LowPC, range.HighPC, compile_unit});
+    }
+  return table;
+}
+
+std::optional<SourceLine> LineTable::line_for_address(uint64_t address) const {
+  State& state = *state_;
+  llvm::object::SectionedAddress where{address, llvm::object::SectionedAddress::UndefSection};
+  for (const PlacedRange& range : state.ranges)
+    if (address >= range.start && address - range.start < range.size) where.SectionIndex = range.index;
+
+  std::lock_guard lock(state.mutex);
+  llvm::DWARFCompileUnit* unit = nullptr;
+  if (state.relocatable) {
+    for (const UnitRange& range : state.units)
+      if (address >= range.low && address < range.high) unit = range.unit;
+  } else {
+    unit = state.context->getCompileUnitForCodeAddress(address);
+  }
+  if (!unit) return std::nullopt;
+  const llvm::DWARFDebugLine::LineTable* rows = state.context->getLineTableForUnit(unit);
+  llvm::DILineInfo info;
+  if (!rows || !rows->getFileLineInfoForAddress(where, unit->getCompilationDir(),
+                                                llvm::DILineInfoSpecifier::FileLineInfoKind::AbsoluteFilePath, info))
+    return std::nullopt;
+  if (info.Line == 0) return std::nullopt;
+  SourceLine line;
+  line.file = info.FileName;
+  line.line = info.Line;
+  // The innermost (inlined) function holds the line the row names.
+  llvm::SmallVector<llvm::DWARFDie, 4> chain;
+  unit->getInlinedChainForAddress(address, chain);
+  if (!chain.empty())
+    if (const char* name = chain.front().getSubroutineName(llvm::DINameKind::ShortName)) line.function = name;
+  return line;
+}
+
+}  // namespace coroner::symbols

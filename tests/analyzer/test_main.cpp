@@ -1,0 +1,119 @@
+// The coroner program as users run it: batch commands on standard input,
+// JSON output, the bundled sample, exit codes and one-line errors.
+#include "tests/support/fixtures.hpp"
+
+#include <catch2/catch.hpp>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+namespace coroner::test {
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs coroner with `args`, feeding `input` on standard input.
+Run run_coroner(const std::string& args, const std::string& input) {
+  fs::path in = cache_dir() / ("main-input-" + std::to_string(::getpid()));
+  fs::path err = cache_dir() / ("main-stderr-" + std::to_string(::getpid()));
+  std::ofstream(in) << input;
+  std::string command = "CORONER_CACHE_DIR=" + (cache_dir() / "coroner").string() + " " + std::string(CORONER_BINARY) + " " + args + " < " + in.string() + " 2> " + err.string();
+  Run run;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe);
+  std::array<char, 4096> buf{};
+  while (size_t got = std::fread(buf.data(), 1, buf.size(), pipe)) run.out.append(buf.data(), got);
+  int status = pclose(pipe);
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(err);
+  run.err.assign(std::istreambuf_iterator<char>(e), {});
+  fs::remove(in);
+  fs::remove(err);
+  return run;
+}
+
+const DumpCase& dump_named(const std::string& id) {
+  for (const DumpCase& c : all_dumps())
+    if (c.id == id) return c;
+  FAIL("no fixture " << id);
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("coroner -s reads commands from standard input like crash -s", "[main]") {
+  const DumpCase& d31 = dump_named("x86_64/oops-kdump/d31");
+  std::string args = "-s " + d31.vmlinux() + " " + d31.files().front();
+  Run run = run_coroner(args, "sys\nsym panic\n");
+  CHECK(run.status == 0);
+  CHECK_THAT(run.out, Catch::Contains("RELEASE: 6.1.192"));
+  CHECK_THAT(run.out, Catch::Contains(d31.facts()["symbols"]["panic"].get<std::string>().substr(2) + " (T) panic"));
+  CHECK(run.err.empty());
+
+  SECTION("a failing command prints one line naming it and the run exits 1") {
+    Run bad = run_coroner(args, "rd nosuchsymbol\nsys\n");
+    CHECK(bad.status == 1);
+    CHECK_THAT(bad.err, Catch::StartsWith("rd: "));
+    CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+    CHECK_THAT(bad.out, Catch::Contains("RELEASE: 6.1.192"));  // the run went on
+  }
+  SECTION("an unknown command says so") {
+    Run bad = run_coroner(args, "frobnicate\n");
+    CHECK(bad.status == 1);
+    CHECK_THAT(bad.err, Catch::Contains("frobnicate: command not found"));
+  }
+  SECTION("--output json prints one JSON document per command") {
+    Run json = run_coroner("--output json " + args, "sys\nvtop " +
+                           d31.facts()["memory_samples"][2]["vaddr"].get<std::string>() + "\n");
+    CHECK(json.status == 0);
+    size_t split = json.out.find("\n}\n");
+    REQUIRE(split != std::string::npos);
+    auto sys = nlohmann::json::parse(json.out.substr(0, split + 2));
+    auto vtop = nlohmann::json::parse(json.out.substr(split + 3));
+    CHECK(sys["release"] == "6.1.192");
+    CHECK(hex_value(vtop["paddr"]) == hex_value(d31.facts()["memory_samples"][2]["paddr"]));
+  }
+}
+
+TEST_CASE("coroner with no arguments opens the bundled sample dump", "[main][sample]") {
+  Run run = run_coroner("-s", "sys\n");
+  CHECK(run.status == 0);
+  CHECK_THAT(run.out, Catch::Contains("RELEASE: 6.1.192"));
+  CHECK_THAT(run.out, Catch::Contains("MACHINE: aarch64"));
+  CHECK_THAT(run.out, Catch::Contains("Unable to handle kernel NULL pointer dereference"));
+}
+
+TEST_CASE("coroner's errors are one line with a non-zero exit", "[main][errors]") {
+  const DumpCase& d31 = dump_named("x86_64/oops-kdump/d31");
+  SECTION("missing dump file") {
+    Run run = run_coroner("-s " + d31.vmlinux() + " /nonexistent/vmcore", "sys\n");
+    CHECK(run.status == 1);
+    CHECK_THAT(run.err, Catch::Contains("/nonexistent/vmcore"));
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+  }
+  SECTION("a file that is not a dump") {
+    Run run = run_coroner("-s " + d31.vmlinux() + " " + (fixtures_root() / "README.md").string(), "sys\n");
+    CHECK(run.status == 1);
+    CHECK_THAT(run.err, Catch::Contains("README.md"));
+    CHECK_THAT(run.err, Catch::Contains("not a vmcore"));
+  }
+  SECTION("a vmlinux of another kernel") {
+    const DumpCase& arm = dump_named("arm64/oops-kdump/d31");
+    Run run = run_coroner("-s " + d31.vmlinux() + " " + arm.files().front(), "sys\n");
+    CHECK(run.status == 1);
+    CHECK_THAT(run.err, Catch::Contains("does not match"));
+  }
+  SECTION("usage errors exit 2") {
+    CHECK(run_coroner("--bogus", "").status == 2);
+    CHECK(run_coroner("--output yaml x y", "").status == 2);
+    CHECK(run_coroner("onlyone", "").status == 2);
+  }
+}
+
+}  // namespace coroner::test

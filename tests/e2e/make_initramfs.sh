@@ -1,0 +1,31 @@
+#!/bin/bash
+# make_initramfs.sh OUT.cpio.gz INIT [SRC:DEST ...]
+# Packs a newc initramfs: busybox (static, from the host) as /bin/busybox,
+# INIT as /init, and each SRC at DEST (relative to the root). A dynamically
+# linked SRC brings the shared libraries ldd names for it, at their host
+# paths, so the guest's loader finds them where the host's does.
+set -euo pipefail
+out=$1 init=$2
+shift 2
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp}
+cp "$(command -v busybox)" "$root/bin/busybox"
+install -m 0755 "$init" "$root/init"
+
+for spec in "$@"; do
+  src=${spec%%:*} dest=${spec#*:}
+  mkdir -p "$root/$(dirname "$dest")"
+  cp -L "$src" "$root/$dest"
+  # ldd prints nothing useful (and fails) for static binaries and data files.
+  # (grep without -q reads all of readelf's output: no SIGPIPE under pipefail)
+  if readelf -l "$src" 2>/dev/null | grep INTERP >/dev/null; then
+    for lib in $(ldd "$src" | grep -o '/[^ ]*'); do
+      mkdir -p "$root/$(dirname "$lib")"
+      cp -L "$lib" "$root/$lib"
+    done
+  fi
+done
+
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -6) > "$out"
