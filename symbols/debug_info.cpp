@@ -1,4 +1,5 @@
 #include "symbols/debug_info.hpp"
+#include "symbols/section_load_info.hpp"
 
 #include "symbols/dwarf_index.hpp"
 #include "symbols/elf_file.hpp"
@@ -21,24 +22,6 @@ namespace {
 
 using namespace llvm::dwarf;
 
-// Tells LLVM's relocation processing where a module's sections were loaded.
-class SectionLoadInfo final : public llvm::LoadedObjectInfo {
- public:
-  explicit SectionLoadInfo(SectionAddresses addresses) : addresses_(std::move(addresses)) {}
-  uint64_t getSectionLoadAddress(const llvm::object::SectionRef& section) const override {
-    auto name = section.getName();
-    if (!name) {
-      llvm::consumeError(name.takeError());
-      return 0;
-    }
-    auto it = addresses_.find(name->str());
-    return it == addresses_.end() ? 0 : it->second;
-  }
-  std::unique_ptr<llvm::LoadedObjectInfo> clone() const override { return std::make_unique<SectionLoadInfo>(*this); }
-
- private:
-  SectionAddresses addresses_;
-};
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "capture/format/error.hpp"
+#include "symbols/section_addresses.hpp"
 #include "symbols/types.hpp"
 
 #include <map>
@@ -14,7 +15,6 @@ namespace coroner::symbols {
 
 // Load addresses of a module's sections (".text" -> 0xffffffffc0000000),
 // applied to the addresses its DWARF gives (variables, functions).
-using SectionAddresses = std::map<std::string, uint64_t>;
 
 struct Variable {
   std::string name;

@@ -1,4 +1,5 @@
 #include "symbols/line_table.hpp"
+#include "symbols/section_load_info.hpp"
 
 #include "symbols/elf_file.hpp"
 
@@ -16,24 +17,6 @@ namespace coroner::symbols {
 
 namespace {
 
-// Where a module's sections were loaded, for LLVM's relocation of its DWARF.
-class PlacedSections final : public llvm::LoadedObjectInfo {
- public:
-  explicit PlacedSections(SectionAddresses addresses) : addresses_(std::move(addresses)) {}
-  uint64_t getSectionLoadAddress(const llvm::object::SectionRef& section) const override {
-    auto name = section.getName();
-    if (!name) {
-      llvm::consumeError(name.takeError());
-      return 0;
-    }
-    auto it = addresses_.find(name->str());
-    return it == addresses_.end() ? 0 : it->second;
-  }
-  std::unique_ptr<llvm::LoadedObjectInfo> clone() const override { return std::make_unique<PlacedSections>(*this); }
-
- private:
-  SectionAddresses addresses_;
-};
 
 // A loaded section of a relocatable object: its run-time range and index.
 // A relocated line table keys its rows by the section they belong to.
@@ -54,7 +37,7 @@ struct UnitRange {
 
 struct LineTable::State {
   llvm::object::OwningBinary<llvm::object::ObjectFile> binary;
-  std::unique_ptr<PlacedSections> placed;
+  std::unique_ptr<SectionLoadInfo> placed;
   std::unique_ptr<llvm::DWARFContext> context;
   std::vector<PlacedRange> ranges;
   // A module's units by address: LLVM reads .debug_aranges without applying
@@ -88,7 +71,7 @@ Expected<std::unique_ptr<LineTable>> LineTable::open(const std::string& path, co
   }
   if (!has_lines) return make_error(Errc::not_found, "{}: no DWARF line table (.debug_line)", path);
 
-  if (sections) state.placed = std::make_unique<PlacedSections>(*sections);
+  if (sections) state.placed = std::make_unique<SectionLoadInfo>(*sections);
   // LLVM reports unreadable parts through these handlers; a lookup there
   // then simply finds no line.
   auto ignore = [](llvm::Error error) { llvm::consumeError(std::move(error)); };

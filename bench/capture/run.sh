@@ -2,8 +2,10 @@
 # coroner-capture next to makedumpfile, in the same run, page cache warm:
 # -c -d 31, -l -d 31 and -z -d 31 on the fixtures' oops-kdump vmcores, and
 # the same plus -d 1 on a large vmcore built here from the x86_64 one (see
-# make_large_vmcore.py; deleted at the end). Prints, per run, the best wall
-# time of $RUNS, the CPU time (user + system) of that run, throughput (MB of
+# make_large_vmcore.py; deleted at the end). coroner-capture also runs -z at
+# zstd's fast levels (mode "-z:N" is -z --zstd-level=N), compared with
+# makedumpfile -l, the mode the issue wants them to beat. Prints, per run,
+# the best wall time of $RUNS, the CPU time (user + system) of that run, throughput (MB of
 # input file per second of wall time), peak RSS (the largest of the runs,
 # GNU time's %M) and output size, with ratios to makedumpfile's run of the
 # same mode (-z: to makedumpfile -c, or to upstream makedumpfile -z when
@@ -14,6 +16,7 @@
 # environment:
 #   RUNS=3                  runs per measurement (the best wall time counts)
 #   THREADS="1 2"           --num-threads values for coroner-capture
+#   ZSTD_FAST="-1 -3"       zstd fast levels to run -z at ("": none)
 #   BENCH_DIR=/tmp/coroner-bench   scratch space (about 0.5 GB of disk plus
 #                           outputs; the large vmcore is 2.6 GB, sparse)
 #   LARGE_COPIES=6          RAM copies in the large vmcore (0: skip it)
@@ -34,6 +37,7 @@ case $build in /*) ;; *) build=$here/$build ;; esac
 capture=$build/capture/coroner-capture
 runs=${RUNS:-3}
 threads_list=${THREADS:-1 2}
+fast_levels=${ZSTD_FAST--1 -3}
 work=${BENCH_DIR:-/tmp/coroner-bench}
 copies=${LARGE_COPIES:-6}
 fixtures=${CORONER_FIXTURES:-$here/../shared/fixtures}
@@ -71,15 +75,20 @@ fi
 measure() {
   local out=$1; shift
   m_wall=- m_cpu=- m_rss=0 m_size=0
-  local i w c r
+  local i w c r t0 t1
   for ((i = 0; i < runs; i++)); do
     rm -f "$out"
-    if ! "${priority[@]}" /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt"; then
+    # Wall time from the clock around the run: GNU time's %e has only 10 ms
+    # steps, too coarse for the fixtures' 30-50 ms runs.
+    t0=$(date +%s%N)
+    if ! "${priority[@]}" /usr/bin/time -f '%U %S %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt"; then
       echo "failed: $* -- $(grep -v '^[[:space:]]*$' "$work/stderr.txt" | tail -1)" >&2
       m_wall=-
       return
     fi
-    read -r w c r < <(awk '{print $1, $2 + $3, $4}' "$work/time.txt")
+    t1=$(date +%s%N)
+    w=$(awk "BEGIN {printf \"%.3f\", ($t1 - $t0) / 1e9}")
+    read -r c r < <(awk '{print $1 + $2, $3}' "$work/time.txt")
     if [ "$m_wall" = - ] || awk "BEGIN {exit !($w < $m_wall)}"; then m_wall=$w m_cpu=$c; fi
     [ "$r" -gt "$m_rss" ] && m_rss=$r
   done
@@ -93,15 +102,15 @@ row() {  # input tool mode threads size_in ref_wall ref_size same
   rss_mb=$(awk "BEGIN {printf \"%.1f\", $m_rss / 1024}")
   out_mb=$(awk "BEGIN {printf \"%.2f\", $m_size / 1e6}")
   if [ "$6" = - ]; then tx=- sx=-; else tx=$(ratio "$6" "$m_wall") sx=$(ratio "$m_size" "$7" 3); fi
-  printf '| %-13s | %-15s | %-8s | %3s | %6.2f | %6.2f | %6s | %6s | %8s | %6s | %6s | %-4s |\n' \
+  printf '| %-13s | %-15s | %-11s | %3s | %6.3f | %6.2f | %6s | %6s | %8s | %6s | %6s | %-4s |\n' \
     "$1" "$2" "$3" "$4" "$m_wall" "$m_cpu" "$mbps" "$rss_mb" "$out_mb" "$tx" "$sx" "$8"
 }
 
 echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "priority: ${BENCH_PRIORITY:-none}; makedumpfile $(makedumpfile -v 2>&1 | head -1 | awk '{print $3}')${upstream:+, upstream $("$upstream" -v 2>&1 | head -1 | awk '{print $3}') for -z}; best of $runs runs"
 echo
-echo '| input         | tool            | mode     | -j  | wall s | CPU s  | MB/s   | RSS MB | out MB   | time x | size x | same |'
-echo '|---------------|-----------------|----------|-----|--------|--------|--------|--------|----------|--------|--------|------|'
+echo '| input         | tool            | mode        | -j  | wall s | CPU s  | MB/s   | RSS MB | out MB   | time x | size x | same |'
+echo '|---------------|-----------------|-------------|-----|--------|--------|--------|--------|----------|--------|--------|------|'
 targets=()
 max_rss=0
 for input in "${inputs[@]}"; do
@@ -137,6 +146,17 @@ for input in "${inputs[@]}"; do
         eval "w_${mode#-}_$threads=$m_wall s_${mode#-}_$threads=$m_size"
       done
     done
+    for fast in $fast_levels; do
+      unset "fw_${fast#-}" "fs_${fast#-}"
+      for threads in $threads_list; do
+        out=$work/out-coroner-z$fast
+        measure "$out" "$capture" --message-level 0 -z --zstd-level="$fast" -d "$level" --num-threads "$threads" "$input" "$out"
+        [ "$m_wall" = - ] && continue
+        row "$name" coroner-capture "-z:$fast -d $level" "$threads" "$size_in" "${ref_wall[-l]:--}" "${ref_size[-l]:-0}" -
+        [ "$m_rss" -gt "$max_rss" ] && max_rss=$m_rss
+        eval "fw_${fast#-}=$m_wall fs_${fast#-}=$m_size"  # the last (largest) thread count
+      done
+    done
     # The issue's targets, from --num-threads 2 (or the largest count run).
     j=${threads_list##* }
     j1=${threads_list%% *}
@@ -145,6 +165,10 @@ for input in "${inputs[@]}"; do
       targets+=("$name -d $level: -z -j$j vs makedumpfile -c: $(ratio "${ref_wall[-c]}" "$zw")x faster, size $(ratio "$zs" "${ref_size[-c]}" 3)x (target >= 2x, <= 1)")
       targets+=("$name -d $level: -c -j$j vs makedumpfile -c: $(ratio "${ref_wall[-c]}" "$cw")x faster, size $(ratio "$cs" "${ref_size[-c]}" 3)x (target >= 2x, <= 1)")
       targets+=("$name -d $level: -z -j$j vs makedumpfile -l: $(ratio "${ref_wall[-l]}" "$zw")x as fast, size $(ratio "$zs" "${ref_size[-l]}" 3)x (target >= 1, < 1)")
+      for fast in $fast_levels; do
+        eval "fw=\${fw_${fast#-}:-} fs=\${fs_${fast#-}:-}"
+        if [ -n "$fw" ]; then targets+=("$name -d $level: -z:$fast -j$j vs makedumpfile -l: $(ratio "${ref_wall[-l]}" "$fw")x as fast, size $(ratio "$fs" "${ref_size[-l]}" 3)x (target >= 1, < 1)"); fi
+      done
       targets+=("$name -d $level: threads $j1 -> $j: -c $(ratio "$cw1" "$cw")x, -z $(ratio "$zw1" "$zw")x faster (target > 1)")
     fi
     unset ref_wall ref_size
@@ -154,6 +178,7 @@ echo
 echo "time x: makedumpfile's wall time / this one (above 1 is faster); size x: this output / makedumpfile's"
 if [ -n "$upstream" ]; then echo "(the -z rows compare with upstream makedumpfile -z)"
 else echo "(the -z rows compare with makedumpfile -c: Debian's makedumpfile has no zstd)"; fi
+if [ -n "$fast_levels" ]; then echo "(-z:N is -z --zstd-level=N, compared with makedumpfile -l)"; fi
 echo
 echo "targets (from this run):"
 for t in "${targets[@]}"; do echo "  $t"; done

@@ -1,0 +1,28 @@
+#!/bin/busybox sh
+# shellcheck shell=dash
+# /init of the distro-kernel guest that make_dump.sh dumps.
+#
+# Debian's cloud kernel builds its fw_cfg driver as a module; loading it is
+# what hands the kernel's VMCOREINFO to QEMU's vmcoreinfo device, without
+# which a dump-guest-memory dump has no VMCOREINFO note. Then start a few
+# processes (so the dump has more than the idle tasks) and crash through
+# sysrq: the kernel panics and stays halted (no panic= on the command
+# line) until the host has dumped its memory.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+
+insmod /qemu_fw_cfg.ko || echo "SYMBENCH: FAILED insmod qemu_fw_cfg.ko"
+if [ -d /sys/firmware/qemu_fw_cfg ]; then
+  echo "SYMBENCH: fw_cfg up"
+else
+  echo "SYMBENCH: FAILED no /sys/firmware/qemu_fw_cfg"
+fi
+hostname symbench
+sleep 1000 &
+cat /dev/zero > /dev/null &
+echo "SYMBENCH: crashing"
+echo c > /proc/sysrq-trigger
+echo "SYMBENCH: FAILED still alive"
