@@ -10,3 +10,7 @@ if [ -x bench/capture/run.sh ]; then
   echo; echo "== coroner-capture vs makedumpfile =="
   bench/capture/run.sh "$build"
 fi
+if [ -x bench/symbols/first_answer.sh ]; then
+  echo; echo "== time to first answer (coroner vs drgn vs crash; needs bench/symbols/make_dump.sh first) =="
+  bench/symbols/first_answer.sh "$build" || echo "(no distro-kernel dump: run bench/symbols/make_dump.sh)"
+fi

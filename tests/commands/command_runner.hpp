@@ -3,7 +3,7 @@
 #pragma once
 
 #include "commands/command.hpp"
-#include "tests/support/fixtures.hpp"
+#include "tests/support/program_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,18 +22,8 @@ inline std::vector<uint8_t> bytes_of(const nlohmann::json& rd) {
 
 class CommandRunner {
  public:
-  explicit CommandRunner(const DumpCase& dump) {
-    ProgramOptions options;
-    options.vmlinux = dump.vmlinux();
-    options.dumps = dump.files();
-    options.cache_dir = (cache_dir() / "coroner").string();
-    // The fixture's fx_crash.ko lies beside vmlinux.zst, not beside the
-    // decompressed copy: point --mod-path at it, as a user would.
-    options.module_dirs = {fs::path(dump.module_path()).parent_path().string()};
-    auto program = Program::open(options);
-    if (!program) FAIL(dump.id << ": cannot open: " << program.error().message());
-    program_ = std::move(*program);
-  }
+  explicit CommandRunner(const DumpCase& dump, std::vector<std::string> module_dirs = {})
+      : program_(open_program(program_options(dump, std::move(module_dirs)), dump.id)) {}
 
   Program& program() { return *program_; }
 

@@ -17,7 +17,7 @@ std::string joined_bytes(const nlohmann::json& dis) {
 TEST_CASE("dis shows fx_crash_level3 and panic with the bytes of memory_samples", "[facts][dis]") {
   for (const DumpCase* dump : module_dumps()) {
     SECTION(dump->id) {
-      ModuleCommandRunner run(*dump);
+      CommandRunner run(*dump);
       const auto& facts = dump->facts();
       const uint64_t level3 = hex_value(facts["symbols"]["fx_crash_level3"]);
 
@@ -61,7 +61,7 @@ TEST_CASE("dis shows fx_crash_level3 and panic with the bytes of memory_samples"
 TEST_CASE("dis -l and -s give fx_crash.c lines; -r ends at the address", "[facts][dis]") {
   for (const DumpCase* dump : module_dumps()) {
     SECTION(dump->id) {
-      ModuleCommandRunner run(*dump);
+      CommandRunner run(*dump);
       const uint64_t level3 = hex_value(dump->facts()["symbols"]["fx_crash_level3"]);
 
       nlohmann::json lines = run.json("dis -l fx_crash_level3");
@@ -98,7 +98,7 @@ TEST_CASE("dis -l and -s give fx_crash.c lines; -r ends at the address", "[facts
 TEST_CASE("dis rejects bad arguments with a clear message", "[dis]") {
   auto dumps = module_dumps();
   REQUIRE(!dumps.empty());
-  ModuleCommandRunner run(*dumps.front());
+  CommandRunner run(*dumps.front());
   CHECK(run.failure("dis").find("usage") != std::string::npos);
   CHECK(run.failure("dis no_such_symbol_anywhere").find("no_such_symbol_anywhere") != std::string::npos);
   CHECK(run.failure("dis panic 0").find("out of range") != std::string::npos);

@@ -31,7 +31,7 @@ std::string ko_with_other_build_id(const DumpCase& dump) {
 TEST_CASE("mod lists fx_crash at facts' base with its debug info loaded automatically", "[facts][mod]") {
   for (const DumpCase* dump : module_dumps()) {
     SECTION(dump->id) {
-      ModuleCommandRunner run(*dump);
+      CommandRunner run(*dump);
       const auto& expected = dump->facts()["modules"];
       nlohmann::json mod = run.json("mod");
       REQUIRE(mod["modules"].size() == expected.size());
@@ -62,7 +62,7 @@ TEST_CASE("mod -s and -S attach objects by hand and refuse a .ko of another buil
       // Nothing to find automatically: look in an empty directory.
       const fs::path empty = cache_dir() / "mod-test-empty";
       fs::create_directories(empty);
-      ModuleCommandRunner run(*dump, {empty.string()});
+      CommandRunner run(*dump, {empty.string()});
       nlohmann::json before = run.json("mod");
       CHECK(before["modules"][0]["object_file"].is_null());
       CHECK(before["modules"][0]["problem"].get<std::string>().find("no fx_crash.ko") != std::string::npos);

@@ -7,7 +7,7 @@ namespace coroner::test {
 TEST_CASE("sym resolves fx_crash's symbols to facts.json addresses and back", "[facts][sym][mod]") {
   for (const DumpCase* dump : module_dumps()) {
     SECTION(dump->id) {
-      ModuleCommandRunner run(*dump);
+      CommandRunner run(*dump);
       const auto& symbols = dump->facts()["symbols"];
       for (const char* name : {"fx_crash_level3", "fx_magic", "fx_items", "panic", "init_task"}) {
         INFO(name);
@@ -45,7 +45,7 @@ TEST_CASE("sym resolves fx_crash's symbols to facts.json addresses and back", "[
 TEST_CASE("sym -m lists a module's symbols between its bounds", "[facts][sym][mod]") {
   for (const DumpCase* dump : module_dumps()) {
     SECTION(dump->id) {
-      ModuleCommandRunner run(*dump);
+      CommandRunner run(*dump);
       const auto& facts = dump->facts();
       const uint64_t base = hex_value(facts["modules"][0]["base"]);
       std::string text = run.text("sym -m fx_crash");

@@ -45,10 +45,8 @@ TEST_CASE("truncated fixture dumps give errors, not crashes or wrong bytes", "[t
       for (uint64_t cut : cuts) {
         INFO("cut at " << cut << " of " << size);
         std::string copy = truncated_copy(file, cut, dump.arch_dir + "-" + dump.scenario + "-" + dump.variant);
-        ProgramOptions options;
-        options.vmlinux = dump.vmlinux();
+        ProgramOptions options = program_options(dump);
         options.dumps = {copy};
-        options.cache_dir = (cache_dir() / "coroner").string();
         auto program = Program::open(options);
         if (!program) {
           CHECK_FALSE(program.error().message().empty());

@@ -1,6 +1,6 @@
 // The task list of every fixture dump against facts.json (drgn's tasks).
 #include "analyzer/os/linux/tasks.hpp"
-#include "tests/support/fixtures.hpp"
+#include "tests/support/program_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,11 +13,7 @@ TEST_CASE("list_tasks finds every task of facts.json with its PID, TGID, comm an
     const auto& facts = dump.facts();
     if (!facts.contains("tasks")) continue;
     SECTION(dump.id) {
-      ProgramOptions options;
-      options.vmlinux = dump.vmlinux();
-      options.dumps = dump.files();
-      options.cache_dir = (cache_dir() / "coroner").string();
-      auto program = Program::open(options);
+      auto program = Program::open(program_options(dump));
       REQUIRE(program);
       auto tasks = linux_kernel::list_tasks(**program);
       REQUIRE(tasks);

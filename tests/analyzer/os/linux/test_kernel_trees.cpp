@@ -4,7 +4,7 @@
 #include "analyzer/os/linux/kernel_trees.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 #include "tests/analyzer/os/linux/fake_kernel.hpp"
-#include "tests/support/fixtures.hpp"
+#include "tests/support/program_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -36,15 +36,6 @@ std::vector<uint64_t> addresses(const std::vector<RbNode>& nodes) {
   return out;
 }
 
-std::unique_ptr<Program> open_program(const DumpCase& dump) {
-  ProgramOptions options;
-  options.vmlinux = dump.vmlinux();
-  options.dumps = dump.files();
-  options.cache_dir = (cache_dir() / "coroner").string();
-  auto program = Program::open(options);
-  if (!program) FAIL(dump.id << ": " << program.error().message());
-  return std::move(*program);
-}
 
 }  // namespace
 

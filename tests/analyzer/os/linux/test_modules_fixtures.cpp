@@ -1,27 +1,13 @@
 // The module list of every fixture kernel against facts.json, object files
 // found by name and checked by build-id, and refused on a mismatch.
 #include "analyzer/os/linux/modules.hpp"
-#include "tests/support/fixtures.hpp"
+#include "tests/support/program_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <set>
 
 namespace coroner::test {
-
-namespace {
-
-std::unique_ptr<Program> open_program(const DumpCase& dump) {
-  ProgramOptions options;
-  options.vmlinux = dump.vmlinux();
-  options.dumps = dump.files();
-  options.cache_dir = (cache_dir() / "coroner").string();
-  auto program = Program::open(options);
-  if (!program) FAIL(dump.id << ": " << program.error().message());
-  return std::move(*program);
-}
-
-}  // namespace
 
 TEST_CASE("read_modules finds fx_crash at facts' base with its sections and build-id", "[modules][facts]") {
   std::set<std::string> seen;
@@ -59,12 +45,7 @@ TEST_CASE("read_modules finds fx_crash at facts' base with its sections and buil
       CHECK(inside->name == "fx_magic");
 
       // The Program reads and attaches them itself, from --mod-path.
-      ProgramOptions options;
-      options.vmlinux = dump.vmlinux();
-      options.dumps = dump.files();
-      options.cache_dir = (cache_dir() / "coroner").string();
-      options.module_dirs = {dir};
-      auto with_path = Program::open(options);
+      auto with_path = Program::open(program_options(dump, {dir}));
       REQUIRE(with_path);
       CHECK((*with_path)->symbol_address("fx_items").value() == hex_value(facts["symbols"]["fx_items"]));
       auto where = (*with_path)->describe_address(hex_value(facts["symbols"]["fx_crash_level3"]) + 1);
