@@ -128,14 +128,46 @@ void SymbolTable::build_name_index() {
 }
 
 void SymbolTable::relocate(int64_t delta) {
-  for (Symbol& symbol : symbols_) {
-    if (symbol.type == 'A' || symbol.type == 'a') continue;
-    if (is_percpu_offset(symbol)) continue;
-    symbol.address += static_cast<uint64_t>(delta);
+  // Moved and unmoved symbols each stay in address order: merge the two
+  // runs (ties by former position, as the stable sort had them) instead of
+  // sorting 100k+ symbols again, and carry the name index over.
+  std::vector<uint32_t> moved, fixed;
+  for (uint32_t i = 0; i < symbols_.size(); ++i) {
+    Symbol& symbol = symbols_[i];
+    if (symbol.type == 'A' || symbol.type == 'a' || is_percpu_offset(symbol)) {
+      fixed.push_back(i);
+    } else {
+      symbol.address += static_cast<uint64_t>(delta);
+      moved.push_back(i);
+    }
   }
-  // Unmoved symbols may now sort differently against moved ones.
-  sort_by_address(symbols_);
-  build_name_index();
+  auto key = [this](uint32_t i) {
+    const Symbol& s = symbols_[i];
+    return std::make_tuple(s.address, preference(s), std::string_view(s.name), i);
+  };
+  std::vector<uint32_t> order(symbols_.size());
+  std::merge(moved.begin(), moved.end(), fixed.begin(), fixed.end(), order.begin(),
+             [&](uint32_t a, uint32_t b) { return key(a) < key(b); });
+  std::vector<uint32_t> position(symbols_.size());
+  std::vector<Symbol> sorted;
+  sorted.reserve(symbols_.size());
+  for (uint32_t i : order) {
+    position[i] = static_cast<uint32_t>(sorted.size());
+    sorted.push_back(std::move(symbols_[i]));
+  }
+  symbols_ = std::move(sorted);
+  // Names did not change; equal (name, preference) runs are ordered by
+  // position, as build_name_index() orders them.
+  for (uint32_t& index : by_name_) index = position[index];
+  auto same_name = [this](uint32_t a, uint32_t b) {
+    return symbols_[a].name == symbols_[b].name && preference(symbols_[a]) == preference(symbols_[b]);
+  };
+  for (size_t begin = 0; begin < by_name_.size();) {
+    size_t end = begin + 1;
+    while (end < by_name_.size() && same_name(by_name_[begin], by_name_[end])) ++end;
+    if (end - begin > 1) std::sort(by_name_.begin() + begin, by_name_.begin() + end);
+    begin = end;
+  }
 }
 
 const Symbol* SymbolTable::find(std::string_view name) const {
