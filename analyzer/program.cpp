@@ -127,6 +127,31 @@ Expected<symbols::DebugInfo*> Program::debug_info() const {
   return debug_info_.get();
 }
 
+Expected<const symbols::LineTable*> Program::line_table_for(uint64_t address, int64_t* link_bias) const {
+  std::string path = vmlinux_;
+  const symbols::SectionAddresses* sections = nullptr;
+  *link_bias = kaslr_offset_;
+  if (auto list = modules())
+    for (const auto& module : **list)
+      if (module->contains(address)) {
+        if (module->object_path().empty())
+          return make_error(Errc::not_found, "module {} has no object file attached{}", module->name,
+                            module->problem.empty() ? "" : ": " + module->problem);
+        path = module->object_path();
+        sections = &module->sections;
+        *link_bias = 0;
+      }
+  std::lock_guard lock(line_tables_mutex_);
+  if (auto known = line_tables_.find(path); known != line_tables_.end()) return known->second.get();
+  if (auto failed = line_table_errors_.find(path); failed != line_table_errors_.end()) return failed->second;
+  auto opened = symbols::LineTable::open(path, sections);
+  if (!opened) {
+    line_table_errors_.emplace(path, opened.error());
+    return opened.error();
+  }
+  return line_tables_.emplace(path, std::move(*opened)).first->second.get();
+}
+
 Expected<uint64_t> Program::member_offset(std::string_view type, std::string_view member) const {
   CORONER_TRY(info, debug_info());
   return info->member_offset(type, member);

@@ -11,9 +11,12 @@
 #include "capture/format/vmcoreinfo.hpp"
 #include "symbols/debug_info.hpp"
 #include "symbols/elf_symbols.hpp"
+#include "symbols/line_table.hpp"
 
 #include <memory>
+#include <map>
 #include <mutex>
+#include <typeindex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +78,23 @@ class Program {
   Expected<uint64_t> member_offset(std::string_view type, std::string_view member) const;
   Expected<uint64_t> type_size(std::string_view type) const;
 
+  // The line table (source lines, inline chains) of the object that holds
+  // code address `address` -- vmlinux or a module with its .ko attached --
+  // opened once; `link_bias` receives what to subtract from a run-time
+  // address to look it up there (the KASLR slide for vmlinux, 0 for a placed
+  // module).
+  Expected<const symbols::LineTable*> line_table_for(uint64_t address, int64_t* link_bias) const;
+
+  // State a higher layer keeps per program (the unwinder and its tables),
+  // made by `make` on first use and kept for the program's life.
+  template <typename T, typename Make>
+  T& extension(Make make) const {
+    std::lock_guard lock(extensions_mutex_);
+    auto& slot = extensions_[std::type_index(typeid(T))];
+    if (!slot) slot = std::shared_ptr<T>(make());
+    return *static_cast<T*>(slot.get());
+  }
+
   // Reads of the dumped kernel's memory.
   Expected<uint64_t> read_pointer(uint64_t vaddr) const { return memory_->read_u64(vaddr); }
 
@@ -93,6 +113,13 @@ class Program {
   mutable std::once_flag debug_once_;
   mutable std::unique_ptr<symbols::DebugInfo> debug_info_;
   mutable std::optional<Error> debug_error_;
+
+  mutable std::mutex line_tables_mutex_;
+  mutable std::map<std::string, std::unique_ptr<symbols::LineTable>> line_tables_;  // by object path
+  mutable std::map<std::string, Error> line_table_errors_;
+
+  mutable std::recursive_mutex extensions_mutex_;  // a maker may ask for another extension
+  mutable std::map<std::type_index, std::shared_ptr<void>> extensions_;
 
   mutable std::once_flag modules_once_;
   mutable KernelModules modules_;

@@ -95,13 +95,13 @@ Expected<std::unique_ptr<LineTable>> LineTable::open(const std::string& path, co
   return table;
 }
 
-std::optional<SourceLine> LineTable::line_for_address(uint64_t address) const {
+// The unit that holds address and the address as the line table keys it.
+// Callers hold state.mutex.
+std::pair<llvm::DWARFCompileUnit*, llvm::object::SectionedAddress> LineTable::locate(uint64_t address) const {
   State& state = *state_;
   llvm::object::SectionedAddress where{address, llvm::object::SectionedAddress::UndefSection};
   for (const PlacedRange& range : state.ranges)
     if (address >= range.start && address - range.start < range.size) where.SectionIndex = range.index;
-
-  std::lock_guard lock(state.mutex);
   llvm::DWARFCompileUnit* unit = nullptr;
   if (state.relocatable) {
     for (const UnitRange& range : state.units)
@@ -109,6 +109,13 @@ std::optional<SourceLine> LineTable::line_for_address(uint64_t address) const {
   } else {
     unit = state.context->getCompileUnitForCodeAddress(address);
   }
+  return {unit, where};
+}
+
+std::optional<SourceLine> LineTable::line_for_address(uint64_t address) const {
+  State& state = *state_;
+  std::lock_guard lock(state.mutex);
+  auto [unit, where] = locate(address);
   if (!unit) return std::nullopt;
   const llvm::DWARFDebugLine::LineTable* rows = state.context->getLineTableForUnit(unit);
   llvm::DILineInfo info;
@@ -125,6 +132,38 @@ std::optional<SourceLine> LineTable::line_for_address(uint64_t address) const {
   if (!chain.empty())
     if (const char* name = chain.front().getSubroutineName(llvm::DINameKind::ShortName)) line.function = name;
   return line;
+}
+
+std::vector<InlineFrame> LineTable::inlined_frames(uint64_t address) const {
+  State& state = *state_;
+  std::lock_guard lock(state.mutex);
+  auto [unit, where] = locate(address);
+  if (!unit) return {};
+  llvm::SmallVector<llvm::DWARFDie, 4> chain;
+  unit->getInlinedChainForAddress(address, chain);
+  if (chain.empty()) return {};
+  const llvm::DWARFDebugLine::LineTable* rows = state.context->getLineTableForUnit(unit);
+  const auto kind = llvm::DILineInfoSpecifier::FileLineInfoKind::AbsoluteFilePath;
+  std::vector<InlineFrame> frames;
+  for (size_t i = 0; i < chain.size(); ++i) {
+    InlineFrame frame;
+    if (const char* name = chain[i].getSubroutineName(llvm::DINameKind::ShortName)) frame.function = name;
+    if (i == 0) {
+      llvm::DILineInfo info;
+      if (rows && rows->getFileLineInfoForAddress(where, unit->getCompilationDir(), kind, info)) {
+        frame.file = info.FileName;
+        frame.line = info.Line;
+      }
+    } else {
+      // Execution in an outer function is at the call site of the inner one.
+      uint32_t file = 0, line = 0, column = 0, discriminator = 0;
+      chain[i - 1].getCallerFrame(file, line, column, discriminator);
+      frame.line = line;
+      if (rows) rows->getFileNameByIndex(file, unit->getCompilationDir(), kind, frame.file);
+    }
+    frames.push_back(std::move(frame));
+  }
+  return frames;
 }
 
 }  // namespace coroner::symbols

@@ -7,10 +7,17 @@
 #include "capture/format/error.hpp"
 #include "symbols/debug_info.hpp"
 
+#include <llvm/Object/ObjectFile.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+namespace llvm {
+class DWARFCompileUnit;
+}
 
 namespace coroner::symbols {
 
@@ -18,6 +25,14 @@ struct SourceLine {
   std::string file;      // as the compiler recorded it (absolute when it could)
   uint32_t line = 0;
   std::string function;  // the innermost function there ("" when unknown)
+};
+
+// One function active at an address: an inlined instance or, last, the
+// subprogram that holds them.
+struct InlineFrame {
+  std::string function;
+  std::string file;  // where execution is within this function: the line
+  uint32_t line = 0; // table's row for the innermost, the call site of the inner one otherwise
 };
 
 class LineTable {
@@ -31,11 +46,16 @@ class LineTable {
   // a link-time address otherwise.
   std::optional<SourceLine> line_for_address(uint64_t address) const;
 
+  // The functions active at address, innermost (inlined) first, the
+  // subprogram last; empty when no compile unit covers address.
+  std::vector<InlineFrame> inlined_frames(uint64_t address) const;
+
   const std::string& path() const { return path_; }
 
  private:
   struct State;
   LineTable() = default;
+  std::pair<llvm::DWARFCompileUnit*, llvm::object::SectionedAddress> locate(uint64_t address) const;
   std::string path_;
   std::unique_ptr<State> state_;
 };

@@ -44,6 +44,13 @@ class Arch {
   // Indexes of the program counter and stack pointer within that set.
   virtual size_t pc_register() const = 0;
   virtual size_t sp_register() const = 0;
+  // The frame pointer (rbp, x29) and, where the ISA has one, the link
+  // register (x30); nullopt on x86_64.
+  virtual size_t fp_register() const = 0;
+  virtual std::optional<size_t> lr_register() const = 0;
+  // The index in that set of DWARF register `number` (CFI rules name
+  // registers by DWARF number); nullopt for registers not in NT_PRSTATUS.
+  virtual std::optional<size_t> dwarf_register(unsigned number) const = 0;
 };
 
 // Builds the architecture of `machine` from VMCOREINFO (KASLR offset,

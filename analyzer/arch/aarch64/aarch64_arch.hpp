@@ -47,6 +47,13 @@ class Aarch64Arch final : public Arch {
   const std::vector<std::string_view>& register_names() const override;
   size_t pc_register() const override { return 32; }
   size_t sp_register() const override { return 31; }
+  size_t fp_register() const override { return 29; }
+  std::optional<size_t> lr_register() const override { return 30; }
+  // DWARF numbers x0..x30 as 0..30 and sp as 31, as NT_PRSTATUS orders them.
+  std::optional<size_t> dwarf_register(unsigned number) const override {
+    if (number <= 31) return number;
+    return std::nullopt;
+  }
 
   uint64_t strip_pac(uint64_t addr) const { return arch::strip_pac(addr, layout_.kernel_pac_mask); }
   const Aarch64Paging& paging() const { return paging_; }

@@ -2,6 +2,7 @@
 
 #include "analyzer/arch/x86_64/x86_64_paging.hpp"
 
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -55,6 +56,14 @@ class X86_64Arch final : public Arch {
   const std::vector<std::string_view>& register_names() const override { return kRegisterNames; }
   size_t pc_register() const override { return kRipIndex; }
   size_t sp_register() const override { return kRspIndex; }
+  size_t fp_register() const override { return 4; }  // rbp
+  std::optional<size_t> lr_register() const override { return std::nullopt; }
+  std::optional<size_t> dwarf_register(unsigned number) const override {
+    // DWARF: rax rdx rcx rbx rsi rdi rbp rsp r8..r15, 16 = return address (rip).
+    static constexpr size_t kFromDwarf[] = {10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16};
+    if (number < std::size(kFromDwarf)) return kFromDwarf[number];
+    return std::nullopt;
+  }
 
  private:
   X86_64Paging paging_;

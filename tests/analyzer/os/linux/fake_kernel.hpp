@@ -67,6 +67,9 @@ class IdentityArch : public arch::Arch {
   const std::vector<std::string_view>& register_names() const override { return names_; }
   size_t pc_register() const override { return 0; }
   size_t sp_register() const override { return 0; }
+  size_t fp_register() const override { return 0; }
+  std::optional<size_t> lr_register() const override { return std::nullopt; }
+  std::optional<size_t> dwarf_register(unsigned) const override { return std::nullopt; }
 
  private:
   std::vector<std::string_view> names_{"pc"};

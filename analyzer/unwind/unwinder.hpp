@@ -1,0 +1,35 @@
+// The per-architecture step from a frame to its caller (after libdrgn's
+// arch_info unwind hooks). x86_64: ORC, then DWARF CFI; arm64: DWARF CFI,
+// then frame pointers. Both detect pt_regs frames at kernel entry.
+#pragma once
+
+#include "analyzer/program.hpp"
+#include "analyzer/unwind/frame.hpp"
+
+#include <memory>
+#include <optional>
+
+namespace coroner::unwind {
+
+class ArchUnwinder {
+ public:
+  virtual ~ArchUnwinder() = default;
+  // The caller of `frame`; nullopt at the end of the stack (a user-mode
+  // frame was reached, or the unwind tables mark the end). An error when the
+  // caller cannot be found (no unwind info for the pc, unreadable stack):
+  // the trace shows what it has and the reason, never a guessed frame.
+  virtual Expected<std::optional<PhysicalFrame>> caller(const PhysicalFrame& frame) const = 0;
+};
+
+// The unwinder of program's architecture. Tables (vmlinux's ORC and CFI,
+// modules') are read on first use and kept.
+std::unique_ptr<ArchUnwinder> make_unwinder(const Program& program);
+// The program's unwinder, made once and kept with the program (commands
+// share it, so tables are read once per session).
+const ArchUnwinder& unwinder_of(const Program& program);
+
+// Per architecture (analyzer/unwind/x86_64/, analyzer/unwind/aarch64/).
+std::unique_ptr<ArchUnwinder> make_x86_64_unwinder(const Program& program);
+std::unique_ptr<ArchUnwinder> make_aarch64_unwinder(const Program& program);
+
+}  // namespace coroner::unwind
