@@ -42,7 +42,7 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
                                          "producer did not record it)", dump_name);
   program->vmcoreinfo_ = VmcoreInfo::parse(*text);
 
-  CORONER_TRY(table, symbols::SymbolTable::from_elf(vmlinux));
+  CORONER_TRY(table, symbols::SymbolTable::from_elf(vmlinux, cache));
   std::string dump_id = program->vmcoreinfo_.build_id();
   if (!dump_id.empty()) {
     auto kernel_id = symbols::elf_build_id(vmlinux);

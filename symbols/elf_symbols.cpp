@@ -1,5 +1,6 @@
 #include "symbols/elf_symbols.hpp"
 
+#include "symbols/cache_file.hpp"
 #include "symbols/elf_file.hpp"
 
 #include <llvm/BinaryFormat/ELF.h>
@@ -74,9 +75,17 @@ bool is_text_or_data(char type) {
   }
 }
 
-Expected<SymbolTable> SymbolTable::from_elf(const std::string& path) {
+Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::string& cache_dir) {
   CORONER_TRY(binary, open_elf(path));
   const auto& elf = as_elf(*binary.getBinary());
+  const uint64_t elf_size = binary.getBinary()->getData().size();
+  std::string cache;
+  if (!cache_dir.empty())
+    if (auto id = elf_build_id(path)) {
+      cache = symbol_cache_path(cache_dir, *id);
+      if (auto bytes = read_cache_file(cache))
+        if (auto cached = deserialize(*bytes, elf_size)) return std::move(*cached);
+    }
   SymbolTable table;
   table.relocatable_ = elf.getEType() == llvm::ELF::ET_REL;
 
@@ -113,6 +122,8 @@ Expected<SymbolTable> SymbolTable::from_elf(const std::string& path) {
   }
   sort_by_address(table.symbols_);
   table.build_name_index();
+  // A cache that cannot be written only costs the next start its time.
+  if (!cache.empty()) (void)write_cache_file(cache, {table.serialize(elf_size)});
   return table;
 }
 

@@ -6,6 +6,7 @@
 #include "capture/format/error.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,9 @@ struct Symbol {
 class SymbolTable {
  public:
   // Reads the symbols of an ELF file (vmlinux or a .ko); errors name the file.
-  static Expected<SymbolTable> from_elf(const std::string& path);
+  // With a cache_dir, the sorted table is kept there keyed by the file's
+  // build-id (symbol_table_cache.cpp), so the next start skips the sorting.
+  static Expected<SymbolTable> from_elf(const std::string& path, const std::string& cache_dir = "");
 
   // KASLR: adds delta to every address except absolute ('A') symbols and the
   // zero-based per-CPU offsets of x86_64 (.data..percpu linked at 0), which
@@ -48,6 +51,10 @@ class SymbolTable {
 
  private:
   void build_name_index();
+  // The cache file's bytes, and the table back from them; nullopt for a
+  // file that fails any consistency check (it is then rebuilt).
+  std::string serialize(uint64_t elf_size) const;
+  static std::optional<SymbolTable> deserialize(const std::vector<char>& bytes, uint64_t elf_size);
   bool is_percpu_offset(const Symbol& symbol) const {
     return zero_based_percpu_ && symbol.section == ".data..percpu";
   }
@@ -57,6 +64,9 @@ class SymbolTable {
   bool relocatable_ = false;
   bool zero_based_percpu_ = false;
 };
+
+// <cache_dir>/<build_id>.symbols
+std::string symbol_cache_path(const std::string& cache_dir, const std::string& build_id);
 
 // True for the nm letters of code and data (T t D d B b R r W w V v).
 bool is_text_or_data(char type);

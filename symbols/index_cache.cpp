@@ -1,10 +1,9 @@
 #include "symbols/index_cache.hpp"
+#include "symbols/cache_file.hpp"
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <tuple>
-#include <unistd.h>
 
 namespace coroner::symbols {
 
@@ -16,18 +15,6 @@ constexpr size_t kHeaderSize = 32;
 constexpr size_t kEntrySize = 16;
 constexpr uint64_t kOffsetMask = (uint64_t{1} << 56) - 1;
 
-template <typename T>
-T load(const char* p) {
-  T value;
-  std::memcpy(&value, p, sizeof value);
-  return value;
-}
-
-template <typename T>
-void store(std::string& out, T value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof value);
-}
-
 }  // namespace
 
 std::string index_cache_path(const std::string& cache_dir, const std::string& build_id) {
@@ -35,18 +22,15 @@ std::string index_cache_path(const std::string& cache_dir, const std::string& bu
 }
 
 std::optional<NameIndex> load_index(const std::string& file, uint64_t debug_info_size) {
-  std::error_code ec;
-  const uint64_t file_size = std::filesystem::file_size(file, ec);
-  std::ifstream in(file, std::ios::binary);
-  if (ec || !in) return std::nullopt;
-  std::vector<char> bytes(file_size);
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(file_size))) return std::nullopt;
+  auto read = read_cache_file(file);
+  if (!read) return std::nullopt;
+  std::vector<char> bytes = std::move(*read);
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
   const char* header = bytes.data();
-  const uint32_t version = load<uint32_t>(header + 8);
-  const uint64_t count = load<uint32_t>(header + 12);
-  const uint64_t cached_debug_info_size = load<uint64_t>(header + 16);
-  const uint64_t names_size = load<uint64_t>(header + 24);
+  const uint32_t version = load_scalar<uint32_t>(header + 8);
+  const uint64_t count = load_scalar<uint32_t>(header + 12);
+  const uint64_t cached_debug_info_size = load_scalar<uint64_t>(header + 16);
+  const uint64_t names_size = load_scalar<uint64_t>(header + 24);
   if (version != kVersion || cached_debug_info_size != debug_info_size) return std::nullopt;
   // Checked against the real file size before anything is allocated from them.
   const uint64_t available = bytes.size() - kHeaderSize;
@@ -58,9 +42,9 @@ std::optional<NameIndex> load_index(const std::string& file, uint64_t debug_info
   entries.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     const char* record = table + i * kEntrySize;
-    const uint64_t name_offset = load<uint32_t>(record);
-    const uint64_t name_length = load<uint32_t>(record + 4);
-    const uint64_t packed = load<uint64_t>(record + 8);
+    const uint64_t name_offset = load_scalar<uint32_t>(record);
+    const uint64_t name_length = load_scalar<uint32_t>(record + 4);
+    const uint64_t packed = load_scalar<uint64_t>(record + 8);
     const uint64_t kind = packed >> 56;
     const uint64_t die_offset = packed & kOffsetMask;
     if (name_offset + name_length > names_size || kind < 1 || kind > static_cast<uint64_t>(NameKind::enumerator) ||
@@ -84,36 +68,18 @@ Expected<void> save_index(const std::string& file, const NameIndex& index, uint6
   for (const NameIndex::Entry& entry : index.entries()) {
     if (entry.die_offset > kOffsetMask || names.size() > UINT32_MAX || entry.name.size() > UINT32_MAX)
       return make_error(Errc::unsupported, "{}: index too large to cache", file);
-    store<uint32_t>(table, static_cast<uint32_t>(names.size()));
-    store<uint32_t>(table, static_cast<uint32_t>(entry.name.size()));
-    store<uint64_t>(table, static_cast<uint64_t>(entry.kind) << 56 | entry.die_offset);
+    store_scalar<uint32_t>(table, static_cast<uint32_t>(names.size()));
+    store_scalar<uint32_t>(table, static_cast<uint32_t>(entry.name.size()));
+    store_scalar<uint64_t>(table, static_cast<uint64_t>(entry.kind) << 56 | entry.die_offset);
     names += entry.name;
   }
   std::string header(kMagic, sizeof kMagic);
-  store<uint32_t>(header, kVersion);
-  store<uint32_t>(header, static_cast<uint32_t>(index.entries().size()));
-  store<uint64_t>(header, debug_info_size);
-  store<uint64_t>(header, names.size());
+  store_scalar<uint32_t>(header, kVersion);
+  store_scalar<uint32_t>(header, static_cast<uint32_t>(index.entries().size()));
+  store_scalar<uint64_t>(header, debug_info_size);
+  store_scalar<uint64_t>(header, names.size());
 
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
-  if (ec) return make_error(Errc::io, "{}: {}", file, ec.message());
-  const std::string temporary = fmt::format("{}.tmp.{}", file, getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << header << table << names;
-    out.close();
-    if (!out) {
-      std::filesystem::remove(temporary, ec);
-      return make_error(Errc::io, "{}: cannot write the index cache", temporary);
-    }
-  }
-  std::filesystem::rename(temporary, file, ec);
-  if (ec) {
-    std::filesystem::remove(temporary, ec);
-    return make_error(Errc::io, "{}: {}", file, ec.message());
-  }
-  return {};
+  return write_cache_file(file, {header, table, names});
 }
 
 }  // namespace coroner::symbols

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <tuple>
 #include <map>
 #include <sstream>
 
@@ -132,4 +134,51 @@ TEST_CASE("module symbols of fx_crash.ko", "[symbols][elf]") {
     if (magic->section == items->section)
       CHECK(items->address - magic->address == hex_value(facts["fx_items"]) - hex_value(facts["fx_magic"]));
   }
+}
+
+TEST_CASE("a cached symbol table equals a freshly read one; a damaged cache is rebuilt", "[symbols][elf][cache]") {
+  const DumpCase& c = *one_case_per_kernel().front();
+  const fs::path dir = cache_dir() / "symbol-cache-test";
+  fs::remove_all(dir);
+  auto fresh = SymbolTable::from_elf(c.vmlinux());
+  REQUIRE(fresh);
+  auto same = [&](const SymbolTable& table) {
+    REQUIRE(table.by_address().size() == fresh->by_address().size());
+    for (size_t i = 0; i < table.by_address().size(); ++i) {
+      const symbols::Symbol& a = table.by_address()[i];
+      const symbols::Symbol& b = fresh->by_address()[i];
+      REQUIRE(std::tie(a.name, a.address, a.size, a.type, a.section, a.is_function, a.is_object) ==
+              std::tie(b.name, b.address, b.size, b.type, b.section, b.is_function, b.is_object));
+    }
+    for (const char* name : kVmlinuxSymbols) CHECK(table.find(name) == &table.by_address()[fresh->find(name) - &fresh->by_address()[0]]);
+  };
+  auto written = SymbolTable::from_elf(c.vmlinux(), dir.string());  // parses, then writes the cache
+  REQUIRE(written);
+  same(*written);
+  auto id = symbols::elf_build_id(c.vmlinux());
+  REQUIRE(id);
+  const fs::path file = symbols::symbol_cache_path(dir.string(), *id);
+  REQUIRE(fs::exists(file));
+  auto cached = SymbolTable::from_elf(c.vmlinux(), dir.string());
+  REQUIRE(cached);
+  same(*cached);
+  // Truncated, or with the name order broken: refused, and the table read again.
+  const auto size = fs::file_size(file);
+  for (uint64_t cut : {uint64_t{0}, uint64_t{20}, size / 2, size - 1}) {
+    INFO("cut at " << cut);
+    fs::resize_file(file, cut);
+    auto rebuilt = SymbolTable::from_elf(c.vmlinux(), dir.string());
+    REQUIRE(rebuilt);
+    same(*rebuilt);
+    CHECK(fs::file_size(file) == size);  // written again
+  }
+  {
+    std::fstream damage(file, std::ios::in | std::ios::out | std::ios::binary);
+    damage.seekp(40 + 28 * static_cast<std::streamoff>(fresh->by_address().size()));  // the first name-order entry
+    const uint32_t bogus = 0xfffffff0;
+    damage.write(reinterpret_cast<const char*>(&bogus), sizeof bogus);
+  }
+  auto rebuilt = SymbolTable::from_elf(c.vmlinux(), dir.string());
+  REQUIRE(rebuilt);
+  same(*rebuilt);
 }

@@ -1,0 +1,165 @@
+#include "analyzer/unwind/x86_64/orc_sources.hpp"
+
+#include "symbols/elf_file.hpp"
+
+#include <llvm/BinaryFormat/ELF.h>
+
+#include <algorithm>
+
+namespace coroner::unwind {
+namespace {
+
+// A module's ORC table holds one entry per instruction boundary at most:
+// more entries than it has bytes of memory means a corrupt struct module.
+// The absolute cap keeps a garbled size from asking for gigabytes.
+constexpr uint64_t kMaxModuleOrcs = 1u << 22;
+
+struct SectionBytes {
+  uint64_t address = 0;  // link-time
+  llvm::StringRef bytes;
+};
+
+Expected<SectionBytes> section_bytes(const llvm::object::ObjectFile& object, const std::string& path,
+                                     std::string_view wanted) {
+  for (const llvm::object::SectionRef& section : object.sections()) {
+    auto name = section.getName();
+    if (!name) return make_error(Errc::corrupt, "{}: {}", path, symbols::llvm_message(name.takeError()));
+    if (*name != llvm::StringRef(wanted.data(), wanted.size())) continue;
+    auto contents = section.getContents();
+    if (!contents)
+      return make_error(Errc::corrupt, "{}: section {}: {}", path, wanted, symbols::llvm_message(contents.takeError()));
+    return SectionBytes{section.getAddress(), *contents};
+  }
+  return make_error(Errc::not_found, "{}: no {} section (a kernel built without CONFIG_UNWINDER_ORC?)", path, wanted);
+}
+
+std::span<const std::byte> as_bytes(llvm::StringRef text) {
+  return std::as_bytes(std::span(text.data(), text.size()));
+}
+
+}  // namespace
+
+const Expected<symbols::OrcFormat>& OrcSources::format() const {
+  std::call_once(format_once_, [&] {
+    // The kernel's DWARF says which layout struct orc_entry has; without it
+    // the release decides.
+    auto debug_info = program_.debug_info();
+    if (debug_info) {
+      auto from_dwarf = symbols::OrcFormat::from_debug_info(**debug_info);
+      if (from_dwarf || from_dwarf.error().code() == Errc::unsupported) {
+        format_.emplace(std::move(from_dwarf));
+        return;
+      }
+    }
+    format_.emplace(symbols::OrcFormat::for_release(program_.vmcoreinfo().osrelease()));
+  });
+  return *format_;
+}
+
+Expected<OrcSources::VmlinuxOrc> OrcSources::load_vmlinux_orc() const {
+  const std::string& path = program_.vmlinux_path();
+  CORONER_TRY(binary, symbols::open_elf(path));
+  const llvm::object::ObjectFile& object = *binary.getBinary();
+  const auto bias = static_cast<uint64_t>(program_.kaslr_offset());
+
+  VmlinuxOrc orc;
+  for (const llvm::object::SectionRef& section : object.sections()) {
+    auto flags = llvm::object::ELFSectionRef(section).getFlags();
+    if ((flags & llvm::ELF::SHF_ALLOC) && (flags & llvm::ELF::SHF_EXECINSTR) && section.getSize() > 0)
+      orc.text.push_back({section.getAddress() + bias, section.getSize()});
+  }
+  CORONER_TRY(ips, section_bytes(object, path, ".orc_unwind_ip"));
+  CORONER_TRY(entries, section_bytes(object, path, ".orc_unwind"));
+  const Expected<symbols::OrcFormat>& layout = format();
+  if (!layout) return layout.error();
+  // The sections hold final contents: the ips are relative to their own
+  // addresses, so the KASLR slide of the array is all that moves them.
+  CORONER_TRY(table, symbols::OrcTable::build(as_bytes(ips.bytes), ips.address + bias, as_bytes(entries.bytes), *layout,
+                                              path));
+  orc.table = std::move(table);
+  return orc;
+}
+
+const Expected<OrcSources::VmlinuxOrc>& OrcSources::vmlinux_orc() const {
+  std::call_once(vmlinux_once_, [&] { vmlinux_.emplace(load_vmlinux_orc()); });
+  return *vmlinux_;
+}
+
+Expected<OrcSources::SharedOrc> OrcSources::load_module_orc(const KernelModule& module) const {
+  CORONER_TRY(count_offset, program_.member_offset("module", "arch.num_orcs"));
+  CORONER_TRY(ips_offset, program_.member_offset("module", "arch.orc_unwind_ip"));
+  CORONER_TRY(entries_offset, program_.member_offset("module", "arch.orc_unwind"));
+  const KernelMemory& memory = program_.memory();
+  CORONER_TRY(count, memory.read_u32(module.struct_address + count_offset));
+  CORONER_TRY(ips_address, memory.read_u64(module.struct_address + ips_offset));
+  CORONER_TRY(entries_address, memory.read_u64(module.struct_address + entries_offset));
+  const std::string where = fmt::format("module {} (struct module at {:#x})", module.name, module.struct_address);
+  if (count == 0 || ips_address == 0 || entries_address == 0)
+    return make_error(Errc::not_found, "{}: no ORC table", where);
+  if (count > kMaxModuleOrcs || count > module.size)
+    return make_error(Errc::corrupt, "{}: arch.num_orcs {} is more than the module's {} bytes", where, count,
+                      module.size);
+  const Expected<symbols::OrcFormat>& layout = format();
+  if (!layout) return layout.error();
+
+  std::vector<std::byte> ips(count * symbols::OrcTable::kIpSize);
+  std::vector<std::byte> entries(count * symbols::OrcTable::kEntrySize);
+  if (auto read = memory.read(ips_address, ips); !read) return read.error().context(where + ": ORC ips");
+  if (auto read = memory.read(entries_address, entries); !read) return read.error().context(where + ": ORC entries");
+  CORONER_TRY(table, symbols::OrcTable::build(ips, ips_address, entries, *layout, where));
+  return std::make_shared<const symbols::OrcTable>(std::move(table));
+}
+
+Expected<OrcSources::SharedOrc> OrcSources::module_orc(const KernelModule& module) const {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = modules_.find(module.struct_address); it != modules_.end()) return it->second;
+  }
+  auto loaded = load_module_orc(module);  // outside the lock: reads memory and DWARF
+  std::lock_guard lock(mutex_);
+  return modules_.emplace(module.struct_address, std::move(loaded)).first->second;
+}
+
+Expected<const KernelModule*> OrcSources::module_at(uint64_t pc) const {
+  CORONER_TRY(modules, program_.modules());
+  for (const auto& module : *modules)
+    if (module->contains(pc)) return module.get();
+  return static_cast<const KernelModule*>(nullptr);
+}
+
+Expected<std::optional<symbols::OrcEntry>> OrcSources::find(uint64_t pc) const {
+  const Expected<VmlinuxOrc>& vmlinux = vmlinux_orc();
+  if (!vmlinux) return vmlinux.error();
+  if (std::any_of(vmlinux->text.begin(), vmlinux->text.end(), [pc](const MemoryRange& r) { return r.contains(pc); }))
+    return vmlinux->table->find(pc);
+  CORONER_TRY(module, module_at(pc));
+  if (!module) return std::optional<symbols::OrcEntry>();
+  CORONER_TRY(table, module_orc(*module));
+  return table->find(pc);
+}
+
+Expected<OrcSources::SharedCfi> OrcSources::cfi_table(const std::string& path, int64_t bias,
+                                                      const symbols::SectionAddresses* sections) const {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = cfi_tables_.find(path); it != cfi_tables_.end()) return it->second;
+  }
+  Expected<SharedCfi> loaded = [&]() -> Expected<SharedCfi> {
+    CORONER_TRY(table, symbols::CfiTable::open(path, bias, sections));
+    return SharedCfi(std::move(table));
+  }();
+  std::lock_guard lock(mutex_);
+  return cfi_tables_.emplace(path, std::move(loaded)).first->second;
+}
+
+Expected<std::optional<symbols::CfiRow>> OrcSources::find_cfi(uint64_t pc) const {
+  CORONER_TRY(module, module_at(pc));
+  if (module && module->object_path().empty())
+    return make_error(Errc::not_found, "module {}: no object file for DWARF CFI", module->name);
+  auto table = module ? cfi_table(module->object_path(), 0, &module->sections)
+                      : cfi_table(program_.vmlinux_path(), program_.kaslr_offset(), nullptr);
+  if (!table) return table.error();
+  return (*table)->find(pc);
+}
+
+}  // namespace coroner::unwind

@@ -1,0 +1,230 @@
+#include "symbols/cfi_table.hpp"
+
+#include "symbols/elf_file.hpp"
+#include "symbols/section_load_info.hpp"
+
+#include <llvm/BinaryFormat/ELF.h>
+#include <llvm/DebugInfo/DWARF/DWARFContext.h>
+#include <llvm/DebugInfo/DWARF/DWARFDebugFrame.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace coroner::symbols {
+
+namespace {
+
+// An FDE by the link-time (or, in a placed module, run-time) range it covers.
+struct FdeRange {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  const llvm::dwarf::FDE* fde = nullptr;
+};
+
+// One frame section's FDEs, sorted by start.
+struct FdeIndex {
+  const char* section = "";
+  std::vector<FdeRange> fdes;
+
+  const FdeRange* find(uint64_t address) const {
+    auto after = std::upper_bound(fdes.begin(), fdes.end(), address,
+                                  [](uint64_t value, const FdeRange& range) { return value < range.start; });
+    // FDEs do not overlap in the files we read, but a zero-length one may
+    // share a start with a real one: look back past those.
+    while (after != fdes.begin()) {
+      --after;
+      if (address < after->end) return &*after;
+      if (after->end > after->start) break;
+    }
+    return nullptr;
+  }
+};
+
+FdeIndex index_frames(const llvm::DWARFDebugFrame& frames, const char* section) {
+  FdeIndex index{section, {}};
+  for (const llvm::dwarf::FrameEntry& entry : frames.entries())
+    if (const auto* fde = llvm::dyn_cast<llvm::dwarf::FDE>(&entry))
+      index.fdes.push_back({fde->getInitialLocation(), fde->getInitialLocation() + fde->getAddressRange(), fde});
+  std::stable_sort(index.fdes.begin(), index.fdes.end(),
+                   [](const FdeRange& a, const FdeRange& b) { return a.start < b.start; });
+  return index;
+}
+
+// Whether a CFA- or register-relative location is a memory slot ("at")
+// rather than a value ("is"). LLVM has no accessor for it but compares it.
+bool is_dereference(const llvm::dwarf::UnwindLocation& location) {
+  using Location = llvm::dwarf::UnwindLocation;
+  if (location.getLocation() == Location::CFAPlusOffset)
+    return location == Location::createAtCFAPlusOffset(location.getOffset());
+  return location == Location::createAtRegisterPlusOffset(location.getRegister(), location.getOffset());
+}
+
+CfiRule translate_rule(const llvm::dwarf::UnwindLocation& location) {
+  using Location = llvm::dwarf::UnwindLocation;
+  CfiRule rule;
+  switch (location.getLocation()) {
+    case Location::Undefined:
+      rule.kind = CfiRule::Kind::undefined;
+      break;
+    case Location::Same:
+      rule.kind = CfiRule::Kind::same_value;
+      break;
+    case Location::CFAPlusOffset:
+      rule.kind = is_dereference(location) ? CfiRule::Kind::at_cfa_offset : CfiRule::Kind::is_cfa_offset;
+      rule.offset = location.getOffset();
+      break;
+    case Location::RegPlusOffset:
+      // DW_CFA_register: the plain value of another register. Anything
+      // with an offset or a dereference is an expression in disguise.
+      if (!is_dereference(location) && location.getOffset() == 0) {
+        rule.kind = CfiRule::Kind::in_register;
+        rule.reg = location.getRegister();
+      } else {
+        rule.kind = CfiRule::Kind::unsupported;
+      }
+      break;
+    default:  // DWARF expressions, constants (arm64's return-address signing state)
+      rule.kind = CfiRule::Kind::unsupported;
+      break;
+  }
+  return rule;
+}
+
+// Every register rule of a row. LLVM keeps them in a map it does not let us
+// walk, so ask for register numbers in turn until all have been found.
+std::vector<std::pair<unsigned, CfiRule>> translate_rules(const llvm::dwarf::RegisterLocations& locations) {
+  std::vector<std::pair<unsigned, CfiRule>> rules;
+  constexpr unsigned kHighestRegister = 4096;  // beyond every ISA's DWARF numbering
+  size_t seen = 0;
+  for (unsigned reg = 0; reg < kHighestRegister && seen < locations.size(); ++reg) {
+    auto location = locations.getRegisterLocation(reg);
+    if (!location) continue;
+    ++seen;
+    // Unspecified: no rule, as if the register were not listed.
+    if (location->getLocation() != llvm::dwarf::UnwindLocation::Unspecified)
+      rules.push_back({reg, translate_rule(*location)});
+  }
+  return rules;
+}
+
+}  // namespace
+
+struct CfiTable::State {
+  std::string path;
+  int64_t bias = 0;
+  bool relocatable = false;
+  llvm::object::OwningBinary<llvm::object::ObjectFile> binary;
+  std::unique_ptr<SectionLoadInfo> placed;
+
+  // Parsed on the first find(): the context, then each section's index.
+  std::once_flag parsed_once;
+  std::unique_ptr<llvm::DWARFContext> context;
+  std::vector<FdeIndex> indexes;  // .debug_frame first: it is the one the kernel is built with
+  std::optional<Error> parse_error;
+
+  void parse();
+};
+
+CfiTable::~CfiTable() = default;
+
+Expected<std::unique_ptr<CfiTable>> CfiTable::open(const std::string& path, int64_t bias,
+                                                   const SectionAddresses* sections) {
+  std::unique_ptr<CfiTable> table(new CfiTable());
+  table->state_ = std::make_unique<State>();
+  State& state = *table->state_;
+  state.path = path;
+  state.bias = bias;
+  CORONER_TRY(binary, open_elf(path));
+  state.binary = std::move(binary);
+  const llvm::object::ObjectFile& object = *state.binary.getBinary();
+  state.relocatable = as_elf(object).getEType() == llvm::ELF::ET_REL;
+
+  bool has_frames = false;
+  for (const llvm::object::SectionRef& section : object.sections()) {
+    auto name = section.getName();
+    if (!name) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(name.takeError()));
+    if ((*name == ".debug_frame" || *name == ".eh_frame") && section.getSize() > 0) has_frames = true;
+  }
+  if (!has_frames) return make_error(Errc::not_found, "{}: no call frame information (.debug_frame, .eh_frame)", path);
+  if (sections) state.placed = std::make_unique<SectionLoadInfo>(*sections);
+  return table;
+}
+
+void CfiTable::State::parse() {
+  const llvm::object::ObjectFile& object = *binary.getBinary();
+  auto ignore = [](llvm::Error error) { llvm::consumeError(std::move(error)); };
+  // A linked vmlinux's frame tables are final (its kept .rela.debug_frame
+  // must not be applied again); a module's need its relocations, with the
+  // sections placed where the kernel loaded them.
+  context = llvm::DWARFContext::create(object,
+                                       relocatable ? llvm::DWARFContext::ProcessDebugRelocations::Process
+                                                   : llvm::DWARFContext::ProcessDebugRelocations::Ignore,
+                                       placed.get(), "", ignore, ignore);
+  const llvm::DWARFObject& dwarf = context->getDWARFObj();
+  if (!dwarf.getFrameSection().Data.empty()) {
+    auto frames = context->getDebugFrame();
+    if (!frames) {
+      parse_error = make_error(Errc::corrupt, "{}: .debug_frame: {}", path, llvm_message(frames.takeError()));
+      return;
+    }
+    indexes.push_back(index_frames(**frames, ".debug_frame"));
+  }
+  if (!dwarf.getEHFrameSection().Data.empty()) {
+    auto frames = context->getEHFrame();
+    if (!frames) {
+      parse_error = make_error(Errc::corrupt, "{}: .eh_frame: {}", path, llvm_message(frames.takeError()));
+      return;
+    }
+    indexes.push_back(index_frames(**frames, ".eh_frame"));
+  }
+}
+
+Expected<std::optional<CfiRow>> CfiTable::find(uint64_t pc) const {
+  State& state = *state_;
+  std::call_once(state.parsed_once, [&state] { state.parse(); });
+  if (state.parse_error) return *state.parse_error;
+
+  const uint64_t address = pc - static_cast<uint64_t>(state.bias);
+  for (const FdeIndex& index : state.indexes) {
+    const FdeRange* range = index.find(address);
+    if (!range) continue;
+    const llvm::dwarf::FDE& fde = *range->fde;
+    auto unwind_table = fde.getLinkedCIE()
+                            ? llvm::dwarf::UnwindTable::create(&fde)
+                            : llvm::Expected<llvm::dwarf::UnwindTable>(llvm::createStringError(
+                                  llvm::inconvertibleErrorCode(), "no CIE at its CIE pointer"));
+    if (!unwind_table)
+      return make_error(Errc::corrupt, "{}: {} FDE at offset {:#x}: {}", state.path, index.section, fde.getOffset(),
+                        llvm_message(unwind_table.takeError()));
+    // Rows are in address order; the last one at or below the address holds.
+    const llvm::dwarf::UnwindRow* found = nullptr;
+    uint64_t end = range->end;
+    for (const llvm::dwarf::UnwindRow& row : *unwind_table) {
+      if (!row.hasAddress()) continue;
+      if (row.getAddress() <= address) {
+        found = &row;
+      } else {
+        end = row.getAddress();
+        break;
+      }
+    }
+    if (!found) return std::optional<CfiRow>();  // the FDE's instructions start after address
+
+    CfiRow result;
+    result.start = found->getAddress() + state.bias;
+    result.end = end + state.bias;
+    result.return_address_register = static_cast<unsigned>(fde.getLinkedCIE()->getReturnAddressRegister());
+    const llvm::dwarf::UnwindLocation& cfa = found->getCFAValue();
+    if (cfa.getLocation() == llvm::dwarf::UnwindLocation::RegPlusOffset && !is_dereference(cfa)) {
+      result.cfa_register = cfa.getRegister();
+      result.cfa_offset = cfa.getOffset();
+    } else {
+      result.cfa_supported = false;
+    }
+    result.rules = translate_rules(found->getRegisterLocations());
+    return std::optional<CfiRow>(std::move(result));
+  }
+  return std::optional<CfiRow>();
+}
+
+}  // namespace coroner::symbols

@@ -1,0 +1,142 @@
+// The on-disk form of a sorted SymbolTable. Layout (little-endian): a
+// 40-byte header {magic "CORONSYM", u32 version, u32 symbol count, u64 ELF
+// file size, u32 section count, u32 flags, u64 names size}; per symbol
+// {u64 address, u64 size, u32 name offset, u32 name length, u16 section
+// (0xffff: none), char nm letter, u8 STT_FUNC | STT_OBJECT << 1}; the name
+// order (u32 per symbol); the section names (u32 length + bytes each); the
+// symbol names.
+#include "symbols/cache_file.hpp"
+#include "symbols/elf_symbols.hpp"
+
+#include <filesystem>
+#include <map>
+
+namespace coroner::symbols {
+
+namespace {
+
+constexpr char kMagic[8] = {'C', 'O', 'R', 'O', 'N', 'S', 'Y', 'M'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kHeaderSize = 40;
+constexpr size_t kRecordSize = 28;
+constexpr uint16_t kNoSection = 0xffff;
+
+// Bounds-checked reading of the cache bytes.
+class Reader {
+ public:
+  Reader(const std::vector<char>& bytes, size_t offset) : bytes_(bytes), offset_(offset) {}
+  bool take(size_t size, const char** out) {
+    if (size > bytes_.size() - offset_) return false;
+    *out = bytes_.data() + offset_;
+    offset_ += size;
+    return true;
+  }
+  size_t offset() const { return offset_; }
+
+ private:
+  const std::vector<char>& bytes_;
+  size_t offset_;
+};
+
+}  // namespace
+
+std::string symbol_cache_path(const std::string& cache_dir, const std::string& build_id) {
+  return (std::filesystem::path(cache_dir) / (build_id + ".symbols")).string();
+}
+
+std::string SymbolTable::serialize(uint64_t elf_size) const {
+  std::map<std::string_view, uint16_t> section_ids;
+  std::vector<std::string_view> sections;
+  std::string records, names, order, section_table;
+  records.reserve(symbols_.size() * kRecordSize);
+  for (const Symbol& symbol : symbols_) {
+    uint16_t section = kNoSection;
+    if (!symbol.section.empty()) {
+      auto [it, added] = section_ids.emplace(symbol.section, static_cast<uint16_t>(sections.size()));
+      if (added) sections.push_back(symbol.section);
+      section = it->second;
+    }
+    store_scalar<uint64_t>(records, symbol.address);
+    store_scalar<uint64_t>(records, symbol.size);
+    store_scalar<uint32_t>(records, static_cast<uint32_t>(names.size()));
+    store_scalar<uint32_t>(records, static_cast<uint32_t>(symbol.name.size()));
+    store_scalar<uint16_t>(records, section);
+    records.push_back(symbol.type);
+    records.push_back(static_cast<char>((symbol.is_function ? 1 : 0) | (symbol.is_object ? 2 : 0)));
+    names += symbol.name;
+  }
+  for (uint32_t index : by_name_) store_scalar<uint32_t>(order, index);
+  for (std::string_view section : sections) {
+    store_scalar<uint32_t>(section_table, static_cast<uint32_t>(section.size()));
+    section_table += section;
+  }
+  std::string out(kMagic, sizeof kMagic);
+  store_scalar<uint32_t>(out, kVersion);
+  store_scalar<uint32_t>(out, static_cast<uint32_t>(symbols_.size()));
+  store_scalar<uint64_t>(out, elf_size);
+  store_scalar<uint32_t>(out, static_cast<uint32_t>(sections.size()));
+  store_scalar<uint32_t>(out, (relocatable_ ? 1u : 0u) | (zero_based_percpu_ ? 2u : 0u));
+  store_scalar<uint64_t>(out, names.size());
+  return out + records + order + section_table + names;
+}
+
+std::optional<SymbolTable> SymbolTable::deserialize(const std::vector<char>& bytes, uint64_t elf_size) {
+  if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
+  const char* header = bytes.data();
+  const uint64_t count = load_scalar<uint32_t>(header + 12);
+  const uint32_t section_count = load_scalar<uint32_t>(header + 24);
+  const uint32_t flags = load_scalar<uint32_t>(header + 28);
+  const uint64_t names_size = load_scalar<uint64_t>(header + 32);
+  if (load_scalar<uint32_t>(header + 8) != kVersion || load_scalar<uint64_t>(header + 16) != elf_size) return std::nullopt;
+  // Sizes are checked against the file before anything is allocated from them.
+  if (count > bytes.size() / (kRecordSize + 4) || section_count > kNoSection) return std::nullopt;
+
+  Reader reader(bytes, kHeaderSize);
+  const char* records = nullptr;
+  const char* order = nullptr;
+  if (!reader.take(count * kRecordSize, &records) || !reader.take(count * 4, &order)) return std::nullopt;
+  std::vector<std::string> sections;
+  for (uint32_t i = 0; i < section_count; ++i) {
+    const char* length = nullptr;
+    const char* text = nullptr;
+    if (!reader.take(4, &length) || !reader.take(load_scalar<uint32_t>(length), &text)) return std::nullopt;
+    sections.emplace_back(text, load_scalar<uint32_t>(length));
+  }
+  const char* names = nullptr;
+  if (!reader.take(names_size, &names) || reader.offset() != bytes.size()) return std::nullopt;
+
+  SymbolTable table;
+  table.relocatable_ = flags & 1;
+  table.zero_based_percpu_ = flags & 2;
+  table.symbols_.resize(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    const char* record = records + i * kRecordSize;
+    const uint64_t name_offset = load_scalar<uint32_t>(record + 16);
+    const uint64_t name_length = load_scalar<uint32_t>(record + 20);
+    const uint16_t section = load_scalar<uint16_t>(record + 24);
+    if (name_offset + name_length > names_size || (section != kNoSection && section >= sections.size()))
+      return std::nullopt;
+    Symbol& symbol = table.symbols_[i];
+    symbol.address = load_scalar<uint64_t>(record);
+    symbol.size = load_scalar<uint64_t>(record + 8);
+    symbol.name.assign(names + name_offset, name_length);
+    if (section != kNoSection) symbol.section = sections[section];
+    symbol.type = record[26];
+    symbol.is_function = record[27] & 1;
+    symbol.is_object = record[27] & 2;
+    // Lookups binary-search by address: the order must hold.
+    if (i > 0 && table.symbols_[i - 1].address > symbol.address) return std::nullopt;
+  }
+  table.by_name_.resize(count);
+  std::vector<bool> seen(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    const uint32_t index = load_scalar<uint32_t>(order + i * 4);
+    if (index >= count || seen[index]) return std::nullopt;
+    seen[index] = true;
+    table.by_name_[i] = index;
+    if (i > 0 && table.symbols_[table.by_name_[i - 1]].name > table.symbols_[index].name) return std::nullopt;
+  }
+  return table;
+}
+
+}  // namespace coroner::symbols
