@@ -10,11 +10,10 @@ namespace {
 
 Program::ModuleReader module_reader = nullptr;
 
-// Runtime minus link-time address of the kernel image. VMCOREINFO's
-// KERNELOFFSET says it directly; without it (older or odd producers) the
-// relocated _stext of VMCOREINFO against vmlinux's gives the same.
-int64_t kernel_slide(const VmcoreInfo& info, const symbols::SymbolTable& table) {
-  if (auto offset = info.kernel_offset()) return static_cast<int64_t>(*offset);
+// Runtime minus link-time address of the kernel image, when VMCOREINFO's
+// KERNELOFFSET is missing (older or odd producers): the relocated _stext of
+// VMCOREINFO against vmlinux's.
+int64_t slide_from_stext(const VmcoreInfo& info, const symbols::SymbolTable& table) {
   auto stext = info.symbol("_stext");
   const symbols::Symbol* linked = table.find("_stext");
   if (stext && linked) return static_cast<int64_t>(*stext - linked->address);
@@ -42,7 +41,8 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
                                          "producer did not record it)", dump_name);
   program->vmcoreinfo_ = VmcoreInfo::parse(*text);
 
-  CORONER_TRY(table, symbols::SymbolTable::from_elf(vmlinux, cache));
+  const std::optional<uint64_t> offset = program->vmcoreinfo_.kernel_offset();
+  CORONER_TRY(table, symbols::SymbolTable::from_elf(vmlinux, cache, static_cast<int64_t>(offset.value_or(0))));
   std::string dump_id = program->vmcoreinfo_.build_id();
   if (!dump_id.empty()) {
     auto kernel_id = symbols::elf_build_id(vmlinux);
@@ -51,8 +51,8 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
                         "{} does not match {}: build-id {} in the kernel, {} in the dump's VMCOREINFO",
                         options.vmlinux, dump_name, *kernel_id, dump_id);
   }
-  program->kaslr_offset_ = kernel_slide(program->vmcoreinfo_, table);
-  table.relocate(program->kaslr_offset_);
+  if (!offset) table.relocate(slide_from_stext(program->vmcoreinfo_, table));
+  program->kaslr_offset_ = table.slide();
   program->symbols_ = std::move(table);
 
   CORONER_TRY(arch, arch::make_arch(d.machine(), program->vmcoreinfo_));

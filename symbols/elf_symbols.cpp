@@ -75,7 +75,7 @@ bool is_text_or_data(char type) {
   }
 }
 
-Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::string& cache_dir) {
+Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::string& cache_dir, int64_t slide) {
   CORONER_TRY(binary, open_elf(path));
   const auto& elf = as_elf(*binary.getBinary());
   const uint64_t elf_size = binary.getBinary()->getData().size();
@@ -84,7 +84,10 @@ Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::
     if (auto id = elf_build_id(path)) {
       cache = symbol_cache_path(cache_dir, *id);
       if (auto bytes = read_cache_file(cache))
-        if (auto cached = deserialize(*bytes, elf_size)) return std::move(*cached);
+        if (auto cached = deserialize(*bytes, elf_size)) {
+          if (cached->slide_ != slide) cached->relocate(slide - cached->slide_);
+          return std::move(*cached);
+        }
     }
   SymbolTable table;
   table.relocatable_ = elf.getEType() == llvm::ELF::ET_REL;
@@ -122,6 +125,7 @@ Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::
   }
   sort_by_address(table.symbols_);
   table.build_name_index();
+  if (slide) table.relocate(slide);
   // A cache that cannot be written only costs the next start its time.
   if (!cache.empty()) (void)write_cache_file(cache, {table.serialize(elf_size)});
   return table;
@@ -139,6 +143,7 @@ void SymbolTable::build_name_index() {
 }
 
 void SymbolTable::relocate(int64_t delta) {
+  slide_ += delta;
   // Moved and unmoved symbols each stay in address order: merge the two
   // runs (ties by former position, as the stable sort had them) instead of
   // sorting 100k+ symbols again, and carry the name index over.

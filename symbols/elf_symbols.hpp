@@ -28,12 +28,16 @@ class SymbolTable {
   // Reads the symbols of an ELF file (vmlinux or a .ko); errors name the file.
   // With a cache_dir, the sorted table is kept there keyed by the file's
   // build-id (symbol_table_cache.cpp), so the next start skips the sorting.
-  static Expected<SymbolTable> from_elf(const std::string& path, const std::string& cache_dir = "");
+  // `slide` is applied as by relocate(); the cache keeps the table as last
+  // relocated, so reopening the same dump does not move 100k symbols again.
+  static Expected<SymbolTable> from_elf(const std::string& path, const std::string& cache_dir = "",
+                                        int64_t slide = 0);
 
   // KASLR: adds delta to every address except absolute ('A') symbols and the
   // zero-based per-CPU offsets of x86_64 (.data..percpu linked at 0), which
   // the kernel does not move.
   void relocate(int64_t delta);
+  int64_t slide() const { return slide_; }  // the sum of the deltas applied
 
   // Exact name; prefers a global text/data symbol over local duplicates.
   const Symbol* find(std::string_view name) const;
@@ -63,6 +67,7 @@ class SymbolTable {
   std::vector<uint32_t> by_name_;          // indexes into symbols_, sorted by name then preference
   bool relocatable_ = false;
   bool zero_based_percpu_ = false;
+  int64_t slide_ = 0;
 };
 
 // <cache_dir>/<build_id>.symbols

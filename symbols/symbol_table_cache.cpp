@@ -1,6 +1,6 @@
 // The on-disk form of a sorted SymbolTable. Layout (little-endian): a
-// 40-byte header {magic "CORONSYM", u32 version, u32 symbol count, u64 ELF
-// file size, u32 section count, u32 flags, u64 names size}; per symbol
+// 48-byte header {magic "CORONSYM", u32 version, u32 symbol count, u64 ELF
+// file size, u32 section count, u32 flags, u64 names size, i64 slide}; per symbol
 // {u64 address, u64 size, u32 name offset, u32 name length, u16 section
 // (0xffff: none), char nm letter, u8 STT_FUNC | STT_OBJECT << 1}; the name
 // order (u32 per symbol); the section names (u32 length + bytes each); the
@@ -16,8 +16,8 @@ namespace coroner::symbols {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'O', 'R', 'O', 'N', 'S', 'Y', 'M'};
-constexpr uint32_t kVersion = 1;
-constexpr size_t kHeaderSize = 40;
+constexpr uint32_t kVersion = 2;
+constexpr size_t kHeaderSize = 48;
 constexpr size_t kRecordSize = 28;
 constexpr uint16_t kNoSection = 0xffff;
 
@@ -77,6 +77,7 @@ std::string SymbolTable::serialize(uint64_t elf_size) const {
   store_scalar<uint32_t>(out, static_cast<uint32_t>(sections.size()));
   store_scalar<uint32_t>(out, (relocatable_ ? 1u : 0u) | (zero_based_percpu_ ? 2u : 0u));
   store_scalar<uint64_t>(out, names.size());
+  store_scalar<int64_t>(out, slide_);
   return out + records + order + section_table + names;
 }
 
@@ -87,6 +88,7 @@ std::optional<SymbolTable> SymbolTable::deserialize(const std::vector<char>& byt
   const uint32_t section_count = load_scalar<uint32_t>(header + 24);
   const uint32_t flags = load_scalar<uint32_t>(header + 28);
   const uint64_t names_size = load_scalar<uint64_t>(header + 32);
+  const int64_t slide = load_scalar<int64_t>(header + 40);
   if (load_scalar<uint32_t>(header + 8) != kVersion || load_scalar<uint64_t>(header + 16) != elf_size) return std::nullopt;
   // Sizes are checked against the file before anything is allocated from them.
   if (count > bytes.size() / (kRecordSize + 4) || section_count > kNoSection) return std::nullopt;
@@ -108,6 +110,7 @@ std::optional<SymbolTable> SymbolTable::deserialize(const std::vector<char>& byt
   SymbolTable table;
   table.relocatable_ = flags & 1;
   table.zero_based_percpu_ = flags & 2;
+  table.slide_ = slide;
   table.symbols_.resize(count);
   for (uint64_t i = 0; i < count; ++i) {
     const char* record = records + i * kRecordSize;

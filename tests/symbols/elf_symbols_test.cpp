@@ -162,6 +162,11 @@ TEST_CASE("a cached symbol table equals a freshly read one; a damaged cache is r
   auto cached = SymbolTable::from_elf(c.vmlinux(), dir.string());
   REQUIRE(cached);
   same(*cached);
+  // A table cached at one slide serves another.
+  auto moved = SymbolTable::from_elf(c.vmlinux(), dir.string(), 0x200000);
+  REQUIRE(moved);
+  CHECK(moved->slide() == 0x200000);
+  CHECK(moved->find("init_task")->address == fresh->find("init_task")->address + 0x200000);
   // Truncated, or with the name order broken: refused, and the table read again.
   const auto size = fs::file_size(file);
   for (uint64_t cut : {uint64_t{0}, uint64_t{20}, size / 2, size - 1}) {
@@ -174,7 +179,7 @@ TEST_CASE("a cached symbol table equals a freshly read one; a damaged cache is r
   }
   {
     std::fstream damage(file, std::ios::in | std::ios::out | std::ios::binary);
-    damage.seekp(40 + 28 * static_cast<std::streamoff>(fresh->by_address().size()));  // the first name-order entry
+    damage.seekp(48 + 28 * static_cast<std::streamoff>(fresh->by_address().size()));  // the first name-order entry
     const uint32_t bogus = 0xfffffff0;
     damage.write(reinterpret_cast<const char*>(&bogus), sizeof bogus);
   }
