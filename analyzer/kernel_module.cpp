@@ -3,20 +3,10 @@
 #include "symbols/elf_file.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <tuple>
 
 namespace coroner {
 
 namespace {
-
-// Global symbols before local ones of the same name, functions and objects
-// before labels.
-int rank(const symbols::Symbol& symbol) {
-  int value = std::islower(static_cast<unsigned char>(symbol.type)) ? 2 : 0;
-  if (!symbol.is_function && !symbol.is_object) value += 1;
-  return value;
-}
 
 Expected<bool> has_debug_info_section(const std::string& path) {
   CORONER_TRY(binary, symbols::open_elf(path));
@@ -46,32 +36,16 @@ Expected<void> KernelModule::attach_object(const std::string& path) {
     return make_error(Errc::invalid_argument, "{}: not a kernel module (ELF type is not ET_REL)", path);
   CORONER_TRY(dwarf, has_debug_info_section(path));
 
-  // A .ko's symbol addresses are offsets in their section: place each one at
-  // the section's run-time address, and drop those of sections the kernel
-  // did not load (.modinfo, discarded .exit.text, ...) or freed once the
-  // module was live (.init.*), whose addresses may hold other code now.
-  std::vector<symbols::Symbol> placed;
-  for (const symbols::Symbol& symbol : table.by_address()) {
-    auto section = sections.find(symbol.section);
-    if (section == sections.end() || symbol.section.starts_with(".init")) continue;
-    if (symbol.name.starts_with("$")) continue;  // ARM mapping symbols ($x, $d) name no code
-    symbols::Symbol moved = symbol;
-    moved.address += section->second;
-    placed.push_back(std::move(moved));
-  }
-  std::stable_sort(placed.begin(), placed.end(), [](const symbols::Symbol& a, const symbols::Symbol& b) {
-    return std::make_tuple(a.address, rank(a)) < std::make_tuple(b.address, rank(b));
-  });
-  std::vector<uint32_t> by_name(placed.size());
-  for (uint32_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
-  std::stable_sort(by_name.begin(), by_name.end(), [&placed](uint32_t a, uint32_t b) {
-    return std::make_tuple(std::string_view(placed[a].name), rank(placed[a])) <
-           std::make_tuple(std::string_view(placed[b].name), rank(placed[b]));
-  });
+  // Symbols of sections the kernel did not load (.modinfo, discarded
+  // .exit.text, ...) are dropped by place_sections(); so are those of the
+  // .init.* sections it freed once the module was live, whose addresses may
+  // hold other code now.
+  symbols::SectionAddresses live = sections;
+  std::erase_if(live, [](const auto& section) { return section.first.starts_with(".init"); });
+  CORONER_CHECK(table.place_sections(live));
 
   std::lock_guard lock(debug_mutex_);
-  symbols_ = std::move(placed);
-  by_name_ = std::move(by_name);
+  symbols_ = std::move(table);
   object_path_ = path;
   match_ = !build_id.empty() && !file_id.empty() ? ObjectMatch::build_id : ObjectMatch::name_only;
   has_dwarf_ = dwarf;
@@ -81,24 +55,20 @@ Expected<void> KernelModule::attach_object(const std::string& path) {
   return {};
 }
 
-const symbols::Symbol* KernelModule::find_symbol(std::string_view wanted) const {
-  auto it = std::lower_bound(by_name_.begin(), by_name_.end(), wanted,
-                             [this](uint32_t index, std::string_view key) { return symbols_[index].name < key; });
-  if (it == by_name_.end() || symbols_[*it].name != wanted) return nullptr;
-  return &symbols_[*it];
-}
+const symbols::Symbol* KernelModule::find_symbol(std::string_view wanted) const { return symbols_.find(wanted); }
 
 const symbols::Symbol* KernelModule::containing(uint64_t address) const {
   if (!contains(address)) return nullptr;
-  auto it = std::upper_bound(symbols_.begin(), symbols_.end(), address,
+  const std::vector<symbols::Symbol>& sorted = symbols_.by_address();
+  auto it = std::upper_bound(sorted.begin(), sorted.end(), address,
                              [](uint64_t key, const symbols::Symbol& s) { return key < s.address; });
   // Symbols of freed init sections may lie below core memory: only a symbol
   // inside core memory names an address there.
-  while (it != symbols_.begin()) {
+  while (it != sorted.begin()) {
     --it;
     if (!contains(it->address)) return nullptr;
     if (!symbols::is_text_or_data(it->type)) continue;
-    while (it != symbols_.begin() && std::prev(it)->address == it->address &&
+    while (it != sorted.begin() && std::prev(it)->address == it->address &&
            symbols::is_text_or_data(std::prev(it)->type))
       --it;  // the preferred name sorts first among equal addresses
     return &*it;

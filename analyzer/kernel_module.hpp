@@ -55,7 +55,7 @@ class KernelModule {
 
   // The attached object's symbols at run-time addresses, sorted by address;
   // symbols of sections the kernel did not load are dropped.
-  const std::vector<symbols::Symbol>& symbols() const { return symbols_; }
+  const std::vector<symbols::Symbol>& symbols() const { return symbols_.by_address(); }
   const symbols::Symbol* find_symbol(std::string_view name) const;
   // The nearest text/data symbol at or below address, inside core memory.
   const symbols::Symbol* containing(uint64_t address) const;
@@ -67,8 +67,7 @@ class KernelModule {
   std::string object_path_;
   ObjectMatch match_ = ObjectMatch::none;
   bool has_dwarf_ = false;
-  std::vector<symbols::Symbol> symbols_;
-  std::vector<uint32_t> by_name_;  // indexes into symbols_, by name, globals first
+  symbols::SymbolTable symbols_;  // placed at `sections`
 
   mutable std::mutex debug_mutex_;
   mutable std::unique_ptr<symbols::DebugInfo> debug_info_;

@@ -5,6 +5,7 @@
 // input is not a terminal, one per line from it.
 #include "analyzer/frontends/batch/batch.hpp"
 #include "analyzer/frontends/shell/shell.hpp"
+#include "analyzer/os/linux/modules.hpp"
 #include "analyzer/program.hpp"
 
 #include <unistd.h>
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   options.vmlinux = positional[0];
   options.dumps.assign(positional.begin() + 1, positional.end());
 
+  coroner::linux_kernel::install_module_reader();
   auto program = coroner::Program::open(options);
   if (!program) {
     std::cerr << "coroner: " << program.error().message() << '\n';

@@ -64,8 +64,9 @@ class Program {
   std::optional<SymbolicAddress> describe_address(uint64_t address) const;
 
   // The dump's kernel modules, read on the first call by the OS model's
-  // reader, which also attaches their objects (analyzer/os/linux/modules.cpp
-  // installs it: this layer cannot depend on the OS model).
+  // reader, which also attaches their objects (linux_kernel::
+  // install_module_reader() installs it: this layer cannot depend on the OS
+  // model).
   using ModuleReader = Expected<KernelModules> (*)(const Program& program);
   static void set_module_reader(ModuleReader reader);
   Expected<const KernelModules*> modules() const;

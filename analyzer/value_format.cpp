@@ -26,9 +26,13 @@ bool is_char(const Type& type) {
 // A character inside a C string or char literal, escaped as gdb does.
 std::string escaped(unsigned char c, char quote) {
   switch (c) {
+    case '\a': return "\\a";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
     case '\n': return "\\n";
-    case '\t': return "\\t";
     case '\r': return "\\r";
+    case '\t': return "\\t";
+    case '\v': return "\\v";
     case '\\': return "\\\\";
     default: break;
   }
@@ -37,9 +41,10 @@ std::string escaped(unsigned char c, char quote) {
   return std::string(1, static_cast<char>(c));
 }
 
-std::string c_quoted(std::string_view text) {
+template <typename Bytes>
+std::string c_quoted(const Bytes& text) {
   std::string out = "\"";
-  for (char c : text) out += escaped(static_cast<unsigned char>(c), '"');
+  for (auto c : text) out += escaped(static_cast<unsigned char>(c), '"');
   return out + "\"";
 }
 
@@ -152,6 +157,18 @@ class Walker {
     return out;
   }
 
+  // crash (gdb with `print null-stop off`, no element limit, no repeats)
+  // shows every byte of a char array in any radix -- "swapper/0\000\000..."
+  // -- except one NUL that ends the array. Without a length (an extern
+  // `char x[]`) the bytes read are the array: the symbol's size.
+  static std::string char_array_text(const Type& type, const Slice& slice) {
+    std::span<const std::byte> bytes = slice.bytes.first(std::min(slice.bytes.size(), type.length().value_or(SIZE_MAX)));
+    const bool truncated = bytes.size() > kMaxElements;
+    if (truncated) bytes = bytes.first(kMaxElements);
+    else if (!bytes.empty() && bytes.back() == std::byte{0}) bytes = bytes.first(bytes.size() - 1);
+    return c_quoted(bytes) + (truncated ? "..." : "");
+  }
+
   std::string integer_text(uint64_t value, bool is_signed, const Slice& slice) const {
     if (base_ == IntegerBase::hex) {
       const uint64_t bits = slice.bit_size ? slice.bit_size : slice.bytes.size() * 8;
@@ -167,7 +184,7 @@ class Walker {
       return fmt::format("{}", floating(slice));
     if (type.encoding() == symbols::Encoding::boolean && base_ == IntegerBase::natural) return value ? "true" : "false";
     std::string out = integer_text(value, type.is_signed(), slice);
-    if (is_char(type) && base_ == IntegerBase::natural)
+    if (is_char(type) && base_ != IntegerBase::hex)
       out += " '" + escaped(static_cast<unsigned char>(value), '\'') + "'";
     return out;
   }
@@ -216,7 +233,7 @@ class Walker {
   Expected<std::string> array_text(const Type& type, const Slice& slice, int depth) const {
     CORONER_TRY(element, type.target().get());
     CORONER_TRY(element_type, symbols::underlying(element));
-    if (is_char(*element_type) && base_ == IntegerBase::natural) return c_quoted(c_string(slice));
+    if (is_char(*element_type)) return char_array_text(type, slice);
     std::string out = "{";
     size_t count = 0;
     CORONER_CHECK(for_each_element(type, slice, [&](const Slice& s) -> Expected<void> {

@@ -1,10 +1,9 @@
 // Values printed the way crash's `p` and `struct ADDR` show them (gdb's
 // pretty printing: nested `{ member = value, ... }` with 2-space indents,
-// pointers as 0x... <symbol+off>, char arrays as strings), and as JSON
-// (members as objects, numbers as numbers, pointers as "0x..." strings).
-//
-// One difference from crash: a char array prints up to its first NUL
-// ("swapper/0", as gdb's `set print null-stop on`), not with every \000.
+// pointers as 0x... <symbol+off>, char arrays as strings with every byte,
+// "swapper/0\000\000..."), and as JSON (members as objects, numbers as
+// numbers, pointers as "0x..." strings, char arrays as the C string up to
+// the first NUL).
 #pragma once
 
 #include "analyzer/object.hpp"

@@ -14,3 +14,7 @@ if [ -x bench/symbols/first_answer.sh ]; then
   echo; echo "== time to first answer (coroner vs drgn vs crash; needs bench/symbols/make_dump.sh first) =="
   bench/symbols/first_answer.sh "$build" || echo "(no distro-kernel dump: run bench/symbols/make_dump.sh)"
 fi
+if [ -x bench/stacks/foreach_bt.sh ]; then
+  echo; echo "== foreach bt (coroner vs drgn vs crash) =="
+  bench/stacks/foreach_bt.sh "$build"
+fi

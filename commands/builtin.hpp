@@ -29,5 +29,8 @@ Command ascii_command();
 // mod.cpp, dis.cpp
 Command mod_command();
 Command dis_command();
+// bt.cpp, foreach.cpp
+Command bt_command();
+Command foreach_command();
 
 }  // namespace coroner::commands

@@ -1,6 +1,6 @@
 // struct and union: a type's layout (crash's `struct NAME [-o]`, with SIZE)
 // or the contents of instances in memory (`struct NAME[.m1,m2] [-x|-d]
-// ADDRESS|SYMBOL [COUNT]`).
+// [-l OFFSET] ADDRESS|SYMBOL [COUNT]`).
 #include "analyzer/object.hpp"
 #include "analyzer/type_format.hpp"
 #include "analyzer/value_format.hpp"
@@ -23,6 +23,9 @@ struct StructRequest {
   bool offsets = false;
   IntegerBase base = IntegerBase::natural;
   std::optional<std::string> target;  // address or symbol
+  // -l: the target is the address of an embedded member (a list_head) at
+  // this offset, given as a number or "struct.member".
+  std::optional<std::string> list_offset;
   uint64_t count = 1;
 };
 
@@ -40,8 +43,13 @@ std::vector<std::string> split_list(const std::string& text) {
 
 Expected<StructRequest> parse(const Arguments& args, std::string_view keyword) {
   StructRequest request;
-  for (const std::string& word : args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& word = args[i];
     if (word == "-o") request.offsets = true;
+    else if (word == "-l") {
+      if (i + 1 == args.size()) return make_error(Errc::invalid_argument, "-l needs an offset or struct.member");
+      request.list_offset = args[++i];
+    }
     else if (word == "-x") request.base = IntegerBase::hex;
     else if (word == "-d") request.base = IntegerBase::decimal;
     else if (word.starts_with("-")) return make_error(Errc::invalid_argument, "unknown option {}", word);
@@ -58,8 +66,8 @@ Expected<StructRequest> parse(const Arguments& args, std::string_view keyword) {
     }
   }
   if (request.name.empty())
-    return make_error(Errc::invalid_argument, "usage: {} NAME[.MEMBER,...] [-o] [-x|-d] [ADDRESS|SYMBOL] [COUNT]",
-                      keyword);
+    return make_error(Errc::invalid_argument,
+                      "usage: {} NAME[.MEMBER,...] [-o] [-x|-d] [-l OFFSET] [ADDRESS|SYMBOL] [COUNT]", keyword);
   return request;
 }
 
@@ -120,6 +128,7 @@ Expected<void> show_instances(CommandContext& ctx, const StructRequest& request,
   for (uint64_t i = 0; i < request.count; ++i) {
     const uint64_t at = address + i * size;
     Object object = Object::reference(ctx.program, *named.graph, type, at);
+    if (i > 0 && !ctx.json()) ctx.out << '\n';  // crash separates instances with a blank line
     if (request.members.empty()) {
       if (ctx.json()) {
         CORONER_TRY(value, value_json(object));
@@ -159,15 +168,27 @@ Expected<void> run_struct(CommandContext& ctx, const Arguments& args, std::strin
   CORONER_TRY(request, parse(args, keyword));
   CORONER_TRY(type, find_aggregate(ctx.program, keyword, request.name));
   if (!request.target) return show_layout(ctx, request, type, std::nullopt);
-  CORONER_TRY(address, parse_address(ctx.program, *request.target));
+  CORONER_TRY(target, parse_address(ctx.program, *request.target));
+  uint64_t address = target;
+  if (request.list_offset) {
+    auto offset = parse_member_offset(ctx.program, *request.list_offset);
+    if (!offset) return make_error(Errc::invalid_argument, "invalid -l option: {}: {}", *request.list_offset,
+                                   offset.error().message());
+    if (*offset > target)
+      return make_error(Errc::invalid_argument, "-l {}: offset {} lies below address {:#x}", *request.list_offset,
+                        *offset, target);
+    address = target - *offset;
+  }
   if (request.offsets) return show_layout(ctx, request, type, address);
   return show_instances(ctx, request, type, address);
 }
 
 constexpr const char* kUsage =
-    " NAME[.MEMBER[,MEMBER...]] [-o] [-x|-d] [ADDRESS|SYMBOL] [COUNT]\n"
+    " NAME[.MEMBER[,MEMBER...]] [-o] [-x|-d] [-l OFFSET] [ADDRESS|SYMBOL] [COUNT]\n"
     "    -o           show member offsets (with ADDRESS: member addresses)\n"
     "    -x, -d       print integers in hex or decimal\n"
+    "    -l OFFSET    ADDRESS points at the member (a list_head) at OFFSET, a number of\n"
+    "                 bytes or STRUCT.MEMBER: the instance starts OFFSET bytes before it\n"
     "    ADDRESS      hex address or symbol of an instance to print; COUNT instances follow it";
 
 }  // namespace

@@ -186,6 +186,21 @@ void SymbolTable::relocate(int64_t delta) {
   }
 }
 
+Expected<void> SymbolTable::place_sections(const SectionAddresses& sections) {
+  if (!relocatable_) return make_error(Errc::invalid_argument, "symbols of a linked file have no sections to place");
+  std::vector<Symbol> placed;
+  for (Symbol& symbol : symbols_) {
+    auto section = sections.find(symbol.section);
+    if (section == sections.end() || symbol.name.starts_with("$")) continue;
+    symbol.address += section->second;
+    placed.push_back(std::move(symbol));
+  }
+  symbols_ = std::move(placed);
+  sort_by_address(symbols_);
+  build_name_index();
+  return {};
+}
+
 const Symbol* SymbolTable::find(std::string_view name) const {
   auto it = std::lower_bound(by_name_.begin(), by_name_.end(), name,
                              [this](uint32_t index, std::string_view key) { return symbols_[index].name < key; });

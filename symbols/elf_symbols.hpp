@@ -4,6 +4,7 @@
 #pragma once
 
 #include "capture/format/error.hpp"
+#include "symbols/section_addresses.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -38,6 +39,13 @@ class SymbolTable {
   // the kernel does not move.
   void relocate(int64_t delta);
   int64_t slide() const { return slide_; }  // the sum of the deltas applied
+
+  // A module (relocatable table): moves each symbol from its offset in its
+  // section to that section's run-time address in `sections` and drops the
+  // symbols of sections not listed there (not loaded, or freed) and ARM
+  // mapping symbols ($x, $d), which name no code; the rest is sorted and
+  // indexed as from_elf() does. An error for a linked (non-ET_REL) table.
+  Expected<void> place_sections(const SectionAddresses& sections);
 
   // Exact name; prefers a global text/data symbol over local duplicates.
   const Symbol* find(std::string_view name) const;

@@ -166,4 +166,14 @@ std::vector<InlineFrame> LineTable::inlined_frames(uint64_t address) const {
   return frames;
 }
 
+std::vector<FunctionVariables> LineTable::frame_variables(uint64_t address) const {
+  State& state = *state_;
+  std::lock_guard lock(state.mutex);
+  auto [unit, where] = locate(address);
+  if (!unit) return {};
+  llvm::SmallVector<llvm::DWARFDie, 4> chain;
+  unit->getInlinedChainForAddress(address, chain);
+  return collect_frame_variables(chain, address, state.relocatable);
+}
+
 }  // namespace coroner::symbols

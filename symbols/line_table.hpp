@@ -6,6 +6,7 @@
 
 #include "capture/format/error.hpp"
 #include "symbols/debug_info.hpp"
+#include "symbols/frame_variables.hpp"
 
 #include <llvm/Object/ObjectFile.h>
 
@@ -49,6 +50,10 @@ class LineTable {
   // The functions active at address, innermost (inlined) first, the
   // subprogram last; empty when no compile unit covers address.
   std::vector<InlineFrame> inlined_frames(uint64_t address) const;
+
+  // The parameters and local variables of each function inlined_frames
+  // gives at address (same order), with their locations there.
+  std::vector<FunctionVariables> frame_variables(uint64_t address) const;
 
   const std::string& path() const { return path_; }
 

@@ -365,9 +365,13 @@ Expected<void> TypeGraph::read_array(const llvm::DWARFDie& die, Type& type) cons
       auto upper = child.find(DW_AT_upper_bound);
       if (upper && upper->isFormClass(llvm::DWARFFormValue::FC_Constant)) {
         const int64_t lower = signed_attribute(child, DW_AT_lower_bound).value_or(0);
-        const int64_t high = upper->getForm() == DW_FORM_udata
-                                 ? static_cast<int64_t>(upper->getAsUnsignedConstant().value_or(0))
-                                 : upper->getAsSignedConstant().value_or(-1);
+        // data1/2/4 bounds are unsigned (char x[256] has 0xff in a data1);
+        // only sdata, implicit_const and an all-ones data8 (GCC's "-1" of
+        // a zero-length array) can be negative.
+        const auto form = upper->getForm();
+        const bool is_signed = form == DW_FORM_sdata || form == DW_FORM_implicit_const || form == DW_FORM_data8;
+        const int64_t high = is_signed ? upper->getAsSignedConstant().value_or(-1)
+                                       : static_cast<int64_t>(upper->getAsUnsignedConstant().value_or(0));
         length = high < lower ? 0 : static_cast<uint64_t>(high - lower) + 1;  // [0] is upper bound -1
       }
     }

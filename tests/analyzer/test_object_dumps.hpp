@@ -5,6 +5,7 @@
 
 #include "tests/support/fixtures.hpp"
 
+#include <string>
 #include <vector>
 
 namespace coroner::test {
@@ -23,6 +24,14 @@ inline std::vector<const DumpCase*> object_test_dumps() {
 inline const nlohmann::json& fact_tasks(const DumpCase& dump) {
   static const nlohmann::json none = nlohmann::json::array();
   return dump.facts().contains("tasks") ? dump.facts()["tasks"] : none;
+}
+
+// How crash prints a char[size] holding the C string `text`: every byte,
+// NULs as \000, except the NUL that ends the array ("swapper/0\000...").
+inline std::string crash_char_array(const std::string& text, size_t size) {
+  std::string out = "\"" + text;
+  for (size_t i = text.size(); i + 1 < size; ++i) out += "\\000";
+  return out + "\"";
 }
 
 }  // namespace coroner::test

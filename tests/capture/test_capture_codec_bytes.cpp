@@ -7,31 +7,20 @@
 
 #include <catch2/catch.hpp>
 
-#include <fstream>
-
 using namespace coroner;
 using namespace coroner::test;
-
-namespace {
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-}  // namespace
 
 TEST_CASE("zstd (-z) and snappy (-p) dumps at -d 31 are byte for byte upstream makedumpfile's", "[capture][fixtures][codec]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   fs::path dir = capture_scratch("codec-bytes");
   for (auto [option, variant] : {std::pair{"-z", "d31-zstd"}, std::pair{"-p", "d31-snappy"}}) {
-    std::string theirs = slurp(fixture_case(fmt::format("x86_64/oops-kdump/{}", variant)).files().front());
+    std::string theirs = file_contents(fixture_case(fmt::format("x86_64/oops-kdump/{}", variant)).files().front());
     REQUIRE(theirs.size() > 1024 * 1024);
     for (const char* threads : {"0", "1", "3"}) {
       INFO(option << " --num-threads " << threads);
       std::string out = (dir / fmt::format("{}-{}", variant, threads)).string();
       REQUIRE(capture_in_process({option, "-d", "31", "--num-threads", threads, c.files().front(), out}) == 0);
-      CHECK(slurp(out) == theirs);
+      CHECK(file_contents(out) == theirs);
     }
   }
 }

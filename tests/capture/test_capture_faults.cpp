@@ -18,15 +18,6 @@
 using namespace coroner;
 using namespace coroner::test;
 
-namespace {
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-}  // namespace
-
 TEST_CASE("a full disk (/dev/full) fails with the file, offset and reason", "[capture][faults]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   for (std::string format : {"-l", "-E"}) {
@@ -68,7 +59,7 @@ TEST_CASE("SIGTERM mid-write leaves a dump marked incomplete", "[capture][faults
   ::kill(pid, SIGTERM);
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
-  std::string message = slurp(log);
+  std::string message = file_contents(log);
   INFO(message);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 128 + SIGTERM);

@@ -1,9 +1,11 @@
 // Helpers shared by the coroner-capture tests on the real fixtures: running
-// the dumper (in process or as the real executable), and checking a dump it
-// wrote against its input and facts.json.
+// the dumper (in process or as the real executable, whose outputs are cached:
+// captured_outputs.hpp), and checking a dump it wrote against its input and
+// facts.json.
 #pragma once
 
 #include "capture/format/dump.hpp"
+#include "tests/capture/captured_outputs.hpp"
 #include "tests/support/fixtures.hpp"
 
 #include <memory>
@@ -30,6 +32,12 @@ struct CommandResult {
   std::string output;
 };
 CommandResult run_shell(const std::string& command);
+
+// coroner-capture `options` of `input` (cached, see captured_outputs.hpp).
+std::string capture_output(const DumpCase& input, const std::vector<std::string>& options);
+
+// The whole contents of a file.
+std::string file_contents(const fs::path& path);
 
 std::unique_ptr<Dump> open_or_fail(const std::vector<std::string>& files);
 

@@ -24,6 +24,8 @@ class CommandRunner {
  public:
   explicit CommandRunner(const DumpCase& dump, std::vector<std::string> module_dirs = {})
       : program_(open_program(program_options(dump, std::move(module_dirs)), dump.id)) {}
+  // Any dump (for example one a test wrote), named `what` in failures.
+  CommandRunner(const ProgramOptions& options, const std::string& what) : program_(open_program(options, what)) {}
 
   Program& program() { return *program_; }
 

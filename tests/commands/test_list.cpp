@@ -2,6 +2,7 @@
 // facts.json's thread-group leaders), -h/-H/-r/-e/-s, JSON, errors, and the
 // fx_items list of fx_crash.ko (ids, names and addresses of facts.json).
 #include "symbols/debug_info.hpp"
+#include "tests/analyzer/test_object_dumps.hpp"
 #include "tests/commands/command_runner.hpp"
 
 #include <sstream>
@@ -59,13 +60,14 @@ TEST_CASE("list walks init_task.tasks: the thread-group leaders of facts.json, i
 
       // -s: the members below each address, as crash prints them.
       auto shown = lines_of(run.text("list task_struct.tasks -H init_task.tasks -s task_struct.pid,comm"));
+      const size_t comm_size = run.json("p sizeof(init_task.comm)")["value"];
       REQUIRE(shown.size() == 3 * expected.size());
       size_t i = 0;
       for (const auto& t : facts["tasks"]) {
         if (t["pid"] != t["tgid"]) continue;
         CHECK(shown[3 * i] == expected[i]);
         CHECK(shown[3 * i + 1] == fmt::format("  pid = {},", t["pid"].get<int>()));
-        CHECK(shown[3 * i + 2] == fmt::format("  comm = \"{}\",", t["comm"].get<std::string>()));
+        CHECK(shown[3 * i + 2] == fmt::format("  comm = {},", crash_char_array(t["comm"], comm_size)));
         ++i;
       }
 
@@ -129,8 +131,8 @@ TEST_CASE("list fx_item.node -H fx_items: the five items of facts.json", "[list]
       }
       std::string expected;
       for (const auto& item : items)
-        expected += fmt::format("{:x}\n  id = {},\n  name = \"{}\",\n", hex_value(item["addr"]), item["id"].get<int>(),
-                                item["name"].get<std::string>());
+        expected += fmt::format("{:x}\n  id = {},\n  name = {},\n", hex_value(item["addr"]), item["id"].get<int>(),
+                                crash_char_array(item["name"], 16));  // char name[16] (fx_crash.c)
       CHECK(run.text("list fx_item.node -H fx_items -s fx_item.id,name") == expected);
       auto json = run.json("list fx_item.node -H fx_items -s fx_item.id,name");
       REQUIRE(json["entries"].size() == 5);

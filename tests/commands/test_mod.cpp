@@ -89,4 +89,73 @@ TEST_CASE("mod -s and -S attach objects by hand and refuse a .ko of another buil
   }
 }
 
+TEST_CASE("a module's symbols sit at its sections' run-time addresses, sorted as vmlinux's", "[facts][mod][symbols]") {
+  for (const DumpCase* dump : module_dumps()) {
+    SECTION(dump->id) {
+      CommandRunner run(*dump);
+      KernelModule* module = run.program().find_module("fx_crash");
+      REQUIRE(module);
+      REQUIRE(module->object_path() == dump->module_path());
+      const auto& facts = dump->facts()["symbols"];
+      for (const char* name : {"fx_crash_level3", "fx_items", "fx_magic"}) {
+        INFO(name);
+        REQUIRE(module->find_symbol(name));
+        CHECK(module->find_symbol(name)->address == hex_value(facts[name]));
+      }
+      // Every kept symbol is of a loaded, not freed, section at that
+      // section's address plus its offset in the .ko.
+      auto linked = symbols::SymbolTable::from_elf(dump->module_path());
+      REQUIRE(linked);
+      const auto& placed = module->symbols();
+      REQUIRE(!placed.empty());
+      size_t kept = 0;
+      for (const symbols::Symbol& symbol : linked->by_address()) {
+        auto section = module->sections.find(symbol.section);
+        if (section == module->sections.end() || symbol.section.starts_with(".init") || symbol.name.starts_with("$"))
+          continue;
+        ++kept;
+        const symbols::Symbol* found = module->find_symbol(symbol.name);
+        REQUIRE(found);
+        if (found->section == symbol.section && found->size == symbol.size && symbol.type == found->type)
+          CHECK(found->address - section->second == symbol.address);
+      }
+      CHECK(placed.size() == kept);
+      for (size_t i = 1; i < placed.size(); ++i) CHECK(placed[i - 1].address <= placed[i].address);
+      for (const symbols::Symbol& symbol : placed) {
+        CHECK_FALSE(symbol.section.starts_with(".init"));
+        CHECK(module->sections.count(symbol.section) == 1);
+      }
+    }
+  }
+}
+
+TEST_CASE("place_sections keeps only the listed sections and refuses a linked file", "[mod][symbols]") {
+  auto dumps = module_dumps();
+  REQUIRE(!dumps.empty());
+  const DumpCase& dump = *dumps.front();
+  auto table = symbols::SymbolTable::from_elf(dump.module_path());
+  REQUIRE(table);
+  std::vector<symbols::Symbol> text;
+  for (const symbols::Symbol& symbol : table->by_address())
+    if (symbol.section == ".text" && !symbol.name.starts_with("$")) text.push_back(symbol);
+  REQUIRE(text.size() >= 3);
+  const uint64_t base = 0xffffffffc0001000;
+  REQUIRE(table->place_sections({{".text", base}}));
+  REQUIRE(table->by_address().size() == text.size());
+  for (const symbols::Symbol& symbol : text) {
+    INFO(symbol.name);
+    const symbols::Symbol* placed = table->find(symbol.name);
+    REQUIRE(placed);
+    CHECK(placed->address == base + symbol.address);
+  }
+  REQUIRE(table->find("fx_crash_level3"));
+  CHECK(table->find("fx_items") == nullptr);  // .data was not listed
+
+  auto vmlinux = symbols::SymbolTable::from_elf(dump.vmlinux());
+  REQUIRE(vmlinux);
+  auto refused = vmlinux->place_sections({{".text", base}});
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message(), Catch::Contains("linked"));
+}
+
 }  // namespace coroner::test

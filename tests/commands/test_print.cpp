@@ -17,11 +17,25 @@ TEST_CASE("p of globals prints the values of facts.json as crash does", "[print]
       CHECK(run.text("p -x jiffies_64") == fmt::format("jiffies_64 = {:#x}\n", jiffies));
       CHECK(run.json("p jiffies_64")["value"] == jiffies);
 
-      CHECK(run.text("p init_uts_ns.name.release") == "init_uts_ns.name.release = \"6.1.192\"\n");
+      // Char arrays show every byte, as crash does; JSON has the C string.
+      const size_t release_size = run.json("p sizeof(init_uts_ns.name.release)")["value"];
+      const size_t comm_size = run.json("p sizeof(init_task.comm)")["value"];
+      CHECK(run.text("p init_uts_ns.name.release") ==
+            "init_uts_ns.name.release = " + crash_char_array(dump->facts()["osrelease"], release_size) + "\n");
+      CHECK(run.text("px init_uts_ns.name.release") == run.text("p init_uts_ns.name.release"));
       CHECK(run.json("p init_uts_ns.name.release")["value"] == dump->facts()["osrelease"]);
       CHECK(run.json("p init_uts_ns")["value"]["name"]["nodename"] == dump->facts()["nodename"]);
       CHECK(run.json("p linux_banner")["value"] == values["linux_banner"]);
-      CHECK(run.text("p init_task.comm") == "init_task.comm = \"swapper/0\"\n");
+      // `const char linux_banner[]`: the ELF symbol's size is the length,
+      // and the array's final NUL is not shown.
+      const std::string banner = values["linux_banner"];
+      REQUIRE(banner.ends_with("\n"));
+      REQUIRE(banner.find_first_of("\"\\") == std::string::npos);
+      CHECK(run.text("p linux_banner") ==
+            "linux_banner = \"" + banner.substr(0, banner.size() - 1) + "\\n\"\n");
+      CHECK(run.text("p init_task.comm") == "init_task.comm = " + crash_char_array("swapper/0", comm_size) + "\n");
+      CHECK(run.text("pd init_task.comm") == run.text("p init_task.comm"));
+      CHECK(run.json("p init_task.comm")["value"] == "swapper/0");
       CHECK(run.text("p init_task.pid") == "init_task.pid = 0\n");
 
       const std::string init_task = dump->facts()["symbols"]["init_task"];
@@ -64,6 +78,7 @@ TEST_CASE("p prints structs gdb-style and follows pointers, casts and ->", "[pri
       CHECK_THAT(cpumask, Catch::StartsWith("init_task.cpus_mask = {\n  bits = {"));
       CHECK(run.text("p init_task.comm[0]") == "init_task.comm[0] = 115 's'\n");
       CHECK(run.text("px init_task.comm[0]") == "init_task.comm[0] = 0x73\n");
+      CHECK(run.text("pd init_task.comm[0]") == "init_task.comm[0] = 115 's'\n");
     }
   }
 }

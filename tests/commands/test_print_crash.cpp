@@ -1,6 +1,7 @@
 // p, struct, whatis and ptype next to crash 8.0.2 itself on the x86_64
 // oops dump: the same text, once crash's "$N = " history numbers are
-// dropped (coroner prints "EXPRESSION = " instead).
+// dropped (coroner prints "EXPRESSION = " instead). Char arrays included:
+// both show every byte ("swapper/0\000\000...").
 #include "tests/analyzer/test_object_dumps.hpp"
 #include "tests/commands/command_runner.hpp"
 
@@ -8,17 +9,22 @@
 #include <regex>
 #include <sstream>
 
+#include <unistd.h>
+
 namespace coroner::test {
 
 namespace {
 
 // Runs crash once over all commands; returns each command's output.
 std::vector<std::string> crash_outputs(const DumpCase& dump, const std::vector<std::string>& commands) {
-  const std::string marker = "==coroner-mark==";
-  const fs::path script = cache_dir() / "crash_compare.in";
+  const std::string marker = "104373592874733";  // p 0x5eed5eed5eed
+  // One script per process: ctest runs the crash comparisons in parallel.
+  const fs::path script = cache_dir() / fmt::format("crash_compare.{}.in", getpid());
   {
     std::ofstream out(script);
-    for (const std::string& command : commands) out << command << "\n!echo " << marker << "\n";
+    // The marker is printed by crash itself (a number through gdb's p), so
+    // it stays in order with crash's buffered output.
+    for (const std::string& command : commands) out << command << "\np 0x5eed5eed5eed\n";
     out << "q\n";
   }
   const std::string text = run_command("timeout 300 crash -s " + dump.vmlinux() + " " + dump.files().front() + " < " +
@@ -27,7 +33,7 @@ std::vector<std::string> crash_outputs(const DumpCase& dump, const std::vector<s
   std::string current;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
-    if (line == marker) {
+    if (line.starts_with("$") && line.ends_with(" = " + marker)) {
       outputs.push_back(current);
       current.clear();
     } else if (!line.starts_with("WARNING: active task") && !(line.empty() && current.empty())) {
@@ -37,36 +43,81 @@ std::vector<std::string> crash_outputs(const DumpCase& dump, const std::vector<s
   return outputs;
 }
 
+bool have_crash() { return !run_command("command -v crash || true").empty(); }
+
+// Each command's text from coroner and from crash (`p`: from the value on).
+void compare_with_crash(CommandRunner& run, const std::vector<std::string>& commands,
+                        const std::vector<std::string>& expected) {
+  REQUIRE(expected.size() == commands.size());
+  const std::regex history(R"(^(\S.*? = )?\$[0-9]+ = )");
+  for (size_t i = 0; i < commands.size(); ++i) {
+    INFO(commands[i]);
+    std::string theirs = expected[i];
+    std::string ours = run.text(commands[i]);
+    if (commands[i].starts_with("p ") || commands[i].starts_with("px ") || commands[i].starts_with("pd ")) {
+      // "$1 = " / "per_cpu(runqueues, 1) = $1 = " become "EXPR = ".
+      theirs = std::regex_replace(theirs, history, "", std::regex_constants::format_first_only);
+      ours = ours.substr(ours.find(" = ") + 3);
+    }
+    CHECK(ours == theirs);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("p, struct, whatis and ptype print what crash 8.0.2 prints", "[print][crash]") {
-  if (run_command("command -v crash || true").empty()) {
+  if (!have_crash()) {
     WARN("crash is not installed: comparison skipped");
     return;
   }
   for (const DumpCase& dump : all_dumps()) {
     if (dump.id != "x86_64/oops-kdump/d31") continue;
     CommandRunner run(dump);
-    // Commands whose output has no char arrays (crash prints every \000).
     const std::vector<std::string> commands = {
         "p runqueues:1",          "p init_task.se",       "p *init_task.tasks.next", "p init_task.pid_links",
         "p init_task.sched_class", "struct task_struct -o", "struct sched_entity -o",  "whatis struct task_struct",
         "ptype struct rq",         "whatis init_task",      "ptype enum pid_type",     "p init_task.thread_info",
     };
-    const std::vector<std::string> expected = crash_outputs(dump, commands);
-    REQUIRE(expected.size() == commands.size());
-    const std::regex history(R"(^(\S.*? = )?\$[0-9]+ = )");
-    for (size_t i = 0; i < commands.size(); ++i) {
-      INFO(commands[i]);
-      std::string theirs = expected[i];
-      std::string ours = run.text(commands[i]);
-      if (commands[i].starts_with("p ")) {
-        // "$1 = " / "per_cpu(runqueues, 1) = $1 = " become "EXPR = ".
-        theirs = std::regex_replace(theirs, history, "", std::regex_constants::format_first_only);
-        ours = ours.substr(ours.find(" = ") + 3);
-      }
-      CHECK(ours == theirs);
-    }
+    compare_with_crash(run, commands, crash_outputs(dump, commands));
+  }
+}
+
+TEST_CASE("char arrays and struct -l print what crash 8.0.2 prints", "[print][struct][crash]") {
+  if (!have_crash()) {
+    WARN("crash is not installed: comparison skipped");
+    return;
+  }
+  for (const DumpCase& dump : all_dumps()) {
+    if (dump.id != "x86_64/oops-kdump/d31") continue;
+    CommandRunner run(dump);
+    const auto& items = dump.facts()["values"]["fx_items"];
+    REQUIRE(items.size() == 5);
+    uint64_t node = 0;
+    const nlohmann::json layout = run.json("struct fx_item -o");
+    for (const auto& member : layout["members"])
+      if (member["name"] == "node") node = member["offset"];
+    const std::string second_node = fmt::format("{:x}", hex_value(items[1]["addr"]) + node);
+    const std::string init_task = dump.facts()["symbols"]["init_task"];
+    const std::vector<std::string> commands = {
+        "p init_task.comm",
+        "px init_task.comm",
+        "p init_uts_ns.name",
+        "p linux_banner",
+        "struct task_struct.comm " + init_task.substr(2),
+        "struct task_struct.comm,pid -x " + init_task.substr(2),
+        "struct fx_item -l fx_item.node " + second_node,
+        "struct fx_item.id,name -l fx_item.node " + second_node,
+        fmt::format("struct fx_item -l {} {} 2", node, second_node),
+        "struct fx_item -o -l fx_item.node " + second_node,
+    };
+    // crash needs the module's debug info loaded by hand; coroner finds it.
+    std::vector<std::string> with_module = {"mod -s fx_crash " + dump.module_path()};
+    with_module.insert(with_module.end(), commands.begin(), commands.end());
+    std::vector<std::string> expected = crash_outputs(dump, with_module);
+    REQUIRE(expected.size() == with_module.size());
+    REQUIRE_THAT(expected[0], Catch::Contains(dump.module_path()));
+    expected.erase(expected.begin());
+    compare_with_crash(run, commands, expected);
   }
 }
 

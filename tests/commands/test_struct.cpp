@@ -99,12 +99,14 @@ TEST_CASE("struct NAME.MEMBERS ADDRESS prints those members of facts' tasks", "[
     if (fact_tasks(*dump).empty()) continue;
     SECTION(dump->id) {
       CommandRunner run(*dump);
+      const size_t comm_size = run.json("p sizeof(init_task.comm)")["value"];
       for (const auto& task : fact_tasks(*dump)) {
         std::string address = task["task"];
         address = address.substr(2);  // crash's bare hex
         INFO(task["comm"] << " at " << address);
         CHECK(run.text("struct task_struct.comm,pid " + address) ==
-              fmt::format("  comm = \"{}\",\n  pid = {},\n", task["comm"].get<std::string>(), task["pid"].get<int>()));
+              fmt::format("  comm = {},\n  pid = {},\n", crash_char_array(task["comm"], comm_size),
+                          task["pid"].get<int>()));
         CHECK(run.text("struct task_struct.pid -x " + address) == fmt::format("  pid = {:#x},\n", task["pid"].get<int>()));
         nlohmann::json members = run.json("struct task_struct.comm,pid,tgid " + address);
         CHECK(members["value"]["comm"] == task["comm"]);
@@ -119,9 +121,50 @@ TEST_CASE("struct NAME.MEMBERS ADDRESS prints those members of facts' tasks", "[
                         tasks["value"]["prev"].get<std::string>()));
       nlohmann::json two = run.json("struct list_head init_task 2");
       REQUIRE(two["objects"].size() == 2);
+      CHECK_THAT(run.text("struct list_head init_task 2"), Catch::Contains("}\n\nstruct list_head {\n"));  // as crash
       std::string with_address = run.text("struct list_head -o init_task");
       CHECK_THAT(with_address, Catch::Contains(fmt::format("[{:x}] struct list_head *next;",
                                                            hex_value(dump->facts()["symbols"]["init_task"]))));
+    }
+  }
+}
+
+TEST_CASE("struct -l takes the address of an embedded list_head and prints facts' fx_items", "[struct][facts]") {
+  for (const DumpCase* dump : object_test_dumps()) {
+    if (!dump->facts()["values"].contains("fx_items")) continue;
+    SECTION(dump->id) {
+      CommandRunner run(*dump);
+      uint64_t node = 0, name_size = 0;
+      const nlohmann::json layout = run.json("struct fx_item -o");
+      for (const auto& member : layout["members"]) {
+        if (member["name"] == "node") node = member["offset"];
+        if (member["name"] == "name") name_size = member["size"];
+      }
+      REQUIRE(node > 0);
+      REQUIRE(name_size > 0);
+      for (const auto& item : dump->facts()["values"]["fx_items"]) {
+        const uint64_t address = hex_value(item["addr"]);
+        const std::string at = fmt::format("{:x}", address + node);
+        INFO(item["name"] << " with its node at " << at);
+        const std::string text = run.text("struct fx_item -l fx_item.node " + at);
+        CHECK_THAT(text, Catch::StartsWith(fmt::format("struct fx_item {{\n  id = {},\n  name = {},\n  value = {},\n",
+                                                       item["id"].get<int>(), crash_char_array(item["name"], name_size),
+                                                       hex_value(item["value"]))));
+        CHECK(run.text(fmt::format("struct fx_item -l {} {}", node, at)) == text);
+        CHECK(run.text("struct fx_item.id,name -l fx_item.node " + at) ==
+              fmt::format("  id = {},\n  name = {},\n", item["id"].get<int>(), crash_char_array(item["name"], name_size)));
+        nlohmann::json json = run.json("struct fx_item -l fx_item.node " + at);
+        CHECK(hex_value(json["address"]) == address);
+        CHECK(json["value"]["id"] == item["id"]);
+        CHECK(json["value"]["name"] == item["name"]);
+        CHECK_THAT(run.text("struct fx_item -o -l fx_item.node " + at),
+                   Catch::Contains(fmt::format("  [{:x}] u32 id;\n", address)));
+      }
+      // Without an address, -l changes nothing; a bad offset is one line.
+      CHECK(run.text("struct fx_item -l fx_item.node") == run.text("struct fx_item"));
+      CHECK_THAT(run.failure("struct fx_item -l fx_item.nope 0xffff0000"), Catch::Contains("invalid -l option: fx_item.nope"));
+      CHECK_THAT(run.failure("struct fx_item -l 64 0x10"), Catch::Contains("lies below address 0x10"));
+      CHECK_THAT(run.failure("struct fx_item -l"), Catch::Contains("-l needs"));
     }
   }
 }

@@ -1,9 +1,10 @@
 // Opens a fixture dump as coroner does: its vmlinux, its files, the test
 // cache, and the fixture folder that holds fx_crash.ko as --mod-path (the
-// decompressed vmlinux is not beside the module). For test binaries that
-// link the program layer.
+// decompressed vmlinux is not beside the module), with the Linux module
+// reader installed. For test binaries that link the Linux model.
 #pragma once
 
+#include "analyzer/os/linux/modules.hpp"
 #include "analyzer/program.hpp"
 #include "tests/support/fixtures.hpp"
 
@@ -25,6 +26,7 @@ inline ProgramOptions program_options(const DumpCase& dump, std::vector<std::str
 }
 
 inline std::unique_ptr<Program> open_program(const ProgramOptions& options, const std::string& what) {
+  linux_kernel::install_module_reader();
   auto program = Program::open(options);
   if (!program) FAIL(what << ": cannot open: " << program.error().message());
   return std::move(*program);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
 
 namespace coroner::linux_kernel {
@@ -319,9 +320,9 @@ Expected<KernelModules> read_and_attach_modules(const Program& program) {
   return modules;
 }
 
-namespace {
-// The Program reads modules through this when first asked for them.
-[[maybe_unused]] const bool installed = (Program::set_module_reader(&read_and_attach_modules), true);
-}  // namespace
+void install_module_reader() {
+  static std::once_flag once;
+  std::call_once(once, [] { Program::set_module_reader(&read_and_attach_modules); });
+}
 
 }  // namespace coroner::linux_kernel

@@ -3,8 +3,9 @@
 // layout from DWARF: `mem[]` since 6.4, `core_layout` from 4.5, section
 // addresses from `sect_attrs` and the build-id from `notes_attrs` when
 // sysfs kept them), and their object files found by name and build-id.
-// Installs itself as the Program's module reader, so that symbol lookups
-// and `mod` see the modules with their debug info attached automatically.
+// install_module_reader() makes it the Program's module reader, so that
+// symbol lookups and `mod` see the modules with their debug info attached
+// automatically.
 #pragma once
 
 #include "analyzer/program.hpp"
@@ -33,5 +34,11 @@ size_t attach_objects(const KernelModules& modules, const std::vector<std::strin
 
 // read_modules + attach_objects(module_search_dirs): the Program's reader.
 Expected<KernelModules> read_and_attach_modules(const Program& program);
+
+// Makes every Program read its modules with read_and_attach_modules (the
+// program layer cannot depend on this OS model). Whatever opens Programs of
+// Linux dumps calls it first: the analyzer's main and the test helpers'
+// open_program(). Idempotent and thread-safe.
+void install_module_reader();
 
 }  // namespace coroner::linux_kernel

@@ -2,7 +2,6 @@
 // registers against the dying kernel's own call trace (facts.json
 // console_call_trace) and sleeping tasks' traces against drgn's
 // (task_stacks).
-#include "analyzer/os/linux/modules.hpp"
 #include "analyzer/os/linux/task_registers.hpp"
 #include "analyzer/unwind/unwinder.hpp"
 #include "tests/support/fixtures.hpp"
@@ -84,12 +83,9 @@ PhysicalFrame crashing_cpu_frame(const Program& program, const DumpCase& c) {
   return frame;
 }
 
-const bool modules_installed = (Program::set_module_reader(&linux_kernel::read_and_attach_modules), true);
-
 }  // namespace
 
 TEST_CASE("arm64: the crashing CPU's trace is the kernel's own call trace, down to user space", "[unwind][aarch64]") {
-  REQUIRE(modules_installed);
   for (const DumpCase* c : arm64_dumps()) {
     INFO(c->id);
     auto program = open_program(*c);
@@ -130,7 +126,6 @@ TEST_CASE("arm64: the crashing CPU's trace is the kernel's own call trace, down 
 }
 
 TEST_CASE("arm64: every task of drgn's task_stacks unwinds to the same functions", "[unwind][aarch64]") {
-  REQUIRE(modules_installed);
   for (const DumpCase* c : arm64_dumps()) {
     const nlohmann::json& facts = c->facts();
     if (!facts.contains("task_stacks")) continue;  // panic-qemu of arm64: no drgn facts
@@ -176,7 +171,6 @@ TEST_CASE("arm64: every task of drgn's task_stacks unwinds to the same functions
 
 TEST_CASE("arm64: corrupt or impossible frames give errors naming the address, or end the stack",
           "[unwind][aarch64][corrupt]") {
-  REQUIRE(modules_installed);
   const DumpCase* c = arm64_dumps().front();
   INFO(c->id);
   auto program = open_program(*c);
