@@ -42,12 +42,7 @@ work=${BENCH_DIR:-/tmp/coroner-bench}
 copies=${LARGE_COPIES:-6}
 fixtures=${CORONER_FIXTURES:-$here/../shared/fixtures}
 upstream=${MAKEDUMPFILE_UPSTREAM:-}
-priority=()
-case ${BENCH_PRIORITY:-none} in
-  rt) priority=(chrt -f 1) ;;
-  none) ;;
-  *) echo "BENCH_PRIORITY is rt or none" >&2; exit 2 ;;
-esac
+source "$here/bench/lib.sh"
 
 [ -x "$capture" ] || { echo "no coroner-capture at $capture (give the build directory)" >&2; exit 2; }
 command -v makedumpfile >/dev/null || { echo "makedumpfile is not installed" >&2; exit 2; }

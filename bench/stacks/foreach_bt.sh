@@ -25,12 +25,7 @@ runs=${RUNS:-3}
 fixtures=$(realpath "${CORONER_FIXTURES:-$repo/../shared/fixtures}")
 distro=${SYMBENCH_CACHE:-/tmp/coroner-bench-symbols}
 cache=$build/bench-cache
-priority=()
-case ${BENCH_PRIORITY:-none} in
-  rt) priority=(chrt -f 1) ;;
-  none) ;;
-  *) echo "BENCH_PRIORITY is rt or none" >&2; exit 2 ;;
-esac
+source "$repo/bench/lib.sh"
 [ -x "$coroner" ] || { echo "no coroner at $coroner (give the build directory)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is needed" >&2; exit 2; }
 mkdir -p "$cache"
@@ -78,31 +73,17 @@ tool_command() {
 # "wall cpu rss_mib traces" of TOOL (best wall of $runs after a warm-up run,
 # CPU of that run, largest RSS), or "fail" with the output in $work/out.TOOL.
 measure() {
-  local tool=$1 best="" cpu="" rss=0 traces cmd input
+  local tool=$1 cmd input traces timing
   tool_command "$@"
-  for i in $(seq 0 "$runs"); do
-    rm -f "$work/time"
-    # (the exit status is not checked: crash exits 1 at the end of stdin)
-    "${priority[@]}" /usr/bin/time -o "$work/time" -f "%e %U %S %M" "${cmd[@]}" \
-      <<<"$input" >"$work/out.$tool" 2>&1 || true
-    [ -s "$work/time" ] || { echo "fail"; return; }
-    [ "$i" = 0 ] && continue
-    local e u s m
-    read -r e u s m < <(tail -1 "$work/time")
-    (( m > rss )) && rss=$m
-    if [ -z "$best" ] || awk "BEGIN{exit !($e < $best)}"; then
-      best=$e cpu=$(awk "BEGIN{printf \"%.2f\", $u + $s}")
-    fi
-  done
+  timing=$(time_runs "$runs" "$input" "$work/out.$tool" "${cmd[@]}")
+  [ "$timing" = fail ] && { echo fail; return; }
   if [ "$tool" = drgn ]; then
     traces=$(sed -n 's/^traces: //p' "$work/out.$tool" | tail -1)
   else
     traces=$(grep -c '^PID: ' "$work/out.$tool" || true)
   fi
-  echo "$best $cpu $((rss / 1024)) ${traces:-0}"
+  echo "$timing ${traces:-0}"
 }
-
-ratio() { awk "BEGIN{ if ($2 > 0) printf \"%.2f\", $1 / $2; else print \"-\" }"; }
 
 # One table: every tool on DUMP.
 bench_dump() {

@@ -28,12 +28,7 @@ build=${1:-$repo/build}
 coroner=$build/analyzer/coroner
 runs=${RUNS:-5}
 cache=${SYMBENCH_CACHE:-/tmp/coroner-bench-symbols}
-priority=()
-case ${BENCH_PRIORITY:-none} in
-  rt) priority=(chrt -f 1) ;;
-  none) ;;
-  *) echo "BENCH_PRIORITY is rt or none" >&2; exit 2 ;;
-esac
+source "$repo/bench/lib.sh"
 
 if [ $# -gt 0 ]; then
   vmlinux=$1; shift; dumps=("$@")
@@ -69,29 +64,15 @@ tool_command() {
 
 # "wall cpu rss_mib" of TOOL on DUMP (best wall of $runs, CPU of that run,
 # largest RSS), or "fail"/"wrong" with the output left in $work/out.TOOL.
+# The cold runs start without a cache; the unmeasured first run of the warm
+# one fills its cache.
 measure() {
-  local tool=$1 dump=$2 release=$3 best="" cpu="" rss=0 cmd
-  tool_command "$tool" "$dump"
-  for i in $(seq 0 "$runs"); do
-    [ "$tool" = coroner-cold ] && rm -rf "$work/cold"
-    # (the exit status is not checked: crash exits 1 at the end of stdin)
-    rm -f "$work/time"
-    "${priority[@]}" /usr/bin/time -o "$work/time" -f "%e %U %S %M" "${cmd[@]}" \
-      <<<"$query" >"$work/out.$tool" 2>&1 || true
-    [ -s "$work/time" ] || { echo "fail"; return; }
-    grep -Fq "\"$release" "$work/out.$tool" || { echo "wrong"; return; }
-    [ "$i" = 0 ] && continue  # the first run warms the page cache (and fills the warm cache)
-    local e u s m
-    read -r e u s m < <(tail -1 "$work/time")
-    (( m > rss )) && rss=$m
-    if [ -z "$best" ] || awk "BEGIN{exit !($e < $best)}"; then
-      best=$e cpu=$(awk "BEGIN{printf \"%.2f\", $u + $s}")
-    fi
-  done
-  echo "$best $cpu $((rss / 1024))"
+  local tool=$1 cmd
+  tool_command "$tool" "$2"
+  before_run() { if [ "$tool" = coroner-cold ]; then rm -rf "$work/cold"; fi; }
+  check_output() { grep -Fq "\"$release" "$1"; }
+  time_runs "$runs" "$query" "$work/out.$tool" "${cmd[@]}"
 }
-
-ratio() { awk "BEGIN{ if ($2 > 0) printf \"%.2f\", $1 / $2; else print \"-\" }"; }
 
 echo "vmlinux: $(realpath "$vmlinux") ($(( $(stat -L -c %s "$vmlinux") / 1048576 )) MiB)"
 echo "coroner: $coroner; drgn $(/usr/bin/python3 -c 'import drgn; print(drgn.__version__)' 2>/dev/null || echo missing);" \

@@ -1,0 +1,41 @@
+# Shared by the benchmark scripts (source it): the run priority, and timing
+# a command over repeated runs with GNU time.
+
+# priority: the command prefix BENCH_PRIORITY asks for (rt: chrt -f 1, so
+# other work on the machine does not skew the figures; none: nothing).
+priority=()
+case ${BENCH_PRIORITY:-none} in
+  rt) priority=(chrt -f 1) ;;
+  none) ;;
+  *) echo "BENCH_PRIORITY is rt or none" >&2; exit 2 ;;
+esac
+
+# time_runs RUNS INPUT OUT CMD...: runs CMD with INPUT on stdin and its
+# output in OUT, once unmeasured (page cache, warm caches), then RUNS times
+# under /usr/bin/time; prints "wall cpu rss_mib" (the best wall time, the
+# CPU time of that run, the largest peak RSS), "fail" when a run did not
+# complete, or "wrong" when the caller's check_output OUT (if defined)
+# refuses an output. A caller's before_run (if defined) runs before each run.
+# The exit status is not checked: crash exits 1 at the end of stdin.
+time_runs() {
+  local runs=$1 input=$2 out=$3
+  shift 3
+  local timing="$out.time" best="" cpu="" rss=0 i e u s m
+  for i in $(seq 0 "$runs"); do
+    if declare -F before_run >/dev/null; then before_run; fi
+    rm -f "$timing"
+    "${priority[@]}" /usr/bin/time -o "$timing" -f "%e %U %S %M" "$@" <<<"$input" >"$out" 2>&1 || true
+    [ -s "$timing" ] || { echo "fail"; return; }
+    if declare -F check_output >/dev/null && ! check_output "$out"; then echo "wrong"; return; fi
+    [ "$i" = 0 ] && continue
+    read -r e u s m < <(tail -1 "$timing")
+    (( m > rss )) && rss=$m
+    if [ -z "$best" ] || awk "BEGIN{exit !($e < $best)}"; then
+      best=$e cpu=$(awk "BEGIN{printf \"%.2f\", $u + $s}")
+    fi
+  done
+  echo "$best $cpu $((rss / 1024))"
+}
+
+# ratio A B: A / B with two decimals, "-" when B is not positive.
+ratio() { awk "BEGIN{ if ($2 > 0) printf \"%.2f\", $1 / $2; else print \"-\" }"; }
