@@ -60,6 +60,13 @@ class KernelModule {
   // The nearest text/data symbol at or below address, inside core memory.
   const symbols::Symbol* containing(uint64_t address) const;
 
+  // Symbols of a module without an attached object, from the kernel's own
+  // copy of its symbol table (kallsyms in memory): names, no DWARF.
+  void use_memory_symbols(std::vector<symbols::Symbol> found) {
+    symbols_ = symbols::SymbolTable::from_symbols(std::move(found));
+  }
+  bool has_symbols() const { return !symbols_.by_address().empty(); }
+
   // The attached object's DWARF, placed at `sections`; opened once.
   Expected<symbols::DebugInfo*> debug_info() const;
 

@@ -43,7 +43,12 @@ void print(CommandContext& ctx, const std::vector<const KernelModule*>& modules)
   ctx.out << fmt::format("{:>16}  {:<{}}  {:>16}  {:>8}  OBJECT FILE\n", "MODULE", "NAME", name_width, "BASE", "SIZE");
   for (const KernelModule* m : modules) {
     std::string object;
-    if (m->object_path().empty()) object = m->problem.empty() ? "(not loaded)" : fmt::format("(not loaded: {})", m->problem);
+    if (m->object_path().empty()) {
+      // Without its .ko a module still has the names of its kallsyms.
+      const std::string why = m->problem.empty() ? "" : ": " + m->problem;
+      object = m->has_symbols() ? fmt::format("(not loaded{}; symbols from memory)", why)
+                                : fmt::format("(not loaded{})", why);
+    }
     else object = m->object_path();
     if (!m->object_path().empty() && !m->has_dwarf()) object += " (no debug info)";
     if (m->match() == ObjectMatch::name_only) object += " (unverified: no build-id to compare)";

@@ -186,6 +186,14 @@ void SymbolTable::relocate(int64_t delta) {
   }
 }
 
+SymbolTable SymbolTable::from_symbols(std::vector<Symbol> symbols) {
+  SymbolTable table;
+  table.symbols_ = std::move(symbols);
+  sort_by_address(table.symbols_);
+  table.build_name_index();
+  return table;
+}
+
 Expected<void> SymbolTable::place_sections(const SectionAddresses& sections) {
   if (!relocatable_) return make_error(Errc::invalid_argument, "symbols of a linked file have no sections to place");
   std::vector<Symbol> placed;

@@ -34,6 +34,10 @@ class SymbolTable {
   static Expected<SymbolTable> from_elf(const std::string& path, const std::string& cache_dir = "",
                                         int64_t slide = 0);
 
+  // A table of symbols found elsewhere (a module's kallsyms in memory),
+  // at run-time addresses.
+  static SymbolTable from_symbols(std::vector<Symbol> symbols);
+
   // KASLR: adds delta to every address except absolute ('A') symbols and the
   // zero-based per-CPU offsets of x86_64 (.data..percpu linked at 0), which
   // the kernel does not move.

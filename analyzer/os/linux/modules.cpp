@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <span>
 
 namespace coroner::linux_kernel {
 
@@ -237,6 +238,60 @@ std::map<std::string, std::vector<std::string>> scan_objects(const std::vector<s
   return found;
 }
 
+// The kernel keeps a copy of each module's symbol table for kallsyms
+// (struct module.core_kallsyms: Elf64_Sym symtab[num_symtab], strtab, and
+// since 4.13 typetab with nm letters): names for a module whose .ko is not
+// at hand.
+Expected<void> read_kallsyms(const Program& program, KernelModule& module) {
+  CORONER_TRY(info, program.debug_info());
+  CORONER_TRY(kallsyms, info->member_offset("module", "core_kallsyms"));
+  CORONER_TRY(symtab_at, info->member_offset("mod_kallsyms", "symtab"));
+  CORONER_TRY(count_at, info->member_offset("mod_kallsyms", "num_symtab"));
+  CORONER_TRY(strtab_at, info->member_offset("mod_kallsyms", "strtab"));
+  CORONER_TRY(has_types, info->has_member("mod_kallsyms", "typetab"));
+  const KernelMemory& memory = program.memory();
+  const uint64_t base = module.struct_address + kallsyms;
+  CORONER_TRY(symtab, memory.read_u64(base + symtab_at));
+  CORONER_TRY(count, memory.read_u32(base + count_at));
+  CORONER_TRY(strtab, memory.read_u64(base + strtab_at));
+  uint64_t typetab = 0;
+  if (has_types) {
+    CORONER_TRY(types_at, info->member_offset("mod_kallsyms", "typetab"));
+    CORONER_TRY(types, memory.read_u64(base + types_at));
+    typetab = types;
+  }
+  constexpr uint32_t kMaxSymbols = 1 << 20;  // a corrupt count must not drive the reads
+  if (count > kMaxSymbols)
+    return make_error(Errc::corrupt, "module {} at {:#x}: {} kallsyms symbols", module.name, module.struct_address, count);
+  struct Elf64Sym {
+    uint32_t name;
+    uint8_t info, other;
+    uint16_t shndx;
+    uint64_t value, size;
+  };
+  std::vector<Elf64Sym> entries(count);
+  CORONER_CHECK(memory.read(symtab, std::as_writable_bytes(std::span(entries))));
+  std::vector<symbols::Symbol> found;
+  for (uint32_t i = 0; i < count; ++i) {
+    const Elf64Sym& entry = entries[i];
+    if (entry.value == 0 || !module.contains(entry.value)) continue;
+    auto name = memory.read_string(strtab + entry.name, 512);
+    if (!name || name->empty()) continue;
+    symbols::Symbol symbol;
+    symbol.name = std::move(*name);
+    symbol.address = entry.value;
+    symbol.size = entry.size;
+    symbol.is_function = (entry.info & 0xf) == 2;  // STT_FUNC
+    symbol.is_object = (entry.info & 0xf) == 1;    // STT_OBJECT
+    symbol.type = symbol.is_function ? 't' : 'd';
+    if (typetab)
+      if (auto letter = memory.read_value<char>(typetab + i)) symbol.type = *letter;
+    found.push_back(std::move(symbol));
+  }
+  module.use_memory_symbols(std::move(found));
+  return {};
+}
+
 }  // namespace
 
 Expected<KernelModules> read_modules(const Program& program) {
@@ -317,6 +372,10 @@ size_t attach_objects(const KernelModules& modules, const std::vector<std::strin
 Expected<KernelModules> read_and_attach_modules(const Program& program) {
   CORONER_TRY(modules, read_modules(program));
   attach_objects(modules, module_search_dirs(program));
+  for (const auto& module : modules)
+    if (module->object_path().empty())
+      if (auto read = read_kallsyms(program, *module); !read)
+        module->problem += fmt::format("; no symbols in memory either: {}", read.error().message());
   return modules;
 }
 
