@@ -12,7 +12,7 @@ namespace {
 
 // arm64's register set (x0..x30, sp, pc, pstate) and DWARF numbering, on
 // identity-mapped fake memory.
-class FakeAarch64 : public test::IdentityArch {
+class FakeAarch64 : public test::FakeArch {
  public:
   const std::vector<std::string_view>& register_names() const override { return names_; }
   size_t pc_register() const override { return 32; }
@@ -33,7 +33,7 @@ class FakeAarch64 : public test::IdentityArch {
 
 // Three registers whose DWARF numbers are not their indexes (x86_64's rbp,
 // rsp and the return address column 16 for rip).
-class FakeX86 : public test::IdentityArch {
+class FakeX86 : public test::FakeArch {
  public:
   const std::vector<std::string_view>& register_names() const override { return names_; }
   size_t pc_register() const override { return 2; }

@@ -5,6 +5,7 @@
 
 #include "analyzer/arch/kernel_memory.hpp"
 #include "capture/format/dump.hpp"
+#include "tests/support/fake_arch.hpp"
 
 #include <cstring>
 #include <string>
@@ -12,38 +13,8 @@
 
 namespace coroner::test {
 
+// Where FakeArch(kDirectMap) maps physical memory, as x86_64 does.
 constexpr uint64_t kDirectMap = 0xffff888000000000;
-constexpr uint64_t kFakePage = 4096;
-
-// Virtual = kDirectMap + physical; nothing else is mapped.
-class FakeArch : public arch::Arch {
- public:
-  Machine machine() const override { return Machine::x86_64; }
-  std::string_view name() const override { return "fake"; }
-  uint64_t page_size() const override { return kFakePage; }
-  arch::Translation translate(uint64_t root, uint64_t vaddr, const arch::EntryReader&) const override {
-    arch::Translation t;
-    t.vaddr = vaddr;
-    t.page_size = kFakePage;
-    if (vaddr >= kDirectMap && vaddr - kDirectMap < (uint64_t{1} << 40))
-      t.paddr = vaddr - kDirectMap;
-    else
-      t.error = make_error(Errc::not_mapped, "{:#x}: not mapped", vaddr);
-    return t;
-  }
-  uint64_t kernel_root() const override { return 0; }
-  bool is_user_address(uint64_t vaddr) const override { return vaddr < (uint64_t{1} << 47); }
-  std::optional<uint64_t> direct_to_phys(uint64_t vaddr) const override { return vaddr - kDirectMap; }
-  const std::vector<std::string_view>& register_names() const override { return names_; }
-  size_t pc_register() const override { return 0; }
-  size_t sp_register() const override { return 0; }
-  size_t fp_register() const override { return 0; }
-  std::optional<size_t> lr_register() const override { return std::nullopt; }
-  std::optional<size_t> dwarf_register(unsigned) const override { return std::nullopt; }
-
- private:
-  std::vector<std::string_view> names_;
-};
 
 // Physical memory [0, bytes.size()) described by `ranges`.
 class FakeDump : public Dump {

@@ -4,11 +4,9 @@
 // but dropped there is a zero page (which the writer drops, -d 1). On these
 // fixtures the two sets are equal: makedumpfile leaves zero pages set in
 // its bitmap (their descriptors share one zero page).
-#include "analyzer/arch/arch.hpp"
-#include "analyzer/arch/kernel_memory.hpp"
 #include "capture/filter/page_filter.hpp"
 #include "capture/format/kdump_compressed.hpp"
-#include "tests/support/fixtures.hpp"
+#include "tests/support/kernel_memory_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -25,28 +23,6 @@ const test::DumpCase* find_case(const std::string& arch_dir, const std::string& 
   for (const test::DumpCase& c : test::all_dumps())
     if (c.arch_dir == arch_dir && c.scenario == scenario && c.variant == variant) return &c;
   return nullptr;
-}
-
-struct Opened {
-  std::unique_ptr<Dump> dump;
-  VmcoreInfo info;
-  std::unique_ptr<arch::Arch> arch;
-  std::unique_ptr<KernelMemory> memory;
-};
-
-Opened open_case(const test::DumpCase& c) {
-  Opened o;
-  auto dump = open_dump(c.files());
-  REQUIRE(dump);
-  o.dump = std::move(*dump);
-  auto text = o.dump->vmcoreinfo_text();
-  REQUIRE(text);
-  o.info = VmcoreInfo::parse(*text);
-  auto arch = arch::make_arch(o.dump->machine(), o.info);
-  REQUIRE(arch);
-  o.arch = std::move(*arch);
-  o.memory = std::make_unique<KernelMemory>(*o.dump, *o.arch);
-  return o;
 }
 
 bool page_is_zero(const Dump& dump, uint64_t pfn, uint64_t page_size) {
@@ -72,7 +48,7 @@ TEST_CASE("page filter: -d 31 keeps what makedumpfile -d 31 keeps, plus zero pag
       const test::DumpCase* d31_case = find_case(arch_dir, "oops-kdump", "d31");
       REQUIRE(vmcore_case);
       REQUIRE(d31_case);
-      Opened vmcore = open_case(*vmcore_case);
+      test::OpenedKernel vmcore = test::open_kernel_memory(*vmcore_case);
       auto d31_dump = open_dump(d31_case->files());
       REQUIRE(d31_dump);
       const auto* d31 = dynamic_cast<const KdumpDump*>(d31_dump->get());

@@ -31,7 +31,7 @@ uint64_t vaddr(uint64_t pfn) { return kDirectMap + pfn * kFakePage; }
 
 struct FakeKernel {
   FakeDump dump{kPages, {{0, 40 * kFakePage}, {48 * kFakePage, 80 * kFakePage}}};
-  FakeArch arch;
+  FakeArch arch{kDirectMap};
   std::string extra;  // more VMCOREINFO lines
   std::string mem_section = fmt::format("{:x}", vaddr(kRootPfn));
   std::string length = "1";
@@ -306,7 +306,7 @@ TEST_CASE("page filter: hostile mem_section and struct pages keep pages", "[filt
   }
   SECTION("a RAM range beyond any machine") {
     FakeDump huge(1, {{0, uint64_t{1} << 62}});
-    FakeArch arch;
+    FakeArch arch{kDirectMap};
     VmcoreInfo info = VmcoreInfo::parse(k.vmcoreinfo());
     KernelMemory memory(huge, arch);
     auto r = classify_pages(huge, info, memory, 31);

@@ -3,9 +3,7 @@
 // same dump), the linear map agrees with the walk, and user memory reads
 // through a task's own tables (where drgn 0.0.22 failed).
 #include "analyzer/arch/aarch64/aarch64_arch.hpp"
-#include "analyzer/arch/kernel_memory.hpp"
-#include "capture/format/dump.hpp"
-#include "tests/support/fixtures.hpp"
+#include "tests/analyzer/arch/user_task_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,45 +11,14 @@
 
 using namespace coroner;
 using namespace coroner::arch;
-using coroner::test::hex_value;
+using namespace coroner::test;
 
 namespace {
 
-// Layout of linux-6.1-arm64's and linux-6.1-arm64-16k's vmlinux (pahole -C
-// task_struct,mm_struct: the same in both): task_struct.mm at 768,
-// mm_struct.pgd at 56. Hard-coded for this test only, until the DWARF
-// layer can look them up.
-constexpr uint64_t kTaskStructMm = 768;
-constexpr uint64_t kMmStructPgd = 56;
 // struct new_utsname: sysname[65], nodename[65], release[65], ...
 constexpr uint64_t kUtsnameRelease = 2 * 65;
 
-constexpr uint64_t kUserElfHeader = 0x400000;
-const std::string kBusyboxElfHeader = "7f454c46020101030000000000000000";
-
-struct Opened {
-  std::unique_ptr<Dump> dump;
-  VmcoreInfo info;
-  std::unique_ptr<Arch> arch;
-  std::unique_ptr<KernelMemory> memory;
-  const Aarch64Arch& a64() const { return dynamic_cast<const Aarch64Arch&>(*arch); }
-};
-
-Opened open(const test::DumpCase& c) {
-  Opened o;
-  auto dump = open_dump(c.files());
-  if (!dump) FAIL(c.id << ": " << dump.error().message());
-  o.dump = std::move(*dump);
-  REQUIRE(o.dump->machine() == Machine::aarch64);
-  auto text = o.dump->vmcoreinfo_text();
-  REQUIRE(text);
-  o.info = VmcoreInfo::parse(*text);
-  auto arch = make_aarch64_arch(o.info);
-  if (!arch) FAIL(c.id << ": " << arch.error().message());
-  o.arch = std::move(*arch);
-  o.memory = std::make_unique<KernelMemory>(*o.dump, *o.arch);
-  return o;
-}
+const Aarch64Arch& a64(const OpenedKernel& o) { return dynamic_cast<const Aarch64Arch&>(*o.arch); }
 
 std::vector<const test::DumpCase*> arm64_dumps() {
   std::vector<const test::DumpCase*> out;
@@ -69,9 +36,9 @@ std::string read_hex(const KernelMemory& memory, uint64_t vaddr, size_t size, st
 }
 
 // The walk's last step agrees with the size of the mapping it found.
-void check_leaf(const Opened& o, const Translation& t) {
+void check_leaf(const OpenedKernel& o, const Translation& t) {
   REQUIRE(t.paddr);
-  const Aarch64Paging& p = o.a64().paging();
+  const Aarch64Paging& p = a64(o).paging();
   REQUIRE_FALSE(t.steps.empty());
   REQUIRE(t.steps.size() <= p.levels);
   CHECK(t.steps.front().level == "PGD");
@@ -91,20 +58,20 @@ TEST_CASE("arm64 fixtures: VMCOREINFO gives the layout", "[arch][aarch64][fixtur
   const test::DumpCase* c = GENERATE(from_range(arm64_dumps()));
   INFO(c->id);
   {
-    Opened o = open(*c);
+    OpenedKernel o = test::open_kernel_memory(*c);
     const auto& facts = c->facts();
     for (const auto& [key, value] : facts["vmcoreinfo"].items()) CHECK(o.info.get(key) == value.get<std::string>());
     CHECK(o.arch->page_size() == std::stoull(facts["vmcoreinfo"]["PAGESIZE"].get<std::string>()));
     bool is_16k = c->arch_dir == "linux-6.1-arm64-16k";
-    CHECK(o.a64().paging().levels == (is_16k ? 3 : 4));
-    CHECK(o.a64().layout().linear_map_low);
-    CHECK(o.a64().layout().va_bits_actual == (is_16k ? 47 : 48));
+    CHECK(a64(o).paging().levels == (is_16k ? 3 : 4));
+    CHECK(a64(o).layout().linear_map_low);
+    CHECK(a64(o).layout().va_bits_actual == (is_16k ? 47 : 48));
     // The registers of every CPU decode into the arch's register set.
     auto cpus = o.dump->prstatus();
     REQUIRE(cpus.size() >= 1);
     for (const auto& cpu : cpus) CHECK(cpu.gregs.size() == o.arch->register_names().size());
     if (facts.contains("symbols")) {
-      CHECK(o.a64().layout().image_start == hex_value(facts["symbols"]["_text"]));
+      CHECK(a64(o).layout().image_start == hex_value(facts["symbols"]["_text"]));
       // The image is mapped from _stext on (the header before it is not).
       uint64_t stext = hex_value(facts["symbols"]["_stext"]);
       auto walked = o.memory->to_physical(stext);
@@ -119,7 +86,7 @@ TEST_CASE("arm64 fixtures: kernel memory matches facts.json", "[arch][aarch64][f
   INFO(c->id);
   {
     const auto& facts = c->facts();
-    Opened o = open(*c);
+    OpenedKernel o = test::open_kernel_memory(*c);
 
     // init_uts_ns from VMCOREINFO: readable in every dump, drgn's or not.
     auto uts = o.info.symbol("init_uts_ns");
@@ -179,7 +146,7 @@ TEST_CASE("arm64 fixtures: user memory through the task's own tables", "[arch][a
   {
     const auto& facts = c->facts();
     if (!facts.contains("user_memory")) return;
-    Opened o = open(*c);
+    OpenedKernel o = test::open_kernel_memory(*c);
 
     // The kernel's tables serve only TTBR1 addresses: on 16K/47 their entry
     // 0 maps the linear map's start, which a user address would alias.
@@ -192,28 +159,21 @@ TEST_CASE("arm64 fixtures: user memory through the task's own tables", "[arch][a
     for (const auto& entry : facts["user_memory"]) {
       int pid = entry["pid"];
       INFO("pid " << pid);
-      uint64_t task = 0;
-      for (const auto& t : facts["tasks"])
-        if (t["pid"] == pid) task = hex_value(t["task"]);
-      REQUIRE(task != 0);
-      auto mm = o.memory->read_u64(task + kTaskStructMm);
-      REQUIRE(mm);
-      auto pgd = o.memory->read_u64(*mm + kMmStructPgd);
-      REQUIRE(pgd);
+      auto [mm, pgd] = user_mm(o, facts, pid);
       // The pgd pointer is a linear-map address: no walk needed (drgn's
       // "recursive address translation" came from walking for it).
-      auto root = o.arch->direct_to_phys(*pgd);
+      auto root = o.arch->direct_to_phys(pgd);
       REQUIRE(root);
-      CHECK(*root == o.memory->to_physical(*pgd).value_or(0));
+      CHECK(*root == o.memory->to_physical(pgd).value_or(0));
       // Kernel addresses read the same in the task's address space (TTBR1 is swapper_pg_dir).
-      CHECK(o.memory->read_value<uint64_t>(*mm + kMmStructPgd, *root).value_or(0) == *pgd);
-      CHECK(o.memory->translate(*mm, *root).root == o.arch->kernel_root());
+      CHECK(o.memory->read_value<uint64_t>(mm + kMmStructPgd, *root).value_or(0) == pgd);
+      CHECK(o.memory->translate(mm, *root).root == o.arch->kernel_root());
       CHECK(hex_value(entry["vaddr"]) == kUserElfHeader);
       if (c->keeps_user_pages) {
         CHECK(read_hex(*o.memory, kUserElfHeader, 16, *root) == kBusyboxElfHeader);
         Translation t = o.memory->translate(kUserElfHeader, *root);
         REQUIRE(t.paddr);
-        CHECK(t.steps.size() == o.a64().paging().levels);
+        CHECK(t.steps.size() == a64(o).paging().levels);
         CHECK_THAT(t.steps.back().flags, Catch::StartsWith("VALID|PAGE|USER|RDONLY|"));
       } else {
         // Filtered dumps dropped user pages: the read fails, it never invents bytes.

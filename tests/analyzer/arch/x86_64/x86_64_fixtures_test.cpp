@@ -1,10 +1,7 @@
 // The x86_64 arch on every real x86_64 dump: memory read through the
 // kernel's page tables matches facts.json (drgn's reading of the same
 // dump), and user memory reads through a task's own tables.
-#include "analyzer/arch/kernel_memory.hpp"
-#include "analyzer/arch/x86_64/x86_64_arch.hpp"
-#include "capture/format/dump.hpp"
-#include "tests/support/fixtures.hpp"
+#include "tests/analyzer/arch/user_task_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,39 +12,9 @@
 
 using namespace coroner;
 using namespace coroner::arch;
-using coroner::test::hex_value;
+using namespace coroner::test;
 
 namespace {
-
-// Layout of linux-6.1-x86_64's vmlinux (pahole -C task_struct,mm_struct):
-// task_struct.mm at 768, mm_struct.pgd at 56. Hard-coded for this test
-// only, until the DWARF layer can look them up.
-constexpr uint64_t kTaskStructMm = 768;
-constexpr uint64_t kMmStructPgd = 56;
-
-constexpr uint64_t kUserElfHeader = 0x400000;
-const std::string kBusyboxElfHeader = "7f454c46020101030000000000000000";
-
-struct Opened {
-  std::unique_ptr<Dump> dump;
-  std::unique_ptr<Arch> arch;
-  std::unique_ptr<KernelMemory> memory;
-};
-
-Opened open(const test::DumpCase& c) {
-  Opened o;
-  auto dump = open_dump(c.files());
-  if (!dump) FAIL(c.id << ": " << dump.error().message());
-  o.dump = std::move(*dump);
-  REQUIRE(o.dump->machine() == Machine::x86_64);
-  auto text = o.dump->vmcoreinfo_text();
-  REQUIRE(text);
-  auto arch = make_x86_64_arch(VmcoreInfo::parse(*text));
-  if (!arch) FAIL(c.id << ": " << arch.error().message());
-  o.arch = std::move(*arch);
-  o.memory = std::make_unique<KernelMemory>(*o.dump, *o.arch);
-  return o;
-}
 
 std::vector<const test::DumpCase*> x86_64_dumps() {
   std::vector<const test::DumpCase*> out;
@@ -72,7 +39,7 @@ TEST_CASE("x86_64 fixtures: memory samples read through the kernel page tables",
   REQUIRE(dumps.size() >= 4);
   REQUIRE(std::any_of(dumps.begin(), dumps.end(), [](const auto* c) { return is_five_level(*c); }));
   for (const auto* c : dumps) DYNAMIC_SECTION(c->id) {
-    Opened o = open(*c);
+    test::OpenedKernel o = test::open_kernel_memory(*c);
     const auto& facts = c->facts();
     const auto& vmcoreinfo = facts["vmcoreinfo"];
     uint64_t phys_base = static_cast<uint64_t>(std::stoll(vmcoreinfo["NUMBER(phys_base)"].get<std::string>()));
@@ -118,21 +85,13 @@ TEST_CASE("x86_64 fixtures: user pages read through the task's own page tables",
   for (const auto* c : dumps) DYNAMIC_SECTION(c->id) {
     const auto& facts = c->facts();
     REQUIRE(facts.contains("user_memory"));
-    Opened o = open(*c);
+    test::OpenedKernel o = test::open_kernel_memory(*c);
     for (const auto& user : facts["user_memory"]) {
       int pid = user["pid"];
       INFO("pid " << pid);
       REQUIRE(hex_value(user["vaddr"]) == kUserElfHeader);
-      uint64_t task = 0;
-      for (const auto& t : facts["tasks"])
-        if (t["pid"] == pid) task = hex_value(t["task"]);
-      REQUIRE(task != 0);
-      auto mm = o.memory->read_u64(task + kTaskStructMm);
-      if (!mm) FAIL(mm.error().message());
-      auto pgd = o.memory->read_u64(*mm + kMmStructPgd);
-      if (!pgd) FAIL(pgd.error().message());
       // mm->pgd is a direct-map address: the kernel's tables give its root.
-      auto root = o.memory->to_physical(*pgd);
+      auto root = o.memory->to_physical(user_mm(o, facts, pid).pgd);
       if (!root) FAIL(root.error().message());
       CHECK(o.arch->is_user_address(kUserElfHeader));
 
@@ -212,7 +171,7 @@ TEST_CASE("x86_64 fixtures: walks match crash's vtop", "[x86_64][fixtures]") {
     auto expected = kCrashVtop.find(c->scenario);
     if (expected == kCrashVtop.end()) continue;
     DYNAMIC_SECTION(c->id) {
-      Opened o = open(*c);
+      test::OpenedKernel o = test::open_kernel_memory(*c);
       for (const CrashVtop& vtop : expected->second) {
         INFO(fmt::format("vtop {:#x}", vtop.vaddr));
         Translation walk = o.memory->translate(vtop.vaddr);

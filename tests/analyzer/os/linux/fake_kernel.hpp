@@ -1,10 +1,11 @@
 // A tiny fake of a dumped kernel for tests of analyzer/os/linux: physical
 // memory made of 4 KiB pages that can be written and removed, seen through
-// an identity-mapping architecture, so that a test can lay out kernel
+// FakeArch (virtual == physical), so that a test can lay out kernel
 // structures at chosen virtual addresses.
 #pragma once
 
 #include "analyzer/arch/kernel_memory.hpp"
+#include "tests/support/fake_arch.hpp"
 
 #include <cstring>
 #include <map>
@@ -15,7 +16,7 @@ namespace coroner::test {
 
 class FakePhysicalMemory : public PhysicalMemory {
  public:
-  static constexpr uint64_t kPage = 4096;
+  static constexpr uint64_t kPage = kFakePage;
 
   Expected<void> read(uint64_t paddr, std::span<std::byte> out) const override {
     for (size_t done = 0; done < out.size();) {
@@ -50,29 +51,11 @@ class FakePhysicalMemory : public PhysicalMemory {
   std::map<uint64_t, std::vector<std::byte>> pages_;
 };
 
-// Virtual address == physical address, 4 KiB pages.
-class IdentityArch : public arch::Arch {
- public:
-  Machine machine() const override { return Machine::x86_64; }
-  std::string_view name() const override { return "identity"; }
-  uint64_t page_size() const override { return FakePhysicalMemory::kPage; }
-  arch::Translation translate(uint64_t root, uint64_t vaddr, const arch::EntryReader&) const override {
-    arch::Translation t;
-    t.vaddr = vaddr, t.root = root, t.paddr = vaddr, t.page_size = page_size();
-    return t;
-  }
-  uint64_t kernel_root() const override { return 0; }
-  bool is_user_address(uint64_t) const override { return false; }
-  std::optional<uint64_t> direct_to_phys(uint64_t vaddr) const override { return vaddr; }
-  const std::vector<std::string_view>& register_names() const override { return names_; }
-  size_t pc_register() const override { return 0; }
-  size_t sp_register() const override { return 0; }
-  size_t fp_register() const override { return 0; }
-  std::optional<size_t> lr_register() const override { return std::nullopt; }
-  std::optional<size_t> dwarf_register(unsigned) const override { return std::nullopt; }
-
- private:
-  std::vector<std::string_view> names_{"pc"};
+// Fake physical memory seen through FakeArch, as KernelMemory.
+struct FakeKernel {
+  FakePhysicalMemory phys;
+  FakeArch arch;
+  KernelMemory memory{phys, arch};
 };
 
 }  // namespace coroner::test

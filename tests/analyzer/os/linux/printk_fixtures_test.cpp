@@ -1,11 +1,9 @@
 // The kernel log and panic message of every real dump, against facts.json
 // (drgn's reading and the guest's console), Debian's makedumpfile
 // --dump-dmesg and crash 8.0.2's `log` / `log -m`.
-#include "analyzer/arch/kernel_memory.hpp"
 #include "analyzer/os/linux/panic_message.hpp"
 #include "analyzer/os/linux/printk_log.hpp"
-#include "capture/format/dump.hpp"
-#include "tests/support/fixtures.hpp"
+#include "tests/support/kernel_memory_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,30 +15,8 @@
 namespace coroner::linux_kernel {
 namespace {
 
-struct Opened {
-  std::unique_ptr<Dump> dump;
-  std::unique_ptr<arch::Arch> arch;
-  std::unique_ptr<KernelMemory> memory;
-  VmcoreInfo info;
-};
-
-Opened open(const test::DumpCase& c) {
-  Opened o;
-  auto dump = open_dump(c.files());
-  if (!dump) FAIL(c.id << ": " << dump.error().message());
-  o.dump = std::move(*dump);
-  auto text = o.dump->vmcoreinfo_text();
-  REQUIRE(text);
-  o.info = VmcoreInfo::parse(*text);
-  auto arch = arch::make_arch(o.dump->machine(), o.info);
-  if (!arch) FAIL(c.id << ": " << arch.error().message());
-  o.arch = std::move(*arch);
-  o.memory = std::make_unique<KernelMemory>(*o.dump, *o.arch);
-  return o;
-}
-
 std::vector<LogRecord> read_log(const test::DumpCase& c) {
-  Opened o = open(c);
+  test::OpenedKernel o = test::open_kernel_memory(c);
   std::vector<Error> skipped;
   auto log = read_printk_log(o.info, *o.memory, &skipped);
   if (!log) FAIL(c.id << ": " << log.error().message());
@@ -129,7 +105,7 @@ class PatchedMemory : public PhysicalMemory {
 TEST_CASE("a corrupted real ring buffer loses only what is corrupt", "[printk][fixtures]") {
   auto id = GENERATE(as<std::string>{}, "x86_64/oops-kdump/d31", "arm64/oops-kdump/d31");
   const test::DumpCase& c = dump_case(id);
-  Opened o = open(c);
+  test::OpenedKernel o = test::open_kernel_memory(c);
   const size_t count = c.facts()["printk"]["count"].get<size_t>();
   PatchedMemory patched(*o.dump);
   KernelMemory memory(patched, *o.arch);

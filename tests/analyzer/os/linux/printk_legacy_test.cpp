@@ -1,8 +1,7 @@
 // The legacy log_buf of Linux 3.5 to 5.9 on synthetic memory: a writer that
 // follows log_store()'s rules (records aligned to 8, a zero-length header
 // marks the wrap to the buffer's start, the oldest records give way).
-#include "analyzer/os/linux/printk_log.hpp"
-#include "tests/analyzer/os/linux/fake_kernel.hpp"
+#include "tests/analyzer/os/linux/printk_fake_ring.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -118,44 +117,19 @@ class LogBufWriter {
   std::deque<Stored> live_;
 };
 
-void require_same(const std::vector<LogRecord>& got, const std::vector<LogRecord>& want) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("record " << i);
-    CHECK(got[i].seq == want[i].seq);
-    CHECK(got[i].ts_nsec == want[i].ts_nsec);
-    CHECK(got[i].level == want[i].level);
-    CHECK(got[i].facility == want[i].facility);
-    CHECK(got[i].caller_id == want[i].caller_id);
-    CHECK(got[i].text == want[i].text);
-    CHECK(got[i].subsystem == want[i].subsystem);
-    CHECK(got[i].device == want[i].device);
-  }
-}
-
-struct Fixture {
-  FakePhysicalMemory mem;
-  test::IdentityArch arch;
-  KernelMemory memory{mem, arch};
-  std::vector<Error> skipped;
-
-  Expected<std::vector<LogRecord>> read(const std::string& info_text) {
-    skipped.clear();
-    return read_printk_log(VmcoreInfo::parse(info_text), memory, &skipped);
-  }
-};
+using Fixture = test::PrintkFakeKernel;
 
 TEST_CASE("legacy log_buf: records, dictionaries and wrap markers", "[printk]") {
   auto layout = GENERATE(Layout{"printk_log", 16, false}, Layout{"log", 16, false}, Layout{"printk_log", 24, true});
   INFO("struct " << layout.type << ", " << layout.header << " bytes");
   Fixture f;
-  LogBufWriter buf(f.mem, layout, 1024);
+  LogBufWriter buf(f.phys, layout, 1024);
   buf.add("Linux version 4.18.0");
   buf.add("e1000 0000:00:03.0 eth0: link up", std::string("SUBSYSTEM=pci\0DEVICE=+pci:0000:00:03.0", 38));
   buf.add("two\nlines");
   auto log = f.read(vmcoreinfo(layout));
   REQUIRE(log);
-  require_same(*log, buf.live_records());
+  test::require_same_records(*log, buf.live_records());
   CHECK(f.skipped.empty());
 
   bool wrapped = false;
@@ -164,7 +138,7 @@ TEST_CASE("legacy log_buf: records, dictionaries and wrap markers", "[printk]") 
     wrapped = wrapped || buf.live().front().idx > buf.live().back().idx;
     log = f.read(vmcoreinfo(layout));
     REQUIRE(log);
-    require_same(*log, buf.live_records());
+    test::require_same_records(*log, buf.live_records());
     REQUIRE(f.skipped.empty());
   }
   CHECK(wrapped);
@@ -173,12 +147,12 @@ TEST_CASE("legacy log_buf: records, dictionaries and wrap markers", "[printk]") 
 TEST_CASE("legacy log_buf: corrupt records stop the walk and say where", "[printk]") {
   Layout layout{"printk_log", 16, false};
   Fixture f;
-  LogBufWriter buf(f.mem, layout, 1024);
+  LogBufWriter buf(f.phys, layout, 1024);
   for (int i = 0; i < 5; ++i) buf.add(fmt::format("record {}", i));
   uint64_t third = kBuf + buf.live()[2].idx;
 
   SECTION("a length past the buffer's end") {
-    f.mem.put<uint16_t>(third + 8, 2000);
+    f.phys.put<uint16_t>(third + 8, 2000);
     auto log = f.read(vmcoreinfo(layout));
     REQUIRE(log);
     CHECK(log->size() == 2);
@@ -187,27 +161,27 @@ TEST_CASE("legacy log_buf: corrupt records stop the walk and say where", "[print
                                            Catch::Contains("record length"));
   }
   SECTION("text longer than the record") {
-    f.mem.put<uint16_t>(third + 10, 500);
+    f.phys.put<uint16_t>(third + 10, 500);
     auto log = f.read(vmcoreinfo(layout));
     REQUIRE(log);
     CHECK(log->size() == 2);
     REQUIRE(f.skipped.size() == 1);
   }
   SECTION("two wrap markers in a row") {
-    f.mem.put<uint16_t>(kBuf + buf.live()[0].idx + 8, 0);
+    f.phys.put<uint16_t>(kBuf + buf.live()[0].idx + 8, 0);
     auto log = f.read(vmcoreinfo(layout));
     REQUIRE(!log);  // nothing read at all
     CHECK_THAT(log.error().message(), Catch::Contains("second wrap marker"));
   }
   SECTION("indexes outside the buffer") {
-    f.mem.put<uint32_t>(kNextSymbol, 5000);
+    f.phys.put<uint32_t>(kNextSymbol, 5000);
     auto log = f.read(vmcoreinfo(layout));
     REQUIRE(!log);
     CHECK(log.error().code() == Errc::corrupt);
     CHECK_THAT(log.error().message(), Catch::Contains("next index 0x1388"));
   }
   SECTION("an implausible buffer length") {
-    f.mem.put<uint32_t>(kLenSymbol, 0xfffffff0);
+    f.phys.put<uint32_t>(kLenSymbol, 0xfffffff0);
     auto log = f.read(vmcoreinfo(layout));
     REQUIRE(!log);
     CHECK_THAT(log.error().message(), Catch::Contains("log_buf"));
@@ -226,7 +200,7 @@ TEST_CASE("legacy log_buf: corrupt records stop the walk and say where", "[print
     CHECK_THAT(log.error().message(), Catch::Contains("before 3.5"));
   }
   SECTION("an unreadable buffer") {
-    f.mem.remove_page(kBuf);
+    f.phys.remove_page(kBuf);
     auto log = f.read(vmcoreinfo(layout));
     REQUIRE(!log);
     CHECK_THAT(log.error().message(), Catch::Contains("log_buf") && Catch::Contains("not in dump"));
@@ -236,7 +210,7 @@ TEST_CASE("legacy log_buf: corrupt records stop the walk and say where", "[print
 TEST_CASE("legacy log_buf: a record in an unreadable page is skipped", "[printk]") {
   Layout layout{"printk_log", 16, false};
   Fixture f;
-  LogBufWriter buf(f.mem, layout, 8192);
+  LogBufWriter buf(f.phys, layout, 8192);
   for (int i = 0; i < 20; ++i) buf.add(fmt::format("record {} {}", i, std::string(200, 'z')));
   REQUIRE(buf.next_index() > 4096);
   // Keep the headers, lose the text of the one record that straddles the
@@ -247,14 +221,14 @@ TEST_CASE("legacy log_buf: a record in an unreadable page is skipped", "[printk]
     if (s.idx < 4096 && s.idx + s.len > 4096) ++straddling;
   }
   REQUIRE(straddling == 1);
-  f.mem.remove_page(kBuf + 4096);
+  f.phys.remove_page(kBuf + 4096);
   auto log = f.read(vmcoreinfo(layout));
   REQUIRE(log);
   // The walk needs the headers in the lost page, so it stops there.
   for (const Stored& s : buf.live())
     if (s.idx + s.len <= 4096) want.push_back(s.record);
   for (size_t i = 0; i < want.size(); ++i) want[i].seq = i;
-  require_same(*log, want);
+  test::require_same_records(*log, want);
   REQUIRE(f.skipped.size() == 2);
   CHECK_THAT(f.skipped[0].message(), Catch::Contains("0x11000"));
   CHECK_THAT(f.skipped[1].message(), Catch::Contains("and all after it"));

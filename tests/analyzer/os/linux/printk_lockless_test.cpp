@@ -2,8 +2,7 @@
 // writer that follows the kernel's allocation rules (data blocks that would
 // wrap go to the ring's start, old records are pushed out of both rings)
 // lays out rings the reader must read back exactly.
-#include "analyzer/os/linux/printk_log.hpp"
-#include "tests/analyzer/os/linux/fake_kernel.hpp"
+#include "tests/analyzer/os/linux/printk_fake_ring.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -200,57 +199,35 @@ class RingWriter {
   std::deque<Written> live_;
 };
 
-void require_same(const std::vector<LogRecord>& got, const std::vector<LogRecord>& want) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("record " << i);
-    CHECK(got[i].seq == want[i].seq);
-    CHECK(got[i].ts_nsec == want[i].ts_nsec);
-    CHECK(got[i].level == want[i].level);
-    CHECK(got[i].facility == want[i].facility);
-    CHECK(got[i].caller_id == want[i].caller_id);
-    CHECK(got[i].text == want[i].text);
-    CHECK(got[i].subsystem == want[i].subsystem);
-    CHECK(got[i].device == want[i].device);
-  }
-}
-
-struct Fixture {
-  FakePhysicalMemory mem;
-  test::IdentityArch arch;
-  KernelMemory memory{mem, arch};
+// The ring's VMCOREINFO is kRingInfo unless a test changes it.
+struct Fixture : test::PrintkFakeKernel {
   VmcoreInfo info = VmcoreInfo::parse(kRingInfo);
-  std::vector<Error> skipped;
-
-  Expected<std::vector<LogRecord>> read() {
-    skipped.clear();
-    return read_printk_log(info, memory, &skipped);
-  }
+  Expected<std::vector<LogRecord>> read() { return PrintkFakeKernel::read(info); }
 };
 
 TEST_CASE("lockless ring: records in blocks that do not wrap", "[printk]") {
   Fixture f;
-  RingWriter ring(f.mem, 4, 12);
+  RingWriter ring(f.phys, 4, 12);
   ring.add("Linux version 6.1.192", 5);
   ring.add("virtio_blk virtio1: [vda] 2048 512-byte logical blocks", 6, "virtio", "+virtio:virtio1");
   ring.add("first line\nsecond line", 4);
   ring.add(std::string(300, 'x'), 7);
   auto log = f.read();
   REQUIRE(log);
-  require_same(*log, ring.live_records());
+  test::require_same_records(*log, ring.live_records());
   CHECK(f.skipped.empty());
 }
 
 TEST_CASE("lockless ring: wrapping blocks and recycled descriptors", "[printk]") {
   Fixture f;
-  RingWriter ring(f.mem, 3, 8);  // 8 descriptors, 256 bytes of text
+  RingWriter ring(f.phys, 3, 8);  // 8 descriptors, 256 bytes of text
   bool saw_wrapped = false;
   for (int i = 0; i < 60; ++i) {
     ring.add(fmt::format("message {} {}", i, std::string(i % 37, '.')));
     saw_wrapped = saw_wrapped || ring.live().back().wrapped;
     auto log = f.read();
     REQUIRE(log);
-    require_same(*log, ring.live_records());
+    test::require_same_records(*log, ring.live_records());
     REQUIRE(f.skipped.empty());
   }
   CHECK(saw_wrapped);
@@ -260,7 +237,7 @@ TEST_CASE("lockless ring: wrapping blocks and recycled descriptors", "[printk]")
 
 TEST_CASE("lockless ring: only committed and finalized descriptors of the right id", "[printk]") {
   Fixture f;
-  RingWriter ring(f.mem, 4, 12);
+  RingWriter ring(f.phys, 4, 12);
   for (int i = 0; i < 6; ++i) ring.add(fmt::format("record {}", i));
   auto want = ring.live_records();
   const auto& live = ring.live();
@@ -276,15 +253,15 @@ TEST_CASE("lockless ring: only committed and finalized descriptors of the right 
 
   auto log = f.read();
   REQUIRE(log);
-  require_same(*log, want);
+  test::require_same_records(*log, want);
   CHECK(f.skipped.empty());
 }
 
 TEST_CASE("lockless ring: text in an unreadable page skips that record only", "[printk]") {
   Fixture f;
-  RingWriter ring(f.mem, 5, 13);  // two pages of text
+  RingWriter ring(f.phys, 5, 13);  // two pages of text
   for (int i = 0; i < 20; ++i) ring.add(fmt::format("record {} {}", i, std::string(300, 'a' + i % 26)));
-  f.mem.remove_page(kData + 4096);
+  f.phys.remove_page(kData + 4096);
   std::vector<LogRecord> want;
   size_t lost = 0;
   for (const Written& w : ring.live()) {
@@ -297,14 +274,14 @@ TEST_CASE("lockless ring: text in an unreadable page skips that record only", "[
   REQUIRE(!want.empty());
   auto log = f.read();
   REQUIRE(log);
-  require_same(*log, want);
+  test::require_same_records(*log, want);
   REQUIRE(f.skipped.size() == lost);
   CHECK(f.skipped[0].code() == Errc::not_in_dump);
   CHECK_THAT(f.skipped[0].message(), Catch::Contains("printk record with descriptor id") &&
                                          Catch::Contains(fmt::format("{:#x}", kData + 4096)));
 
   // With no text page left there is no log at all.
-  f.mem.remove_page(kData);
+  f.phys.remove_page(kData);
   auto none = f.read();
   REQUIRE(!none);
   CHECK_THAT(none.error().message(), Catch::Contains("printk text data ring") && Catch::Contains("not in dump"));
@@ -312,14 +289,14 @@ TEST_CASE("lockless ring: text in an unreadable page skips that record only", "[
 
 TEST_CASE("lockless ring: records without text", "[printk]") {
   Fixture f;
-  RingWriter ring(f.mem, 4, 12);
+  RingWriter ring(f.phys, 4, 12);
   ring.add("before");
   ring.add_dataless(false);  // an empty message: shown with empty text
   ring.add_dataless(true);   // its text could not be stored: skipped, with a reason
   ring.add("after");
   auto log = f.read();
   REQUIRE(log);
-  require_same(*log, ring.live_records());
+  test::require_same_records(*log, ring.live_records());
   REQUIRE(log->size() == 3);
   CHECK(log->at(1).text.empty());
   REQUIRE(f.skipped.size() == 1);
@@ -328,15 +305,15 @@ TEST_CASE("lockless ring: records without text", "[printk]") {
 
 TEST_CASE("lockless ring: a text block overwritten by another record", "[printk]") {
   Fixture f;
-  RingWriter ring(f.mem, 4, 12);
+  RingWriter ring(f.phys, 4, 12);
   for (int i = 0; i < 4; ++i) ring.add(fmt::format("record {}", i));
   const Written& victim = ring.live()[2];
-  f.mem.put<uint64_t>(kData + victim.begin % 4096, victim.id + 77);
+  f.phys.put<uint64_t>(kData + victim.begin % 4096, victim.id + 77);
   auto want = ring.live_records();
   want.erase(want.begin() + 2);
   auto log = f.read();
   REQUIRE(log);
-  require_same(*log, want);
+  test::require_same_records(*log, want);
   REQUIRE(f.skipped.size() == 1);
   CHECK(f.skipped[0].code() == Errc::corrupt);
   CHECK_THAT(f.skipped[0].message(), Catch::Contains("belongs to descriptor"));
@@ -344,11 +321,11 @@ TEST_CASE("lockless ring: a text block overwritten by another record", "[printk]
 
 TEST_CASE("lockless ring: corrupt lpos and ids", "[printk]") {
   Fixture f;
-  RingWriter ring(f.mem, 4, 12);
+  RingWriter ring(f.phys, 4, 12);
   for (int i = 0; i < 4; ++i) ring.add(fmt::format("record {}", i));
 
   SECTION("a text block more than one wrap long") {
-    f.mem.put<uint64_t>(kDescs + (ring.live()[1].id % 16) * kDescSize + 16, ring.live()[1].begin + 3 * 4096);
+    f.phys.put<uint64_t>(kDescs + (ring.live()[1].id % 16) * kDescSize + 16, ring.live()[1].begin + 3 * 4096);
     auto log = f.read();
     REQUIRE(log);
     CHECK(log->size() == 3);
@@ -359,7 +336,7 @@ TEST_CASE("lockless ring: corrupt lpos and ids", "[printk]") {
     ring.set_tail_id(ring.live().back().id - 1000);
     auto log = f.read();
     REQUIRE(log);
-    require_same(*log, ring.live_records());  // the rest of the slots are recycled
+    test::require_same_records(*log, ring.live_records());  // the rest of the slots are recycled
     REQUIRE(!f.skipped.empty());
     CHECK_THAT(f.skipped[0].message(), Catch::Contains("behind head id"));
   }
@@ -367,18 +344,18 @@ TEST_CASE("lockless ring: corrupt lpos and ids", "[printk]") {
 
 TEST_CASE("lockless ring: bad headers and missing keys give one clear error", "[printk]") {
   Fixture f;
-  RingWriter ring(f.mem, 4, 12);
+  RingWriter ring(f.phys, 4, 12);
   ring.add("hello");
 
   SECTION("implausible ring sizes") {
-    f.mem.put<uint32_t>(kPrb + 48, 40);
+    f.phys.put<uint32_t>(kPrb + 48, 40);
     auto log = f.read();
     REQUIRE(!log);
     CHECK(log.error().code() == Errc::corrupt);
     CHECK_THAT(log.error().message(), Catch::Contains("size_bits 40"));
   }
   SECTION("descriptor ring not in the dump") {
-    f.mem.put<uint64_t>(kPrb + 8, 0x7000000);
+    f.phys.put<uint64_t>(kPrb + 8, 0x7000000);
     auto log = f.read();
     REQUIRE(!log);
     CHECK_THAT(log.error().message(), Catch::Contains("printk descriptor ring") && Catch::Contains("0x7000000"));
@@ -412,13 +389,13 @@ TEST_CASE("lockless ring: bad headers and missing keys give one clear error", "[
 
 TEST_CASE("lockless ring: facility and level after dict_len in the 5.10 merge-window layout", "[printk]") {
   Fixture f;
-  RingWriter ring(f.mem, 4, 12);
+  RingWriter ring(f.phys, 4, 12);
   ring.add("hello", 3);
   // That layout had u16 dict_len after text_len; move our two bytes there.
   uint64_t info = kInfos + (ring.live()[0].id % 16) * kInfoSize;
-  f.mem.put<uint16_t>(info + 18, 0);
-  f.mem.put<uint8_t>(info + 20, 7);
-  f.mem.put<uint8_t>(info + 21, 1 << 5);
+  f.phys.put<uint16_t>(info + 18, 0);
+  f.phys.put<uint8_t>(info + 20, 7);
+  f.phys.put<uint8_t>(info + 21, 1 << 5);
   f.info = ring_info_with({{"OFFSET(printk_info.dict_len)", "18"}, {"OFFSET(printk_info.caller_id)", "24"}});
   auto log = f.read();
   REQUIRE(log);

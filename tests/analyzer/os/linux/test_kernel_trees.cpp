@@ -17,12 +17,6 @@ using namespace linux_kernel;
 
 namespace {
 
-struct FakeKernel {
-  FakePhysicalMemory phys;
-  IdentityArch arch;
-  KernelMemory memory{phys, arch};
-};
-
 // rb_node: parent_color at 0, right at 8, left at 16; rb_root.rb_node at 0.
 const RbTreeLayout kRb{0, 0, 8, 16};
 
