@@ -95,9 +95,16 @@ Expected<std::unique_ptr<LineTable>> LineTable::open(const std::string& path, co
   return table;
 }
 
-// The unit that holds address and the address as the line table keys it.
+// The unit that holds an address, the address as its line table keys it,
+// and the functions active there (innermost inlined first).
+struct LineTable::Location {
+  llvm::DWARFCompileUnit* unit = nullptr;
+  llvm::object::SectionedAddress where;
+  llvm::SmallVector<llvm::DWARFDie, 4> chain;
+};
+
 // Callers hold state.mutex.
-std::pair<llvm::DWARFCompileUnit*, llvm::object::SectionedAddress> LineTable::locate(uint64_t address) const {
+LineTable::Location LineTable::locate(uint64_t address) const {
   State& state = *state_;
   llvm::object::SectionedAddress where{address, llvm::object::SectionedAddress::UndefSection};
   for (const PlacedRange& range : state.ranges)
@@ -109,13 +116,15 @@ std::pair<llvm::DWARFCompileUnit*, llvm::object::SectionedAddress> LineTable::lo
   } else {
     unit = state.context->getCompileUnitForCodeAddress(address);
   }
-  return {unit, where};
+  Location location{unit, where, {}};
+  if (unit) unit->getInlinedChainForAddress(address, location.chain);
+  return location;
 }
 
 std::optional<SourceLine> LineTable::line_for_address(uint64_t address) const {
   State& state = *state_;
   std::lock_guard lock(state.mutex);
-  auto [unit, where] = locate(address);
+  auto [unit, where, chain] = locate(address);
   if (!unit) return std::nullopt;
   const llvm::DWARFDebugLine::LineTable* rows = state.context->getLineTableForUnit(unit);
   llvm::DILineInfo info;
@@ -127,8 +136,6 @@ std::optional<SourceLine> LineTable::line_for_address(uint64_t address) const {
   line.file = info.FileName;
   line.line = info.Line;
   // The innermost (inlined) function holds the line the row names.
-  llvm::SmallVector<llvm::DWARFDie, 4> chain;
-  unit->getInlinedChainForAddress(address, chain);
   if (!chain.empty())
     if (const char* name = chain.front().getSubroutineName(llvm::DINameKind::ShortName)) line.function = name;
   return line;
@@ -137,10 +144,7 @@ std::optional<SourceLine> LineTable::line_for_address(uint64_t address) const {
 std::vector<InlineFrame> LineTable::inlined_frames(uint64_t address) const {
   State& state = *state_;
   std::lock_guard lock(state.mutex);
-  auto [unit, where] = locate(address);
-  if (!unit) return {};
-  llvm::SmallVector<llvm::DWARFDie, 4> chain;
-  unit->getInlinedChainForAddress(address, chain);
+  auto [unit, where, chain] = locate(address);
   if (chain.empty()) return {};
   const llvm::DWARFDebugLine::LineTable* rows = state.context->getLineTableForUnit(unit);
   const auto kind = llvm::DILineInfoSpecifier::FileLineInfoKind::AbsoluteFilePath;
@@ -169,11 +173,7 @@ std::vector<InlineFrame> LineTable::inlined_frames(uint64_t address) const {
 std::vector<FunctionVariables> LineTable::frame_variables(uint64_t address) const {
   State& state = *state_;
   std::lock_guard lock(state.mutex);
-  auto [unit, where] = locate(address);
-  if (!unit) return {};
-  llvm::SmallVector<llvm::DWARFDie, 4> chain;
-  unit->getInlinedChainForAddress(address, chain);
-  return collect_frame_variables(chain, address, state.relocatable);
+  return collect_frame_variables(locate(address).chain, address, state.relocatable);
 }
 
 }  // namespace coroner::symbols

@@ -60,7 +60,8 @@ class LineTable {
  private:
   struct State;
   LineTable() = default;
-  std::pair<llvm::DWARFCompileUnit*, llvm::object::SectionedAddress> locate(uint64_t address) const;
+  struct Location;
+  Location locate(uint64_t address) const;
   std::string path_;
   std::unique_ptr<State> state_;
 };
