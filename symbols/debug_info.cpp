@@ -88,8 +88,7 @@ Expected<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, co
                       state.first_llvm_message.empty() ? "" : ": ", state.first_llvm_message);
   }
 
-  auto build_id = elf_build_id(path);
-  if (build_id) info->build_id_ = *build_id;
+  if (auto build_id = gnu_build_id(object)) info->build_id_ = *build_id;
   const std::string cache_file =
       cache_dir.empty() || info->build_id_.empty() ? "" : index_cache_path(cache_dir, info->build_id_);
 

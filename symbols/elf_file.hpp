@@ -7,6 +7,7 @@
 #include <llvm/Object/ELFObjectFile.h>
 #include <llvm/Support/Error.h>
 
+#include <optional>
 #include <string>
 
 namespace coroner::symbols {
@@ -16,6 +17,10 @@ std::string llvm_message(llvm::Error error);
 
 // Maps path and checks that it is an ELF object LLVM can read.
 Expected<llvm::object::OwningBinary<llvm::object::ObjectFile>> open_elf(const std::string& path);
+
+// Lower-case hex of the GNU build-id note of an open object, read from any
+// SHT_NOTE section (a module has no program headers); nullopt without one.
+std::optional<std::string> gnu_build_id(const llvm::object::ObjectFile& object);
 
 // The ELF view of an object open_elf() returned.
 inline const llvm::object::ELFObjectFileBase& as_elf(const llvm::object::ObjectFile& object) {

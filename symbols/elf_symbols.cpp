@@ -81,7 +81,7 @@ Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::
   const uint64_t elf_size = binary.getBinary()->getData().size();
   std::string cache;
   if (!cache_dir.empty())
-    if (auto id = elf_build_id(path)) {
+    if (auto id = gnu_build_id(*binary.getBinary())) {
       cache = symbol_cache_path(cache_dir, *id);
       if (auto bytes = read_cache_file(cache))
         if (auto cached = deserialize(*bytes, elf_size)) {
@@ -241,44 +241,10 @@ std::vector<const Symbol*> SymbolTable::search(std::string_view substring) const
   return found;
 }
 
-namespace {
-
-// The NT_GNU_BUILD_ID note of any SHT_NOTE section: a module (ET_REL) has no
-// program headers, so LLVM's getBuildID() does not find it there.
-template <typename ELFT>
-std::optional<std::string> build_id_note(const llvm::object::ELFObjectFile<ELFT>& object) {
-  const auto& file = object.getELFFile();
-  auto sections = file.sections();
-  if (!sections) {
-    llvm::consumeError(sections.takeError());
-    return std::nullopt;
-  }
-  for (const auto& section : *sections) {
-    if (section.sh_type != llvm::ELF::SHT_NOTE) continue;
-    llvm::Error error = llvm::Error::success();
-    for (const auto& note : file.notes(section, error)) {
-      if (note.getType() != llvm::ELF::NT_GNU_BUILD_ID || note.getName() != "GNU") continue;
-      std::string text;
-      for (uint8_t byte : note.getDesc(section.sh_addralign)) text += fmt::format("{:02x}", byte);
-      llvm::consumeError(std::move(error));
-      return text;
-    }
-    llvm::consumeError(std::move(error));
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 Expected<std::string> elf_build_id(const std::string& path) {
   CORONER_TRY(binary, open_elf(path));
-  const llvm::object::ObjectFile* object = binary.getBinary();
-  std::optional<std::string> id;
-  if (auto* elf = llvm::dyn_cast<llvm::object::ELF64LEObjectFile>(object)) id = build_id_note(*elf);
-  else if (auto* elf = llvm::dyn_cast<llvm::object::ELF64BEObjectFile>(object)) id = build_id_note(*elf);
-  else if (auto* elf = llvm::dyn_cast<llvm::object::ELF32LEObjectFile>(object)) id = build_id_note(*elf);
-  else if (auto* elf = llvm::dyn_cast<llvm::object::ELF32BEObjectFile>(object)) id = build_id_note(*elf);
-  if (!id || id->empty()) return make_error(Errc::not_found, "{}: no GNU build-id note", path);
+  auto id = gnu_build_id(*binary.getBinary());
+  if (!id) return make_error(Errc::not_found, "{}: no GNU build-id note", path);
   return *id;
 }
 
