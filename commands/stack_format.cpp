@@ -14,16 +14,6 @@ namespace coroner::commands {
 
 namespace {
 
-// One unwinder per program: its tables (ORC, CFI of vmlinux and modules)
-// are read once and serve every later bt.
-struct SharedUnwinder {
-  std::unique_ptr<unwind::ArchUnwinder> unwinder;
-};
-
-const unwind::ArchUnwinder& program_unwinder(const Program& program) {
-  return *program.extension<SharedUnwinder>([&] { return new SharedUnwinder{unwind::make_unwinder(program)}; }).unwinder;
-}
-
 // -f stops at this much memory between two frames: more means the next
 // frame is on another stack (an IRQ or exception stack switch).
 constexpr uint64_t kMaxFrameData = 64 * 1024;
@@ -306,7 +296,7 @@ TaskBacktrace backtrace_task(const Program& program, const linux_kernel::Task& t
     result.error = start.error();
   } else {
     // Default options: inline frames (which need the line tables) always.
-    result.trace = unwind::unwind(program, program_unwinder(program), *start);
+    result.trace = unwind::unwind(program, unwind::unwinder_of(program), *start);
   }
   if (options.scan != BacktraceOptions::Scan::none) result.scan = scan_stack(program, task, result, options.scan);
   return result;
