@@ -4,10 +4,13 @@
 // Commands come from the terminal (the crash> shell) or, when standard
 // input is not a terminal, one per line from it.
 #include "analyzer/frontends/batch/batch.hpp"
+#include "analyzer/frontends/index_builder/index_builder.hpp"
 #include "analyzer/frontends/shell/shell.hpp"
 #include "analyzer/os/linux/modules.hpp"
 #include "analyzer/program.hpp"
+#include "capture/format/decompressed_file.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -23,6 +26,10 @@ constexpr const char* kUsage =
     "  -s         silent: no banner (for scripts)\n"
     "  --mod-path DIR   where to look for module debug info (repeatable)\n"
     "  --output json    each command prints one JSON document\n"
+    "       coroner --build-index [--background] VMLINUX\n"
+    "             build the caches that make a start fast (DWARF name index, symbol table) in\n"
+    "             $CORONER_CACHE_DIR (default ~/.cache/coroner); a session without them starts one\n"
+    "             in the background when it ends (CORONER_BACKGROUND_INDEX=0: do not)\n"
     "Commands are read from standard input when it is not a terminal; `help` lists them.\n";
 
 int usage_error(const std::string& message) {
@@ -44,6 +51,8 @@ int main(int argc, char** argv) {
   coroner::ProgramOptions options;
   coroner::commands::OutputFormat format = coroner::commands::OutputFormat::text;
   bool silent = false;
+  bool build_index = false;
+  bool background = false;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -55,6 +64,10 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "-s") {
       silent = true;
+    } else if (a == "--build-index") {
+      build_index = true;
+    } else if (a == "--background") {
+      background = true;
     } else if (a == "--mod-path" || a == "--output") {
       if (i + 1 == argc) return usage_error(a + " needs a value");
       std::string value = argv[++i];
@@ -70,6 +83,11 @@ int main(int argc, char** argv) {
     } else {
       positional.push_back(a);
     }
+  }
+  if (build_index) {
+    if (positional.size() != 1) return usage_error("--build-index takes one VMLINUX");
+    if (background) (void)setpriority(PRIO_PROCESS, 0, 10);  // yield to the user's sessions
+    return coroner::frontends::build_index_caches(positional[0], coroner::default_cache_dir(), std::cerr);
   }
   if (positional.empty()) {
     auto sample = sample_directory();
@@ -95,6 +113,8 @@ int main(int argc, char** argv) {
       std::cerr << shown.error().message() << '\n';
     std::cout << '\n';
   }
-  if (interactive) return coroner::frontends::run_shell(context);
-  return coroner::frontends::run_batch(context, std::cin, std::cerr);
+  const int status = interactive ? coroner::frontends::run_shell(context)
+                                 : coroner::frontends::run_batch(context, std::cin, std::cerr);
+  coroner::frontends::start_background_index(**program);
+  return status;
 }

@@ -22,10 +22,11 @@ bool is_char(const Type& type) {
 }
 
 // A variable or function of `info` (link-time addresses moved by slide).
-// kernel_symbols (relocated) give the address of what DWARF only declares.
+// For vmlinux (`kernel`), its symbol table -- read only when needed -- gives
+// the address of what DWARF only declares and the size of an array declared
+// without one.
 std::optional<Expected<GlobalObject>> lookup(const Program& program, symbols::DebugInfo& info, std::string_view name,
-                                             int64_t slide, bool zero_based_percpu,
-                                             const symbols::SymbolTable* kernel_symbols) {
+                                             int64_t slide, bool zero_based_percpu, bool kernel) {
   bool function = false;
   auto variable = info.find_variable(name);
   if (!variable) {
@@ -37,7 +38,7 @@ std::optional<Expected<GlobalObject>> lookup(const Program& program, symbols::De
   if (variable->address) {
     // x86_64 links .data..percpu at 0: those offsets are not moved by KASLR.
     address = *variable->address + (variable->per_cpu && zero_based_percpu ? 0 : slide);
-  } else if (const symbols::Symbol* symbol = kernel_symbols ? kernel_symbols->find(name) : nullptr) {
+  } else if (const symbols::Symbol* symbol = kernel ? program.symbols().find(name) : nullptr) {
     address = symbol->address;  // only declared in DWARF (jiffies is a linker-script alias)
   } else {
     return make_error(Errc::not_found, "'{}' has no address in {} (optimized out or only declared)", name, info.path());
@@ -45,7 +46,7 @@ std::optional<Expected<GlobalObject>> lookup(const Program& program, symbols::De
   Object object = Object::reference(program, info.types(), variable->type, address);
   // An array declared without a length: its definition's symbol has the size.
   auto type = object.underlying_type();
-  if (type && (*type)->kind() == TypeKind::array && !(*type)->length()) {
+  if (kernel && type && (*type)->kind() == TypeKind::array && !(*type)->length()) {
     const symbols::Symbol* symbol = program.symbols().find(name);
     if (symbol && symbol->size && symbol->address == *object.address()) object = object.with_size(symbol->size);
   }
@@ -227,9 +228,7 @@ Expected<const symbols::TypeGraph*> kernel_types(const Program& program) {
 
 Expected<GlobalObject> find_global(const Program& program, std::string_view name) {
   CORONER_TRY(info, program.debug_info());
-  const symbols::Symbol* percpu_start = program.symbols().find("__per_cpu_start");
-  const bool zero_based = percpu_start && percpu_start->address == 0;
-  if (auto found = lookup(program, *info, name, program.kaslr_offset(), zero_based, &program.symbols()))
+  if (auto found = lookup(program, *info, name, program.kaslr_offset(), program.percpu_linked_at_zero(), true))
     return std::move(*found);
   // Then the loaded modules' debug info, already placed at their sections.
   if (auto modules = program.modules())
@@ -237,7 +236,7 @@ Expected<GlobalObject> find_global(const Program& program, std::string_view name
       if (!module->has_dwarf()) continue;
       auto debug = module->debug_info();
       if (!debug) continue;
-      if (auto found = lookup(program, **debug, name, 0, false, nullptr)) return std::move(*found);
+      if (auto found = lookup(program, **debug, name, 0, false, false)) return std::move(*found);
     }
   if (const symbols::Symbol* symbol = program.symbols().find(name))
     return make_error(Errc::not_found, "'{}' has no debug info type; cast its address: *(long *){:#x}", name,

@@ -1,6 +1,7 @@
 #include "analyzer/program.hpp"
 
 #include "capture/format/decompressed_file.hpp"
+#include "symbols/elf_file.hpp"
 
 #include <algorithm>
 
@@ -18,6 +19,27 @@ int64_t slide_from_stext(const VmcoreInfo& info, const symbols::SymbolTable& tab
   const symbols::Symbol* linked = table.find("_stext");
   if (stext && linked) return static_cast<int64_t>(*stext - linked->address);
   return 0;
+}
+
+// What open() needs of vmlinux itself, from its headers alone (the symbol
+// table is read on first use): its build-id and where per-CPU data is linked.
+struct KernelImage {
+  std::optional<std::string> build_id;
+  bool percpu_linked_at_zero = false;
+};
+
+Expected<KernelImage> read_kernel_image(const std::string& vmlinux) {
+  CORONER_TRY(binary, symbols::open_elf(vmlinux));
+  KernelImage image;
+  image.build_id = symbols::gnu_build_id(*binary.getBinary());
+  for (const llvm::object::SectionRef& section : binary.getBinary()->sections()) {
+    auto name = section.getName();  // open_elf() checked every section's name
+    if (name && *name == ".data..percpu") {
+      image.percpu_linked_at_zero = section.getAddress() == 0;
+      break;
+    }
+  }
+  return image;
 }
 
 }  // namespace
@@ -41,19 +63,22 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
                                          "producer did not record it)", dump_name);
   program->vmcoreinfo_ = VmcoreInfo::parse(*text);
 
-  const std::optional<uint64_t> offset = program->vmcoreinfo_.kernel_offset();
-  CORONER_TRY(table, symbols::SymbolTable::from_elf(vmlinux, cache, static_cast<int64_t>(offset.value_or(0))));
+  CORONER_TRY(image, read_kernel_image(vmlinux));
   std::string dump_id = program->vmcoreinfo_.build_id();
-  if (!dump_id.empty()) {
-    auto kernel_id = symbols::elf_build_id(vmlinux);
-    if (kernel_id && !kernel_id->empty() && kernel_id->substr(0, dump_id.size()) != dump_id)
-      return make_error(Errc::invalid_argument,
-                        "{} does not match {}: build-id {} in the kernel, {} in the dump's VMCOREINFO",
-                        options.vmlinux, dump_name, *kernel_id, dump_id);
+  if (!dump_id.empty() && image.build_id && image.build_id->substr(0, dump_id.size()) != dump_id)
+    return make_error(Errc::invalid_argument,
+                      "{} does not match {}: build-id {} in the kernel, {} in the dump's VMCOREINFO",
+                      options.vmlinux, dump_name, *image.build_id, dump_id);
+  program->percpu_linked_at_zero_ = image.percpu_linked_at_zero;
+  if (const std::optional<uint64_t> offset = program->vmcoreinfo_.kernel_offset()) {
+    program->kaslr_offset_ = static_cast<int64_t>(*offset);
+  } else {
+    // Without KERNELOFFSET the slide comes from a symbol: read them now.
+    CORONER_TRY(table, program->symbol_table());
+    auto& symbols = *program->symbols_;
+    symbols.relocate(slide_from_stext(program->vmcoreinfo_, *table));
+    program->kaslr_offset_ = symbols.slide();
   }
-  if (!offset) table.relocate(slide_from_stext(program->vmcoreinfo_, table));
-  program->kaslr_offset_ = table.slide();
-  program->symbols_ = std::move(table);
 
   CORONER_TRY(arch, arch::make_arch(d.machine(), program->vmcoreinfo_));
   program->arch_ = std::move(arch);
@@ -61,8 +86,26 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
   return program;
 }
 
+Expected<const symbols::SymbolTable*> Program::symbol_table() const {
+  std::call_once(symbols_once_, [this] {
+    auto read = symbols::SymbolTable::from_elf(vmlinux_, options_.cache_dir, kaslr_offset_);
+    if (read) symbols_ = std::move(*read);
+    else symbols_error_ = read.error();
+    symbols_loaded_.store(true, std::memory_order_release);
+  });
+  if (symbols_error_) return *symbols_error_;
+  return &*symbols_;
+}
+
+const symbols::SymbolTable& Program::symbols() const {
+  static const symbols::SymbolTable empty;
+  auto table = symbol_table();
+  return table ? **table : empty;
+}
+
 Expected<uint64_t> Program::symbol_address(std::string_view name) const {
-  if (const symbols::Symbol* s = symbols_.find(name)) return s->address;
+  CORONER_TRY(table, symbol_table());
+  if (const symbols::Symbol* s = table->find(name)) return s->address;
   if (auto list = modules(); list && !(*list)->empty()) {
     for (const auto& module : **list)
       if (const symbols::Symbol* s = module->find_symbol(name)) return s->address;
@@ -85,7 +128,7 @@ std::optional<SymbolicAddress> Program::describe_address(uint64_t address) const
         if (!s) return std::nullopt;
         return SymbolicAddress{s, address - s->address, module->name};
       }
-  const symbols::Symbol* s = symbols_.containing(address);
+  const symbols::Symbol* s = symbols().containing(address);
   if (!s) return std::nullopt;
   return SymbolicAddress{s, address - s->address, {}};
 }
@@ -122,6 +165,7 @@ Expected<symbols::DebugInfo*> Program::debug_info() const {
     auto opened = symbols::DebugInfo::open(vmlinux_, options_.cache_dir);
     if (opened) debug_info_ = std::move(*opened);
     else debug_error_ = opened.error();
+    debug_opened_.store(true, std::memory_order_release);
   });
   if (debug_error_) return *debug_error_;
   return debug_info_.get();

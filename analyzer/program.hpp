@@ -13,6 +13,7 @@
 #include "symbols/elf_symbols.hpp"
 #include "symbols/line_table.hpp"
 
+#include <atomic>
 #include <memory>
 #include <map>
 #include <mutex>
@@ -43,7 +44,9 @@ using KernelModules = std::vector<std::unique_ptr<KernelModule>>;
 class Program {
  public:
   // Opens the dump and the kernel, checks that they belong together
-  // (build-id), and sets up translation. DWARF is opened on first use.
+  // (build-id), and sets up translation. DWARF and the symbol table are read
+  // on first use (the symbol table at once only when VMCOREINFO lacks
+  // KERNELOFFSET: the slide then comes from _stext).
   static Expected<std::unique_ptr<Program>> open(const ProgramOptions& options);
 
   const ProgramOptions& options() const { return options_; }
@@ -53,9 +56,19 @@ class Program {
   const arch::Arch& arch() const { return *arch_; }
   const KernelMemory& memory() const { return *memory_; }
 
-  // vmlinux's ELF symbols, relocated to the dumped kernel's addresses.
-  const symbols::SymbolTable& symbols() const { return symbols_; }
+  // vmlinux's ELF symbols, relocated to the dumped kernel's addresses, read
+  // (or loaded from the cache) on the first call; the error names the file.
+  Expected<const symbols::SymbolTable*> symbol_table() const;
+  // The same, for lookups that treat a missing table as no symbol: an empty
+  // table when it could not be read (symbol_table() says why).
+  const symbols::SymbolTable& symbols() const;
+  // Whether symbol_table() has been read (tests: commands that need no
+  // symbol do not pay for it).
+  bool symbols_loaded() const { return symbols_loaded_.load(); }
   int64_t kaslr_offset() const { return kaslr_offset_; }
+  // x86_64 links per-CPU data (.data..percpu) at 0: its variables' addresses
+  // are offsets that KASLR does not move.
+  bool percpu_linked_at_zero() const { return percpu_linked_at_zero_; }
 
   // The run-time address of a symbol of vmlinux, else of a loaded module;
   // the error names it.
@@ -75,6 +88,10 @@ class Program {
   // vmlinux's DWARF, opened (and indexed or loaded from the cache) on the
   // first call.
   Expected<symbols::DebugInfo*> debug_info() const;
+  // The same if debug_info() has opened it, else nullptr (never opens it).
+  const symbols::DebugInfo* opened_debug_info() const {
+    return debug_opened_.load(std::memory_order_acquire) ? debug_info_.get() : nullptr;
+  }
   // Shorthands over debug_info().
   Expected<uint64_t> member_offset(std::string_view type, std::string_view member) const;
   Expected<uint64_t> type_size(std::string_view type) const;
@@ -108,12 +125,18 @@ class Program {
   VmcoreInfo vmcoreinfo_;
   std::unique_ptr<arch::Arch> arch_;
   std::unique_ptr<KernelMemory> memory_;
-  symbols::SymbolTable symbols_;
   int64_t kaslr_offset_ = 0;
+  bool percpu_linked_at_zero_ = false;
+
+  mutable std::once_flag symbols_once_;
+  mutable std::optional<symbols::SymbolTable> symbols_;
+  mutable std::optional<Error> symbols_error_;
+  mutable std::atomic<bool> symbols_loaded_ = false;
 
   mutable std::once_flag debug_once_;
   mutable std::unique_ptr<symbols::DebugInfo> debug_info_;
   mutable std::optional<Error> debug_error_;
+  mutable std::atomic<bool> debug_opened_ = false;  // debug_once_ has run
 
   mutable std::mutex line_tables_mutex_;
   mutable std::map<std::string, std::unique_ptr<symbols::LineTable>> line_tables_;  // by object path

@@ -157,7 +157,7 @@ Expected<void> run_list(CommandContext& ctx, const Arguments& args) {
   CORONER_TRY(r, parse(program, args));
   uint64_t link_member = 0;
   if (r.mode != Mode::pointers) {
-    CORONER_TRY(member, program.member_offset("list_head", r.reverse ? "prev" : "next"));
+    CORONER_TRY(member, program.member_offset("struct list_head", r.reverse ? "prev" : "next"));
     link_member = member;
   }
   Walk w = walk(program, r, link_member);

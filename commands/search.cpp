@@ -137,9 +137,9 @@ Expected<std::vector<Region>> kernel_regions(const Program& program) {
   // vmalloc areas, modules among them.
   CORONER_TRY(root, program.symbol_address("vmap_area_root"));
   CORONER_TRY(layout, linux_kernel::rbtree_layout(program));
-  CORONER_TRY(node_offset, program.member_offset("vmap_area", "rb_node"));
-  CORONER_TRY(start_offset, program.member_offset("vmap_area", "va_start"));
-  CORONER_TRY(end_offset, program.member_offset("vmap_area", "va_end"));
+  CORONER_TRY(node_offset, program.member_offset("struct vmap_area", "rb_node"));
+  CORONER_TRY(start_offset, program.member_offset("struct vmap_area", "va_start"));
+  CORONER_TRY(end_offset, program.member_offset("struct vmap_area", "va_end"));
   CORONER_TRY(nodes, linux_kernel::walk_rbtree(memory, layout, root, linux_kernel::RbOrder::linear));
   for (const auto& node : nodes) {
     uint64_t area = node.address - node_offset;
@@ -157,16 +157,16 @@ Expected<std::vector<Region>> user_regions(const CommandContext& ctx) {
   const Program& program = ctx.program;
   CORONER_TRY(reader, MemoryReader::make(ctx, AddressSpace::user));
   CORONER_TRY(task, linux_kernel::find_task(program, *ctx.current_pid));
-  CORONER_TRY(vm_start, program.member_offset("vm_area_struct", "vm_start"));
-  CORONER_TRY(vm_end, program.member_offset("vm_area_struct", "vm_end"));
+  CORONER_TRY(vm_start, program.member_offset("struct vm_area_struct", "vm_start"));
+  CORONER_TRY(vm_end, program.member_offset("struct vm_area_struct", "vm_end"));
   std::vector<uint64_t> vmas;
-  if (auto mt = program.member_offset("mm_struct", "mm_mt")) {
+  if (auto mt = program.member_offset("struct mm_struct", "mm_mt")) {
     CORONER_TRY(layout, linux_kernel::maple_tree_layout(program));
     CORONER_TRY(entries, linux_kernel::walk_maple_tree(program.memory(), layout, task.mm + *mt));
     for (const auto& e : entries) vmas.push_back(e.value);
   } else {
-    CORONER_TRY(mmap, program.member_offset("mm_struct", "mmap"));
-    CORONER_TRY(next_offset, program.member_offset("vm_area_struct", "vm_next"));
+    CORONER_TRY(mmap, program.member_offset("struct mm_struct", "mmap"));
+    CORONER_TRY(next_offset, program.member_offset("struct vm_area_struct", "vm_next"));
     CORONER_TRY(vma, program.memory().read_u64(task.mm + mmap));
     std::unordered_set<uint64_t> seen;
     while (vma) {

@@ -31,7 +31,7 @@ std::optional<uint64_t> register_value(const Program& program, const unwind::Reg
 std::optional<uint64_t> pt_regs_member(const Program& program, const unwind::PhysicalFrame& frame,
                                        std::string_view member) {
   if (!frame.pt_regs) return std::nullopt;
-  auto offset = program.member_offset("pt_regs", member);
+  auto offset = program.member_offset("struct pt_regs", member);
   if (!offset) return std::nullopt;
   auto value = program.memory().read_u64(*frame.pt_regs + *offset);
   return value ? std::optional(*value) : std::nullopt;
@@ -203,7 +203,7 @@ Expected<uint64_t> thread_size(const Program& program) {
 // The words of the stack [from, to) that are addresses inside a function.
 Expected<StackScan> scan_stack(const Program& program, const linux_kernel::Task& task, const TaskBacktrace& backtrace,
                                BacktraceOptions::Scan kind) {
-  CORONER_TRY(stack_offset, program.member_offset("task_struct", "stack"));
+  CORONER_TRY(stack_offset, program.member_offset("struct task_struct", "stack"));
   CORONER_TRY(bottom, program.memory().read_u64(task.address + stack_offset));
   CORONER_TRY(size, thread_size(program));
   StackScan scan{bottom, bottom + size, {}};

@@ -5,6 +5,7 @@
 #include "symbols/elf_file.hpp"
 #include "symbols/elf_symbols.hpp"
 #include "symbols/index_cache.hpp"
+#include "symbols/name_scan.hpp"
 
 #include <llvm/BinaryFormat/ELF.h>
 #include <llvm/DebugInfo/DIContext.h>
@@ -22,13 +23,51 @@ namespace {
 
 using namespace llvm::dwarf;
 
-
 }  // namespace
+
+// The names of the file: from the index when it is cached or built, else
+// from a NameScanner -- until its scans have cost about what building the
+// index costs; then the index is built (and cached) and answers the rest.
+class DebugInfo::Names final : public NameLookup {
+ public:
+  Names(llvm::DWARFContext& context, std::string path, std::string cache_file, uint64_t info_size)
+      : context_(context), path_(std::move(path)), cache_file_(std::move(cache_file)), info_size_(info_size) {}
+
+  Expected<std::optional<uint64_t>> find(NameKind kind, std::string_view name) const override {
+    std::lock_guard lock(mutex_);
+    if (!index_ && scanner_ && (scanner_->scanned_bytes() > 3 * info_size_ || scanner_->walked_units() > 1000))
+      CORONER_CHECK(build());
+    if (index_) return index_->find(kind, name);
+    return scanner_->find(kind, name);
+  }
+
+  Expected<void> build() const {
+    if (index_) return {};
+    const auto start = std::chrono::steady_clock::now();
+    const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+    CORONER_TRY(index, NameIndex::build(context_, path_, threads));
+    // The cache only saves time: failing to write it is not an error.
+    if (!cache_file_.empty()) (void)save_index(cache_file_, index, info_size_);
+    index_ = std::move(index);
+    scanner_.reset();
+    build_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return {};
+  }
+
+  llvm::DWARFContext& context_;
+  std::string path_;
+  std::string cache_file_;
+  uint64_t info_size_;
+  mutable std::recursive_mutex mutex_;  // build() runs under find()'s lock
+  mutable std::optional<NameIndex> index_;
+  mutable std::unique_ptr<NameScanner> scanner_;
+  mutable double build_seconds_ = 0;
+};
 
 struct DebugInfo::State {
   llvm::object::OwningBinary<llvm::object::ObjectFile> binary;
   std::unique_ptr<llvm::DWARFContext> context;
-  NameIndex index;
+  std::unique_ptr<Names> names;
   std::unique_ptr<TypeGraph> types;
   uint64_t percpu_start = 0;
   uint64_t percpu_end = 0;
@@ -92,23 +131,36 @@ Expected<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, co
   const std::string cache_file =
       cache_dir.empty() || info->build_id_.empty() ? "" : index_cache_path(cache_dir, info->build_id_);
 
-  const auto start = std::chrono::steady_clock::now();
+  state.names = std::make_unique<Names>(*state.context, path, cache_file, info_size);
   std::optional<NameIndex> cached;
   if (!cache_file.empty()) cached = load_index(cache_file, info_size);
   if (cached) {
-    state.index = std::move(*cached);
-    info->stats_.from_cache = true;
+    state.names->index_ = std::move(*cached);
+    info->from_cache_ = true;
   } else {
-    const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-    CORONER_TRY(index, NameIndex::build(*state.context, path, threads));
-    state.index = std::move(index);
-    // The cache only saves time: failing to write it is not an error.
-    if (!cache_file.empty()) (void)save_index(cache_file, state.index, info_size);
+    // Without a cache the first names are found by scanning; a file that
+    // cannot be scanned is indexed now.
+    state.names->scanner_ = NameScanner::create(*state.context, object, path);
+    if (!state.names->scanner_) CORONER_CHECK(info->build_index());
   }
-  info->stats_.index_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  info->stats_.index_entries = state.index.entries().size();
-  state.types = std::make_unique<TypeGraph>(*state.context, state.index, path);
+  state.types = std::make_unique<TypeGraph>(*state.context, *state.names, path);
   return info;
+}
+
+Expected<void> DebugInfo::build_index() {
+  std::lock_guard lock(state_->names->mutex_);
+  return state_->names->build();
+}
+
+OpenStats DebugInfo::stats() const {
+  std::lock_guard lock(state_->names->mutex_);
+  const auto& index = state_->names->index_;
+  return {from_cache_, index ? index->entries().size() : 0, state_->names->build_seconds_};
+}
+
+bool DebugInfo::indexed() const {
+  std::lock_guard lock(state_->names->mutex_);
+  return state_->names->index_.has_value();
 }
 
 const TypeGraph& DebugInfo::types() const { return *state_->types; }
@@ -139,19 +191,19 @@ Expected<bool> DebugInfo::has_member(std::string_view type_name, std::string_vie
 }
 
 Expected<Variable> DebugInfo::find_variable(std::string_view name) {
-  auto offset = state_->index.find(NameKind::variable, name);
+  CORONER_TRY(offset, state_->names->find(NameKind::variable, name));
   if (!offset) return make_error(Errc::not_found, "{}: no variable named '{}'", path_, name);
   return read_variable(*offset, name, false);
 }
 
 Expected<Variable> DebugInfo::find_function(std::string_view name) {
-  auto offset = state_->index.find(NameKind::function, name);
+  CORONER_TRY(offset, state_->names->find(NameKind::function, name));
   if (!offset) return make_error(Errc::not_found, "{}: no function named '{}'", path_, name);
   return read_variable(*offset, name, true);
 }
 
 Expected<int64_t> DebugInfo::find_enumerator(std::string_view name) {
-  auto offset = state_->index.find(NameKind::enumerator, name);
+  CORONER_TRY(offset, state_->names->find(NameKind::enumerator, name));
   if (!offset) return make_error(Errc::not_found, "{}: no enumerator named '{}'", path_, name);
   llvm::DWARFDie die = state_->context->getDIEForOffset(*offset);
   auto value = die.isValid() ? die.find(DW_AT_const_value) : std::nullopt;

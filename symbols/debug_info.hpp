@@ -27,18 +27,25 @@ struct Variable {
 };
 
 struct OpenStats {
-  bool from_cache = false;
-  size_t index_entries = 0;
-  double index_seconds = 0;  // building or loading the index
+  bool from_cache = false;    // the name index came from the cache
+  size_t index_entries = 0;   // 0 while names are scanned for
+  double index_seconds = 0;   // building it
 };
 
 class DebugInfo {
  public:
   // cache_dir: where the name index is kept, keyed by the file's build-id
   // (empty: no cache). sections: load addresses for a relocatable module.
+  // Without a cached index, names are found by scanning (name_scan.hpp)
+  // until that has cost about what the index costs, which is then built.
   static Expected<std::unique_ptr<DebugInfo>> open(const std::string& path, const std::string& cache_dir,
                                                    const SectionAddresses* sections = nullptr);
   ~DebugInfo();
+
+  // Builds the name index now (and writes its cache) unless it exists.
+  Expected<void> build_index();
+  // Whether the index exists (cached or built); else names are scanned for.
+  bool indexed() const;
 
   // "task_struct", "struct task_struct", "int", "unsigned long", typedef names, "char *".
   Expected<QualifiedType> find_type(std::string_view type_name);
@@ -60,16 +67,17 @@ class DebugInfo {
   const TypeGraph& types() const;
   const std::string& path() const { return path_; }
   const std::string& build_id() const { return build_id_; }
-  const OpenStats& stats() const { return stats_; }
+  OpenStats stats() const;
 
  private:
+  class Names;
   struct State;
   DebugInfo() = default;
   Expected<Variable> read_variable(uint64_t die_offset, std::string_view name, bool function);
 
   std::string path_;
   std::string build_id_;
-  OpenStats stats_;
+  bool from_cache_ = false;
   std::unique_ptr<State> state_;
 };
 

@@ -20,16 +20,7 @@ namespace {
 
 using namespace llvm::dwarf;
 
-// An entry while building: rank orders definitions of the same name
-// (0 = a complete type, a variable with a location, a function with code).
-struct Candidate {
-  std::string_view name;
-  NameKind kind;
-  uint8_t rank;
-  uint64_t die_offset;
-};
-
-bool operator<(const Candidate& a, const Candidate& b) {
+bool entry_order(const UnitEntry& a, const UnitEntry& b) {
   return std::tie(a.kind, a.name, a.rank, a.die_offset) < std::tie(b.kind, b.name, b.rank, b.die_offset);
 }
 
@@ -69,7 +60,7 @@ struct DieFacts {
 
 class UnitWalker {
  public:
-  UnitWalker(llvm::DWARFUnit& unit, const std::string& path, std::vector<Candidate>& out)
+  UnitWalker(llvm::DWARFUnit& unit, const std::string& path, std::vector<UnitEntry>& out)
       : unit_(unit), path_(path), out_(out), data_(unit.getDebugInfoExtractor()) {}
 
   Expected<void> walk() {
@@ -141,7 +132,7 @@ class UnitWalker {
     }
     // Only this unit's entries: out_ holds the thread's earlier units too.
     out_.erase(std::remove_if(out_.begin() + static_cast<ptrdiff_t>(first_entry), out_.end(),
-                              [](const Candidate& c) { return c.name.empty(); }),
+                              [](const UnitEntry& c) { return c.name.empty(); }),
                out_.end());
     return {};
   }
@@ -186,20 +177,24 @@ class UnitWalker {
 
   llvm::DWARFUnit& unit_;
   const std::string& path_;
-  std::vector<Candidate>& out_;
+  std::vector<UnitEntry>& out_;
   llvm::DWARFDataExtractor data_;
 };
 
 // Sorted, one candidate (the best) per (kind, name).
-void sort_unique(std::vector<Candidate>& candidates) {
-  std::sort(candidates.begin(), candidates.end());
-  auto last = std::unique(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+void sort_unique(std::vector<UnitEntry>& candidates) {
+  std::sort(candidates.begin(), candidates.end(), entry_order);
+  auto last = std::unique(candidates.begin(), candidates.end(), [](const UnitEntry& a, const UnitEntry& b) {
     return a.kind == b.kind && a.name == b.name;
   });
   candidates.erase(last, candidates.end());
 }
 
 }  // namespace
+
+Expected<void> index_unit(llvm::DWARFUnit& unit, const std::string& path, std::vector<UnitEntry>& out) {
+  return UnitWalker(unit, path, out).walk();
+}
 
 Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::string& path, unsigned threads) {
   std::vector<llvm::DWARFUnit*> units;
@@ -214,31 +209,31 @@ Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::str
   }
 
   threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(units.size())));
-  std::vector<std::vector<Candidate>> found(threads);
+  std::vector<std::vector<UnitEntry>> found(threads);
   std::atomic<size_t> next{0};
   std::mutex error_mutex;
   std::optional<Error> first_error;
-  auto work = [&](std::vector<Candidate>& out) {
+  auto work = [&](std::vector<UnitEntry>& out) {
     // Most names are DW_FORM_strp into the linker-merged .debug_str, so a
     // name repeated in many units is one pointer: deduplicating by pointer
     // first leaves the sort (by content) a tenth of the entries.
     std::unordered_map<uint64_t, size_t> slot_of;
-    std::vector<Candidate> unit_entries;
+    std::vector<UnitEntry> unit_entries;
     for (size_t i; (i = next++) < units.size();) {
       unit_entries.clear();
-      auto walked = UnitWalker(*units[i], path, unit_entries).walk();
+      auto walked = index_unit(*units[i], path, unit_entries);
       if (!walked) {
         std::lock_guard lock(error_mutex);
         if (!first_error) first_error = walked.error();
         next = units.size();
         break;
       }
-      for (const Candidate& c : unit_entries) {
+      for (const UnitEntry& c : unit_entries) {
         const uint64_t key = reinterpret_cast<uintptr_t>(c.name.data()) ^ (uint64_t{static_cast<uint8_t>(c.kind)} << 58);
         auto [it, inserted] = slot_of.try_emplace(key, out.size());
         if (inserted) {
           out.push_back(c);
-        } else if (Candidate& kept = out[it->second];
+        } else if (UnitEntry& kept = out[it->second];
                    std::tie(c.rank, c.die_offset) < std::tie(kept.rank, kept.die_offset)) {
           kept = c;  // one pointer is one NUL-terminated name
         }
@@ -252,18 +247,18 @@ Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::str
   for (auto& thread : pool) thread.join();
   if (first_error) return *first_error;
 
-  std::vector<Candidate> merged;
+  std::vector<UnitEntry> merged;
   for (auto& part : found) {
-    std::vector<Candidate> next_merged;
+    std::vector<UnitEntry> next_merged;
     next_merged.reserve(merged.size() + part.size());
-    std::merge(merged.begin(), merged.end(), part.begin(), part.end(), std::back_inserter(next_merged));
+    std::merge(merged.begin(), merged.end(), part.begin(), part.end(), std::back_inserter(next_merged), entry_order);
     merged = std::move(next_merged);
     part = {};
   }
   sort_unique(merged);
   NameIndex index;
   index.entries_.reserve(merged.size());
-  for (const Candidate& c : merged) index.entries_.push_back({c.name, c.kind, c.die_offset});
+  for (const UnitEntry& c : merged) index.entries_.push_back({c.name, c.kind, c.die_offset});
   return index;
 }
 

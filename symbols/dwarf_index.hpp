@@ -24,6 +24,7 @@
 
 namespace llvm {
 class DWARFContext;
+class DWARFUnit;
 }
 
 namespace coroner::symbols {
@@ -37,6 +38,29 @@ enum class NameKind : uint8_t {
   variable,
   function,
   enumerator,
+};
+
+// What one unit holds under a name: rank orders definitions of the same
+// (kind, name): 0 = a complete type, a variable with a location, a
+// function with code; 1 = a declaration.
+struct UnitEntry {
+  std::string_view name;
+  NameKind kind;
+  uint8_t rank;
+  uint64_t die_offset;
+};
+
+// Appends the indexed entries of one unit (its top-level DIEs and the
+// enumerators of its enumeration types) to out. path names the file in errors.
+Expected<void> index_unit(llvm::DWARFUnit& unit, const std::string& path, std::vector<UnitEntry>& out);
+
+// Finds DIEs by name; implemented over a NameIndex, or without one
+// (NameScanner) while no index is built.
+class NameLookup {
+ public:
+  virtual ~NameLookup() = default;
+  // The DIE of the best definition of (kind, name) -- NameIndex::find's rule.
+  virtual Expected<std::optional<uint64_t>> find(NameKind kind, std::string_view name) const = 0;
 };
 
 class NameIndex {

@@ -7,61 +7,216 @@
 #include <llvm/TargetParser/Triple.h>
 
 #include <algorithm>
-#include <cctype>
+#include <functional>
 #include <tuple>
+#include <utility>
 
 namespace coroner::symbols {
 
 namespace {
 
-using llvm::object::ELFSectionRef;
-using llvm::object::ELFSymbolRef;
-using llvm::object::SymbolRef;
-
-// The nm letter of a defined symbol, from its binding and its section's
-// flags; 0 for symbols nm does not list (undefined, files, sections).
-char nm_letter(const ELFSymbolRef& symbol, const ELFSectionRef* section) {
-  const uint8_t elf_type = symbol.getELFType();
-  if (elf_type == llvm::ELF::STT_FILE || elf_type == llvm::ELF::STT_SECTION) return 0;
-  auto flags = symbol.getFlags();
-  if (!flags) {
-    llvm::consumeError(flags.takeError());
-    return 0;
-  }
-  if (*flags & SymbolRef::SF_Undefined) return 0;
-  const bool local = symbol.getBinding() == llvm::ELF::STB_LOCAL;
-  if (symbol.getBinding() == llvm::ELF::STB_WEAK) return elf_type == llvm::ELF::STT_OBJECT ? 'V' : 'W';
-  if (*flags & SymbolRef::SF_Common) return 'C';
-  char letter = '?';
-  if (*flags & SymbolRef::SF_Absolute || section == nullptr) {
-    letter = 'A';
-  } else {
-    const uint64_t section_flags = section->getFlags();
-    if (!(section_flags & llvm::ELF::SHF_ALLOC)) letter = 'N';
-    else if (section_flags & llvm::ELF::SHF_EXECINSTR) letter = 'T';
-    else if (section->getType() == llvm::ELF::SHT_NOBITS) letter = 'B';
-    else if (section_flags & llvm::ELF::SHF_WRITE) letter = 'D';
-    else letter = 'R';
-  }
-  return local ? static_cast<char>(std::tolower(static_cast<unsigned char>(letter))) : letter;
-}
-
 // Lower ranks are preferred when several symbols share a name or an address:
 // global before local, functions and objects before labels.
-int preference(const Symbol& symbol) {
-  int rank = 0;
-  if (!is_text_or_data(symbol.type)) rank += 4;
-  if (std::islower(static_cast<unsigned char>(symbol.type))) rank += 2;
-  if (!symbol.is_function && !symbol.is_object) rank += 1;
+uint8_t preference(char type, bool is_function, bool is_object) {
+  uint8_t rank = 0;
+  if (!is_text_or_data(type)) rank += 4;
+  if (type >= 'a' && type <= 'z') rank += 2;  // nm's letters of local symbols
+  if (!is_function && !is_object) rank += 1;
   return rank;
 }
+uint8_t preference(const Symbol& symbol) { return preference(symbol.type, symbol.is_function, symbol.is_object); }
 
-void sort_by_address(std::vector<Symbol>& symbols) {
-  std::stable_sort(symbols.begin(), symbols.end(), [](const Symbol& a, const Symbol& b) {
-    return std::make_tuple(a.address, preference(a), std::string_view(a.name)) <
-           std::make_tuple(b.address, preference(b), std::string_view(b.name));
-  });
+// One symbol as read from the ELF file, before the table is sorted: its
+// name still in the file's string table, its section an index into
+// ElfSymbols::sections.
+struct ElfSymbol {
+  uint64_t address;
+  uint64_t size;
+  std::string_view name;
+  uint32_t section;  // kNoSection: absolute or common
+  char type;
+  bool is_function;
+  bool is_object;
+};
+constexpr uint32_t kNoSection = UINT32_MAX;
+
+struct ElfSymbols {
+  std::vector<ElfSymbol> symbols;
+  std::vector<std::string> sections;  // names of the sections that hold symbols
+  bool zero_based_percpu = false;     // some are in .data..percpu linked at 0 (x86_64)
+};
+
+// The nm letter of a section's global symbols.
+template <class ELFT>
+char section_letter(const typename ELFT::Shdr& section) {
+  if (!(section.sh_flags & llvm::ELF::SHF_ALLOC)) return 'N';
+  if (section.sh_flags & llvm::ELF::SHF_EXECINSTR) return 'T';
+  if (section.sh_type == llvm::ELF::SHT_NOBITS) return 'B';
+  if (section.sh_flags & llvm::ELF::SHF_WRITE) return 'D';
+  return 'R';
 }
+
+// The symbols of an ELF file's symbol table (.symtab, else .dynsym) in file
+// order, those nm lists (defined, named, not files or sections), with the
+// letters nm gives them and the addresses LLVM's ELFObjectFile gives them.
+// Reads the raw ELF structures: LLVM's per-symbol accessors, each returning
+// an Expected, cost most of a large kernel's load.
+template <class ELFT>
+Expected<ElfSymbols> read_elf_symbols(const llvm::object::ELFFile<ELFT>& file, const std::string& path) {
+  using Shdr = typename ELFT::Shdr;
+  auto fail = [&path](llvm::Error error) { return make_error(Errc::corrupt, "{}: {}", path, llvm_message(std::move(error))); };
+  auto sections = file.sections();
+  if (!sections) return fail(sections.takeError());
+  ElfSymbols out;
+  const Shdr* table = nullptr;
+  for (uint32_t type : {llvm::ELF::SHT_SYMTAB, llvm::ELF::SHT_DYNSYM}) {
+    auto first = std::find_if(sections->begin(), sections->end(), [type](const Shdr& s) { return s.sh_type == type; });
+    // Entry 0 is the null symbol: a table without another counts as none.
+    if (first != sections->end() && first->sh_size / sizeof(typename ELFT::Sym) > 1) {
+      table = &*first;
+      break;
+    }
+  }
+  if (!table) return out;
+  auto entries = file.symbols(table);
+  if (!entries) return fail(entries.takeError());
+  auto strings = file.getStringTableForSymtab(*table, *sections);
+  if (!strings) return fail(strings.takeError());
+  auto section_names = file.getSectionStringTable(*sections);
+  if (!section_names) return fail(section_names.takeError());
+  // Section indexes from SHN_LORESERVE up are in the SHT_SYMTAB_SHNDX table.
+  llvm::ArrayRef<typename ELFT::Word> extended;
+  for (const Shdr& section : *sections)
+    if (section.sh_type == llvm::ELF::SHT_SYMTAB_SHNDX) {
+      auto words = file.getSHNDXTable(section, *sections);
+      if (!words) return fail(words.takeError());
+      extended = *words;
+      break;
+    }
+  const bool relocatable = file.getHeader().e_type == llvm::ELF::ET_REL;
+  const uint16_t machine = file.getHeader().e_machine;
+  const bool thumb_bit = machine == llvm::ELF::EM_ARM || machine == llvm::ELF::EM_MIPS;
+  // Per section index, filled on its first symbol: its entry in
+  // out.sections (kNoSection: not yet), its nm letter, and whether it is
+  // per-CPU data linked at 0.
+  std::vector<uint32_t> section_ids(sections->size(), kNoSection);
+  std::vector<char> section_letters(sections->size());
+  std::vector<bool> percpu_at_zero(sections->size());
+
+  out.symbols.reserve(entries->size());
+  for (size_t i = 1; i < entries->size(); ++i) {
+    const typename ELFT::Sym& entry = (*entries)[i];
+    const uint16_t shndx = entry.st_shndx;
+    uint32_t index = shndx;
+    if (shndx == llvm::ELF::SHN_XINDEX) {
+      if (i >= extended.size())
+        return make_error(Errc::corrupt, "{}: symbol {} has an extended section index but no SHT_SYMTAB_SHNDX entry",
+                          path, i);
+      index = extended[i];
+    } else if (shndx == llvm::ELF::SHN_UNDEF || shndx >= llvm::ELF::SHN_LORESERVE) {
+      index = 0;
+    }
+    if (index >= sections->size())
+      return make_error(Errc::corrupt, "{}: symbol {} is in section {}, past the file's {} sections", path, i, index,
+                        sections->size());
+    const uint8_t type = entry.getType();
+    if (type == llvm::ELF::STT_FILE || type == llvm::ELF::STT_SECTION || shndx == llvm::ELF::SHN_UNDEF) continue;
+    if (index != 0 && section_ids[index] == kNoSection) {
+      const Shdr& header = (*sections)[index];
+      auto name = file.getSectionName(header, *section_names);
+      if (!name) return fail(name.takeError());
+      section_ids[index] = static_cast<uint32_t>(out.sections.size());
+      out.sections.push_back(name->str());
+      section_letters[index] = section_letter<ELFT>(header);
+      percpu_at_zero[index] = !relocatable && *name == ".data..percpu" && header.sh_addr == 0;
+    }
+    const bool common = type == llvm::ELF::STT_COMMON || shndx == llvm::ELF::SHN_COMMON;
+    char letter = 'A';
+    if (entry.getBinding() == llvm::ELF::STB_WEAK) letter = type == llvm::ELF::STT_OBJECT ? 'V' : 'W';
+    else if (common) letter = 'C';
+    else if (index != 0) letter = section_letters[index];
+    if (entry.getBinding() == llvm::ELF::STB_LOCAL && letter != 'C') letter = static_cast<char>(letter - 'A' + 'a');
+
+    if (entry.st_name >= strings->size())
+      return make_error(Errc::corrupt, "{}: symbol {} has its name at offset {}, past its {}-byte string table", path,
+                        i, entry.st_name, strings->size());
+    const std::string_view name(strings->data() + entry.st_name);  // LLVM checked that the table ends in NUL
+    if (name.empty()) continue;
+    // As LLVM's getSymbolAddress: a common symbol's "value" is its size; ARM
+    // and MIPS mark Thumb/microMIPS functions in bit 0; a module's symbol is
+    // an offset in its section (whose sh_addr is 0 unless set).
+    uint64_t address = common ? entry.st_size : entry.st_value;
+    if (thumb_bit && !common && shndx != llvm::ELF::SHN_ABS && type == llvm::ELF::STT_FUNC) address &= ~uint64_t{1};
+    if (relocatable && index != 0 && shndx != llvm::ELF::SHN_COMMON) address += (*sections)[index].sh_addr;
+    if (index != 0 && percpu_at_zero[index]) out.zero_based_percpu = true;
+    out.symbols.push_back({address, entry.st_size, name, index != 0 ? section_ids[index] : kNoSection, letter,
+                           type == llvm::ELF::STT_FUNC, type == llvm::ELF::STT_OBJECT});
+  }
+  return out;
+}
+
+Expected<ElfSymbols> read_elf_symbols(const llvm::object::ObjectFile& object, const std::string& path) {
+  using namespace llvm::object;
+  if (auto* elf = llvm::dyn_cast<ELF64LEObjectFile>(&object)) return read_elf_symbols(elf->getELFFile(), path);
+  if (auto* elf = llvm::dyn_cast<ELF64BEObjectFile>(&object)) return read_elf_symbols(elf->getELFFile(), path);
+  if (auto* elf = llvm::dyn_cast<ELF32LEObjectFile>(&object)) return read_elf_symbols(elf->getELFFile(), path);
+  if (auto* elf = llvm::dyn_cast<ELF32BEObjectFile>(&object)) return read_elf_symbols(elf->getELFFile(), path);
+  return make_error(Errc::unsupported, "{}: not an ELF file", path);
+}
+
+// What orders a table: address, then preference (rank), then name, then
+// the address before a KASLR slide, then the order the symbols came in
+// (index). Names and link-time addresses, needed only on ties, are looked up
+// by index: the keys stay small.
+struct OrderKey {
+  uint64_t address;
+  uint32_t index;
+  uint8_t rank;
+};
+
+// Orders keys by address alone, keeping the order of equal ones: an LSD
+// radix sort by 16-bit digits, skipping the digits all keys share (most
+// kernel addresses share their top bits).
+void radix_sort_by_address(std::vector<OrderKey>& keys) {
+  std::vector<OrderKey> buffer(keys.size());
+  std::vector<uint32_t> counts(1 << 16);
+  for (int shift = 0; shift < 64; shift += 16) {
+    std::fill(counts.begin(), counts.end(), 0);
+    for (const OrderKey& key : keys) ++counts[(key.address >> shift) & 0xffff];
+    if (!keys.empty() && counts[(keys[0].address >> shift) & 0xffff] == keys.size()) continue;
+    uint32_t start = 0;
+    for (uint32_t& count : counts) start += std::exchange(count, start);
+    for (const OrderKey& key : keys) buffer[counts[(key.address >> shift) & 0xffff]++] = key;
+    keys.swap(buffer);
+  }
+}
+
+template <typename NameOf, typename LinkAddressOf>
+void sort_by_address(std::vector<OrderKey>& keys, NameOf name_of, LinkAddressOf link_address_of) {
+  auto rest_before = [&](const OrderKey& a, const OrderKey& b) {
+    if (a.rank != b.rank) return a.rank < b.rank;
+    if (int order = name_of(a.index).compare(name_of(b.index))) return order < 0;
+    return std::pair(link_address_of(a.index), a.index) < std::pair(link_address_of(b.index), b.index);
+  };
+  // A module's few symbols: not worth the radix sort's 256 KiB of counts.
+  if (keys.size() < 8192) {
+    std::sort(keys.begin(), keys.end(), [&](const OrderKey& a, const OrderKey& b) {
+      return a.address != b.address ? a.address < b.address : rest_before(a, b);
+    });
+    return;
+  }
+  radix_sort_by_address(keys);
+  // Then each run of equal addresses by the rest of the key.
+  for (auto begin = keys.begin(); begin != keys.end();) {
+    auto end = begin + 1;
+    while (end != keys.end() && end->address == begin->address) ++end;
+    if (end - begin > 1) std::sort(begin, end, rest_before);
+    begin = end;
+  }
+}
+
+// The name index's hash (in memory only: never stored).
+size_t name_hash(std::string_view name) { return std::hash<std::string_view>{}(name); }
 
 }  // namespace
 
@@ -77,7 +232,6 @@ bool is_text_or_data(char type) {
 
 Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::string& cache_dir, int64_t slide) {
   CORONER_TRY(binary, open_elf(path));
-  const auto& elf = as_elf(*binary.getBinary());
   const uint64_t elf_size = binary.getBinary()->getData().size();
   std::string cache;
   if (!cache_dir.empty())
@@ -90,67 +244,83 @@ Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::
         }
     }
   SymbolTable table;
-  table.relocatable_ = elf.getEType() == llvm::ELF::ET_REL;
-
-  auto symbols = elf.symbols();
-  if (symbols.begin() == symbols.end()) symbols = elf.getDynamicSymbolIterators();
-  for (const ELFSymbolRef symbol : symbols) {
-    auto section_it = symbol.getSection();
-    if (!section_it) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(section_it.takeError()));
-    std::optional<ELFSectionRef> section;
-    if (*section_it != elf.section_end()) section = ELFSectionRef(**section_it);
-    const char letter = nm_letter(symbol, section ? &*section : nullptr);
-    if (letter == 0) continue;
-    auto name = symbol.getName();
-    auto address = symbol.getAddress();
-    if (!name) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(name.takeError()));
-    if (!address) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(address.takeError()));
-    if (name->empty()) continue;
-    Symbol entry;
-    entry.name = name->str();
-    entry.address = *address;
-    entry.size = symbol.getSize();
-    entry.type = letter;
-    entry.is_function = symbol.getELFType() == llvm::ELF::STT_FUNC;
-    entry.is_object = symbol.getELFType() == llvm::ELF::STT_OBJECT;
-    if (section && letter != 'A' && letter != 'a') {
-      auto section_name = section->getName();
-      if (!section_name) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(section_name.takeError()));
-      entry.section = section_name->str();
-      // x86_64 links per-CPU data at 0: those "addresses" are offsets.
-      if (!table.relocatable_ && entry.section == ".data..percpu" && section->getAddress() == 0)
-        table.zero_based_percpu_ = true;
-    }
-    table.symbols_.push_back(std::move(entry));
+  table.relocatable_ = as_elf(*binary.getBinary()).getEType() == llvm::ELF::ET_REL;
+  CORONER_TRY(read, read_elf_symbols(*binary.getBinary(), path));
+  table.zero_based_percpu_ = read.zero_based_percpu;
+  table.slide_ = slide;
+  // Slid before the one sort rather than by relocate() after it, into the
+  // order relocate() gives.
+  std::vector<OrderKey> keys(read.symbols.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    const ElfSymbol& symbol = read.symbols[i];
+    const bool percpu = symbol.section != kNoSection && read.sections[symbol.section] == ".data..percpu";
+    const bool fixed = symbol.type == 'A' || symbol.type == 'a' || (percpu && table.zero_based_percpu_);
+    keys[i] = {symbol.address + (fixed ? 0 : static_cast<uint64_t>(slide)), i,
+               preference(symbol.type, symbol.is_function, symbol.is_object)};
   }
-  sort_by_address(table.symbols_);
+  sort_by_address(
+      keys, [&](uint32_t i) { return read.symbols[i].name; }, [&](uint32_t i) { return read.symbols[i].address; });
+  table.symbols_.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    // Sorted order visits the read symbols and their names at random:
+    // fetch them ahead.
+    if (i + 16 < keys.size()) __builtin_prefetch(&read.symbols[keys[i + 16].index]);
+    if (i + 8 < keys.size()) __builtin_prefetch(read.symbols[keys[i + 8].index].name.data());
+    const ElfSymbol& from = read.symbols[keys[i].index];
+    table.symbols_.push_back(Symbol{std::string(from.name), keys[i].address, from.size, from.type,
+                                    from.section != kNoSection ? read.sections[from.section] : std::string(),
+                                    from.is_function, from.is_object});
+  }
   table.build_name_index();
-  if (slide) table.relocate(slide);
   // A cache that cannot be written only costs the next start its time.
-  if (!cache.empty()) (void)write_cache_file(cache, {table.serialize(elf_size)});
+  if (!cache.empty())
+    if (const std::string bytes = table.serialize(elf_size); !bytes.empty()) (void)write_cache_file(cache, {bytes});
   return table;
 }
 
+void SymbolTable::sort_and_index(std::vector<Symbol> symbols) {
+  std::vector<OrderKey> keys(symbols.size());
+  for (uint32_t i = 0; i < keys.size(); ++i)
+    keys[i] = {symbols[i].address, i, preference(symbols[i])};
+  sort_by_address(
+      keys, [&](uint32_t i) { return std::string_view(symbols[i].name); }, [&](uint32_t i) { return symbols[i].address; });
+  symbols_.clear();
+  symbols_.reserve(keys.size());
+  for (const OrderKey& key : keys) symbols_.push_back(std::move(symbols[key.index]));
+  build_name_index();
+}
+
 void SymbolTable::build_name_index() {
-  by_name_.resize(symbols_.size());
-  for (uint32_t i = 0; i < by_name_.size(); ++i) by_name_[i] = i;
-  std::stable_sort(by_name_.begin(), by_name_.end(), [this](uint32_t a, uint32_t b) {
-    const Symbol& x = symbols_[a];
-    const Symbol& y = symbols_[b];
-    return std::make_tuple(std::string_view(x.name), preference(x)) <
-           std::make_tuple(std::string_view(y.name), preference(y));
-  });
+  // Open addressing, at most half full. A name's slot holds its most
+  // preferred symbol, the first in address order among equals.
+  size_t capacity = 16;
+  while (capacity < symbols_.size() * 2) capacity *= 2;
+  name_slots_.assign(capacity, kEmptySlot);
+  for (uint32_t i = 0; i < symbols_.size(); ++i) {
+    const Symbol& symbol = symbols_[i];
+    for (size_t slot = name_hash(symbol.name) & (capacity - 1);; slot = (slot + 1) & (capacity - 1)) {
+      uint32_t& held = name_slots_[slot];
+      if (held == kEmptySlot) {
+        held = i;
+        break;
+      }
+      if (symbols_[held].name == symbol.name) {
+        if (preference(symbol) < preference(symbols_[held])) held = i;
+        break;
+      }
+    }
+  }
 }
 
 void SymbolTable::relocate(int64_t delta) {
   slide_ += delta;
   // Moved and unmoved symbols each stay in address order: merge the two
-  // runs (ties by former position, as the stable sort had them) instead of
-  // sorting 100k+ symbols again, and carry the name index over.
+  // runs (ties by former position, as the sort had them) instead of sorting
+  // 100k+ symbols again.
   std::vector<uint32_t> moved, fixed;
   for (uint32_t i = 0; i < symbols_.size(); ++i) {
     Symbol& symbol = symbols_[i];
-    if (symbol.type == 'A' || symbol.type == 'a' || is_percpu_offset(symbol)) {
+    if (is_fixed(symbol)) {
       fixed.push_back(i);
     } else {
       symbol.address += static_cast<uint64_t>(delta);
@@ -164,33 +334,16 @@ void SymbolTable::relocate(int64_t delta) {
   std::vector<uint32_t> order(symbols_.size());
   std::merge(moved.begin(), moved.end(), fixed.begin(), fixed.end(), order.begin(),
              [&](uint32_t a, uint32_t b) { return key(a) < key(b); });
-  std::vector<uint32_t> position(symbols_.size());
   std::vector<Symbol> sorted;
   sorted.reserve(symbols_.size());
-  for (uint32_t i : order) {
-    position[i] = static_cast<uint32_t>(sorted.size());
-    sorted.push_back(std::move(symbols_[i]));
-  }
+  for (uint32_t i : order) sorted.push_back(std::move(symbols_[i]));
   symbols_ = std::move(sorted);
-  // Names did not change; equal (name, preference) runs are ordered by
-  // position, as build_name_index() orders them.
-  for (uint32_t& index : by_name_) index = position[index];
-  auto same_name = [this](uint32_t a, uint32_t b) {
-    return symbols_[a].name == symbols_[b].name && preference(symbols_[a]) == preference(symbols_[b]);
-  };
-  for (size_t begin = 0; begin < by_name_.size();) {
-    size_t end = begin + 1;
-    while (end < by_name_.size() && same_name(by_name_[begin], by_name_[end])) ++end;
-    if (end - begin > 1) std::sort(by_name_.begin() + begin, by_name_.begin() + end);
-    begin = end;
-  }
+  build_name_index();
 }
 
 SymbolTable SymbolTable::from_symbols(std::vector<Symbol> symbols) {
   SymbolTable table;
-  table.symbols_ = std::move(symbols);
-  sort_by_address(table.symbols_);
-  table.build_name_index();
+  table.sort_and_index(std::move(symbols));
   return table;
 }
 
@@ -203,17 +356,16 @@ Expected<void> SymbolTable::place_sections(const SectionAddresses& sections) {
     symbol.address += section->second;
     placed.push_back(std::move(symbol));
   }
-  symbols_ = std::move(placed);
-  sort_by_address(symbols_);
-  build_name_index();
+  sort_and_index(std::move(placed));
   return {};
 }
 
 const Symbol* SymbolTable::find(std::string_view name) const {
-  auto it = std::lower_bound(by_name_.begin(), by_name_.end(), name,
-                             [this](uint32_t index, std::string_view key) { return symbols_[index].name < key; });
-  if (it == by_name_.end() || symbols_[*it].name != name) return nullptr;
-  return &symbols_[*it];
+  if (name_slots_.empty()) return nullptr;
+  const size_t mask = name_slots_.size() - 1;
+  for (size_t slot = name_hash(name) & mask; name_slots_[slot] != kEmptySlot; slot = (slot + 1) & mask)
+    if (symbols_[name_slots_[slot]].name == name) return &symbols_[name_slots_[slot]];
+  return nullptr;
 }
 
 const Symbol* SymbolTable::containing(uint64_t address) const {

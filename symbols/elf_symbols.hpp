@@ -66,17 +66,28 @@ class SymbolTable {
   bool is_relocatable() const { return relocatable_; }
 
  private:
+  // Makes `symbols` the table: sorted by address, then preference, then
+  // name, then their order in the vector; and indexed by name.
+  void sort_and_index(std::vector<Symbol> symbols);
   void build_name_index();
-  // The cache file's bytes, and the table back from them; nullopt for a
-  // file that fails any consistency check (it is then rebuilt).
+  // The cache file's bytes ("" for a table the format cannot hold: 65535+
+  // sections), and the table back from them; nullopt for a file that fails
+  // any consistency check (it is then rebuilt).
   std::string serialize(uint64_t elf_size) const;
   static std::optional<SymbolTable> deserialize(const std::vector<char>& bytes, uint64_t elf_size);
   bool is_percpu_offset(const Symbol& symbol) const {
     return zero_based_percpu_ && symbol.section == ".data..percpu";
   }
+  // Not moved by KASLR: absolute symbols and per-CPU offsets.
+  bool is_fixed(const Symbol& symbol) const {
+    return symbol.type == 'A' || symbol.type == 'a' || is_percpu_offset(symbol);
+  }
 
   std::vector<Symbol> symbols_;            // sorted by address
-  std::vector<uint32_t> by_name_;          // indexes into symbols_, sorted by name then preference
+  // A hash table of names: per slot an index into symbols_ (the preferred
+  // symbol of its name), or kEmptySlot.
+  static constexpr uint32_t kEmptySlot = UINT32_MAX;
+  std::vector<uint32_t> name_slots_;
   bool relocatable_ = false;
   bool zero_based_percpu_ = false;
   int64_t slide_ = 0;

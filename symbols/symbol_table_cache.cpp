@@ -2,24 +2,29 @@
 // 48-byte header {magic "CORONSYM", u32 version, u32 symbol count, u64 ELF
 // file size, u32 section count, u32 flags, u64 names size, i64 slide}; per symbol
 // {u64 address, u64 size, u32 name offset, u32 name length, u16 section
-// (0xffff: none), char nm letter, u8 STT_FUNC | STT_OBJECT << 1}; the name
-// order (u32 per symbol); the section names (u32 length + bytes each); the
-// symbol names.
+// (0xffff: none), char nm letter, u8 STT_FUNC | STT_OBJECT << 1}; the
+// section names (u32 length + bytes each); the symbol names. The name index
+// is rebuilt on load.
 #include "symbols/cache_file.hpp"
 #include "symbols/elf_symbols.hpp"
 
 #include <filesystem>
-#include <map>
+#include <unordered_map>
 
 namespace coroner::symbols {
 
 namespace {
 
 constexpr char kMagic[8] = {'C', 'O', 'R', 'O', 'N', 'S', 'Y', 'M'};
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;
 constexpr size_t kHeaderSize = 48;
 constexpr size_t kRecordSize = 28;
 constexpr uint16_t kNoSection = 0xffff;
+
+template <typename T>
+void put_scalar(char* at, T value) {
+  std::memcpy(at, &value, sizeof value);
+}
 
 // Bounds-checked reading of the cache bytes.
 class Reader {
@@ -45,40 +50,60 @@ std::string symbol_cache_path(const std::string& cache_dir, const std::string& b
 }
 
 std::string SymbolTable::serialize(uint64_t elf_size) const {
-  std::map<std::string_view, uint16_t> section_ids;
+  // Section ids: symbols in address order come in runs of one section.
+  std::unordered_map<std::string_view, uint16_t> section_ids;
   std::vector<std::string_view> sections;
-  std::string records, names, order, section_table;
-  records.reserve(symbols_.size() * kRecordSize);
-  for (const Symbol& symbol : symbols_) {
-    uint16_t section = kNoSection;
-    if (!symbol.section.empty()) {
+  std::vector<uint16_t> symbol_sections(symbols_.size(), kNoSection);
+  uint64_t names_size = 0, sections_size = 0;
+  std::string_view last;
+  uint16_t last_id = kNoSection;
+  for (size_t i = 0; i < symbols_.size(); ++i) {
+    const Symbol& symbol = symbols_[i];
+    names_size += symbol.name.size();
+    if (symbol.section.empty()) continue;
+    if (symbol.section != last) {
       auto [it, added] = section_ids.emplace(symbol.section, static_cast<uint16_t>(sections.size()));
-      if (added) sections.push_back(symbol.section);
-      section = it->second;
+      if (added) {
+        sections.push_back(symbol.section);
+        sections_size += 4 + symbol.section.size();
+      }
+      last = symbol.section;
+      last_id = it->second;
     }
-    store_scalar<uint64_t>(records, symbol.address);
-    store_scalar<uint64_t>(records, symbol.size);
-    store_scalar<uint32_t>(records, static_cast<uint32_t>(names.size()));
-    store_scalar<uint32_t>(records, static_cast<uint32_t>(symbol.name.size()));
-    store_scalar<uint16_t>(records, section);
-    records.push_back(symbol.type);
-    records.push_back(static_cast<char>((symbol.is_function ? 1 : 0) | (symbol.is_object ? 2 : 0)));
-    names += symbol.name;
+    symbol_sections[i] = last_id;
   }
-  for (uint32_t index : by_name_) store_scalar<uint32_t>(order, index);
-  for (std::string_view section : sections) {
-    store_scalar<uint32_t>(section_table, static_cast<uint32_t>(section.size()));
-    section_table += section;
-  }
-  std::string out(kMagic, sizeof kMagic);
+  if (sections.size() >= kNoSection) return {};  // ids would not fit: not cached
+  std::string out;
+  out.reserve(kHeaderSize + symbols_.size() * kRecordSize + sections_size + names_size);
+  out.append(kMagic, sizeof kMagic);
   store_scalar<uint32_t>(out, kVersion);
   store_scalar<uint32_t>(out, static_cast<uint32_t>(symbols_.size()));
   store_scalar<uint64_t>(out, elf_size);
   store_scalar<uint32_t>(out, static_cast<uint32_t>(sections.size()));
   store_scalar<uint32_t>(out, (relocatable_ ? 1u : 0u) | (zero_based_percpu_ ? 2u : 0u));
-  store_scalar<uint64_t>(out, names.size());
+  store_scalar<uint64_t>(out, names_size);
   store_scalar<int64_t>(out, slide_);
-  return out + records + order + section_table + names;
+  const size_t records = out.size();
+  out.resize(records + symbols_.size() * kRecordSize);
+  char* record = out.data() + records;
+  uint32_t name_offset = 0;
+  for (size_t i = 0; i < symbols_.size(); ++i, record += kRecordSize) {
+    const Symbol& symbol = symbols_[i];
+    put_scalar<uint64_t>(record, symbol.address);
+    put_scalar<uint64_t>(record + 8, symbol.size);
+    put_scalar<uint32_t>(record + 16, name_offset);
+    put_scalar<uint32_t>(record + 20, static_cast<uint32_t>(symbol.name.size()));
+    put_scalar<uint16_t>(record + 24, symbol_sections[i]);
+    record[26] = symbol.type;
+    record[27] = static_cast<char>((symbol.is_function ? 1 : 0) | (symbol.is_object ? 2 : 0));
+    name_offset += static_cast<uint32_t>(symbol.name.size());
+  }
+  for (std::string_view section : sections) {
+    store_scalar<uint32_t>(out, static_cast<uint32_t>(section.size()));
+    out += section;
+  }
+  for (const Symbol& symbol : symbols_) out += symbol.name;
+  return out;
 }
 
 std::optional<SymbolTable> SymbolTable::deserialize(const std::vector<char>& bytes, uint64_t elf_size) {
@@ -91,12 +116,11 @@ std::optional<SymbolTable> SymbolTable::deserialize(const std::vector<char>& byt
   const int64_t slide = load_scalar<int64_t>(header + 40);
   if (load_scalar<uint32_t>(header + 8) != kVersion || load_scalar<uint64_t>(header + 16) != elf_size) return std::nullopt;
   // Sizes are checked against the file before anything is allocated from them.
-  if (count > bytes.size() / (kRecordSize + 4) || section_count > kNoSection) return std::nullopt;
+  if (count > bytes.size() / kRecordSize || section_count > kNoSection) return std::nullopt;
 
   Reader reader(bytes, kHeaderSize);
   const char* records = nullptr;
-  const char* order = nullptr;
-  if (!reader.take(count * kRecordSize, &records) || !reader.take(count * 4, &order)) return std::nullopt;
+  if (!reader.take(count * kRecordSize, &records)) return std::nullopt;
   std::vector<std::string> sections;
   for (uint32_t i = 0; i < section_count; ++i) {
     const char* length = nullptr;
@@ -130,15 +154,7 @@ std::optional<SymbolTable> SymbolTable::deserialize(const std::vector<char>& byt
     // Lookups binary-search by address: the order must hold.
     if (i > 0 && table.symbols_[i - 1].address > symbol.address) return std::nullopt;
   }
-  table.by_name_.resize(count);
-  std::vector<bool> seen(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    const uint32_t index = load_scalar<uint32_t>(order + i * 4);
-    if (index >= count || seen[index]) return std::nullopt;
-    seen[index] = true;
-    table.by_name_[i] = index;
-    if (i > 0 && table.symbols_[table.by_name_[i - 1]].name > table.symbols_[index].name) return std::nullopt;
-  }
+  table.build_name_index();
   return table;
 }
 

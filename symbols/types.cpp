@@ -173,9 +173,9 @@ Expected<const Type*> underlying(QualifiedType type) {
   return type.type;
 }
 
-TypeGraph::TypeGraph(llvm::DWARFContext& context, const NameIndex& index, std::string path)
+TypeGraph::TypeGraph(llvm::DWARFContext& context, const NameLookup& names, std::string path)
     : context_(context),
-      index_(index),
+      names_(names),
       path_(std::move(path)),
       address_size_(context.getDWARFObj().getFile()->getBytesInAddress()),
       little_endian_(context.isLittleEndian()) {}
@@ -249,7 +249,7 @@ Expected<const Type*> TypeGraph::make(const llvm::DWARFDie& die) const {
                                                              : NameKind::structure;
       if (declaration && !type.name_.empty()) {
         // A declaration stands for the definition some other unit holds.
-        auto definition = index_.find(kind, type.name_);
+        CORONER_TRY(definition, names_.find(kind, type.name_));
         if (definition && *definition != offset) {
           CORONER_TRY(defined, type_at(*definition));
           by_die_[offset] = defined.type;
@@ -421,20 +421,25 @@ Expected<QualifiedType> TypeGraph::find_type(std::string_view spelled) const {
     if (consume_word(text, "volatile")) qualifiers |= qualifier_volatile, again = true;
   }
   std::optional<uint64_t> offset;
+  auto find = [this, &offset](NameKind kind, std::string_view name) -> Expected<void> {
+    CORONER_TRY(found, names_.find(kind, name));
+    offset = found;
+    return {};
+  };
   if (consume_word(text, "struct")) {
-    offset = index_.find(NameKind::structure, text);
+    CORONER_CHECK(find(NameKind::structure, text));
   } else if (consume_word(text, "union")) {
-    offset = index_.find(NameKind::union_type, text);
+    CORONER_CHECK(find(NameKind::union_type, text));
   } else if (consume_word(text, "enum")) {
-    offset = index_.find(NameKind::enumeration, text);
+    CORONER_CHECK(find(NameKind::enumeration, text));
   } else {
     for (NameKind kind : {NameKind::typedef_type, NameKind::base, NameKind::structure, NameKind::union_type,
                           NameKind::enumeration}) {
-      if ((offset = index_.find(kind, text))) break;
+      CORONER_CHECK(find(kind, text));
+      if (offset) break;
     }
-    if (!offset) {
-      if (auto gcc = gcc_integer_name(text)) offset = index_.find(NameKind::base, *gcc);
-    }
+    if (!offset)
+      if (auto gcc = gcc_integer_name(text)) CORONER_CHECK(find(NameKind::base, *gcc));
   }
   if (!offset) return make_error(Errc::not_found, "{}: no type named '{}'", path_, trim(spelled));
   CORONER_TRY(type, type_at(*offset));

@@ -25,7 +25,7 @@ class DWARFDie;
 
 namespace coroner::symbols {
 
-class NameIndex;
+class NameLookup;
 class Type;
 class TypeGraph;
 
@@ -130,7 +130,7 @@ Expected<const Type*> underlying(QualifiedType type);
 
 class TypeGraph {
  public:
-  TypeGraph(llvm::DWARFContext& context, const NameIndex& index, std::string path);
+  TypeGraph(llvm::DWARFContext& context, const NameLookup& names, std::string path);
   ~TypeGraph();
 
   // The type of a type DIE (qualifier DIEs fold into the qualifiers).
@@ -155,7 +155,7 @@ class TypeGraph {
   Error corrupt(uint64_t die_offset, std::string_view reason) const;
 
   llvm::DWARFContext& context_;
-  const NameIndex& index_;
+  const NameLookup& names_;
   std::string path_;
   uint8_t address_size_;
   bool little_endian_;

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Time to first answer on a large distro kernel: how long each tool takes
 # from start to printing `p init_uts_ns.name.release`, in the same run:
-#   coroner cold   no DWARF index cache (a fresh, empty CORONER_CACHE_DIR
-#                  each run: the index is built and written)
-#   coroner warm   the index cache of the run before is present
+#   coroner cold   no caches (a fresh, empty CORONER_CACHE_DIR each run):
+#                  names are found by scanning .debug_info, no index is built;
+#                  the background builder a session starts when it ends is
+#                  off here (CORONER_BACKGROUND_INDEX=0) so that it cannot
+#                  fill the next run's cache or share its CPUs -- its own
+#                  cost is the next row
+#   coroner index  `coroner --build-index VMLINUX`, what that background
+#                  builder does after a cold session: the DWARF name index
+#                  and the symbol table, written to the cache
+#   coroner warm   both caches present
 #   drgn 0.0.22    Debian's python3-drgn: Program(), set_core_dump,
 #                  load_debug_info([VMLINUX]), prog["init_uts_ns"]...
 #   crash 8.0.2    crash -s VMLINUX DUMP, the command on stdin
@@ -55,8 +62,9 @@ EOF
 # Sets cmd to the command line of TOOL on DUMP; the query goes on stdin.
 tool_command() {
   case $1 in
-    coroner-cold) cmd=(env "CORONER_CACHE_DIR=$work/cold" "$coroner" -s "$vmlinux" "$2") ;;
-    coroner-warm) cmd=(env "CORONER_CACHE_DIR=$work/warm" "$coroner" -s "$vmlinux" "$2") ;;
+    coroner-cold) cmd=(env "CORONER_CACHE_DIR=$work/cold" CORONER_BACKGROUND_INDEX=0 "$coroner" -s "$vmlinux" "$2") ;;
+    coroner-index) cmd=(env "CORONER_CACHE_DIR=$work/index" "$coroner" --build-index "$vmlinux") ;;
+    coroner-warm) cmd=(env "CORONER_CACHE_DIR=$work/warm" CORONER_BACKGROUND_INDEX=0 "$coroner" -s "$vmlinux" "$2") ;;
     drgn) cmd=(/usr/bin/python3 "$work/drgn_first.py" "$2" "$vmlinux") ;;
     crash) cmd=(crash -s "$vmlinux" "$2") ;;
   esac
@@ -64,13 +72,22 @@ tool_command() {
 
 # "wall cpu rss_mib" of TOOL on DUMP (best wall of $runs, CPU of that run,
 # largest RSS), or "fail"/"wrong" with the output left in $work/out.TOOL.
-# The cold runs start without a cache; the unmeasured first run of the warm
-# one fills its cache.
+# The cold and index runs start without a cache; the warm ones with both.
 measure() {
   local tool=$1 cmd
   tool_command "$tool" "$2"
-  before_run() { if [ "$tool" = coroner-cold ]; then rm -rf "$work/cold"; fi; }
-  check_output() { grep -Fq "\"$release" "$1"; }
+  before_run() {
+    case $tool in
+      coroner-cold) rm -rf "$work/cold" ;;
+      coroner-index) rm -rf "$work/index" ;;
+      coroner-warm) [ -n "$(ls "$work/warm"/*.index 2>/dev/null)" ] ||
+        CORONER_CACHE_DIR="$work/warm" "$coroner" --build-index "$vmlinux" ;;
+    esac
+  }
+  check_output() {
+    if [ "$tool" = coroner-index ]; then ls "$work/index"/*.index "$work/index"/*.symbols >/dev/null 2>&1
+    else grep -Fq "\"$release" "$1"; fi
+  }
   time_runs "$runs" "$query" "$work/out.$tool" "${cmd[@]}"
 }
 
@@ -85,10 +102,10 @@ for dump in "${dumps[@]}"; do
   echo "dump: $(realpath "$dump") ($(( $(stat -c %s "$dump") / 1048576 )) MiB), release $release"
   printf "%-13s %8s %8s %8s %10s %10s\n" tool wall_s cpu_s MiB wall/drgn MiB/drgn
   declare -A wall=() mib=() cpu=()
-  for tool in drgn coroner-cold coroner-warm crash; do
+  for tool in drgn coroner-cold coroner-index coroner-warm crash; do
     read -r wall[$tool] cpu[$tool] mib[$tool] <<<"$(measure $tool "$dump" "$release")"
   done
-  for tool in coroner-cold coroner-warm drgn crash; do
+  for tool in coroner-cold coroner-index coroner-warm drgn crash; do
     w=${wall[$tool]} c=${cpu[$tool]:-} m=${mib[$tool]:-}
     if [[ ! $w =~ ^[0-9.]+$ ]]; then
       printf "%-13s %8s   %s\n" "$tool" "$w" "$(tail -1 "$work/out.$tool" | cut -c1-100)"

@@ -5,9 +5,13 @@
 #include <catch2/catch.hpp>
 #include <sys/wait.h>
 
+#include <fmt/format.h>
+
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 namespace coroner::test {
 
@@ -18,12 +22,13 @@ struct Run {
   std::string out, err;
 };
 
-// Runs coroner with `args`, feeding `input` on standard input.
-Run run_coroner(const std::string& args, const std::string& input) {
+// Runs coroner with `args`, feeding `input` on standard input; `env`
+// ("NAME=value ...") adds to or overrides its environment.
+Run run_coroner(const std::string& args, const std::string& input, const std::string& env = "") {
   fs::path in = cache_dir() / ("main-input-" + std::to_string(::getpid()));
   fs::path err = cache_dir() / ("main-stderr-" + std::to_string(::getpid()));
   std::ofstream(in) << input;
-  std::string command = "CORONER_CACHE_DIR=" + (cache_dir() / "coroner").string() + " " + std::string(CORONER_BINARY) + " " + args + " < " + in.string() + " 2> " + err.string();
+  std::string command = "CORONER_CACHE_DIR=" + (cache_dir() / "coroner").string() + " " + env + " " + std::string(CORONER_BINARY) + " " + args + " < " + in.string() + " 2> " + err.string();
   Run run;
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe);
@@ -36,6 +41,14 @@ Run run_coroner(const std::string& args, const std::string& input) {
   fs::remove(in);
   fs::remove(err);
   return run;
+}
+
+// How many files in dir end with suffix.
+size_t files_ending(const fs::path& dir, const std::string& suffix) {
+  size_t count = 0;
+  if (fs::exists(dir))
+    for (const auto& entry : fs::directory_iterator(dir)) count += entry.path().string().ends_with(suffix);
+  return count;
 }
 
 const DumpCase& dump_named(const std::string& id) {
@@ -114,6 +127,49 @@ TEST_CASE("coroner's errors are one line with a non-zero exit", "[main][errors]"
     CHECK(run_coroner("--output yaml x y", "").status == 2);
     CHECK(run_coroner("onlyone", "").status == 2);
   }
+}
+
+TEST_CASE("a cold session answers without the index and leaves it to a background builder", "[main][cache]") {
+  const DumpCase& d31 = dump_named("x86_64/oops-kdump/d31");
+  const fs::path dir = cache_dir() / ("background-index-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string args = "-s " + d31.vmlinux() + " " + d31.files().front();
+  const std::string expected = fmt::format("jiffies_64 = {}\n", d31.facts()["values"]["jiffies_64"].get<uint64_t>());
+
+  // The builder is off (as in every other test): the session leaves no index.
+  Run quiet = run_coroner(args, "p jiffies_64\n", "CORONER_CACHE_DIR=" + dir.string() + " CORONER_BACKGROUND_INDEX=0");
+  CHECK(quiet.out == expected);
+  CHECK(files_ending(dir, ".index") == 0);
+
+  Run cold = run_coroner(args, "p jiffies_64\n", "CORONER_CACHE_DIR=" + dir.string() + " CORONER_BACKGROUND_INDEX=1");
+  CHECK(cold.status == 0);
+  CHECK(cold.out == expected);
+  // The detached builder writes both caches after the session has ended.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+  while ((files_ending(dir, ".index") == 0 || files_ending(dir, ".building") != 0) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(files_ending(dir, ".index") == 1);
+  CHECK(files_ending(dir, ".symbols") == 1);
+  CHECK(files_ending(dir, ".building") == 0);
+  Run warm = run_coroner(args, "p jiffies_64\n", "CORONER_CACHE_DIR=" + dir.string());
+  CHECK(warm.out == expected);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("coroner --build-index builds the caches in the foreground", "[main][cache]") {
+  const DumpCase& d31 = dump_named("x86_64/oops-kdump/d31");
+  const fs::path dir = cache_dir() / ("build-index-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  Run built = run_coroner("--build-index " + d31.vmlinux(), "", "CORONER_CACHE_DIR=" + dir.string());
+  CHECK(built.status == 0);
+  CHECK(files_ending(dir, ".index") == 1);
+  CHECK(files_ending(dir, ".symbols") == 1);
+  Run bad = run_coroner("--build-index " + (fixtures_root() / "README.md").string(), "", "CORONER_CACHE_DIR=" + dir.string());
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.err, Catch::Contains("README.md"));
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+  CHECK(run_coroner("--build-index", "").status == 2);
+  fs::remove_all(dir);
 }
 
 }  // namespace coroner::test

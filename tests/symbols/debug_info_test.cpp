@@ -229,15 +229,21 @@ TEST_CASE("the second open reads the index from the cache", "[symbols][dwarf][ca
     std::unique_ptr<DebugInfo> cold, warm;
     auto [cold_offset, cold_seconds] = time_first_answer(cold);
     CHECK_FALSE(cold->stats().from_cache);
+    // The cold start answered by scanning; the index is built on request.
+    CHECK_FALSE(cold->indexed());
     const std::string cache_file = dir + "/" + cold->build_id() + ".index";
+    CHECK_FALSE(std::filesystem::exists(cache_file));
+    const auto build_start = std::chrono::steady_clock::now();
+    REQUIRE(cold->build_index().has_value());
+    const double build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
+    CHECK(cold->indexed());
     CHECK(std::filesystem::exists(cache_file));
     auto [warm_offset, warm_seconds] = time_first_answer(warm);
     CHECK(warm->stats().from_cache);
     CHECK(warm_offset == cold_offset);
     CHECK(warm->stats().index_entries == cold->stats().index_entries);
-    fmt::print(stderr, "{}: member_offset(task_struct, tasks) = {}: cold {:.3f} s (index {:.3f} s, {} names), warm {:.4f} s\n",
-               c->arch_dir, cold_offset, cold_seconds, cold->stats().index_seconds, cold->stats().index_entries,
-               warm_seconds);
+    fmt::print(stderr, "{}: member_offset(task_struct, tasks) = {}: cold {:.3f} s (then the index {:.3f} s, {} names), warm {:.4f} s\n",
+               c->arch_dir, cold_offset, cold_seconds, build_seconds, cold->stats().index_entries, warm_seconds);
     for (const char* name : {"init_task", "jiffies", "runqueues"})
       CHECK(warm->find_variable(name)->address == cold->find_variable(name)->address);
     CHECK(warm->type_size("task_struct").value_or(0) == cold->type_size("task_struct").value_or(1));

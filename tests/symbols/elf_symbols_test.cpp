@@ -1,3 +1,4 @@
+#include "symbols/elf_file.hpp"
 #include "symbols/elf_symbols.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/symbols/kernels.hpp"
@@ -27,7 +28,109 @@ SymbolTable relocated_table(const DumpCase& c) {
   return std::move(*table);
 }
 
+int rank(const symbols::Symbol& s) {
+  return (symbols::is_text_or_data(s.type) ? 0 : 4) + (std::islower(s.type) ? 2 : 0) +
+         (s.is_function || s.is_object ? 0 : 1);
+}
+
+// The table as a plain reading of LLVM's symbol API gives it: each symbol
+// nm lists, with nm's letter from its binding and section flags, sorted by
+// address, then preference (global, then text/data, then function or
+// object), then name, ties in file order.
+std::vector<symbols::Symbol> reference_table(const std::string& path) {
+  using llvm::object::SymbolRef;
+  auto binary = symbols::open_elf(path);
+  REQUIRE(binary);
+  const auto& elf = symbols::as_elf(*binary->getBinary());
+  std::vector<symbols::Symbol> table;
+  for (const llvm::object::ELFSymbolRef symbol : elf.symbols()) {
+    const uint32_t flags = llvm::cantFail(symbol.getFlags());
+    const uint8_t type = symbol.getELFType();
+    if (type == llvm::ELF::STT_FILE || type == llvm::ELF::STT_SECTION || flags & SymbolRef::SF_Undefined) continue;
+    const auto section = llvm::cantFail(symbol.getSection());
+    symbols::Symbol entry;
+    entry.name = llvm::cantFail(symbol.getName()).str();
+    if (entry.name.empty()) continue;
+    entry.address = llvm::cantFail(symbol.getAddress());
+    entry.size = symbol.getSize();
+    entry.is_function = type == llvm::ELF::STT_FUNC;
+    entry.is_object = type == llvm::ELF::STT_OBJECT;
+    char letter = 'A';
+    if (section != elf.section_end()) {
+      entry.section = llvm::cantFail(section->getName()).str();
+      const uint64_t section_flags = llvm::object::ELFSectionRef(*section).getFlags();
+      letter = !(section_flags & llvm::ELF::SHF_ALLOC)      ? 'N'
+               : section_flags & llvm::ELF::SHF_EXECINSTR   ? 'T'
+               : section->isBSS()                           ? 'B'
+               : section_flags & llvm::ELF::SHF_WRITE       ? 'D'
+                                                            : 'R';
+    }
+    if (flags & SymbolRef::SF_Absolute) letter = 'A';
+    if (symbol.getBinding() == llvm::ELF::STB_LOCAL) letter = static_cast<char>(std::tolower(letter));
+    if (flags & SymbolRef::SF_Common) letter = 'C';
+    if (symbol.getBinding() == llvm::ELF::STB_WEAK) letter = entry.is_object ? 'V' : 'W';
+    entry.type = letter;
+    table.push_back(std::move(entry));
+  }
+  std::stable_sort(table.begin(), table.end(), [&](const symbols::Symbol& a, const symbols::Symbol& b) {
+    return std::make_tuple(a.address, rank(a), a.name) < std::make_tuple(b.address, rank(b), b.name);
+  });
+  return table;
+}
+
+void require_same_symbols(const SymbolTable& table, const std::vector<symbols::Symbol>& expected) {
+  REQUIRE(table.by_address().size() == expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const symbols::Symbol& a = table.by_address()[i];
+    const symbols::Symbol& b = expected[i];
+    INFO("symbol " << i << ": " << a.name << " (expected " << b.name << ")");
+    REQUIRE(std::tie(a.name, a.address, a.size, a.type, a.section, a.is_function, a.is_object) ==
+            std::tie(b.name, b.address, b.size, b.type, b.section, b.is_function, b.is_object));
+  }
+}
+
 }  // namespace
+
+TEST_CASE("from_elf reads every symbol, in the order and with the fields of LLVM's symbol API", "[symbols][elf]") {
+  for (const DumpCase* c : one_case_per_kernel()) {
+    for (const std::string& path : {c->vmlinux(), c->module_path()}) {
+      INFO(path);
+      const std::vector<symbols::Symbol> expected = reference_table(path);
+      REQUIRE(expected.size() > 10);
+      auto table = SymbolTable::from_elf(path);
+      REQUIRE(table);
+      require_same_symbols(*table, expected);
+      // find() gives each name's most preferred symbol, the first in
+      // address order among equals.
+      std::map<std::string, const symbols::Symbol*> best;
+      for (const symbols::Symbol& symbol : table->by_address()) {
+        auto [it, added] = best.emplace(symbol.name, &symbol);
+        if (!added && rank(symbol) < rank(*it->second)) it->second = &symbol;
+      }
+      for (const auto& [name, symbol] : best) {
+        INFO(name);
+        REQUIRE(table->find(name) == symbol);
+      }
+      CHECK(table->find("") == nullptr);
+    }
+  }
+}
+
+TEST_CASE("from_elf with a slide equals from_elf then relocate", "[symbols][elf]") {
+  for (const DumpCase* c : one_case_per_kernel()) {
+    INFO(c->arch_dir);
+    const int64_t slide = static_cast<int64_t>(hex_value(c->facts()["vmcoreinfo"]["KERNELOFFSET"]));
+    auto slid = SymbolTable::from_elf(c->vmlinux(), "", slide);
+    auto relocated = SymbolTable::from_elf(c->vmlinux());
+    REQUIRE(slid);
+    REQUIRE(relocated);
+    relocated->relocate(slide);
+    CHECK(slid->slide() == slide);
+    require_same_symbols(*slid, relocated->by_address());
+    for (const char* name : kVmlinuxSymbols)
+      CHECK(slid->find(name) - slid->by_address().data() == relocated->find(name) - relocated->by_address().data());
+  }
+}
 
 TEST_CASE("vmlinux symbols relocated by KERNELOFFSET give facts.json's run-time addresses", "[symbols][elf]") {
   for (const DumpCase* c : one_case_per_kernel()) {
@@ -167,7 +270,8 @@ TEST_CASE("a cached symbol table equals a freshly read one; a damaged cache is r
   REQUIRE(moved);
   CHECK(moved->slide() == 0x200000);
   CHECK(moved->find("init_task")->address == fresh->find("init_task")->address + 0x200000);
-  // Truncated, or with the name order broken: refused, and the table read again.
+  // Truncated, or with a section name's length damaged: refused, and the
+  // table read again.
   const auto size = fs::file_size(file);
   for (uint64_t cut : {uint64_t{0}, uint64_t{20}, size / 2, size - 1}) {
     INFO("cut at " << cut);
@@ -179,7 +283,7 @@ TEST_CASE("a cached symbol table equals a freshly read one; a damaged cache is r
   }
   {
     std::fstream damage(file, std::ios::in | std::ios::out | std::ios::binary);
-    damage.seekp(48 + 28 * static_cast<std::streamoff>(fresh->by_address().size()));  // the first name-order entry
+    damage.seekp(48 + 28 * static_cast<std::streamoff>(fresh->by_address().size()));  // the first section's length
     const uint32_t bogus = 0xfffffff0;
     damage.write(reinterpret_cast<const char*>(&bogus), sizeof bogus);
   }

@@ -56,10 +56,10 @@ class Visits {
 
 Expected<RbTreeLayout> rbtree_layout(const Program& program) {
   RbTreeLayout l;
-  CORONER_TRY(root_node, program.member_offset("rb_root", "rb_node"));
-  CORONER_TRY(parent_color, program.member_offset("rb_node", "__rb_parent_color"));
-  CORONER_TRY(right, program.member_offset("rb_node", "rb_right"));
-  CORONER_TRY(left, program.member_offset("rb_node", "rb_left"));
+  CORONER_TRY(root_node, program.member_offset("struct rb_root", "rb_node"));
+  CORONER_TRY(parent_color, program.member_offset("struct rb_node", "__rb_parent_color"));
+  CORONER_TRY(right, program.member_offset("struct rb_node", "rb_right"));
+  CORONER_TRY(left, program.member_offset("struct rb_node", "rb_left"));
   l.root_node = root_node, l.parent_color = parent_color, l.right = right, l.left = left;
   return l;
 }
@@ -121,7 +121,7 @@ Expected<std::vector<RbNode>> walk_rbtree(const KernelMemory& memory, const RbTr
 Expected<XArrayLayout> xarray_layout(const Program& program) {
   XArrayLayout l;
   CORONER_TRY(debug, program.debug_info());
-  auto is_xarray = debug->has_member("xarray", "xa_head");
+  auto is_xarray = debug->has_member("struct xarray", "xa_head");
   l.xarray = is_xarray && *is_xarray;
   const char* root_type = l.xarray ? "xarray" : "radix_tree_root";
   const char* node_type = l.xarray ? "xa_node" : "radix_tree_node";
@@ -230,9 +230,9 @@ Expected<std::vector<IndexedEntry>> walk_xarray(const KernelMemory& memory, cons
 
 Expected<MapleTreeLayout> maple_tree_layout(const Program& program) {
   MapleTreeLayout l;
-  CORONER_TRY(root, program.member_offset("maple_tree", "ma_root"));
-  CORONER_TRY(mr64, program.member_offset("maple_node", "mr64"));
-  CORONER_TRY(ma64, program.member_offset("maple_node", "ma64"));
+  CORONER_TRY(root, program.member_offset("struct maple_tree", "ma_root"));
+  CORONER_TRY(mr64, program.member_offset("struct maple_node", "mr64"));
+  CORONER_TRY(ma64, program.member_offset("struct maple_node", "ma64"));
   CORONER_TRY(range_pivots, program.member_offset("maple_range_64", "pivot"));
   CORONER_TRY(range_slots, program.member_offset("maple_range_64", "slot"));
   CORONER_TRY(range_count, array_length(program, "maple_range_64", "slot"));
@@ -241,8 +241,8 @@ Expected<MapleTreeLayout> maple_tree_layout(const Program& program) {
   CORONER_TRY(arange_count, array_length(program, "maple_arange_64", "slot"));
   CORONER_TRY(range_meta, program.member_offset("maple_range_64", "meta"));
   CORONER_TRY(arange_meta, program.member_offset("maple_arange_64", "meta"));
-  CORONER_TRY(meta_end, program.member_offset("maple_metadata", "end"));
-  CORONER_TRY(dense_slots, program.member_offset("maple_node", "slot"));
+  CORONER_TRY(meta_end, program.member_offset("struct maple_metadata", "end"));
+  CORONER_TRY(dense_slots, program.member_offset("struct maple_node", "slot"));
   CORONER_TRY(dense_count, array_length(program, "maple_node", "slot"));
   CORONER_TRY(dense, enumerator(program, "maple_dense"));
   CORONER_TRY(leaf_64, enumerator(program, "maple_leaf_64"));

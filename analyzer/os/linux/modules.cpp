@@ -49,23 +49,23 @@ Expected<std::optional<uint64_t>> optional_member(symbols::DebugInfo& info, std:
 
 Expected<Layout> read_layout(symbols::DebugInfo& info) {
   Layout l;
-  CORONER_TRY(list, info.member_offset("module", "list"));
-  CORONER_TRY(name, info.find_member("module", "name"));
+  CORONER_TRY(list, info.member_offset("struct module", "list"));
+  CORONER_TRY(name, info.find_member("struct module", "name"));
   CORONER_TRY(name_size, name.type.type->size());
   l.list = list;
   l.name = name.bit_offset / 8;
   l.name_size = name_size;
 
-  CORONER_TRY(mem, optional_member(info, "module", "mem"));
-  CORONER_TRY(core_layout, optional_member(info, "module", "core_layout"));
+  CORONER_TRY(mem, optional_member(info, "struct module", "mem"));
+  CORONER_TRY(core_layout, optional_member(info, "struct module", "core_layout"));
   if (mem) {
     l.per_type_memory = true;
     l.mem = *mem;
-    CORONER_TRY(member, info.find_member("module", "mem"));
+    CORONER_TRY(member, info.find_member("struct module", "mem"));
     CORONER_TRY(array, underlying(member.type));
     CORONER_TRY(stride, info.type_size("struct module_memory"));
-    CORONER_TRY(base, info.member_offset("module_memory", "base"));
-    CORONER_TRY(size, info.member_offset("module_memory", "size"));
+    CORONER_TRY(base, info.member_offset("struct module_memory", "base"));
+    CORONER_TRY(size, info.member_offset("struct module_memory", "size"));
     l.mem_count = array->length().value_or(0);
     l.mem_stride = stride;
     l.mem_base = base;
@@ -74,27 +74,27 @@ Expected<Layout> read_layout(symbols::DebugInfo& info) {
     for (const char* init : {"MOD_INIT_TEXT", "MOD_INIT_DATA", "MOD_INIT_RODATA"})
       if (auto value = info.find_enumerator(init)) l.init_types.insert(static_cast<uint64_t>(*value));
   } else if (core_layout) {
-    CORONER_TRY(base, info.member_offset("module", "core_layout.base"));
-    CORONER_TRY(size, info.member_offset("module", "core_layout.size"));
+    CORONER_TRY(base, info.member_offset("struct module", "core_layout.base"));
+    CORONER_TRY(size, info.member_offset("struct module", "core_layout.size"));
     l.core_base = base;
     l.core_size = size;
   } else {
-    CORONER_TRY(base, info.member_offset("module", "module_core"));
-    CORONER_TRY(size, info.member_offset("module", "core_size"));
+    CORONER_TRY(base, info.member_offset("struct module", "module_core"));
+    CORONER_TRY(size, info.member_offset("struct module", "core_size"));
     l.core_base = base;
     l.core_size = size;
   }
 
-  CORONER_TRY(sect_attrs, optional_member(info, "module", "sect_attrs"));
+  CORONER_TRY(sect_attrs, optional_member(info, "struct module", "sect_attrs"));
   if (sect_attrs) {
     l.sect_attrs = sect_attrs;
-    CORONER_TRY(count, info.member_offset("module_sect_attrs", "nsections"));
-    CORONER_TRY(array, info.member_offset("module_sect_attrs", "attrs"));
+    CORONER_TRY(count, info.member_offset("struct module_sect_attrs", "nsections"));
+    CORONER_TRY(array, info.member_offset("struct module_sect_attrs", "attrs"));
     CORONER_TRY(stride, info.type_size("struct module_sect_attr"));
     // 5.8 moved the name into a bin_attribute.
     CORONER_TRY(plain_name, optional_member(info, "module_sect_attr", "name"));
-    CORONER_TRY(address, info.member_offset("module_sect_attr", "address"));
-    auto name_at = plain_name ? Expected<uint64_t>(*plain_name) : info.member_offset("module_sect_attr", "battr.attr.name");
+    CORONER_TRY(address, info.member_offset("struct module_sect_attr", "address"));
+    auto name_at = plain_name ? Expected<uint64_t>(*plain_name) : info.member_offset("struct module_sect_attr", "battr.attr.name");
     if (!name_at) return name_at.error();
     l.nsections = count;
     l.sect_array = array;
@@ -102,15 +102,15 @@ Expected<Layout> read_layout(symbols::DebugInfo& info) {
     l.sect_name = *name_at;
     l.sect_address = address;
   }
-  CORONER_TRY(notes_attrs, optional_member(info, "module", "notes_attrs"));
+  CORONER_TRY(notes_attrs, optional_member(info, "struct module", "notes_attrs"));
   if (notes_attrs) {
     l.notes_attrs = notes_attrs;
-    CORONER_TRY(count, info.member_offset("module_notes_attrs", "notes"));
-    CORONER_TRY(array, info.member_offset("module_notes_attrs", "attrs"));
+    CORONER_TRY(count, info.member_offset("struct module_notes_attrs", "notes"));
+    CORONER_TRY(array, info.member_offset("struct module_notes_attrs", "attrs"));
     CORONER_TRY(stride, info.type_size("struct bin_attribute"));
-    CORONER_TRY(name_at, info.member_offset("bin_attribute", "attr.name"));
-    CORONER_TRY(size, info.member_offset("bin_attribute", "size"));
-    CORONER_TRY(data, info.member_offset("bin_attribute", "private"));
+    CORONER_TRY(name_at, info.member_offset("struct bin_attribute", "attr.name"));
+    CORONER_TRY(size, info.member_offset("struct bin_attribute", "size"));
+    CORONER_TRY(data, info.member_offset("struct bin_attribute", "private"));
     l.nnotes = count;
     l.note_array = array;
     l.note_stride = stride;
@@ -244,11 +244,11 @@ std::map<std::string, std::vector<std::string>> scan_objects(const std::vector<s
 // at hand.
 Expected<void> read_kallsyms(const Program& program, KernelModule& module) {
   CORONER_TRY(info, program.debug_info());
-  CORONER_TRY(kallsyms, info->member_offset("module", "core_kallsyms"));
-  CORONER_TRY(symtab_at, info->member_offset("mod_kallsyms", "symtab"));
-  CORONER_TRY(count_at, info->member_offset("mod_kallsyms", "num_symtab"));
-  CORONER_TRY(strtab_at, info->member_offset("mod_kallsyms", "strtab"));
-  CORONER_TRY(has_types, info->has_member("mod_kallsyms", "typetab"));
+  CORONER_TRY(kallsyms, info->member_offset("struct module", "core_kallsyms"));
+  CORONER_TRY(symtab_at, info->member_offset("struct mod_kallsyms", "symtab"));
+  CORONER_TRY(count_at, info->member_offset("struct mod_kallsyms", "num_symtab"));
+  CORONER_TRY(strtab_at, info->member_offset("struct mod_kallsyms", "strtab"));
+  CORONER_TRY(has_types, info->has_member("struct mod_kallsyms", "typetab"));
   const KernelMemory& memory = program.memory();
   const uint64_t base = module.struct_address + kallsyms;
   CORONER_TRY(symtab, memory.read_u64(base + symtab_at));
@@ -256,7 +256,7 @@ Expected<void> read_kallsyms(const Program& program, KernelModule& module) {
   CORONER_TRY(strtab, memory.read_u64(base + strtab_at));
   uint64_t typetab = 0;
   if (has_types) {
-    CORONER_TRY(types_at, info->member_offset("mod_kallsyms", "typetab"));
+    CORONER_TRY(types_at, info->member_offset("struct mod_kallsyms", "typetab"));
     CORONER_TRY(types, memory.read_u64(base + types_at));
     typetab = types;
   }

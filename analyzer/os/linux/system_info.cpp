@@ -24,15 +24,15 @@ Expected<int64_t> crash_time(const Program& program) {
   if (auto t = program.vmcoreinfo().crash_time()) return *t;
   // QEMU dumps have no CRASHTIME: the timekeeper's wall clock is the time.
   CORONER_TRY(tk, program.symbol_address("shadow_timekeeper"));
-  CORONER_TRY(xtime, program.member_offset("timekeeper", "xtime_sec"));
+  CORONER_TRY(xtime, program.member_offset("struct timekeeper", "xtime_sec"));
   return program.memory().read_value<int64_t>(tk + xtime);
 }
 
 // Monotonic seconds since boot: the timekeeper's xtime plus wall_to_monotonic.
 Expected<uint64_t> uptime(const Program& program) {
   CORONER_TRY(tk, program.symbol_address("shadow_timekeeper"));
-  CORONER_TRY(xtime_off, program.member_offset("timekeeper", "xtime_sec"));
-  CORONER_TRY(wtm_off, program.member_offset("timekeeper", "wall_to_monotonic"));
+  CORONER_TRY(xtime_off, program.member_offset("struct timekeeper", "xtime_sec"));
+  CORONER_TRY(wtm_off, program.member_offset("struct timekeeper", "wall_to_monotonic"));
   CORONER_TRY(xtime, program.memory().read_value<int64_t>(tk + xtime_off));
   CORONER_TRY(wtm, program.memory().read_value<int64_t>(tk + wtm_off));
   int64_t up = xtime + wtm;
@@ -70,7 +70,7 @@ Expected<Utsname> read_utsname(const Program& program) {
   uint64_t name_offset = 0;
   if (auto off = program.vmcoreinfo().offset("uts_namespace.name")) name_offset = *off;
   else {
-    CORONER_TRY(off2, program.member_offset("uts_namespace", "name"));
+    CORONER_TRY(off2, program.member_offset("struct uts_namespace", "name"));
     name_offset = off2;
   }
   std::string* fields[] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};

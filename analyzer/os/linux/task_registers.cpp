@@ -23,7 +23,7 @@ Expected<uint64_t> running_task(const GlobalObject& runqueues, uint32_t cpu) {
 }
 
 int32_t task_pid(const Program& program, uint64_t task) {
-  auto offset = program.member_offset("task_struct", "pid");
+  auto offset = program.member_offset("struct task_struct", "pid");
   if (!offset) return -1;
   auto pid = program.memory().read_value<int32_t>(task + *offset);
   return pid ? *pid : -1;
@@ -58,7 +58,7 @@ void attach_notes(const Program& program, std::vector<CpuState>& cpus) {
 // address leads back into __schedule.
 Expected<unwind::PhysicalFrame> x86_64_switched_out(const Program& program, uint64_t task) {
   const arch::Arch& arch = program.arch();
-  CORONER_TRY(sp, read_member(program, task, "task_struct", "thread.sp"));
+  CORONER_TRY(sp, read_member(program, task, "struct task_struct", "thread.sp"));
   CORONER_TRY(frame_size, program.type_size("struct inactive_task_frame"));
   unwind::PhysicalFrame frame;
   frame.registers = unwind::RegisterSet(arch.register_names().size());
@@ -66,7 +66,7 @@ Expected<unwind::PhysicalFrame> x86_64_switched_out(const Program& program, uint
       {"r15", "r15"}, {"r14", "r14"}, {"r13", "r13"}, {"r12", "r12"}, {"bx", "rbx"}, {"bp", "rbp"}};
   const auto& names = arch.register_names();
   for (auto [member, reg] : kSaved) {
-    auto offset = program.member_offset("inactive_task_frame", member);
+    auto offset = program.member_offset("struct inactive_task_frame", member);
     if (!offset) continue;  // not saved by this kernel (32-bit layouts)
     CORONER_TRY(value, program.memory().read_u64(sp + *offset));
     size_t index = static_cast<size_t>(std::find(names.begin(), names.end(), reg) - names.begin());
@@ -85,18 +85,18 @@ Expected<unwind::PhysicalFrame> x86_64_switched_out(const Program& program, uint
 // (into __switch_to) in thread.cpu_context.
 Expected<unwind::PhysicalFrame> aarch64_switched_out(const Program& program, uint64_t task) {
   const auto& arch = static_cast<const arch::Aarch64Arch&>(program.arch());
-  CORONER_TRY(context, program.member_offset("task_struct", "thread.cpu_context"));
+  CORONER_TRY(context, program.member_offset("struct task_struct", "thread.cpu_context"));
   unwind::PhysicalFrame frame;
   frame.registers = unwind::RegisterSet(arch.register_names().size());
   static constexpr std::string_view kSaved[] = {"x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28"};
   for (size_t i = 0; i < std::size(kSaved); ++i) {
-    CORONER_TRY(offset, program.member_offset("cpu_context", kSaved[i]));
+    CORONER_TRY(offset, program.member_offset("struct cpu_context", kSaved[i]));
     CORONER_TRY(value, program.memory().read_u64(task + context + offset));
     frame.registers.set(19 + i, value);
   }
-  CORONER_TRY(fp, read_member(program, task + context, "cpu_context", "fp"));
-  CORONER_TRY(sp, read_member(program, task + context, "cpu_context", "sp"));
-  CORONER_TRY(pc, read_member(program, task + context, "cpu_context", "pc"));
+  CORONER_TRY(fp, read_member(program, task + context, "struct cpu_context", "fp"));
+  CORONER_TRY(sp, read_member(program, task + context, "struct cpu_context", "sp"));
+  CORONER_TRY(pc, read_member(program, task + context, "struct cpu_context", "pc"));
   frame.pc = arch.strip_pac(pc);
   frame.sp = sp;
   frame.exact_pc = false;
@@ -147,8 +147,8 @@ std::optional<uint32_t> crashed_cpu(const Program& program) {
 Expected<uint32_t> task_cpu(const Program& program, uint64_t task) {
   // 5.16 moved the CPU from thread_info to task_struct.
   CORONER_TRY(in_task, program.debug_info());
-  CORONER_TRY(has_cpu, in_task->has_member("task_struct", "cpu"));
-  CORONER_TRY(offset, program.member_offset("task_struct", has_cpu ? "cpu" : "thread_info.cpu"));
+  CORONER_TRY(has_cpu, in_task->has_member("struct task_struct", "cpu"));
+  CORONER_TRY(offset, program.member_offset("struct task_struct", has_cpu ? "cpu" : "thread_info.cpu"));
   return program.memory().read_u32(task + offset);
 }
 

@@ -18,20 +18,20 @@ struct TaskLayout {
 
 Expected<TaskLayout> task_layout(const Program& program) {
   TaskLayout l;
-  CORONER_TRY(tasks, program.member_offset("task_struct", "tasks"));
-  CORONER_TRY(pid, program.member_offset("task_struct", "pid"));
-  CORONER_TRY(tgid, program.member_offset("task_struct", "tgid"));
-  CORONER_TRY(comm, program.member_offset("task_struct", "comm"));
-  CORONER_TRY(mm, program.member_offset("task_struct", "mm"));
+  CORONER_TRY(tasks, program.member_offset("struct task_struct", "tasks"));
+  CORONER_TRY(pid, program.member_offset("struct task_struct", "pid"));
+  CORONER_TRY(tgid, program.member_offset("struct task_struct", "tgid"));
+  CORONER_TRY(comm, program.member_offset("struct task_struct", "comm"));
+  CORONER_TRY(mm, program.member_offset("struct task_struct", "mm"));
   l.tasks = tasks, l.pid = pid, l.tgid = tgid, l.comm = comm, l.mm = mm;
-  auto node = program.member_offset("task_struct", "thread_node");
-  auto head = program.member_offset("signal_struct", "thread_head");
-  auto signal = program.member_offset("task_struct", "signal");
+  auto node = program.member_offset("struct task_struct", "thread_node");
+  auto head = program.member_offset("struct signal_struct", "thread_head");
+  auto signal = program.member_offset("struct task_struct", "signal");
   if (node && head && signal) {
     l.thread_node = true;
     l.thread_link = *node, l.thread_head = *head, l.signal = *signal;
   } else {
-    CORONER_TRY(group, program.member_offset("task_struct", "thread_group"));
+    CORONER_TRY(group, program.member_offset("struct task_struct", "thread_group"));
     l.thread_link = group;
   }
   return l;
@@ -108,7 +108,7 @@ Expected<uint64_t> user_page_table_root(const Program& program, const Task& task
   if (task.mm == 0)
     return make_error(Errc::invalid_argument, "PID {} ({}) is a kernel thread: it has no user address space",
                       task.pid, task.comm);
-  CORONER_TRY(pgd_offset, program.member_offset("mm_struct", "pgd"));
+  CORONER_TRY(pgd_offset, program.member_offset("struct mm_struct", "pgd"));
   CORONER_TRY(pgd, program.memory().read_u64(task.mm + pgd_offset));
   auto root = program.memory().to_physical(pgd);
   if (!root) return root.error().context(fmt::format("page tables of PID {}", task.pid));

@@ -208,7 +208,7 @@ class Aarch64Unwinder final : public ArchUnwinder {
       auto size = program_.type_size("union thread_union");
       stack_size_ = size && *size > 0 && (*size & (*size - 1)) == 0 ? *size
                                                                       : std::max<uint64_t>(16384, arch_.page_size());
-      stackframe_offset_ = program_.member_offset("pt_regs", "stackframe");
+      stackframe_offset_ = program_.member_offset("struct pt_regs", "stackframe");
     });
     return stack_size_;
   }

@@ -86,9 +86,9 @@ const Expected<OrcSources::VmlinuxOrc>& OrcSources::vmlinux_orc() const {
 }
 
 Expected<OrcSources::SharedOrc> OrcSources::load_module_orc(const KernelModule& module) const {
-  CORONER_TRY(count_offset, program_.member_offset("module", "arch.num_orcs"));
-  CORONER_TRY(ips_offset, program_.member_offset("module", "arch.orc_unwind_ip"));
-  CORONER_TRY(entries_offset, program_.member_offset("module", "arch.orc_unwind"));
+  CORONER_TRY(count_offset, program_.member_offset("struct module", "arch.num_orcs"));
+  CORONER_TRY(ips_offset, program_.member_offset("struct module", "arch.orc_unwind_ip"));
+  CORONER_TRY(entries_offset, program_.member_offset("struct module", "arch.orc_unwind"));
   const KernelMemory& memory = program_.memory();
   CORONER_TRY(count, memory.read_u32(module.struct_address + count_offset));
   CORONER_TRY(ips_address, memory.read_u64(module.struct_address + ips_offset));
