@@ -71,8 +71,9 @@ Expected<void> list_module(CommandContext& ctx, std::string_view name) {
 
 Expected<void> run_sym(CommandContext& ctx, const Arguments& args) {
   const Program& program = ctx.program;
-  const symbols::SymbolTable& table = program.symbols();
   if (args.empty()) return make_error(Errc::invalid_argument, "usage: sym [-l] [-m MODULE] [-q STRING] NAME|ADDRESS");
+  CORONER_TRY(symbol_table, program.symbol_table());
+  const symbols::SymbolTable& table = *symbol_table;
   std::vector<SymLine> lines;
   if (args[0] == "-l") {
     for (const symbols::Symbol& s : table.by_address()) lines.push_back({s.address, &s, 0, {}});

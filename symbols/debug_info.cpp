@@ -30,15 +30,21 @@ using namespace llvm::dwarf;
 // index costs; then the index is built (and cached) and answers the rest.
 class DebugInfo::Names final : public NameLookup {
  public:
-  Names(llvm::DWARFContext& context, std::string path, std::string cache_file, uint64_t info_size)
-      : context_(context), path_(std::move(path)), cache_file_(std::move(cache_file)), info_size_(info_size) {}
+  Names(llvm::DWARFContext& context, std::string path, std::string cache_file, uint64_t info_size, uint64_t units)
+      : context_(context), path_(std::move(path)), cache_file_(std::move(cache_file)), info_size_(info_size),
+        units_(units) {}
 
   Expected<std::optional<uint64_t>> find(NameKind kind, std::string_view name) const override {
     std::lock_guard lock(mutex_);
-    if (!index_ && scanner_ && (scanner_->scanned_bytes() > 3 * info_size_ || scanner_->walked_units() > 1000))
+    if (!index_) {
+      // Building the index walks every unit on all CPUs; scanning beyond a
+      // few passes over the section or a quarter of its units costs more.
+      const NameScanner::Budget budget{4 * info_size_, std::max<uint64_t>(64, units_ / 4)};
+      CORONER_TRY(answer, scanner_->find_within(kind, name, budget));
+      if (answer.settled) return answer.die_offset;
       CORONER_CHECK(build());
-    if (index_) return index_->find(kind, name);
-    return scanner_->find(kind, name);
+    }
+    return index_->find(kind, name);
   }
 
   Expected<void> build() const {
@@ -58,6 +64,7 @@ class DebugInfo::Names final : public NameLookup {
   std::string path_;
   std::string cache_file_;
   uint64_t info_size_;
+  uint64_t units_;
   mutable std::recursive_mutex mutex_;  // build() runs under find()'s lock
   mutable std::optional<NameIndex> index_;
   mutable std::unique_ptr<NameScanner> scanner_;
@@ -131,7 +138,7 @@ Expected<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, co
   const std::string cache_file =
       cache_dir.empty() || info->build_id_.empty() ? "" : index_cache_path(cache_dir, info->build_id_);
 
-  state.names = std::make_unique<Names>(*state.context, path, cache_file, info_size);
+  state.names = std::make_unique<Names>(*state.context, path, cache_file, info_size, state.context->getNumCompileUnits());
   std::optional<NameIndex> cached;
   if (!cache_file.empty()) cached = load_index(cache_file, info_size);
   if (cached) {

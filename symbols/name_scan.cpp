@@ -156,16 +156,6 @@ std::unique_ptr<NameScanner> NameScanner::create(llvm::DWARFContext& context, co
   return std::unique_ptr<NameScanner>(new NameScanner(context, path, std::move(section)));
 }
 
-uint64_t NameScanner::scanned_bytes() const {
-  std::lock_guard lock(mutex_);
-  return scanned_bytes_;
-}
-
-uint64_t NameScanner::walked_units() const {
-  std::lock_guard lock(mutex_);
-  return walked_units_;
-}
-
 Expected<void> NameScanner::scan_more(NameState& state) const {
   const uint64_t total = section_->info.size();
   size_t longest = 0;
@@ -209,8 +199,12 @@ Expected<void> NameScanner::scan_more(NameState& state) const {
 }
 
 Expected<std::optional<uint64_t>> NameScanner::find(NameKind kind, std::string_view name) const {
-  using Found = std::optional<uint64_t>;
-  if (name.empty()) return Found();
+  CORONER_TRY(answer, find_within(kind, name, Budget{}));
+  return answer.die_offset;
+}
+
+Expected<NameScanner::Answer> NameScanner::find_within(NameKind kind, std::string_view name, Budget budget) const {
+  if (name.empty()) return Answer{true, std::nullopt};
   std::lock_guard lock(mutex_);
   auto it = names_.find(name);
   if (it == names_.end()) {
@@ -236,7 +230,8 @@ Expected<std::optional<uint64_t>> NameScanner::find(NameKind kind, std::string_v
   const auto& best = state.best[static_cast<size_t>(kind)];
   std::vector<UnitEntry> entries;
   for (;;) {
-    if (best && best->first == 0) return Found(best->second);
+    if (best && best->first == 0) return Answer{true, best->second};
+    if (scanned_bytes_ > budget.bytes || walked_units_ > budget.units) return Answer{false, std::nullopt};
     if (state.walked < state.units.size()) {
       entries.clear();
       CORONER_CHECK(index_unit(*state.units[state.walked++], path_, entries));
@@ -249,7 +244,7 @@ Expected<std::optional<uint64_t>> NameScanner::find(NameKind kind, std::string_v
       continue;
     }
     if (state.scanned >= section_->info.size()) {
-      return best ? Found(best->second) : Found();
+      return Answer{true, best ? std::optional<uint64_t>(best->second) : std::nullopt};
     }
     CORONER_CHECK(scan_more(state));
   }

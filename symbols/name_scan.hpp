@@ -41,10 +41,20 @@ class NameScanner final : public NameLookup {
 
   Expected<std::optional<uint64_t>> find(NameKind kind, std::string_view name) const override;
 
-  // Work done so far, in bytes of .debug_info scanned and units walked: when
-  // it nears the cost of building the index, the caller builds it instead.
-  uint64_t scanned_bytes() const;
-  uint64_t walked_units() const;
+  // find(), unless answering would take the scanner's total work (bytes of
+  // .debug_info scanned, units walked) past budget: then `settled` is false
+  // and the caller is better off building the index. A name used in most
+  // units but defined in none (a bare struct name asked for as a typedef
+  // first, `jiffies`) costs a walk of all those units.
+  struct Budget {
+    uint64_t bytes = UINT64_MAX;
+    uint64_t units = UINT64_MAX;
+  };
+  struct Answer {
+    bool settled = false;
+    std::optional<uint64_t> die_offset;
+  };
+  Expected<Answer> find_within(NameKind kind, std::string_view name, Budget budget) const;
 
  private:
   struct Section;

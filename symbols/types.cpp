@@ -432,14 +432,18 @@ Expected<QualifiedType> TypeGraph::find_type(std::string_view spelled) const {
     CORONER_CHECK(find(NameKind::union_type, text));
   } else if (consume_word(text, "enum")) {
     CORONER_CHECK(find(NameKind::enumeration, text));
+  } else if (auto gcc = gcc_integer_name(text);
+             gcc || text == "float" || text == "double" || text == "long double" || text == "_Bool") {
+    // Spelled with C keywords: only a base type can have the name (asking
+    // for a typedef first would make a cold start prove there is none).
+    CORONER_CHECK(find(NameKind::base, text));
+    if (!offset && gcc) CORONER_CHECK(find(NameKind::base, *gcc));
   } else {
     for (NameKind kind : {NameKind::typedef_type, NameKind::base, NameKind::structure, NameKind::union_type,
                           NameKind::enumeration}) {
       CORONER_CHECK(find(kind, text));
       if (offset) break;
     }
-    if (!offset)
-      if (auto gcc = gcc_integer_name(text)) CORONER_CHECK(find(NameKind::base, *gcc));
   }
   if (!offset) return make_error(Errc::not_found, "{}: no type named '{}'", path_, trim(spelled));
   CORONER_TRY(type, type_at(*offset));

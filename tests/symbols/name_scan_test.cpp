@@ -78,7 +78,22 @@ TEST_CASE("scanning for a name finds the DIE the name index finds", "[symbols][d
       found += scan->has_value();
     }
     CHECK(found > sampled / 2);
-    CHECK(scanner->scanned_bytes() > 0);
+
+    // A fresh scanner, so that no earlier walk helps: asking for a typedef
+    // named task_struct must walk every unit that mentions the name.
+    auto fresh = NameScanner::create(*scanned.context, *scanned.binary.getBinary(), c->vmlinux());
+    REQUIRE(fresh != nullptr);
+    auto stopped = fresh->find_within(NameKind::typedef_type, "task_struct", {UINT64_MAX, 10});
+    REQUIRE(stopped.has_value());
+    CHECK_FALSE(stopped->settled);
+    auto settled = fresh->find_within(NameKind::typedef_type, "task_struct", {});
+    REQUIRE(settled.has_value());
+    CHECK(settled->settled);
+    CHECK_FALSE(settled->die_offset.has_value());
+    auto cheap = fresh->find_within(NameKind::structure, "task_struct", {0, 0});  // known from that walk
+    REQUIRE(cheap.has_value());
+    CHECK(cheap->settled);
+    CHECK(cheap->die_offset == index->find(NameKind::structure, "task_struct"));
   }
 }
 
