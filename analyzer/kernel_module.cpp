@@ -8,9 +8,8 @@ namespace coroner {
 
 namespace {
 
-Expected<bool> has_debug_info_section(const std::string& path) {
-  CORONER_TRY(binary, symbols::open_elf(path));
-  for (const llvm::object::SectionRef& section : binary.getBinary()->sections()) {
+Expected<bool> has_debug_info_section(const llvm::object::ObjectFile& object, const std::string& path) {
+  for (const llvm::object::SectionRef& section : object.sections()) {
     auto name = section.getName();
     if (!name) return make_error(Errc::corrupt, "{}: {}", path, symbols::llvm_message(name.takeError()));
     if (*name == ".debug_info" && section.getSize() > 0) return true;
@@ -25,16 +24,19 @@ bool KernelModule::contains(uint64_t address) const {
 }
 
 Expected<void> KernelModule::attach_object(const std::string& path) {
-  auto object_id = symbols::elf_build_id(path);
-  if (!object_id && object_id.error().code() != Errc::not_found) return object_id.error();
-  const std::string file_id = object_id ? *object_id : std::string();
+  // One open serves the build-id, the symbols and the .debug_info question.
+  CORONER_TRY(binary, symbols::open_elf(path));
+  const llvm::object::ObjectFile& object = *binary.getBinary();
+  const std::string file_id = symbols::gnu_build_id(object).value_or("");
   if (!build_id.empty() && !file_id.empty() && file_id != build_id)
     return make_error(Errc::invalid_argument, "{}: build-id {} does not match module {} in the dump (build-id {})",
                       path, file_id, name, build_id);
-  CORONER_TRY(table, symbols::SymbolTable::from_elf(path));
-  if (!table.is_relocatable())
+  // Checked on the open object: a vmlinux given by mistake is refused
+  // before its symbol table is read.
+  if (symbols::as_elf(object).getEType() != llvm::ELF::ET_REL)
     return make_error(Errc::invalid_argument, "{}: not a kernel module (ELF type is not ET_REL)", path);
-  CORONER_TRY(dwarf, has_debug_info_section(path));
+  CORONER_TRY(table, symbols::SymbolTable::from_object(object, path));
+  CORONER_TRY(dwarf, has_debug_info_section(object, path));
 
   // Symbols of sections the kernel did not load (.modinfo, discarded
   // .exit.text, ...) are dropped by place_sections(); so are those of the

@@ -82,13 +82,9 @@ Expected<ListRequest> parse(const Program& program, const Arguments& args) {
   if (r.link_offset && !selection) return make_error(Errc::invalid_argument, "-l needs -s");
   if (r.reverse && r.mode == Mode::pointers)
     return make_error(Errc::invalid_argument, "-r needs a list_head list (-h or -H)");
-  if (selection) {
-    CORONER_TRY(members, parse_member_selection(program, *selection));
-    members.base = base;
-    r.members = std::move(members);
-  }
-  CORONER_TRY(start, parse_start_address(program, positional[0]));
-  r.start = start;
+  CORONER_TRY(tail, parse_selection_and_start(program, selection, base, positional[0]));
+  r.members = std::move(tail.members);
+  r.start = tail.start;
   return r;
 }
 

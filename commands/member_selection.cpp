@@ -44,8 +44,9 @@ Expected<uint64_t> parse_member_offset(const Program& program, std::string_view 
   return location.bit_offset / 8;
 }
 
-Expected<MemberSelection> parse_member_selection(const Program& program, std::string_view spec) {
+Expected<MemberSelection> parse_member_selection(const Program& program, std::string_view spec, IntegerBase base) {
   MemberSelection selection;
+  selection.base = base;
   size_t dot = spec.find('.');
   CORONER_TRY(type, find_named_type(program, spec.substr(0, dot)));
   selection.type = std::move(type);
@@ -93,6 +94,18 @@ Expected<uint64_t> parse_start_address(const Program& program, std::string_view 
                 type->kind() == symbols::TypeKind::enumeration;
   if (!scalar && object->address()) return *object->address();
   return object->read_unsigned();
+}
+
+Expected<SelectionAndStart> parse_selection_and_start(const Program& program, std::optional<std::string_view> spec,
+                                                      IntegerBase base, std::string_view start) {
+  SelectionAndStart parsed;
+  if (spec) {
+    CORONER_TRY(members, parse_member_selection(program, *spec, base));
+    parsed.members = std::move(members);
+  }
+  CORONER_TRY(address, parse_start_address(program, start));
+  parsed.start = address;
+  return parsed;
 }
 
 }  // namespace coroner::commands

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,8 +32,9 @@ struct MemberSelection {
   std::vector<std::string> members;  // empty: the whole structure
   IntegerBase base = IntegerBase::natural;
 };
-// "task_struct.pid,comm", "task_struct", "task_struct.se.on_rq".
-Expected<MemberSelection> parse_member_selection(const Program& program, std::string_view spec);
+// "task_struct.pid,comm", "task_struct", "task_struct.se.on_rq"; its
+// integers shown in `base` (-x/-d).
+Expected<MemberSelection> parse_member_selection(const Program& program, std::string_view spec, IntegerBase base);
 
 struct ShownMembers {
   std::string text;  // lines, each ending in '\n'
@@ -45,5 +47,15 @@ Expected<ShownMembers> show_members(const Program& program, const MemberSelectio
 // A start address: a number, symbol[+off], or an expression naming an
 // object (`init_task.tasks` gives the address of the member).
 Expected<uint64_t> parse_start_address(const Program& program, std::string_view text);
+
+// How `list` and `tree` end their parsing: the -s SPEC if one was given
+// (shown in `base`), then START. SPEC is checked first, so that its errors
+// come before START's.
+struct SelectionAndStart {
+  std::optional<MemberSelection> members;
+  uint64_t start = 0;
+};
+Expected<SelectionAndStart> parse_selection_and_start(const Program& program, std::optional<std::string_view> spec,
+                                                      IntegerBase base, std::string_view start);
 
 }  // namespace coroner::commands

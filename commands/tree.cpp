@@ -70,13 +70,9 @@ Expected<TreeRequest> parse(const Program& program, const Arguments& args) {
   if (r.kind != Kind::rbtree && (node_offset_given || r.linear))
     return make_error(Errc::invalid_argument, "-o and -l apply to red-black trees only");
   if (r.kind != Kind::rbtree && r.from_node) return make_error(Errc::unsupported, "-N is supported for rbtree only");
-  if (selection) {
-    CORONER_TRY(members, parse_member_selection(program, *selection));
-    members.base = base;
-    r.members = std::move(members);
-  }
-  CORONER_TRY(start, parse_start_address(program, positional[0]));
-  r.start = start;
+  CORONER_TRY(tail, parse_selection_and_start(program, selection, base, positional[0]));
+  r.members = std::move(tail.members);
+  r.start = tail.start;
   return r;
 }
 

@@ -109,39 +109,53 @@ Expected<std::string> whatis_type_text(QualifiedType type) {
   }
 }
 
-Expected<void> run_whatis(CommandContext& ctx, const Arguments& args) {
+// What both commands start from: the subject the arguments name, its type
+// and, under --json, the document to emit (the type's JSON and the name).
+struct Request {
+  Subject subject;
+  QualifiedType type;
+  std::optional<nlohmann::json> document;
+};
+
+Expected<Request> prepare(const CommandContext& ctx, const Arguments& args) {
   const std::string text = joined(args);
   CORONER_TRY(subject, resolve(ctx.program, text));
-  const QualifiedType type = subject.type ? *subject.type : subject.object->type();
+  Request request{std::move(subject), {}, std::nullopt};
+  request.type = request.subject.type ? *request.subject.type : request.subject.object->type();
   if (ctx.json()) {
-    nlohmann::json document = type_json(type);
-    document["name"] = text;
-    if (!subject.name.empty()) document["declaration"] = global_declaration(*subject.object, subject.name) + ";";
-    ctx.emit(document);
+    request.document = type_json(request.type);
+    (*request.document)["name"] = text;
+  }
+  return request;
+}
+
+Expected<void> run_whatis(CommandContext& ctx, const Arguments& args) {
+  CORONER_TRY(request, prepare(ctx, args));
+  const Subject& subject = request.subject;
+  if (request.document) {
+    if (!subject.name.empty())
+      (*request.document)["declaration"] = global_declaration(*subject.object, subject.name) + ";";
+    ctx.emit(*request.document);
     return {};
   }
   if (subject.type) {
-    CORONER_TRY(out, whatis_type_text(type));
+    CORONER_TRY(out, whatis_type_text(request.type));
     ctx.out << out;
   } else if (!subject.name.empty()) {
     ctx.out << global_declaration(*subject.object, subject.name) << ";\n";
   } else {
-    ctx.out << declaration(type, "") << '\n';
+    ctx.out << declaration(request.type, "") << '\n';
   }
   return {};
 }
 
 Expected<void> run_ptype(CommandContext& ctx, const Arguments& args) {
-  const std::string text = joined(args);
-  CORONER_TRY(subject, resolve(ctx.program, text));
-  const QualifiedType type = subject.type ? *subject.type : subject.object->type();
-  if (ctx.json()) {
-    nlohmann::json document = type_json(type);
-    document["name"] = text;
-    ctx.emit(document);
+  CORONER_TRY(request, prepare(ctx, args));
+  if (request.document) {
+    ctx.emit(*request.document);
     return {};
   }
-  CORONER_TRY(out, ptype_text(type));
+  CORONER_TRY(out, ptype_text(request.type));
   ctx.out << "type = " << out << '\n';
   return {};
 }

@@ -232,10 +232,15 @@ bool is_text_or_data(char type) {
 
 Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::string& cache_dir, int64_t slide) {
   CORONER_TRY(binary, open_elf(path));
-  const uint64_t elf_size = binary.getBinary()->getData().size();
+  return from_object(*binary.getBinary(), path, cache_dir, slide);
+}
+
+Expected<SymbolTable> SymbolTable::from_object(const llvm::object::ObjectFile& object, const std::string& path,
+                                               const std::string& cache_dir, int64_t slide) {
+  const uint64_t elf_size = object.getData().size();
   std::string cache;
   if (!cache_dir.empty())
-    if (auto id = gnu_build_id(*binary.getBinary())) {
+    if (auto id = gnu_build_id(object)) {
       cache = symbol_cache_path(cache_dir, *id);
       if (auto bytes = read_cache_file(cache))
         if (auto cached = deserialize(*bytes, elf_size)) {
@@ -244,8 +249,8 @@ Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::
         }
     }
   SymbolTable table;
-  table.relocatable_ = as_elf(*binary.getBinary()).getEType() == llvm::ELF::ET_REL;
-  CORONER_TRY(read, read_elf_symbols(*binary.getBinary(), path));
+  table.relocatable_ = as_elf(object).getEType() == llvm::ELF::ET_REL;
+  CORONER_TRY(read, read_elf_symbols(object, path));
   table.zero_based_percpu_ = read.zero_based_percpu;
   table.slide_ = slide;
   // Slid before the one sort rather than by relocate() after it, into the

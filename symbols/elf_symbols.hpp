@@ -12,6 +12,10 @@
 #include <string_view>
 #include <vector>
 
+namespace llvm::object {
+class ObjectFile;
+}
+
 namespace coroner::symbols {
 
 struct Symbol {
@@ -33,6 +37,10 @@ class SymbolTable {
   // relocated, so reopening the same dump does not move 100k symbols again.
   static Expected<SymbolTable> from_elf(const std::string& path, const std::string& cache_dir = "",
                                         int64_t slide = 0);
+  // The same for a file open already (symbols/elf_file.hpp open_elf); path
+  // names it in errors.
+  static Expected<SymbolTable> from_object(const llvm::object::ObjectFile& object, const std::string& path,
+                                           const std::string& cache_dir = "", int64_t slide = 0);
 
   // A table of symbols found elsewhere (a module's kallsyms in memory),
   // at run-time addresses.

@@ -1,5 +1,7 @@
 #include "analyzer/os/linux/modules.hpp"
 
+#include "analyzer/os/linux/list_walk.hpp"
+
 #include <fmt/ranges.h>
 
 #include <algorithm>
@@ -222,9 +224,12 @@ std::optional<std::string> module_name_of(const fs::path& file) {
   return std::nullopt;
 }
 
-// Object files by module name under each directory, in search order.
+// Object files by module name under each directory, in search order. A
+// file reached twice (a directory listed twice, or inside another listed
+// one, or through a link) is listed once: each candidate is opened once.
 std::map<std::string, std::vector<std::string>> scan_objects(const std::vector<std::string>& dirs) {
   std::map<std::string, std::vector<std::string>> found;
+  std::set<fs::path> listed;
   for (const std::string& dir : dirs) {
     std::error_code error;
     fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, error);
@@ -232,7 +237,12 @@ std::map<std::string, std::vector<std::string>> scan_objects(const std::vector<s
     for (; !error && it != fs::recursive_directory_iterator() && seen < kMaxScannedEntries; it.increment(error), ++seen) {
       if (it.depth() >= kMaxScanDepth) it.disable_recursion_pending();
       if (!it->is_regular_file(error)) continue;
-      if (auto name = module_name_of(it->path())) found[*name].push_back(it->path().string());
+      auto name = module_name_of(it->path());
+      if (!name) continue;
+      std::error_code unresolved;
+      fs::path real = fs::canonical(it->path(), unresolved);
+      if (unresolved) real = it->path();
+      if (listed.insert(real).second) found[*name].push_back(it->path().string());
     }
   }
   return found;
@@ -304,25 +314,21 @@ Expected<KernelModules> read_modules(const Program& program) {
   const KernelMemory& memory = program.memory();
 
   KernelModules modules;
-  std::set<uint64_t> visited;
-  CORONER_TRY(first, memory.read_u64(head));
-  for (uint64_t node = first; node != head;) {
-    if (modules.size() >= kMaxModules || !visited.insert(node).second)
-      return make_error(Errc::corrupt, "module list at {:#x} loops at {:#x}", head, node);
+  ListBudget budget{kMaxModules};
+  auto read_module = [&](uint64_t address) -> Expected<void> {
     auto module = std::make_unique<KernelModule>();
-    module->struct_address = node - layout.list;
+    module->struct_address = address;
     module->cache_dir = program.options().cache_dir;
-    auto where = [&module](const Error& e) { return e.context(fmt::format("struct module at {:#x}", module->struct_address)); };
-    auto name = memory.read_string(module->struct_address + layout.name, layout.name_size);
+    auto where = [address](const Error& e) { return e.context(fmt::format("struct module at {:#x}", address)); };
+    auto name = memory.read_string(address + layout.name, layout.name_size);
     if (!name) return where(name.error());
     module->name = *name;
     for (auto step : {read_memory, read_sections, read_build_id})
       if (auto done = step(program, layout, *module); !done) return where(done.error());
-    auto next = memory.read_u64(node);
-    if (!next) return where(next.error());
-    node = *next;
     modules.push_back(std::move(module));
-  }
+    return {};
+  };
+  CORONER_CHECK(walk_list(memory, "module list", head, layout.list, budget, read_module));
   return modules;
 }
 

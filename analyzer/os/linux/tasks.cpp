@@ -1,6 +1,6 @@
 #include "analyzer/os/linux/tasks.hpp"
 
-#include <unordered_set>
+#include "analyzer/os/linux/list_walk.hpp"
 
 namespace coroner::linux_kernel {
 
@@ -49,23 +49,6 @@ Expected<Task> read_task(const Program& program, const TaskLayout& l, uint64_t a
   return t;
 }
 
-// Follows the circular list whose head is at `head`, calling `visit` with
-// the address of each entry's container (entry - link_offset).
-template <typename Visit>
-Expected<void> walk_list(const KernelMemory& mem, uint64_t head, uint64_t link_offset, size_t& budget, Visit visit) {
-  std::unordered_set<uint64_t> seen;
-  CORONER_TRY(next, mem.read_u64(head));
-  while (next != head) {
-    if (next == 0) return make_error(Errc::corrupt, "list at {:#x}: NULL next pointer", head);
-    if (!seen.insert(next).second || budget-- == 0)
-      return make_error(Errc::corrupt, "list at {:#x} loops at entry {:#x}", head, next);
-    CORONER_CHECK(visit(next - link_offset));
-    CORONER_TRY(after, mem.read_u64(next));
-    next = after;
-  }
-  return {};
-}
-
 }  // namespace
 
 Expected<std::vector<Task>> list_tasks(const Program& program) {
@@ -73,7 +56,7 @@ Expected<std::vector<Task>> list_tasks(const Program& program) {
   CORONER_TRY(init_task, program.symbol_address("init_task"));
   const KernelMemory& mem = program.memory();
   std::vector<Task> result;
-  size_t budget = kMaxTasks;
+  ListBudget budget{kMaxTasks};  // tasks and threads together
 
   auto add_group = [&](uint64_t leader) -> Expected<void> {
     CORONER_TRY(task, read_task(program, layout, leader));
@@ -87,13 +70,13 @@ Expected<std::vector<Task>> list_tasks(const Program& program) {
     if (layout.thread_node) {
       CORONER_TRY(signal, mem.read_u64(leader + layout.signal));
       if (signal == 0) return {};
-      return walk_list(mem, signal + layout.thread_head, layout.thread_link, budget, add_thread);
+      return walk_list(mem, "thread list", signal + layout.thread_head, layout.thread_link, budget, add_thread);
     }
-    return walk_list(mem, leader + layout.thread_link, layout.thread_link, budget, add_thread);
+    return walk_list(mem, "thread list", leader + layout.thread_link, layout.thread_link, budget, add_thread);
   };
 
   CORONER_CHECK(add_group(init_task));
-  CORONER_CHECK(walk_list(mem, init_task + layout.tasks, layout.tasks, budget, add_group));
+  CORONER_CHECK(walk_list(mem, "task list", init_task + layout.tasks, layout.tasks, budget, add_group));
   return result;
 }
 

@@ -1,4 +1,5 @@
 #include "analyzer/unwind/cfi_step.hpp"
+#include "analyzer/arch/aarch64/aarch64_arch.hpp"
 #include "tests/analyzer/os/linux/fake_kernel.hpp"
 
 #include <catch2/catch.hpp>
@@ -10,25 +11,20 @@ using symbols::CfiRule;
 
 namespace {
 
-// arm64's register set (x0..x30, sp, pc, pstate) and DWARF numbering, on
-// identity-mapped fake memory.
+// arm64's register set (x0..x30, sp, pc, pstate) and DWARF numbering,
+// taken from the real Aarch64Arch, on identity-mapped fake memory (the fake
+// stack is not a kernel address arm64's tables would map).
 class FakeAarch64 : public test::FakeArch {
  public:
-  const std::vector<std::string_view>& register_names() const override { return names_; }
-  size_t pc_register() const override { return 32; }
-  size_t sp_register() const override { return 31; }
-  size_t fp_register() const override { return 29; }
-  std::optional<size_t> lr_register() const override { return 30; }
-  std::optional<size_t> dwarf_register(unsigned number) const override {
-    if (number <= 31) return number;
-    return std::nullopt;
-  }
+  const std::vector<std::string_view>& register_names() const override { return arm64_.register_names(); }
+  size_t pc_register() const override { return arm64_.pc_register(); }
+  size_t sp_register() const override { return arm64_.sp_register(); }
+  size_t fp_register() const override { return arm64_.fp_register(); }
+  std::optional<size_t> lr_register() const override { return arm64_.lr_register(); }
+  std::optional<size_t> dwarf_register(unsigned number) const override { return arm64_.dwarf_register(number); }
 
  private:
-  std::vector<std::string_view> names_{"x0",  "x1",  "x2",  "x3",  "x4",  "x5",  "x6",  "x7",  "x8",
-                                       "x9",  "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17",
-                                       "x18", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26",
-                                       "x27", "x28", "x29", "x30", "sp",  "pc",  "pstate"};
+  arch::Aarch64Arch arm64_{arch::Aarch64Paging{}, arch::Aarch64Layout{}};
 };
 
 // Three registers whose DWARF numbers are not their indexes (x86_64's rbp,
