@@ -51,17 +51,10 @@ size_t files_ending(const fs::path& dir, const std::string& suffix) {
   return count;
 }
 
-const DumpCase& dump_named(const std::string& id) {
-  for (const DumpCase& c : all_dumps())
-    if (c.id == id) return c;
-  FAIL("no fixture " << id);
-  throw;
-}
-
 }  // namespace
 
 TEST_CASE("coroner -s reads commands from standard input like crash -s", "[main]") {
-  const DumpCase& d31 = dump_named("x86_64/oops-kdump/d31");
+  const DumpCase& d31 = fixture_case("x86_64/oops-kdump/d31");
   std::string args = "-s " + d31.vmlinux() + " " + d31.files().front();
   Run run = run_coroner(args, "sys\nsym panic\n");
   CHECK(run.status == 0);
@@ -103,7 +96,7 @@ TEST_CASE("coroner with no arguments opens the bundled sample dump", "[main][sam
 }
 
 TEST_CASE("coroner's errors are one line with a non-zero exit", "[main][errors]") {
-  const DumpCase& d31 = dump_named("x86_64/oops-kdump/d31");
+  const DumpCase& d31 = fixture_case("x86_64/oops-kdump/d31");
   SECTION("missing dump file") {
     Run run = run_coroner("-s " + d31.vmlinux() + " /nonexistent/vmcore", "sys\n");
     CHECK(run.status == 1);
@@ -117,7 +110,7 @@ TEST_CASE("coroner's errors are one line with a non-zero exit", "[main][errors]"
     CHECK_THAT(run.err, Catch::Contains("not a vmcore"));
   }
   SECTION("a vmlinux of another kernel") {
-    const DumpCase& arm = dump_named("arm64/oops-kdump/d31");
+    const DumpCase& arm = fixture_case("arm64/oops-kdump/d31");
     Run run = run_coroner("-s " + d31.vmlinux() + " " + arm.files().front(), "sys\n");
     CHECK(run.status == 1);
     CHECK_THAT(run.err, Catch::Contains("does not match"));
@@ -130,7 +123,7 @@ TEST_CASE("coroner's errors are one line with a non-zero exit", "[main][errors]"
 }
 
 TEST_CASE("a cold session answers without the index and leaves it to a background builder", "[main][cache]") {
-  const DumpCase& d31 = dump_named("x86_64/oops-kdump/d31");
+  const DumpCase& d31 = fixture_case("x86_64/oops-kdump/d31");
   const fs::path dir = cache_dir() / ("background-index-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const std::string args = "-s " + d31.vmlinux() + " " + d31.files().front();
@@ -157,7 +150,7 @@ TEST_CASE("a cold session answers without the index and leaves it to a backgroun
 }
 
 TEST_CASE("coroner --build-index builds the caches in the foreground", "[main][cache]") {
-  const DumpCase& d31 = dump_named("x86_64/oops-kdump/d31");
+  const DumpCase& d31 = fixture_case("x86_64/oops-kdump/d31");
   const fs::path dir = cache_dir() / ("build-index-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   Run built = run_coroner("--build-index " + d31.vmlinux(), "", "CORONER_CACHE_DIR=" + dir.string());

@@ -26,13 +26,6 @@ std::vector<const DumpCase*> capture_inputs() {
   return inputs;
 }
 
-const DumpCase& fixture_case(const std::string& id) {
-  for (const DumpCase& c : all_dumps())
-    if (c.id == id) return c;
-  FAIL("no fixture " << id);
-  throw;
-}
-
 fs::path capture_scratch(const std::string& name) {
   fs::path dir = cache_dir() / "capture-tests" / name;
   fs::remove_all(dir);

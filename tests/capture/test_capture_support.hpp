@@ -16,7 +16,6 @@ namespace coroner::test {
 
 // The x86_64 and arm64 oops-kdump vmcores.
 std::vector<const DumpCase*> capture_inputs();
-const DumpCase& fixture_case(const std::string& id);
 
 // A fresh scratch folder for this test's outputs.
 fs::path capture_scratch(const std::string& name);

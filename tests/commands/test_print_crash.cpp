@@ -43,7 +43,15 @@ std::vector<std::string> crash_outputs(const DumpCase& dump, const std::vector<s
   return outputs;
 }
 
-bool have_crash() { return !run_command("command -v crash || true").empty(); }
+// The dump the comparisons run on, or nullptr (with a warning) when crash
+// is not installed.
+const DumpCase* crash_comparison_dump() {
+  if (run_command("command -v crash || true").empty()) {
+    WARN("crash is not installed: comparison skipped");
+    return nullptr;
+  }
+  return &fixture_case("x86_64/oops-kdump/d31");
+}
 
 // Each command's text from coroner and from crash (`p`: from the value on).
 void compare_with_crash(CommandRunner& run, const std::vector<std::string>& commands,
@@ -66,59 +74,50 @@ void compare_with_crash(CommandRunner& run, const std::vector<std::string>& comm
 }  // namespace
 
 TEST_CASE("p, struct, whatis and ptype print what crash 8.0.2 prints", "[print][crash]") {
-  if (!have_crash()) {
-    WARN("crash is not installed: comparison skipped");
-    return;
-  }
-  for (const DumpCase& dump : all_dumps()) {
-    if (dump.id != "x86_64/oops-kdump/d31") continue;
-    CommandRunner run(dump);
-    const std::vector<std::string> commands = {
-        "p runqueues:1",          "p init_task.se",       "p *init_task.tasks.next", "p init_task.pid_links",
-        "p init_task.sched_class", "struct task_struct -o", "struct sched_entity -o",  "whatis struct task_struct",
-        "ptype struct rq",         "whatis init_task",      "ptype enum pid_type",     "p init_task.thread_info",
-    };
-    compare_with_crash(run, commands, crash_outputs(dump, commands));
-  }
+  const DumpCase* dump = crash_comparison_dump();
+  if (!dump) return;
+  CommandRunner run(*dump);
+  const std::vector<std::string> commands = {
+      "p runqueues:1",          "p init_task.se",       "p *init_task.tasks.next", "p init_task.pid_links",
+      "p init_task.sched_class", "struct task_struct -o", "struct sched_entity -o",  "whatis struct task_struct",
+      "ptype struct rq",         "whatis init_task",      "ptype enum pid_type",     "p init_task.thread_info",
+  };
+  compare_with_crash(run, commands, crash_outputs(*dump, commands));
 }
 
 TEST_CASE("char arrays and struct -l print what crash 8.0.2 prints", "[print][struct][crash]") {
-  if (!have_crash()) {
-    WARN("crash is not installed: comparison skipped");
-    return;
-  }
-  for (const DumpCase& dump : all_dumps()) {
-    if (dump.id != "x86_64/oops-kdump/d31") continue;
-    CommandRunner run(dump);
-    const auto& items = dump.facts()["values"]["fx_items"];
-    REQUIRE(items.size() == 5);
-    uint64_t node = 0;
-    const nlohmann::json layout = run.json("struct fx_item -o");
-    for (const auto& member : layout["members"])
-      if (member["name"] == "node") node = member["offset"];
-    const std::string second_node = fmt::format("{:x}", hex_value(items[1]["addr"]) + node);
-    const std::string init_task = dump.facts()["symbols"]["init_task"];
-    const std::vector<std::string> commands = {
-        "p init_task.comm",
-        "px init_task.comm",
-        "p init_uts_ns.name",
-        "p linux_banner",
-        "struct task_struct.comm " + init_task.substr(2),
-        "struct task_struct.comm,pid -x " + init_task.substr(2),
-        "struct fx_item -l fx_item.node " + second_node,
-        "struct fx_item.id,name -l fx_item.node " + second_node,
-        fmt::format("struct fx_item -l {} {} 2", node, second_node),
-        "struct fx_item -o -l fx_item.node " + second_node,
-    };
-    // crash needs the module's debug info loaded by hand; coroner finds it.
-    std::vector<std::string> with_module = {"mod -s fx_crash " + dump.module_path()};
-    with_module.insert(with_module.end(), commands.begin(), commands.end());
-    std::vector<std::string> expected = crash_outputs(dump, with_module);
-    REQUIRE(expected.size() == with_module.size());
-    REQUIRE_THAT(expected[0], Catch::Contains(dump.module_path()));
-    expected.erase(expected.begin());
-    compare_with_crash(run, commands, expected);
-  }
+  const DumpCase* found = crash_comparison_dump();
+  if (!found) return;
+  const DumpCase& dump = *found;
+  CommandRunner run(dump);
+  const auto& items = dump.facts()["values"]["fx_items"];
+  REQUIRE(items.size() == 5);
+  uint64_t node = 0;
+  const nlohmann::json layout = run.json("struct fx_item -o");
+  for (const auto& member : layout["members"])
+    if (member["name"] == "node") node = member["offset"];
+  const std::string second_node = fmt::format("{:x}", hex_value(items[1]["addr"]) + node);
+  const std::string init_task = dump.facts()["symbols"]["init_task"];
+  const std::vector<std::string> commands = {
+      "p init_task.comm",
+      "px init_task.comm",
+      "p init_uts_ns.name",
+      "p linux_banner",
+      "struct task_struct.comm " + init_task.substr(2),
+      "struct task_struct.comm,pid -x " + init_task.substr(2),
+      "struct fx_item -l fx_item.node " + second_node,
+      "struct fx_item.id,name -l fx_item.node " + second_node,
+      fmt::format("struct fx_item -l {} {} 2", node, second_node),
+      "struct fx_item -o -l fx_item.node " + second_node,
+  };
+  // crash needs the module's debug info loaded by hand; coroner finds it.
+  std::vector<std::string> with_module = {"mod -s fx_crash " + dump.module_path()};
+  with_module.insert(with_module.end(), commands.begin(), commands.end());
+  std::vector<std::string> expected = crash_outputs(dump, with_module);
+  REQUIRE(expected.size() == with_module.size());
+  REQUIRE_THAT(expected[0], Catch::Contains(dump.module_path()));
+  expected.erase(expected.begin());
+  compare_with_crash(run, commands, expected);
 }
 
 }  // namespace coroner::test

@@ -180,4 +180,11 @@ const std::vector<DumpCase>& all_dumps() {
   return cases;
 }
 
+const DumpCase& fixture_case(const std::string& id) {
+  for (const DumpCase& c : all_dumps())
+    if (c.id == id) return c;
+  FAIL("no fixture " << id);
+  throw;
+}
+
 }  // namespace coroner::test

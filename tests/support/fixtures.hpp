@@ -41,6 +41,8 @@ struct DumpCase {
 // Every dump of the fixtures, including the makedumpfile-made variants
 // (which need Debian's makedumpfile; missing it fails the test).
 const std::vector<DumpCase>& all_dumps();
+// The dump with this id ("x86_64/oops-kdump/d31"); fails the test without one.
+const DumpCase& fixture_case(const std::string& id);
 
 // Decompresses a fixture file into cache_dir() once.
 std::string decompressed_fixture(const fs::path& path);
