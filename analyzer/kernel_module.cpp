@@ -6,19 +6,6 @@
 
 namespace coroner {
 
-namespace {
-
-Expected<bool> has_debug_info_section(const llvm::object::ObjectFile& object, const std::string& path) {
-  for (const llvm::object::SectionRef& section : object.sections()) {
-    auto name = section.getName();
-    if (!name) return make_error(Errc::corrupt, "{}: {}", path, symbols::llvm_message(name.takeError()));
-    if (*name == ".debug_info" && section.getSize() > 0) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 bool KernelModule::contains(uint64_t address) const {
   return std::any_of(core.begin(), core.end(), [address](const MemoryRange& r) { return r.contains(address); });
 }
@@ -36,7 +23,8 @@ Expected<void> KernelModule::attach_object(const std::string& path) {
   if (symbols::as_elf(object).getEType() != llvm::ELF::ET_REL)
     return make_error(Errc::invalid_argument, "{}: not a kernel module (ELF type is not ET_REL)", path);
   CORONER_TRY(table, symbols::SymbolTable::from_object(object, path));
-  CORONER_TRY(dwarf, has_debug_info_section(object, path));
+  auto debug_info = symbols::find_section(object, ".debug_info");
+  const bool dwarf = debug_info && debug_info->getSize() > 0;
 
   // Symbols of sections the kernel did not load (.modinfo, discarded
   // .exit.text, ...) are dropped by place_sections(); so are those of the

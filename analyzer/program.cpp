@@ -32,13 +32,8 @@ Expected<KernelImage> read_kernel_image(const std::string& vmlinux) {
   CORONER_TRY(binary, symbols::open_elf(vmlinux));
   KernelImage image;
   image.build_id = symbols::gnu_build_id(*binary.getBinary());
-  for (const llvm::object::SectionRef& section : binary.getBinary()->sections()) {
-    auto name = section.getName();  // open_elf() checked every section's name
-    if (name && *name == ".data..percpu") {
-      image.percpu_linked_at_zero = section.getAddress() == 0;
-      break;
-    }
-  }
+  if (auto percpu = symbols::find_section(*binary.getBinary(), ".data..percpu"))
+    image.percpu_linked_at_zero = percpu->getAddress() == 0;
   return image;
 }
 

@@ -140,11 +140,8 @@ Expected<std::unique_ptr<CfiTable>> CfiTable::open(const std::string& path, int6
   state.relocatable = as_elf(object).getEType() == llvm::ELF::ET_REL;
 
   bool has_frames = false;
-  for (const llvm::object::SectionRef& section : object.sections()) {
-    auto name = section.getName();
-    if (!name) return make_error(Errc::corrupt, "{}: {}", path, llvm_message(name.takeError()));
-    if ((*name == ".debug_frame" || *name == ".eh_frame") && section.getSize() > 0) has_frames = true;
-  }
+  for (std::string_view name : {".debug_frame", ".eh_frame"})
+    if (auto section = find_section(object, name); section && section->getSize() > 0) has_frames = true;
   if (!has_frames) return make_error(Errc::not_found, "{}: no call frame information (.debug_frame, .eh_frame)", path);
   if (sections) state.placed = std::make_unique<SectionLoadInfo>(*sections);
   return table;

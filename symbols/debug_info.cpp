@@ -65,7 +65,7 @@ class DebugInfo::Names final : public NameLookup {
   std::string cache_file_;
   uint64_t info_size_;
   uint64_t units_;
-  mutable std::recursive_mutex mutex_;  // build() runs under find()'s lock
+  mutable std::mutex mutex_;  // held by find(), DebugInfo::build_index() and stats(); build() runs under it
   mutable std::optional<NameIndex> index_;
   mutable std::unique_ptr<NameScanner> scanner_;
   mutable double build_seconds_ = 0;
@@ -95,15 +95,10 @@ Expected<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, co
   const llvm::object::ObjectFile& object = *state.binary.getBinary();
   const bool relocatable = as_elf(object).getEType() == llvm::ELF::ET_REL;
 
-  for (const llvm::object::SectionRef& section : object.sections()) {
-    auto name = section.getName();
-    if (name && *name == ".data..percpu") {
-      state.percpu_start = section.getAddress();
-      if (sections && sections->count(".data..percpu")) state.percpu_start = sections->at(".data..percpu");
-      state.percpu_end = state.percpu_start + section.getSize();
-    } else if (!name) {
-      llvm::consumeError(name.takeError());
-    }
+  if (auto percpu = find_section(object, ".data..percpu")) {
+    state.percpu_start = percpu->getAddress();
+    if (sections && sections->count(".data..percpu")) state.percpu_start = sections->at(".data..percpu");
+    state.percpu_end = state.percpu_start + percpu->getSize();
   }
 
   auto remember = [&state](llvm::Error error) {

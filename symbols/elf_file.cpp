@@ -26,6 +26,18 @@ Expected<llvm::object::OwningBinary<llvm::object::ObjectFile>> open_elf(const st
   return llvm::object::OwningBinary<llvm::object::ObjectFile>(std::move(*object), std::move(*buffer));
 }
 
+std::optional<llvm::object::SectionRef> find_section(const llvm::object::ObjectFile& object, std::string_view name) {
+  for (const llvm::object::SectionRef& section : object.sections()) {
+    auto section_name = section.getName();
+    if (!section_name) {
+      llvm::consumeError(section_name.takeError());
+      continue;
+    }
+    if (std::string_view(section_name->data(), section_name->size()) == name) return section;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 // The NT_GNU_BUILD_ID note of any SHT_NOTE section: a module (ET_REL) has no

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace coroner::symbols {
 
@@ -21,6 +22,10 @@ Expected<llvm::object::OwningBinary<llvm::object::ObjectFile>> open_elf(const st
 // Lower-case hex of the GNU build-id note of an open object, read from any
 // SHT_NOTE section (a module has no program headers); nullopt without one.
 std::optional<std::string> gnu_build_id(const llvm::object::ObjectFile& object);
+
+// The first section named `name`, or nullopt. (open_elf() has checked that
+// every section name reads.)
+std::optional<llvm::object::SectionRef> find_section(const llvm::object::ObjectFile& object, std::string_view name);
 
 // The ELF view of an object open_elf() returned.
 inline const llvm::object::ELFObjectFileBase& as_elf(const llvm::object::ObjectFile& object) {

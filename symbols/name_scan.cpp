@@ -1,5 +1,7 @@
 #include "symbols/name_scan.hpp"
 
+#include "symbols/elf_file.hpp"
+
 #include <llvm/DebugInfo/DWARF/DWARFContext.h>
 #include <llvm/DebugInfo/DWARF/DWARFCompileUnit.h>
 #include <llvm/DebugInfo/DWARF/DWARFUnit.h>
@@ -53,19 +55,6 @@ void scan_chunk(std::string_view data, size_t report, uint64_t base, const std::
     }
   }
   std::sort(hits.begin() + static_cast<ptrdiff_t>(first), hits.end());
-}
-
-bool has_section(const llvm::object::ObjectFile& object, std::initializer_list<std::string_view> names) {
-  for (const llvm::object::SectionRef& section : object.sections()) {
-    auto name = section.getName();
-    if (!name) {
-      llvm::consumeError(name.takeError());
-      continue;
-    }
-    for (std::string_view wanted : names)
-      if (std::string_view(name->data(), name->size()) == wanted) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -122,7 +111,7 @@ struct NameScanner::NameState {
   size_t walked = 0;
   uint64_t scanned = 0;
   unsigned batches = 0;
-  std::array<std::optional<std::pair<uint8_t, uint64_t>>, 16> best;
+  std::array<std::optional<std::pair<uint8_t, uint64_t>>, static_cast<size_t>(NameKind::enumerator) + 1> best;
 };
 
 NameScanner::NameScanner(llvm::DWARFContext& context, std::string path, std::unique_ptr<Section> section)
@@ -133,7 +122,8 @@ NameScanner::~NameScanner() = default;
 std::unique_ptr<NameScanner> NameScanner::create(llvm::DWARFContext& context, const llvm::object::ObjectFile& object,
                                                  const std::string& path) {
   if (object.isRelocatableObject()) return nullptr;
-  if (has_section(object, {".debug_str_offsets", ".gnu_debugaltlink", ".debug_sup"})) return nullptr;
+  for (std::string_view elsewhere : {".debug_str_offsets", ".gnu_debugaltlink", ".debug_sup"})
+    if (find_section(object, elsewhere)) return nullptr;
   auto section = std::make_unique<Section>();
   int info_sections = 0;
   context.getDWARFObj().forEachInfoSections([&](const llvm::DWARFSection& info) {

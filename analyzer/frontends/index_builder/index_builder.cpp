@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,21 +97,21 @@ int build_index_caches(const std::string& vmlinux, const std::string& cache_dir,
     err << "coroner: " << path.error().message() << '\n';
     return 1;
   }
-  auto build_id = symbols::elf_build_id(*path);
-  if (!build_id) {
-    err << "coroner: " << build_id.error().message() << " (the caches are keyed by it)\n";
-    return 1;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(cache_dir, ec);
-  BuilderLock lock((std::filesystem::path(cache_dir) / (*build_id + ".building")).string());
-  if (!lock.held()) return 0;  // another builder is at it
-
+  // Opening reads the cached index if there is one; it builds nothing.
   auto info = symbols::DebugInfo::open(*path, cache_dir);
   if (!info) {
     err << "coroner: " << info.error().message() << '\n';
     return 1;
   }
+  const std::string& build_id = (*info)->build_id();
+  if (build_id.empty()) {
+    err << "coroner: " << *path << ": no GNU build-id note (the caches are keyed by it)\n";
+    return 1;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(cache_dir, ec);
+  BuilderLock lock((std::filesystem::path(cache_dir) / (build_id + ".building")).string());
+  if (!lock.held()) return 0;  // another builder is at it
   if (auto built = (*info)->build_index(); !built) {
     err << "coroner: " << built.error().message() << '\n';
     return 1;

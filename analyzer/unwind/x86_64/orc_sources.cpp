@@ -21,16 +21,13 @@ struct SectionBytes {
 
 Expected<SectionBytes> section_bytes(const llvm::object::ObjectFile& object, const std::string& path,
                                      std::string_view wanted) {
-  for (const llvm::object::SectionRef& section : object.sections()) {
-    auto name = section.getName();
-    if (!name) return make_error(Errc::corrupt, "{}: {}", path, symbols::llvm_message(name.takeError()));
-    if (*name != llvm::StringRef(wanted.data(), wanted.size())) continue;
-    auto contents = section.getContents();
-    if (!contents)
-      return make_error(Errc::corrupt, "{}: section {}: {}", path, wanted, symbols::llvm_message(contents.takeError()));
-    return SectionBytes{section.getAddress(), *contents};
-  }
-  return make_error(Errc::not_found, "{}: no {} section (a kernel built without CONFIG_UNWINDER_ORC?)", path, wanted);
+  auto section = symbols::find_section(object, wanted);
+  if (!section)
+    return make_error(Errc::not_found, "{}: no {} section (a kernel built without CONFIG_UNWINDER_ORC?)", path, wanted);
+  auto contents = section->getContents();
+  if (!contents)
+    return make_error(Errc::corrupt, "{}: section {}: {}", path, wanted, symbols::llvm_message(contents.takeError()));
+  return SectionBytes{section->getAddress(), *contents};
 }
 
 std::span<const std::byte> as_bytes(llvm::StringRef text) {
