@@ -55,6 +55,42 @@ TEST_CASE("struct task_struct -o gives pahole's offsets on every kernel", "[stru
   }
 }
 
+TEST_CASE("p fx_magic and struct fx_item on every dump that holds fx_crash", "[struct][print][facts][modules]") {
+  size_t dumps = 0;
+  for (const DumpCase& dump : all_dumps()) {
+    const auto& facts = dump.facts();
+    if (!facts.contains("values") || !facts["values"].contains("fx_magic")) continue;
+    ++dumps;
+    SECTION(dump.id) {
+      CommandRunner run(dump);
+      const std::string magic = facts["values"]["fx_magic"];
+      CHECK(magic == "0xc0ffee11deadbeef");
+      CHECK(run.text("px fx_magic") == "fx_magic = " + magic + "\n");
+      CHECK(run.text("p fx_magic") == fmt::format("fx_magic = {}\n", hex_value(magic)));
+      CHECK(run.json("p fx_magic")["value"] == hex_value(magic));
+
+      // The layout is the module's own, as pahole reads it from fx_crash.ko.
+      const auto expected = pahole_offsets(dump.module_path(), "fx_item");
+      REQUIRE(expected.size() == 4);
+      const std::string text = run.text("struct fx_item -o");
+      CHECK_THAT(text, Catch::StartsWith("struct fx_item {\n"));
+      CHECK_THAT(text, Catch::Contains(fmt::format("[{}] u32 id;\n", expected.at("id"))));
+      CHECK_THAT(text, Catch::Contains(fmt::format("[{}] char name[16];\n", expected.at("name"))));
+      CHECK_THAT(text, Catch::Contains(fmt::format("[{}] u64 value;\n", expected.at("value"))));
+      CHECK_THAT(text, Catch::Contains(fmt::format("[{}] struct list_head node;\n", expected.at("node"))));
+      const std::string pahole = run_command("pahole -C fx_item " + dump.module_path());
+      const size_t at = pahole.find("/* size: ");
+      REQUIRE(at != std::string::npos);
+      const uint64_t size = std::stoull(pahole.substr(at + 9));
+      CHECK_THAT(text, Catch::EndsWith(fmt::format("}}\nSIZE: {}\n", size)));
+      CHECK(run.text("struct fx_item") ==
+            fmt::format("struct fx_item {{\n    u32 id;\n    char name[16];\n    u64 value;\n"
+                        "    struct list_head node;\n}}\nSIZE: {}\n", size));
+    }
+  }
+  CHECK(dumps >= 5);
+}
+
 TEST_CASE("struct layouts print as crash prints them", "[struct][crash]") {
   const DumpCase* dump = object_test_dumps().front();
   CommandRunner run(*dump);
