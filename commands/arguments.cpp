@@ -2,7 +2,9 @@
 
 #include "capture/format/vmcoreinfo.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 namespace coroner::commands {
 
@@ -11,6 +13,14 @@ Expected<uint64_t> parse_number(std::string_view text, int default_base) {
     return *v;
   if (auto v = parse_uint(text, default_base)) return *v;
   return make_error(Errc::invalid_argument, "invalid number: {}", text);
+}
+
+Expected<int64_t> parse_pid(std::string_view text) {
+  bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) return make_error(Errc::invalid_argument, "invalid PID: {}", text);
+  auto v = parse_uint(text, 10);
+  if (!v || *v > static_cast<uint64_t>(INT64_MAX)) return make_error(Errc::invalid_argument, "invalid PID: {} (out of range)", text);
+  return static_cast<int64_t>(*v);
 }
 
 Expected<uint64_t> parse_address(const Program& program, std::string_view text) {

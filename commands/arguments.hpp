@@ -13,6 +13,10 @@ namespace coroner::commands {
 // default is hex), or decimal digits.
 Expected<uint64_t> parse_number(std::string_view text, int default_base = 10);
 
+// A PID: decimal digits only, at most INT64_MAX; anything else (a sign, hex,
+// a number too large) is an error naming the text.
+Expected<int64_t> parse_pid(std::string_view text);
+
 // An address: a symbol ("init_task", "panic+0x10") or a hex number
 // ("ffffffff81000000", "0xffff...").
 Expected<uint64_t> parse_address(const Program& program, std::string_view text);

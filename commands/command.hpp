@@ -21,7 +21,7 @@ struct CommandContext {
   Program& program;
   OutputFormat format = OutputFormat::text;
   std::ostream& out;
-  std::optional<int32_t> current_pid;  // task context for -u reads; set by `set PID`
+  std::optional<int64_t> current_pid;  // task context for -u reads; set by `set PID`
   bool quit = false;                   // set by `q`
 
   bool json() const { return format == OutputFormat::json; }

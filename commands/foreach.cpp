@@ -2,6 +2,7 @@
 // foreach [PID | TASK | COMMAND-NAME | kernel | user | active ...] CMD [options].
 // With no selector, every task (each CPU's idle task too).
 #include "analyzer/os/linux/task_registers.hpp"
+#include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
 #include "commands/task_selection.hpp"
 
@@ -20,7 +21,7 @@ const std::vector<PerTaskCommand>& per_task_commands() {
 }
 
 struct Selection {
-  std::set<int32_t> pids;
+  std::set<int64_t> pids;
   std::set<uint64_t> addresses;
   std::set<std::string> names;
   bool kernel = false, user = false, active = false;
@@ -32,17 +33,22 @@ bool all_of_class(std::string_view text, int (*is_class)(int)) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) { return is_class(static_cast<unsigned char>(c)); });
 }
 
-void add_selector(Selection& s, const std::string& word) {
+Expected<void> add_selector(Selection& s, const std::string& word) {
   if (word == "kernel") s.kernel = true;
   else if (word == "user") s.user = true;
   else if (word == "active") s.active = true;
-  else if (all_of_class(word, isdigit)) s.pids.insert(static_cast<int32_t>(std::stol(word)));
+  else if (all_of_class(word, isdigit)) {
+    CORONER_TRY(pid, parse_pid(word));
+    s.pids.insert(pid);
+  }
   // A task address: 0x..., or a long hex word (a command name is at most
   // 15 characters and rarely all hex digits).
-  else if ((word.starts_with("0x") && all_of_class(std::string_view(word).substr(2), isxdigit)) ||
-           (word.size() >= 12 && all_of_class(word, isxdigit)))
-    s.addresses.insert(std::stoull(word, nullptr, 16));
-  else s.names.insert(word);
+  else if (word.starts_with("0x") || (word.size() >= 12 && all_of_class(word, isxdigit))) {
+    auto address = parse_uint(word, 16);
+    if (!address) return make_error(Errc::invalid_argument, "invalid task address: {}", word);
+    s.addresses.insert(*address);
+  } else s.names.insert(word);
+  return {};
 }
 
 Expected<std::vector<linux_kernel::Task>> select_tasks(const Program& program, const Selection& s) {
@@ -54,7 +60,7 @@ Expected<std::vector<linux_kernel::Task>> select_tasks(const Program& program, c
       if (cpu.online) running.insert(cpu.task);
   }
   std::vector<linux_kernel::Task> selected;
-  std::set<int32_t> pids_seen;
+  std::set<int64_t> pids_seen;
   std::set<uint64_t> addresses_seen;
   std::set<std::string> names_seen;
   for (linux_kernel::Task& t : tasks) {
@@ -68,7 +74,7 @@ Expected<std::vector<linux_kernel::Task>> select_tasks(const Program& program, c
     if (s.active && !running.count(t.address)) continue;
     selected.push_back(std::move(t));
   }
-  for (int32_t pid : s.pids)
+  for (int64_t pid : s.pids)
     if (!pids_seen.count(pid)) return make_error(Errc::not_found, "no task with PID {}", pid);
   for (uint64_t address : s.addresses)
     if (!addresses_seen.count(address)) return make_error(Errc::not_found, "no task at {:#x}", address);
@@ -85,7 +91,7 @@ Expected<void> run_foreach(CommandContext& ctx, const Arguments& args) {
   auto at = std::find_if(args.begin(), args.end(), is_command);
   if (at == args.end()) return make_error(Errc::invalid_argument, "no command given (usage: {})", kUsage);
   Selection selection;
-  for (auto word = args.begin(); word != at; ++word) add_selector(selection, *word);
+  for (auto word = args.begin(); word != at; ++word) CORONER_CHECK(add_selector(selection, *word));
   if (selection.kernel && selection.user) return make_error(Errc::invalid_argument, "kernel and user exclude each other");
   CORONER_TRY(tasks, select_tasks(ctx.program, selection));
   const PerTaskCommand& command = *std::find_if(commands.begin(), commands.end(),

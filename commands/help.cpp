@@ -50,8 +50,8 @@ Expected<void> run_set(CommandContext& ctx, const Arguments& args) {
     show_context(ctx, task);
     return {};
   }
-  CORONER_TRY(pid, parse_number(args.front(), 10));
-  CORONER_TRY(task, linux_kernel::find_task(ctx.program, static_cast<int32_t>(pid)));
+  CORONER_TRY(pid, parse_pid(args.front()));
+  CORONER_TRY(task, linux_kernel::find_task(ctx.program, pid));
   ctx.current_pid = task.pid;
   show_context(ctx, task);
   return {};

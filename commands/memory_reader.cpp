@@ -14,9 +14,9 @@ std::string_view address_space_name(AddressSpace space) {
 }
 
 Expected<MemoryReader> MemoryReader::make(const CommandContext& ctx, AddressSpace space,
-                                          std::optional<int32_t> pid) {
+                                          std::optional<int64_t> pid) {
   if (space != AddressSpace::user) return MemoryReader(ctx.program, space, std::nullopt);
-  std::optional<int32_t> who = pid ? pid : ctx.current_pid;
+  std::optional<int64_t> who = pid ? pid : ctx.current_pid;
   if (!who)
     return make_error(Errc::invalid_argument, "user address without a task context: use `set PID` (or vtop -c PID)");
   CORONER_TRY(task, linux_kernel::find_task(ctx.program, *who));

@@ -18,7 +18,7 @@ class MemoryReader {
  public:
   // For AddressSpace::user, `pid` (or the context's task) picks the tables.
   static Expected<MemoryReader> make(const CommandContext& ctx, AddressSpace space,
-                                     std::optional<int32_t> pid = std::nullopt);
+                                     std::optional<int64_t> pid = std::nullopt);
 
   AddressSpace space() const { return space_; }
   // The page-table root used for user reads (physical), if any.

@@ -27,7 +27,10 @@ Expected<RdRequest> parse(const CommandContext& ctx, const Arguments& args) {
   std::vector<std::string_view> positional;
   bool count_given = false;
   for (const std::string& a : args) {
-    if (a == "-8" || a == "-16" || a == "-32" || a == "-64") r.width = std::stoi(a.substr(1)) / 8;
+    if (a == "-8") r.width = 1;
+    else if (a == "-16") r.width = 2;
+    else if (a == "-32") r.width = 4;
+    else if (a == "-64") r.width = 8;
     else if (a == "-p") r.space = AddressSpace::physical;
     else if (a == "-u") r.space = AddressSpace::user;
     else if (a == "-k") r.space = AddressSpace::kernel;

@@ -1,5 +1,7 @@
 #include "commands/builtin.hpp"
 
+#include <exception>
+#include <new>
 #include <ostream>
 
 namespace coroner::commands {
@@ -23,7 +25,12 @@ const Command* find_command(std::string_view name) {
   return nullptr;
 }
 
-void CommandContext::emit(const nlohmann::json& document) const { out << document.dump(2) << '\n'; }
+// Strings read from a dump (comm, char arrays) need not be UTF-8: invalid
+// bytes become U+FFFD, so the document is always valid JSON
+// (docs/reliability.md).
+void CommandContext::emit(const nlohmann::json& document) const {
+  out << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
 
 Expected<Arguments> split_command_line(std::string_view line) {
   Arguments words;
@@ -58,8 +65,19 @@ Expected<void> run_command_line(CommandContext& context, std::string_view line) 
   if (!command)
     return make_error(Errc::invalid_argument, "{}: command not found (\"help\" lists the commands)", words.front());
   Arguments args(words.begin() + 1, words.end());
-  auto result = command->run(context, args);
-  if (!result) return result.error().context(command->name);
+  // The error boundary: whatever a command throws (a library's exception,
+  // an allocation refused) becomes its one-line error, and the shell or
+  // batch goes on with the next command.
+  try {
+    auto result = command->run(context, args);
+    if (!result) return result.error().context(command->name);
+  } catch (const std::bad_alloc&) {
+    return make_error(Errc::corrupt, "{}: out of memory (a size read from the dump is implausible?)", command->name);
+  } catch (const std::exception& e) {
+    return make_error(Errc::corrupt, "{}: internal error: {}", command->name, e.what());
+  } catch (...) {
+    return make_error(Errc::corrupt, "{}: internal error (unknown exception)", command->name);
+  }
   return {};
 }
 

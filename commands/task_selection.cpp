@@ -1,6 +1,7 @@
 #include "commands/task_selection.hpp"
 
 #include "analyzer/object.hpp"
+#include "commands/arguments.hpp"
 #include "analyzer/os/linux/task_registers.hpp"
 
 #include <algorithm>
@@ -69,7 +70,9 @@ Expected<linux_kernel::Task> task_at(const Program& program, uint64_t address) {
 Expected<linux_kernel::Task> task_argument(const Program& program, std::string_view text) {
   bool decimal = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (decimal) {
-    auto task = linux_kernel::find_task(program, static_cast<int32_t>(std::stol(std::string(text))));
+    auto pid = parse_pid(text);
+    if (!pid) return make_error(Errc::invalid_argument, "invalid task or pid value: {} (out of range)", text);
+    auto task = linux_kernel::find_task(program, *pid);
     if (!task) return make_error(Errc::not_found, "invalid task or pid value: {} (no such PID)", text);
     return task;
   }
@@ -77,7 +80,9 @@ Expected<linux_kernel::Task> task_argument(const Program& program, std::string_v
   bool hex = !digits.empty() && digits.size() <= 16 &&
              std::all_of(digits.begin(), digits.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
   if (!hex) return make_error(Errc::invalid_argument, "invalid task or pid value: {}", text);
-  auto task = task_at(program, std::stoull(std::string(digits), nullptr, 16));
+  auto address = parse_uint(digits, 16);
+  if (!address) return make_error(Errc::invalid_argument, "invalid task or pid value: {}", text);
+  auto task = task_at(program, *address);
   if (!task) return make_error(Errc::not_found, "invalid task or pid value: {} ({})", text, task.error().message());
   return task;
 }

@@ -19,7 +19,7 @@ std::string size_text(uint64_t bytes) {
 
 Expected<void> run_vtop(CommandContext& ctx, const Arguments& args) {
   std::optional<AddressSpace> space;
-  std::optional<int32_t> pid;
+  std::optional<int64_t> pid;
   std::vector<std::string_view> addresses;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -27,8 +27,8 @@ Expected<void> run_vtop(CommandContext& ctx, const Arguments& args) {
     else if (a == "-k") space = AddressSpace::kernel;
     else if (a == "-c") {
       if (++i == args.size()) return make_error(Errc::invalid_argument, "-c needs a PID");
-      CORONER_TRY(p, parse_number(args[i], 10));
-      pid = static_cast<int32_t>(p);
+      CORONER_TRY(p, parse_pid(args[i]));
+      pid = p;
       space = AddressSpace::user;
     } else if (a.starts_with("-")) return make_error(Errc::invalid_argument, "unknown option {}", a);
     else addresses.push_back(a);

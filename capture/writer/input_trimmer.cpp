@@ -1,5 +1,7 @@
 #include "capture/writer/input_trimmer.hpp"
 
+#include "capture/format/vmcoreinfo.hpp"
+
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -42,9 +44,10 @@ void MappedInputTrimmer::trim() {
     if (std::find(paths_.begin(), paths_.end(), path) == paths_.end()) continue;
     auto dash = range.find('-');
     if (dash == std::string::npos) continue;
-    uintptr_t start = std::stoull(range.substr(0, dash), nullptr, 16);
-    uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
-    ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+    auto start = parse_uint(std::string_view(range).substr(0, dash), 16);
+    auto end = parse_uint(std::string_view(range).substr(dash + 1), 16);
+    if (!start || !end || *end < *start) continue;
+    ::madvise(reinterpret_cast<void*>(*start), *end - *start, MADV_DONTNEED);
   }
 }
 

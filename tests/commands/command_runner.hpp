@@ -50,7 +50,7 @@ class CommandRunner {
     return error_;
   }
 
-  std::optional<int32_t> current_pid;
+  std::optional<int64_t> current_pid;
 
  private:
   std::pair<bool, std::string> run(const std::string& line, commands::OutputFormat format) {

@@ -80,7 +80,7 @@ Expected<std::vector<Task>> list_tasks(const Program& program) {
   return result;
 }
 
-Expected<Task> find_task(const Program& program, int32_t pid) {
+Expected<Task> find_task(const Program& program, int64_t pid) {
   CORONER_TRY(tasks, list_tasks(program));
   for (Task& t : tasks)
     if (t.pid == pid) return std::move(t);

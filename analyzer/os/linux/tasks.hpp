@@ -14,8 +14,8 @@ namespace coroner::linux_kernel {
 
 struct Task {
   uint64_t address = 0;  // struct task_struct *
-  int32_t pid = 0;
-  int32_t tgid = 0;
+  int64_t pid = 0;   // pid_t is 32 bits today; kept wide so a parsed PID is never truncated
+  int64_t tgid = 0;
   std::string comm;
   uint64_t mm = 0;       // 0 for kernel threads
 };
@@ -26,7 +26,7 @@ struct Task {
 Expected<std::vector<Task>> list_tasks(const Program& program);
 
 // The thread with `pid` (first match); Errc::not_found if none.
-Expected<Task> find_task(const Program& program, int32_t pid);
+Expected<Task> find_task(const Program& program, int64_t pid);
 
 // Physical address of the top-level page table of the task's address
 // space (mm->pgd); an error for kernel threads, which have none.
