@@ -33,15 +33,7 @@ Expected<void> show_context(const CommandContext& ctx, const linux_kernel::Task&
   auto panic = panic_task(program);
   bool is_panic = panic && panic->address == task.address;
   bool is_active = active.count(task.address) > 0;
-  // thread_info is the first member of task_struct with THREAD_INFO_IN_TASK
-  // (x86_64 4.9+, arm64 4.10+); before, it sat at the bottom of the stack.
-  uint64_t thread_info = task.address;
-  CORONER_TRY(info, program.debug_info());
-  if (auto in_task = info->has_member("struct task_struct", "thread_info"); in_task && !*in_task) {
-    CORONER_TRY(stack, program.member_offset("struct task_struct", "stack"));
-    CORONER_TRY(bottom, program.memory().read_u64(task.address + stack));
-    thread_info = bottom;
-  }
+  CORONER_TRY(thread_info, linux_kernel::thread_info_address(program, task));
   std::string state = linux_kernel::state_names(linux_kernel::task_state_bits(program), task.state);
   std::string mark = is_panic ? "(PANIC)" : is_active ? "(ACTIVE)" : "";
   if (ctx.json()) {

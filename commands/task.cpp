@@ -8,6 +8,7 @@
 #include "commands/task_selection.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <ostream>
 
 namespace coroner::commands {
@@ -68,17 +69,27 @@ Expected<void> show(CommandContext& ctx, const TaskRequest& r, const std::vector
   std::string spec = "task_struct";
   for (size_t i = 0; i < r.members.size(); ++i) spec += (i ? "," : ".") + r.members[i];
   CORONER_TRY(selection, parse_member_selection(ctx.program, spec, r.base));
+  // The whole task_struct comes with its thread_info, as crash shows it.
+  std::optional<MemberSelection> thread_info;
+  if (r.members.empty()) {
+    CORONER_TRY(whole, parse_member_selection(ctx.program, "thread_info", r.base));
+    thread_info = std::move(whole);
+  }
   nlohmann::json list = nlohmann::json::array();
   for (const linux_kernel::Task& task : tasks) {
     auto shown = show_members(ctx.program, selection, task.address);
     if (!shown) return shown.error().context(fmt::format("PID {} (task_struct {:#x})", task.pid, task.address));
-    if (ctx.json()) {
-      nlohmann::json entry = task_header_json(task);
-      entry["task_struct"] = shown->json;
-      list.push_back(entry);
-    } else {
-      ctx.out << task_header(task) << '\n' << shown->text << (r.members.empty() ? "" : "\n");
+    nlohmann::json entry = task_header_json(task);
+    entry["task_struct"] = shown->json;
+    std::string text = task_header(task) + '\n' + shown->text + '\n';
+    if (thread_info) {
+      CORONER_TRY(address, linux_kernel::thread_info_address(ctx.program, task));
+      CORONER_TRY(info, show_members(ctx.program, *thread_info, address));
+      entry["thread_info"] = info.json;
+      text += info.text + '\n';
     }
+    if (ctx.json()) list.push_back(entry);
+    else ctx.out << text;
   }
   if (ctx.json()) ctx.emit(single && list.size() == 1 ? list.front() : list);
   return {};

@@ -276,6 +276,17 @@ Expected<Task> read_task(const Program& program, uint64_t address) {
   return read_task_fields(program, layout, address);
 }
 
+Expected<uint64_t> thread_info_address(const Program& program, const Task& task) {
+  CORONER_TRY(info, program.debug_info());
+  CORONER_TRY(in_task, info->has_member("struct task_struct", "thread_info"));
+  if (in_task) {
+    CORONER_TRY(offset, program.member_offset("struct task_struct", "thread_info"));
+    return task.address + offset;
+  }
+  CORONER_TRY(stack, program.member_offset("struct task_struct", "stack"));
+  return program.memory().read_u64(task.address + stack);
+}
+
 Expected<uint64_t> user_page_table_root(const Program& program, const Task& task) {
   if (task.mm == 0)
     return make_error(Errc::invalid_argument, "PID {} ({}) is a kernel thread: it has no user address space",

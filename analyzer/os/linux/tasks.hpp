@@ -65,6 +65,11 @@ Expected<Task> find_task(const Program& program, int64_t pid);
 // it (bt TASK when the task list is broken elsewhere).
 Expected<Task> read_task(const Program& program, uint64_t address);
 
+// The task's struct thread_info: inside task_struct (its first member) with
+// THREAD_INFO_IN_TASK (x86_64 4.9+, arm64 4.10+), else at the bottom of its
+// stack (task->stack).
+Expected<uint64_t> thread_info_address(const Program& program, const Task& task);
+
 // Physical address of the top-level page table of the task's address
 // space (mm->pgd); an error for kernel threads, which have none.
 Expected<uint64_t> user_page_table_root(const Program& program, const Task& task);
