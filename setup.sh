@@ -16,15 +16,15 @@ build_dir=${CORONER_BUILD_DIR:-build}
 # zstd: the test of open_dump compresses a dump with it, the benchmarks
 # decompress the fixtures with it; less: the crash> shell's pager.
 packages=(cmake g++ make pkg-config llvm-19-dev libcapstone-dev libreadline-dev libfmt-dev
-          catch2 zlib1g-dev libzstd-dev liblzo2-dev libsnappy-dev liblzma-dev
+          zlib1g-dev libzstd-dev liblzo2-dev libsnappy-dev liblzma-dev
           nlohmann-json3-dev zstd less)
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
-  # The tests compare against the real tools (makedumpfile, crash, pahole of
-  # dwarves, readelf/nm/objcopy of binutils) and make dump variants with
-  # makedumpfile; libssl-dev gives them SHA-256 to check memory samples of
+  # catch2 (v2) is the tests' framework. They compare against the real tools
+  # (makedumpfile, crash, pahole of dwarves, readelf/nm/objcopy of binutils)
+  # and make dump variants with makedumpfile; libssl-dev gives them SHA-256 to check memory samples of
   # facts.json; clang-19 and libclang-rt-19-dev build the libFuzzer targets;
   # python3-drgn is the third reference next to crash (bench, by hand).
-  packages+=(makedumpfile crash dwarves binutils libssl-dev clang-19 libclang-rt-19-dev python3-drgn)
+  packages+=(catch2 makedumpfile crash dwarves binutils libssl-dev clang-19 libclang-rt-19-dev python3-drgn)
 fi
 # bench: GNU time measures; python3 runs drgn and make_large_vmcore.py;
 # bench/symbols/make_dump.sh boots a distro kernel under QEMU with a busybox
@@ -45,8 +45,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build_dir" -j "$(nproc)"
+# The shell needs only coroner: no test suite (whose catch2 and libssl-dev
+# it does not install), half the build. The other modes build everything.
+if [ "$mode" = shell ]; then
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCORONER_TESTS=OFF
+  cmake --build "$build_dir" -j "$(nproc)" --target coroner
+else
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCORONER_TESTS=ON
+  cmake --build "$build_dir" -j "$(nproc)"
+fi
 
 case "$mode" in
   shell)
