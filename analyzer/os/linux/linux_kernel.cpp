@@ -7,7 +7,8 @@ namespace coroner::linux_kernel {
 Expected<KernelModules> LinuxKernel::read_modules() const { return read_and_attach_modules(program_); }
 
 Expected<std::unique_ptr<OsModel>> open_linux_kernel(const Program& program) {
-  return std::unique_ptr<OsModel>(std::make_unique<LinuxKernel>(program));
+  CORONER_TRY(arch, make_linux_arch(program.arch().machine()));
+  return std::unique_ptr<OsModel>(std::make_unique<LinuxKernel>(program, std::move(arch)));
 }
 
 Expected<const LinuxKernel*> kernel_model(const Program& program) {

@@ -1,6 +1,6 @@
 // The Linux model every fixture Program is opened with: reached through
 // kernel_model(), it reads the modules the program holds (fx_crash of
-// facts.json).
+// facts.json) and picks the architecture's Linux pieces by machine.
 #include "analyzer/os/linux/linux_kernel.hpp"
 #include "analyzer/os/linux/modules.hpp"
 #include "tests/support/program_fixture.hpp"
@@ -18,6 +18,7 @@ TEST_CASE("every fixture Program has the Linux model, which reads its modules", 
       auto model = linux_kernel::kernel_model(*program);
       REQUIRE(model);
       CHECK(&(*model)->program() == program.get());
+      CHECK(&(*model)->arch() == &(*linux_kernel::kernel_model(*program))->arch());  // built once
 
       auto modules = program->modules();
       REQUIRE(modules);
@@ -38,7 +39,8 @@ TEST_CASE("every fixture Program has the Linux model, which reads its modules", 
   }
 }
 
-TEST_CASE("kernel_model of a Program opened with another OS model is an error", "[linux_kernel]") {
+TEST_CASE("kernel_model of a Program opened with another OS model is an error; no Linux pieces for an unknown "
+          "machine", "[linux_kernel]") {
   struct OtherOs final : OsModel {
     std::string_view name() const override { return "other"; }
     Expected<KernelModules> read_modules() const override { return KernelModules{}; }
@@ -52,6 +54,10 @@ TEST_CASE("kernel_model of a Program opened with another OS model is an error", 
   auto model = linux_kernel::kernel_model(*program);
   REQUIRE_FALSE(model);
   CHECK(model.error().message() == "the program was opened with the other OS model, not Linux's");
+
+  auto none = linux_kernel::make_linux_arch(Machine::unknown);
+  REQUIRE_FALSE(none);
+  CHECK(none.error().message() == "no Linux model for machine unknown");
 }
 
 }  // namespace coroner::test
