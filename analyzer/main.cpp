@@ -7,7 +7,7 @@
 #include "analyzer/frontends/index_builder/index_builder.hpp"
 #include "analyzer/frontends/shell/banner.hpp"
 #include "analyzer/frontends/shell/shell.hpp"
-#include "analyzer/os/linux/modules.hpp"
+#include "analyzer/os/linux/linux_kernel.hpp"
 #include "analyzer/program.hpp"
 #include "capture/format/decompressed_file.hpp"
 
@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
   if (positional.size() < 2) return usage_error("need a VMLINUX and at least one DUMP");
   options.vmlinux = positional[0];
   options.dumps.assign(positional.begin() + 1, positional.end());
+  options.os_model = coroner::linux_kernel::open_linux_kernel;
 
-  coroner::linux_kernel::install_module_reader();
   auto program = coroner::Program::open(options);
   if (!program) {
     std::cerr << "coroner: " << program.error().message() << '\n';

@@ -6,7 +6,6 @@
 // [_text, _end), and every vmalloc area of vmap_area_root (modules
 // included), translated page by page. -u searches the VMAs of the context
 // task; -p physical memory. Pages the dump lacks are skipped.
-#include "analyzer/arch/aarch64/aarch64_arch.hpp"
 #include "analyzer/os/linux/kernel_trees.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 #include "commands/arguments.hpp"
@@ -105,8 +104,7 @@ Expected<SearchRequest> parse(const CommandContext& ctx, const Arguments& args) 
 
 // The virtual address of physical 0 in the direct map (linear map).
 Expected<uint64_t> direct_map_base(const Program& program) {
-  if (const auto* arm = dynamic_cast<const arch::Aarch64Arch*>(&program.arch()))
-    return arm->layout().page_offset - arm->layout().phys_offset;
+  if (auto base = program.arch().linear_map_base()) return *base;
   CORONER_TRY(symbol, program.symbol_address("page_offset_base"));
   CORONER_TRY(base, program.memory().read_u64(symbol));
   return base;
