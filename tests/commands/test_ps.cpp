@@ -88,9 +88,11 @@ TEST_CASE("ps lists exactly the tasks of facts.json and the idle tasks, > on eac
       CHECK(run.json("ps 0")["tasks"].size() == cpus);
       CHECK(run.json("ps " + facts["tasks"][1]["task"].get<std::string>())["tasks"][0]["pid"] == facts["tasks"][1]["pid"]);
       const std::string sleeper = facts["tasks"].back()["comm"];
-      for (const auto& row : run.json("ps " + sleeper)["tasks"]) CHECK(row["comm"] == sleeper);
+      const nlohmann::json named = run.json("ps " + sleeper);
+      for (const auto& row : named["tasks"]) CHECK(row["comm"] == sleeper);
       size_t counted = 0;
-      for (const auto& [state, count] : run.json("ps -S")["summary"].items()) counted += count.get<size_t>();
+      const nlohmann::json summary = run.json("ps -S");
+      for (const auto& [state, count] : summary["summary"].items()) counted += count.get<size_t>();
       CHECK(counted == rows.size());
       // foreach: state filters, ps and task as subcommands.
       size_t idle_tasks = 0;
@@ -132,8 +134,9 @@ TEST_CASE("ps, task and set print what crash 8.0.2 prints for the tasks crash fi
     SECTION(id) {
       const DumpCase& dump = fixture_case(id);
       CommandRunner run(dump);
-      const nlohmann::json current = dump.facts()["cpu_current"];
-      const std::string second = std::to_string(current["1"]["pid"].get<int>());
+      // The task active on CPU 1 (offline in the QEMU dump, still active).
+      const nlohmann::json active = run.json("ps -A");
+      const std::string second = std::to_string(active["tasks"][1]["pid"].get<int>());
       const std::string swapper1 = run.json("ps 0")["tasks"][1]["task"].get<std::string>().substr(2);
       // Whole outputs: these only name tasks crash 8.0.2 finds (the idle and
       // active ones). The set commands change the context in both sessions.
@@ -155,7 +158,23 @@ TEST_CASE("ps, task and set print what crash 8.0.2 prints for the tasks crash fi
       REQUIRE(expected.size() == commands.size());
       for (size_t i = 0; i < exact.size(); ++i) {
         INFO(exact[i]);
-        CHECK(run.text(exact[i]) == expected[i]);
+        std::string ours = run.text(exact[i]);
+        if (exact[i] != "task " + second) {
+          CHECK(ours == expected[i]);
+          continue;
+        }
+        // The whole task_struct: gdb stops a char array at 200 characters
+        // ("..."), and shows the flexible extended_state_area[] of the FPU
+        // state as a pointer; coroner shows the bytes (crash-differences.md).
+        auto our_lines = lines_of(ours), their_lines = lines_of(expected[i]);
+        REQUIRE(our_lines.size() == their_lines.size());
+        for (size_t j = 0; j < our_lines.size(); ++j) {
+          if (their_lines[j].find("__padding = ") != std::string::npos ||
+              their_lines[j].find("extended_state_area = ") != std::string::npos)
+            continue;
+          INFO("line " << j);
+          CHECK(our_lines[j] == their_lines[j]);
+        }
       }
       // A table line with %MEM and RSS masked for user tasks (VSZ not 0).
       auto masked = [](const std::string& line) {
