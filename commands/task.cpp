@@ -64,30 +64,60 @@ Expected<TaskRequest> parse_request(const Arguments& args) {
   return r;
 }
 
+// The -R members of `type` ("task_struct" or "thread_info"); crash shows a
+// member of each structure that has it.
+Expected<std::optional<MemberSelection>> members_of(const Program& program, std::string_view type,
+                                                    const TaskRequest& r, bool required) {
+  CORONER_TRY(info, program.debug_info());
+  std::string spec(type);
+  size_t count = 0;
+  for (const std::string& member : r.members) {
+    auto has = info->has_member(fmt::format("struct {}", type), member);
+    if (required || (has && *has)) spec += (count++ ? "," : ".") + member;
+  }
+  if (count == 0 && !r.members.empty() && !required) return std::optional<MemberSelection>();
+  CORONER_TRY(selection, parse_member_selection(program, spec, r.base));
+  return std::optional<MemberSelection>(std::move(selection));
+}
+
 Expected<void> show(CommandContext& ctx, const TaskRequest& r, const std::vector<linux_kernel::Task>& tasks,
                     bool single) {
-  std::string spec = "task_struct";
-  for (size_t i = 0; i < r.members.size(); ++i) spec += (i ? "," : ".") + r.members[i];
-  CORONER_TRY(selection, parse_member_selection(ctx.program, spec, r.base));
-  // The whole task_struct comes with its thread_info, as crash shows it.
-  std::optional<MemberSelection> thread_info;
-  if (r.members.empty()) {
-    CORONER_TRY(whole, parse_member_selection(ctx.program, "thread_info", r.base));
-    thread_info = std::move(whole);
+  // A member in thread_info only is not one of task_struct: its selection
+  // must not require it.
+  CORONER_TRY(info, ctx.program.debug_info());
+  TaskRequest in_task = r;
+  std::erase_if(in_task.members, [&](const std::string& m) {
+    auto in_struct = info->has_member("struct task_struct", m);
+    auto in_info = info->has_member("struct thread_info", m);
+    return in_struct && !*in_struct && in_info && *in_info;
+  });
+  std::optional<MemberSelection> task_struct;
+  if (r.members.empty() || !in_task.members.empty()) {
+    CORONER_TRY(selection, members_of(ctx.program, "task_struct", in_task, true));
+    task_struct = std::move(selection);
   }
+  CORONER_TRY(thread_info, members_of(ctx.program, "thread_info", r, false));
   nlohmann::json list = nlohmann::json::array();
   for (const linux_kernel::Task& task : tasks) {
-    auto shown = show_members(ctx.program, selection, task.address);
-    if (!shown) return shown.error().context(fmt::format("PID {} (task_struct {:#x})", task.pid, task.address));
     nlohmann::json entry = task_header_json(task);
-    entry["task_struct"] = shown->json;
-    std::string text = task_header(task) + '\n' + shown->text + '\n';
-    if (thread_info) {
-      CORONER_TRY(address, linux_kernel::thread_info_address(ctx.program, task));
-      CORONER_TRY(info, show_members(ctx.program, *thread_info, address));
-      entry["thread_info"] = info.json;
-      text += info.text + '\n';
+    std::string text = task_header(task) + '\n';
+    auto context = [&](const Error& e) {
+      return e.context(fmt::format("PID {} (task_struct {:#x})", task.pid, task.address));
+    };
+    if (task_struct) {
+      auto shown = show_members(ctx.program, *task_struct, task.address);
+      if (!shown) return context(shown.error());
+      entry["task_struct"] = shown->json;
+      text += shown->text + (r.members.empty() ? "\n" : "");
     }
+    if (thread_info) {
+      auto address = linux_kernel::thread_info_address(ctx.program, task);
+      auto shown = address ? show_members(ctx.program, *thread_info, *address) : Expected<ShownMembers>(address.error());
+      if (!shown) return context(shown.error());
+      entry["thread_info"] = shown->json;
+      text += shown->text + (r.members.empty() ? "\n" : "");
+    }
+    if (!r.members.empty()) text += '\n';
     if (ctx.json()) list.push_back(entry);
     else ctx.out << text;
   }

@@ -41,8 +41,11 @@ TEST_CASE("the task list holds every task of facts.json and each CPU's idle task
         if (t.pid == 0) idle.push_back(t);
         else by_pid[t.pid] = t;
       }
-      // crash's order: the idle tasks by CPU, then by PID.
-      REQUIRE(idle.size() == facts["cpu_current"].size());
+      // crash's order: the idle tasks by CPU (every CPU's, an offline one's
+      // too: facts.json lists online CPUs only), then by PID.
+      size_t cpus = 0;
+      for (const auto& t : facts["tasks"]) cpus = std::max<size_t>(cpus, t["cpu"].get<size_t>() + 1);
+      REQUIRE(idle.size() == cpus);
       for (size_t cpu = 0; cpu < idle.size(); ++cpu) {
         CHECK(tasks[cpu].pid == 0);
         CHECK(tasks[cpu].idle);
