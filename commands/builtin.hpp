@@ -32,5 +32,7 @@ Command dis_command();
 // bt.cpp, foreach.cpp
 Command bt_command();
 Command foreach_command();
+// log.cpp
+Command log_command();
 
 }  // namespace coroner::commands
