@@ -34,5 +34,7 @@ Command bt_command();
 Command foreach_command();
 Command ps_command();
 Command task_command();
+// log.cpp
+Command log_command();
 
 }  // namespace coroner::commands
