@@ -32,5 +32,9 @@ Command dis_command();
 // bt.cpp, foreach.cpp
 Command bt_command();
 Command foreach_command();
+// vm.cpp, files.cpp, sig.cpp
+Command vm_command();
+Command files_command();
+Command sig_command();
 
 }  // namespace coroner::commands

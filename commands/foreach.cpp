@@ -16,7 +16,12 @@ namespace {
 constexpr std::string_view kUsage = "foreach [PID | TASK | NAME | kernel | user | active ...] bt [bt options]";
 
 const std::vector<PerTaskCommand>& per_task_commands() {
-  static const std::vector<PerTaskCommand> commands = {bt_per_task_command()};
+  static const std::vector<PerTaskCommand> commands = {
+      bt_per_task_command(),
+      vm_per_task_command(),
+      files_per_task_command(),
+      sig_per_task_command(),
+  };
   return commands;
 }
 

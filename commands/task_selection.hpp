@@ -36,5 +36,9 @@ struct PerTaskCommand {
 
 // bt's (bt.cpp).
 PerTaskCommand bt_per_task_command();
+// vm.cpp, files.cpp, sig.cpp
+PerTaskCommand vm_per_task_command();
+PerTaskCommand files_per_task_command();
+PerTaskCommand sig_per_task_command();
 
 }  // namespace coroner::commands
