@@ -36,5 +36,9 @@ Command ps_command();
 Command task_command();
 // log.cpp
 Command log_command();
+// vm.cpp, files.cpp, sig.cpp
+Command vm_command();
+Command files_command();
+Command sig_command();
 
 }  // namespace coroner::commands
