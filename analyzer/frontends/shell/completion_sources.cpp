@@ -2,6 +2,7 @@
 
 #include "analyzer/expression.hpp"
 #include "analyzer/os/linux/tasks.hpp"
+#include "commands/member_selection.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -89,9 +90,19 @@ std::vector<std::string> CompletionSources::types(std::string_view prefix, std::
 
 std::vector<std::string> CompletionSources::members(std::string_view expression, std::string_view prefix) {
   std::optional<symbols::QualifiedType> type;
-  if (auto object = evaluate(program_, expression)) type = object->type();
-  else if (auto named = parse_type_name(program_, expression)) type = *named;  // struct NAME.member
-  if (!type) return {};
+  if (auto object = evaluate(program_, expression)) {
+    type = object->type();
+  } else {  // struct NAME.MEMBER..., NAME in vmlinux or a module
+    const size_t dot = expression.find('.');
+    auto named = commands::find_named_type(program_, expression.substr(0, dot));
+    if (!named) return {};
+    type = named->type;
+    if (dot != std::string_view::npos) {
+      auto member = named->graph->member(named->type, expression.substr(dot + 1));
+      if (!member) return {};
+      type = member->type;
+    }
+  }
   auto resolved = symbols::underlying(*type);
   if (!resolved) return {};
   const symbols::Type* shape = *resolved;

@@ -16,8 +16,23 @@ namespace {
 
 constexpr const char* kPrompt = "crash>";
 
-std::string without_returns(std::string text) {
-  std::erase(text, '\r');
+// What the terminal shows, as text: without carriage returns, bells and
+// escape sequences (readline's, less's `ESC [ m` at each line end).
+std::string plain_text(const std::string& screen) {
+  std::string text;
+  for (size_t i = 0; i < screen.size(); ++i) {
+    const char c = screen[i];
+    if (c == '\033') {
+      if (i + 1 < screen.size() && screen[i + 1] == '[') {  // CSI: parameters, then a final byte @..~
+        i += 2;
+        while (i < screen.size() && !(screen[i] >= '@' && screen[i] <= '~')) ++i;
+      } else {
+        ++i;  // ESC = , ESC > ...
+      }
+    } else if (c != '\r' && c != '\a') {
+      text.push_back(c);
+    }
+  }
   return text;
 }
 
@@ -64,7 +79,7 @@ struct ShellFixture {
 std::string run(PtySession& shell, const std::string& line) {
   shell.send(line + "\r");
   shell.expect(line);
-  return without_returns(shell.expect(kPrompt));
+  return plain_text(shell.expect(kPrompt));
 }
 
 }  // namespace
@@ -74,7 +89,7 @@ TEST_CASE("the crash> shell on a terminal", "[shell][pty]") {
   CommandRunner runner(fixture.dump);
   const std::string magic = fixture.dump.facts().at("values").at("fx_magic");
   auto shell = fixture.start();
-  std::string banner = without_returns(shell->expect(kPrompt));
+  std::string banner = plain_text(shell->expect(kPrompt));
   CHECK(banner.find("PANIC: \"" + std::string(fixture.dump.facts().at("oops_message")) + "\"") != std::string::npos);
   CHECK(banner.find("MODULES: 1 loaded, with debug info: fx_crash") != std::string::npos);
   CHECK(banner.find("EXCLUDED: zero, cache, private cache, user, free pages (dump level 31)") != std::string::npos);
@@ -83,7 +98,7 @@ TEST_CASE("the crash> shell on a terminal", "[shell][pty]") {
     shell->send("struct fx_it\t");
     shell->expect("em ");
     shell->send("\r");
-    const std::string layout = without_returns(shell->expect(kPrompt));
+    const std::string layout = plain_text(shell->expect(kPrompt));
     CHECK(layout.find(runner.text("struct fx_item")) != std::string::npos);
 
     shell->send("p init_task.co\t\t");
@@ -97,9 +112,9 @@ TEST_CASE("the crash> shell on a terminal", "[shell][pty]") {
     shell->send("\x1b[A");  // Up
     shell->expect("magic");
     shell->send("\r");
-    CHECK(without_returns(shell->expect(kPrompt)).find(magic) != std::string::npos);
+    CHECK(plain_text(shell->expect(kPrompt)).find(magic) != std::string::npos);
     shell->send("!!\r");
-    const std::string repeated = without_returns(shell->expect(kPrompt));
+    const std::string repeated = plain_text(shell->expect(kPrompt));
     CHECK(repeated.find("magic\n") != std::string::npos);  // what !! ran
     CHECK(repeated.find(magic) != std::string::npos);
     shell->send("q\r");
@@ -113,7 +128,7 @@ TEST_CASE("the crash> shell on a terminal", "[shell][pty]") {
     REQUIRE(pids.size() >= fixture.dump.facts().at("tasks").size());  // far more than a screen
     for (const char* leave : {"q", "\x03"}) {
       shell->send("foreach bt\r");
-      const std::string screen = without_returns(shell->expect("PAGER-PROMPT"));
+      const std::string screen = plain_text(shell->expect("PAGER-PROMPT"));
       CHECK(screen.find(pids.front()) != std::string::npos);
       CHECK(screen.find(pids.back()) == std::string::npos);  // not yet: the pager waits
       shell->send(leave);
@@ -127,7 +142,7 @@ TEST_CASE("the crash> shell on a terminal", "[shell][pty]") {
     shell->send("repeat foreach bt\r");
     shell->expect("PID: ");
     shell->send("\x03");
-    CHECK(without_returns(shell->expect(kPrompt)).find("interrupted") != std::string::npos);
+    CHECK(plain_text(shell->expect(kPrompt)).find("interrupted") != std::string::npos);
     CHECK(run(*shell, "px fx_magic").find(magic) != std::string::npos);
   }
 
