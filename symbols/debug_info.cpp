@@ -167,6 +167,8 @@ bool DebugInfo::indexed() const {
 
 const TypeGraph& DebugInfo::types() const { return *state_->types; }
 
+llvm::DWARFContext& DebugInfo::dwarf_context() const { return *state_->context; }
+
 Expected<QualifiedType> DebugInfo::find_type(std::string_view type_name) { return state_->types->find_type(type_name); }
 
 Expected<uint64_t> DebugInfo::type_size(std::string_view type_name) {

@@ -11,6 +11,10 @@
 #include <string>
 #include <string_view>
 
+namespace llvm {
+class DWARFContext;
+}
+
 namespace coroner::symbols {
 
 // Load addresses of a module's sections (".text" -> 0xffffffffc0000000),
@@ -65,6 +69,9 @@ class DebugInfo {
   Expected<int64_t> find_enumerator(std::string_view name);
 
   const TypeGraph& types() const;
+  // LLVM's view of the file's DWARF (thread-safe), for readers that share
+  // this mapping and its parsed units (LineTable::over).
+  llvm::DWARFContext& dwarf_context() const;
   const std::string& path() const { return path_; }
   const std::string& build_id() const { return build_id_; }
   OpenStats stats() const;
