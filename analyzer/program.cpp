@@ -183,7 +183,12 @@ Expected<const symbols::LineTable*> Program::line_table_for(uint64_t address, in
   std::lock_guard lock(line_tables_mutex_);
   if (auto known = line_tables_.find(path); known != line_tables_.end()) return known->second.get();
   if (auto failed = line_table_errors_.find(path); failed != line_table_errors_.end()) return failed->second;
-  auto opened = symbols::LineTable::open(path, sections);
+  // vmlinux's line table shares the mapping and parsed units of its DWARF.
+  auto opened = [&]() -> Expected<std::unique_ptr<symbols::LineTable>> {
+    if (sections) return symbols::LineTable::open(path, sections);
+    CORONER_TRY(info, debug_info());
+    return symbols::LineTable::over(*info);
+  }();
   if (!opened) {
     line_table_errors_.emplace(path, opened.error());
     return opened.error();

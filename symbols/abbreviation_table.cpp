@@ -44,6 +44,9 @@ Expected<void> AbbreviationTable::read(std::string_view section, uint64_t offset
       const auto form = static_cast<llvm::dwarf::Form>(data.getULEB128(cursor));
       if (!cursor) return fail(at, llvm_message(cursor.takeError()));
       if (attribute == 0 && form == 0) break;
+      // LLVM's reader rejects a set with such a pair, and its DIE readers
+      // must never see what the walk accepted.
+      if (attribute == 0 || form == 0) return fail(at, "an attribute or form of 0 in a declaration");
       AttributeSpec spec{attribute, form, 0};
       if (form == llvm::dwarf::DW_FORM_implicit_const) {
         spec.implicit_const = data.getSLEB128(cursor);

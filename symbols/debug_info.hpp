@@ -13,6 +13,10 @@
 #include <string_view>
 #include <vector>
 
+namespace llvm {
+class DWARFContext;
+}
+
 namespace coroner::symbols {
 
 // Load addresses of a module's sections (".text" -> 0xffffffffc0000000),
@@ -74,6 +78,9 @@ class DebugInfo {
                                                size_t limit) const;
 
   const TypeGraph& types() const;
+  // LLVM's view of the file's DWARF (thread-safe), for readers that share
+  // this mapping and its parsed units (LineTable::over).
+  llvm::DWARFContext& dwarf_context() const;
   const std::string& path() const { return path_; }
   const std::string& build_id() const { return build_id_; }
   OpenStats stats() const;

@@ -213,7 +213,8 @@ Expected<void> index_unit(llvm::DWARFUnit& unit, const std::string& path, std::v
   return UnitWalker(unit, path, abbreviations, out).walk();
 }
 
-Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::string& path, unsigned threads) {
+Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::string& path, unsigned threads,
+                                     const std::function<void()>& release_pages) {
   std::vector<llvm::DWARFUnit*> units;
   for (const auto& unit : context.info_section_units())
     if (!unit->isTypeUnit()) units.push_back(unit.get());
@@ -236,6 +237,9 @@ Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::str
     std::vector<UnitEntry> unit_entries;
     AbbreviationTable abbreviations;
     for (size_t i; (i = next++) < units.size();) {
+      // Every 64 units (about 4 MiB of a large kernel's .debug_info); a
+      // unit another thread is reading is just faulted in again.
+      if (release_pages && i % 64 == 63) release_pages();
       unit_entries.clear();
       auto walked = UnitWalker(*units[i], path, abbreviations, unit_entries).walk();
       if (!walked) {
@@ -262,6 +266,7 @@ Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::str
   work(found[0]);
   for (auto& thread : pool) thread.join();
   if (first_error) return *first_error;
+  if (release_pages) release_pages();
 
   std::vector<UnitEntry> merged;
   for (auto& part : found) {

@@ -18,6 +18,7 @@
 #include "capture/format/error.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,8 +74,11 @@ class NameIndex {
   };
 
   // Walks every compile unit of context with `threads` threads. path names
-  // the file in errors.
-  static Expected<NameIndex> build(llvm::DWARFContext& context, const std::string& path, unsigned threads);
+  // the file in errors. release_pages, if given, is called now and then
+  // (from any thread) to drop the pages of the walked units from the
+  // resident set.
+  static Expected<NameIndex> build(llvm::DWARFContext& context, const std::string& path, unsigned threads,
+                                   const std::function<void()>& release_pages = {});
   // Adopts entries whose names point into storage.
   static NameIndex adopt(std::vector<Entry> entries, std::vector<char> storage);
 
