@@ -34,5 +34,11 @@ Command bt_command();
 Command foreach_command();
 Command ps_command();
 Command task_command();
+// log.cpp
+Command log_command();
+// vm.cpp, files.cpp, sig.cpp
+Command vm_command();
+Command files_command();
+Command sig_command();
 
 }  // namespace coroner::commands

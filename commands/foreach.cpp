@@ -14,13 +14,15 @@ namespace coroner::commands {
 namespace {
 
 constexpr std::string_view kUsage =
-    "foreach [PID | TASK | NAME | STATE | kernel | user | gleader | active ...] bt|ps|task [options]";
+    "foreach [PID | TASK | NAME | STATE | kernel | user | gleader | active ...] bt|ps|task|vm|files|sig [options]";
 
 // The commands foreach runs: one entry per command, declared in
 // task_selection.hpp and defined in the command's own file.
 const std::vector<PerTaskCommand>& per_task_commands() {
-  static const std::vector<PerTaskCommand> commands = {bt_per_task_command(), ps_per_task_command(),
-                                                       task_per_task_command()};
+  static const std::vector<PerTaskCommand> commands = {
+      bt_per_task_command(),  ps_per_task_command(),    task_per_task_command(),
+      vm_per_task_command(),  files_per_task_command(), sig_per_task_command(),
+  };
   return commands;
 }
 
@@ -119,7 +121,7 @@ Expected<void> run_foreach(CommandContext& ctx, const Arguments& args) {
 
 Command foreach_command() {
   return {"foreach", "run a command (bt, ps, task) for every task, or for the tasks selected",
-          "  foreach [PID | TASK | NAME | STATE | kernel | user | gleader | active ...] bt|ps|task [options]\n"
+          "  foreach [PID | TASK | NAME | STATE | kernel | user | gleader | active ...] bt|ps|task|vm|files|sig [options]\n"
           "    PID, TASK (hex task_struct address), NAME (command name; \\NAME for one spelled like a\n"
           "    selector): those tasks\n"
           "    STATE: RU IN UN ST ZO TR SW DE WA PA ID NE, the tasks in that state (ps's ST column)\n"

@@ -14,6 +14,9 @@ const std::vector<Command>& all_commands() {
       list_command(), tree_command(), search_command(), eval_command(), ascii_command(),
       mod_command(), dis_command(),
       bt_command(), foreach_command(), ps_command(), task_command(),
+      log_command(),
+      bt_command(), foreach_command(),
+      vm_command(), files_command(), sig_command(),
   };
   return commands;
 }

@@ -52,5 +52,9 @@ struct PerTaskCommand {
 PerTaskCommand bt_per_task_command();
 PerTaskCommand ps_per_task_command();
 PerTaskCommand task_per_task_command();
+// vm.cpp, files.cpp, sig.cpp
+PerTaskCommand vm_per_task_command();
+PerTaskCommand files_per_task_command();
+PerTaskCommand sig_per_task_command();
 
 }  // namespace coroner::commands

@@ -5,6 +5,7 @@
 #include "tests/support/fixtures.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <fstream>
 #include <sstream>

@@ -6,11 +6,7 @@
 #include "tests/commands/command_runner.hpp"
 #include "tests/commands/crash_session.hpp"
 
-#include <fstream>
 #include <regex>
-#include <sstream>
-
-#include <unistd.h>
 
 namespace coroner::test {
 
