@@ -5,6 +5,7 @@
 // input is not a terminal, one per line from it.
 #include "analyzer/frontends/batch/batch.hpp"
 #include "analyzer/frontends/index_builder/index_builder.hpp"
+#include "analyzer/frontends/shell/banner.hpp"
 #include "analyzer/frontends/shell/shell.hpp"
 #include "analyzer/os/linux/modules.hpp"
 #include "analyzer/program.hpp"
@@ -107,12 +108,7 @@ int main(int argc, char** argv) {
   }
   coroner::commands::CommandContext context{**program, format, std::cout};
   bool interactive = isatty(STDIN_FILENO);
-  if (!silent && format == coroner::commands::OutputFormat::text) {
-    std::cout << "coroner 0.1.0 — " << (*program)->dump().description() << "\n\n";
-    if (auto shown = coroner::commands::run_command_line(context, "sys"); !shown)
-      std::cerr << shown.error().message() << '\n';
-    std::cout << '\n';
-  }
+  if (!silent && format == coroner::commands::OutputFormat::text) coroner::frontends::print_banner(context, std::cerr);
   const int status = interactive ? coroner::frontends::run_shell(context)
                                  : coroner::frontends::run_batch(context, std::cin, std::cerr);
   coroner::frontends::start_background_index(**program);

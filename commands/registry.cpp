@@ -13,7 +13,7 @@ const std::vector<Command>& all_commands() {
       p_command(), px_command(), pd_command(), struct_command(), union_command(), whatis_command(), ptype_command(),
       list_command(), tree_command(), search_command(), eval_command(), ascii_command(),
       mod_command(), dis_command(),
-      bt_command(), foreach_command(),
+      bt_command(), foreach_command(), ps_command(), task_command(),
       vm_command(), files_command(), sig_command(),
   };
   return commands;

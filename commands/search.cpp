@@ -11,6 +11,7 @@
 #include "analyzer/os/linux/tasks.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
+#include "commands/interrupt.hpp"
 #include "commands/memory_reader.hpp"
 
 #include <algorithm>
@@ -203,7 +204,7 @@ class Scanner {
     const uint64_t page = program_.arch().page_size();
     uint64_t from = std::max(region.start, r_.start), to = std::min(region.end, r_.end);
     std::vector<std::byte> buffer;
-    for (uint64_t v = from & ~(page - 1); v < to && !full(); ) {
+    for (uint64_t v = from & ~(page - 1); v < to && !full() && !interrupted(); ) {
       uint64_t span = region.phys ? std::min<uint64_t>(kChunkPages * page, ((to - v + page - 1) & ~(page - 1))) : page;
       buffer.resize(span);
       if (region.phys) {
@@ -267,6 +268,7 @@ Expected<void> run_search(CommandContext& ctx, const Arguments& args) {
     if (region.end <= r.start || region.start >= r.end) continue;
     scanner.scan(region);
   }
+  CORONER_CHECK(check_interrupt());
   std::sort(scanner.matches.begin(), scanner.matches.end(),
             [](const Match& a, const Match& b) { return a.address < b.address; });
 

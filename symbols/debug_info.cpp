@@ -13,8 +13,11 @@
 #include <llvm/DebugInfo/DWARF/DWARFDie.h>
 #include <llvm/DebugInfo/DWARF/DWARFUnit.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace coroner::symbols {
@@ -163,6 +166,37 @@ OpenStats DebugInfo::stats() const {
 bool DebugInfo::indexed() const {
   std::lock_guard lock(state_->names->mutex_);
   return state_->names->index_.has_value();
+}
+
+std::vector<std::string> DebugInfo::names_starting_with(std::string_view prefix, std::initializer_list<NameKind> kinds,
+                                                         size_t limit) const {
+  std::set<std::string_view> found;
+  {
+    std::lock_guard lock(state_->names->mutex_);
+    if (const auto& index = state_->names->index_) {
+      const auto& entries = index->entries();  // sorted by (kind, name)
+      for (NameKind kind : kinds) {
+        auto at = std::lower_bound(entries.begin(), entries.end(), std::pair{kind, prefix}, [](const auto& e, const auto& key) {
+          return std::pair{e.kind, e.name} < key;
+        });
+        for (; at != entries.end() && at->kind == kind && at->name.starts_with(prefix) && found.size() < limit; ++at)
+          found.insert(at->name);
+      }
+      return {found.begin(), found.end()};
+    }
+  }
+  const llvm::StringRef strings = state_->context->getDWARFObj().getStrSection();
+  auto is_identifier = [](std::string_view s) {
+    return !s.empty() && !std::isdigit(static_cast<unsigned char>(s[0])) &&
+           std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  };
+  for (size_t at = 0; at < strings.size() && found.size() < limit;) {
+    const size_t end = std::min(strings.find('\0', at), strings.size());
+    std::string_view name(strings.data() + at, end - at);
+    if (name.starts_with(prefix) && is_identifier(name)) found.insert(name);
+    at = end + 1;
+  }
+  return {found.begin(), found.end()};
 }
 
 const TypeGraph& DebugInfo::types() const { return *state_->types; }

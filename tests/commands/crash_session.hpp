@@ -1,12 +1,10 @@
-// crash 8.0.2 itself, for tests that compare coroner's text with crash's:
-// one crash process runs a list of commands on a fixture dump and their
-// outputs are split apart again.
+// Runs Debian's crash 8.0.2 over a fixture dump for the tests that compare
+// coroner's output with crash's, line by line.
 #pragma once
 
 #include "tests/support/fixtures.hpp"
 
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
 
 #include <fstream>
 #include <sstream>
@@ -17,8 +15,14 @@
 
 namespace coroner::test {
 
-// Runs crash once over all commands; returns each command's output (its
-// "WARNING: active task" start-up lines and leading empty lines dropped).
+// Whether crash is installed; warns (the comparison is skipped) when not.
+inline bool crash_installed() {
+  if (!run_command("command -v crash || true").empty()) return true;
+  WARN("crash is not installed: comparison skipped");
+  return false;
+}
+
+// Runs crash once over all commands; returns each command's output.
 inline std::vector<std::string> crash_outputs(const DumpCase& dump, const std::vector<std::string>& commands) {
   const std::string marker = "104373592874733";  // p 0x5eed5eed5eed
   // One script per process: ctest runs the crash comparisons in parallel.
@@ -44,13 +48,6 @@ inline std::vector<std::string> crash_outputs(const DumpCase& dump, const std::v
     }
   }
   return outputs;
-}
-
-// Whether crash is installed; warns (the comparison is skipped) when not.
-inline bool crash_installed() {
-  if (!run_command("command -v crash || true").empty()) return true;
-  WARN("crash is not installed: comparison skipped");
-  return false;
 }
 
 }  // namespace coroner::test
