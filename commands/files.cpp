@@ -4,7 +4,6 @@
 #include "analyzer/os/linux/open_files.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
-#include "commands/per_task.hpp"
 #include "commands/task_selection.hpp"
 
 #include <algorithm>
@@ -23,9 +22,8 @@ std::string centered(std::string_view text) { return fmt::format("{:^16}", text)
 // crash's TYPE column is four characters wide.
 std::string type_column(std::string_view type) { return fmt::format("{:<4}", type); }
 
-void print_files(std::ostream& out, const linux_kernel::Task& task, std::optional<uint32_t> cpu,
-                 const linux_kernel::TaskFiles& files) {
-  out << task_header_text(task, cpu);
+void print_files(std::ostream& out, const linux_kernel::Task& task, const linux_kernel::TaskFiles& files) {
+  out << task_header(task) << '\n';
   if (files.root || files.cwd)
     out << fmt::format("ROOT: {}    CWD: {}\n", files.root.value_or("?"), files.cwd.value_or("?"));
   if (files.files.empty()) {
@@ -43,9 +41,8 @@ void print_files(std::ostream& out, const linux_kernel::Task& task, std::optiona
   for (const Error& e : files.skipped) out << "files: skipped " << e.message() << '\n';
 }
 
-nlohmann::json files_json(const linux_kernel::Task& task, std::optional<uint32_t> cpu,
-                          const linux_kernel::TaskFiles& files) {
-  nlohmann::json result = task_header_json(task, cpu);
+nlohmann::json files_json(const linux_kernel::Task& task, const linux_kernel::TaskFiles& files) {
+  nlohmann::json result = task_header_json(task);
   result["root"] = files.root ? nlohmann::json(*files.root) : nlohmann::json(nullptr);
   result["cwd"] = files.cwd ? nlohmann::json(*files.cwd) : nlohmann::json(nullptr);
   nlohmann::json list = nlohmann::json::array();
@@ -97,13 +94,12 @@ Expected<void> show(CommandContext& ctx, const std::vector<linux_kernel::Task>& 
     const linux_kernel::Task& task = tasks[i];
     auto files = linux_kernel::open_files(ctx.program, task.address);
     if (!files) return files.error().context(fmt::format("PID {}", task.pid));
-    std::optional<uint32_t> cpu = cpu_of(ctx.program, task);
     if (ctx.json()) {
-      list.push_back(files_json(task, cpu, *files));
+      list.push_back(files_json(task, *files));
       continue;
     }
     if (i > 0) ctx.out << '\n';
-    print_files(ctx.out, task, cpu, *files);
+    print_files(ctx.out, task, *files);
     if (blank_after[i]) ctx.out << '\n';
   }
   if (ctx.json()) ctx.emit(single && list.size() == 1 ? list.front() : list);

@@ -120,7 +120,7 @@ Expected<void> run_foreach(CommandContext& ctx, const Arguments& args) {
 }  // namespace
 
 Command foreach_command() {
-  return {"foreach", "run a command (bt, ps, task) for every task, or for the tasks selected",
+  return {"foreach", "run a command (bt, ps, task, vm, files, sig) for every task, or for the tasks selected",
           "  foreach [PID | TASK | NAME | STATE | kernel | user | gleader | active ...] bt|ps|task|vm|files|sig [options]\n"
           "    PID, TASK (hex task_struct address), NAME (command name; \\NAME for one spelled like a\n"
           "    selector): those tasks\n"

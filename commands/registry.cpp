@@ -15,7 +15,6 @@ const std::vector<Command>& all_commands() {
       mod_command(), dis_command(),
       bt_command(), foreach_command(), ps_command(), task_command(),
       log_command(),
-      bt_command(), foreach_command(),
       vm_command(), files_command(), sig_command(),
   };
   return commands;

@@ -4,7 +4,6 @@
 // set and queue, and the group's SHARED_PENDING.
 #include "analyzer/os/linux/signals.hpp"
 #include "commands/builtin.hpp"
-#include "commands/per_task.hpp"
 #include "commands/task_selection.hpp"
 
 #include <fmt/ranges.h>
@@ -78,9 +77,8 @@ nlohmann::json pending_json(const linux_kernel::PendingSignals& pending) {
   return {{"signal", fmt::format("{:016x}", pending.signal)}, {"sigqueue", queue}};
 }
 
-nlohmann::json signals_json(const linux_kernel::Task& task, std::optional<uint32_t> cpu,
-                            const linux_kernel::TaskSignals& s) {
-  nlohmann::json result = task_header_json(task, cpu);
+nlohmann::json signals_json(const linux_kernel::Task& task, const linux_kernel::TaskSignals& s) {
+  nlohmann::json result = task_header_json(task);
   result["signal_struct"] = hex(s.signal_struct);
   result["nr_threads"] = s.nr_threads;
   nlohmann::json actions = nlohmann::json::array();
@@ -104,12 +102,11 @@ Expected<void> show(CommandContext& ctx, const std::vector<linux_kernel::Task>& 
   for (const linux_kernel::Task& task : tasks) {
     auto signals = linux_kernel::task_signals(ctx.program, task.address);
     if (!signals) return signals.error().context(fmt::format("PID {}", task.pid));
-    std::optional<uint32_t> cpu = cpu_of(ctx.program, task);
     if (ctx.json()) {
-      list.push_back(signals_json(task, cpu, *signals));
+      list.push_back(signals_json(task, *signals));
       continue;
     }
-    ctx.out << task_header_text(task, cpu);
+    ctx.out << task_header(task) << '\n';
     print_signals(ctx.out, *signals);
     ctx.out << '\n';  // crash ends each task with an empty line
   }

@@ -55,6 +55,19 @@ Expected<linux_kernel::Task> default_task(const CommandContext& ctx) {
   return panic_task(ctx.program);
 }
 
+Expected<std::vector<linux_kernel::Task>> named_tasks(const CommandContext& ctx, const std::vector<std::string>& words) {
+  std::vector<linux_kernel::Task> tasks;
+  if (words.empty()) {
+    CORONER_TRY(task, default_task(ctx));
+    tasks.push_back(std::move(task));
+  }
+  for (const std::string& word : words) {
+    CORONER_TRY(task, task_argument(ctx.program, word));
+    tasks.push_back(std::move(task));
+  }
+  return tasks;
+}
+
 Expected<std::set<uint64_t>> active_tasks(const Program& program) {
   CORONER_TRY(cpus, linux_kernel::cpu_states(program));
   std::set<uint64_t> active;

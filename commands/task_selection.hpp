@@ -33,6 +33,10 @@ Expected<linux_kernel::Task> panic_task(const Program& program);
 // panic task.
 Expected<linux_kernel::Task> default_task(const CommandContext& ctx);
 
+// The tasks named by `words` (PIDs, task_struct addresses), in order; with
+// none, default_task().
+Expected<std::vector<linux_kernel::Task>> named_tasks(const CommandContext& ctx, const std::vector<std::string>& words);
+
 // The task_struct running on each present CPU (crash's ">" in ps).
 Expected<std::set<uint64_t>> active_tasks(const Program& program);
 

@@ -3,8 +3,8 @@
 // -p adds each page's physical address, -m prints the mm_struct.
 #include "analyzer/os/linux/address_space_map.hpp"
 #include "analyzer/os/linux/open_files.hpp"
+#include "analyzer/os/linux/task_memory.hpp"
 #include "commands/builtin.hpp"
-#include "commands/per_task.hpp"
 #include "commands/task_selection.hpp"
 
 #include <ostream>
@@ -54,10 +54,15 @@ struct VmaView {
   std::vector<PageMapping> pages;
 };
 
+// The MM line: for a task without an mm_struct (a kernel thread) all zero.
+struct MemoryFigures {
+  uint64_t mm = 0, pgd = 0;  // pgd: virtual, as crash
+  uint64_t rss_pages = 0, total_vm_pages = 0;
+};
+
 struct TaskVm {
   linux_kernel::Task task;
-  std::optional<uint32_t> cpu;
-  std::optional<linux_kernel::MemoryUsage> usage;  // nullopt: a kernel thread
+  MemoryFigures figures;
   std::vector<VmaView> vmas;
   std::optional<nlohmann::json> mm_struct_json;    // -m with --output json
   std::string mm_struct_text;                      // -m
@@ -80,20 +85,21 @@ std::vector<PageMapping> page_mappings(const Program& program, uint64_t root, co
   return pages;
 }
 
-// The task_structs of the task's thread group (their unsynced RSS counts).
-std::vector<uint64_t> thread_group(const Program& program, const linux_kernel::Task& task) {
-  std::vector<uint64_t> threads;
-  if (auto tasks = linux_kernel::list_tasks(program))
-    for (const auto& t : *tasks)
-      if (t.tgid == task.tgid && t.mm == task.mm) threads.push_back(t.address);
-  if (threads.empty()) threads.push_back(task.address);
-  return threads;
+Expected<MemoryFigures> memory_figures(const Program& program, const linux_kernel::Task& task) {
+  MemoryFigures figures;
+  if (task.mm == 0) return figures;
+  CORONER_TRY(tasks, linux_kernel::task_list(program));
+  CORONER_TRY(memory, linux_kernel::task_memory(program, task, *tasks));
+  CORONER_TRY(pgd, linux_kernel::page_table_address(program, task.mm));
+  figures.mm = task.mm, figures.pgd = pgd;
+  figures.rss_pages = memory.rss_pages, figures.total_vm_pages = memory.total_vm_pages;
+  return figures;
 }
 
 // struct mm_struct ADDR, through the struct command.
 Expected<void> mm_struct_of(CommandContext& ctx, uint64_t mm, TaskVm& result) {
   std::ostringstream buffer;
-  CommandContext sub{ctx.program, ctx.format, buffer, ctx.current_pid};
+  CommandContext sub{ctx.program, ctx.format, buffer, ctx.current_pid, ctx.current_task};
   CORONER_CHECK(run_command_line(sub, fmt::format("struct mm_struct {:#x}", mm)));
   if (ctx.json()) result.mm_struct_json = nlohmann::json::parse(buffer.str());
   else result.mm_struct_text = buffer.str();
@@ -104,11 +110,10 @@ Expected<TaskVm> task_vm(CommandContext& ctx, const linux_kernel::Task& task, co
   const Program& program = ctx.program;
   TaskVm result;
   result.task = task;
-  result.cpu = cpu_of(program, task);
   if (task.mm == 0) return result;
-  auto usage = linux_kernel::memory_usage(program, task.mm, thread_group(program, task));
-  if (!usage) return usage.error().context(fmt::format("mm_struct {:#x} of PID {}", task.mm, task.pid));
-  result.usage = *usage;
+  auto figures = memory_figures(program, task);
+  if (!figures) return figures.error().context(fmt::format("mm_struct {:#x} of PID {}", task.mm, task.pid));
+  result.figures = *figures;
   if (request.mm_struct) {
     CORONER_CHECK(mm_struct_of(ctx, task.mm, result));
     return result;
@@ -152,20 +157,19 @@ void print_vma(std::ostream& out, const VmaView& view) {
 }
 
 void print_task_vm(std::ostream& out, const Program& program, const TaskVm& vm, const VmRequest& request) {
-  out << task_header_text(vm.task, vm.cpu);
+  out << task_header(vm.task) << '\n';
   if (request.mm_struct) {  // crash: the header and the structure only
     out << vm.mm_struct_text;
     return;
   }
   const bool pages = request.pages;
-  const auto& usage = vm.usage;
+  const MemoryFigures& f = vm.figures;
   const uint64_t page_kib = program.arch().page_size() / 1024;
   out << kMmHeader;
-  out << fmt::format("{}  {}  {}  {}\n", centered(fmt::format("{:x}", usage ? usage->mm : 0), 16),
-                     centered(fmt::format("{:x}", usage ? usage->pgd : 0), 16),
-                     centered(fmt::format("{}k", usage ? usage->rss_pages * page_kib : 0), 6),
-                     centered(fmt::format("{}k", usage ? usage->total_vm_pages * page_kib : 0), 8));
-  if (!usage) return;
+  out << fmt::format("{}  {}  {}  {}\n", centered(fmt::format("{:x}", f.mm), 16), centered(fmt::format("{:x}", f.pgd), 16),
+                     centered(fmt::format("{}k", f.rss_pages * page_kib), 6),
+                     centered(fmt::format("{}k", f.total_vm_pages * page_kib), 8));
+  if (f.mm == 0) return;
   if (!pages) out << kVmaHeader;
   const size_t width = physical_width(program);
   for (const VmaView& view : vm.vmas) {
@@ -187,13 +191,13 @@ void print_task_vm(std::ostream& out, const Program& program, const TaskVm& vm, 
 std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
 nlohmann::json task_vm_json(const Program& program, const TaskVm& vm, bool pages) {
-  nlohmann::json result = task_header_json(vm.task, vm.cpu);
-  const auto& usage = vm.usage;
+  nlohmann::json result = task_header_json(vm.task);
+  const MemoryFigures& f = vm.figures;
   const uint64_t page_kib = program.arch().page_size() / 1024;
-  result["mm"] = hex(usage ? usage->mm : 0);
-  result["pgd"] = hex(usage ? usage->pgd : 0);
-  result["rss"] = usage ? usage->rss_pages * page_kib : 0;  // KiB, as crash's "64k"
-  result["total_vm"] = usage ? usage->total_vm_pages * page_kib : 0;
+  result["mm"] = hex(f.mm);
+  result["pgd"] = hex(f.pgd);
+  result["rss"] = f.rss_pages * page_kib;  // KiB, as crash's "64k"
+  result["total_vm"] = f.total_vm_pages * page_kib;
   if (vm.mm_struct_json) result["mm_struct"] = *vm.mm_struct_json;
   nlohmann::json vmas = nlohmann::json::array();
   for (const VmaView& view : vm.vmas) {

@@ -1,5 +1,5 @@
-// A task's user address space: its mm_struct's figures (pgd, RSS,
-// total_vm) and its VMAs in address order. The VMAs live in the maple tree
+// A task's user address space: its page table and its VMAs in address
+// order. The VMAs live in the maple tree
 // mm->mm_mt from 6.1, in the list mm->mmap (vm_next) before; which one is
 // chosen by DWARF. Every walk is bounded and cycle-safe.
 #pragma once
@@ -9,23 +9,13 @@
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <vector>
 
 namespace coroner::linux_kernel {
 
-struct MemoryUsage {
-  uint64_t mm = 0;
-  uint64_t pgd = 0;             // mm->pgd, a kernel virtual address
-  uint64_t rss_pages = 0;       // file + anon + shmem pages, as the kernel's get_mm_rss()
-  uint64_t total_vm_pages = 0;  // mm->total_vm
-};
-
-// The figures of the mm_struct at `mm`. `threads` are the task_structs of
-// the thread group: before 6.2 a thread caches RSS changes in its own
-// task->rss_stat (SPLIT_RSS_COUNTING) until it syncs them, and crash adds
-// those in; pass them to count the same.
-Expected<MemoryUsage> memory_usage(const Program& program, uint64_t mm, std::span<const uint64_t> threads = {});
+// mm->pgd: the virtual address of the top-level page table (crash's PGD
+// column). RSS and TOTAL_VM come from task_memory() (task_memory.hpp).
+Expected<uint64_t> page_table_address(const Program& program, uint64_t mm);
 
 struct Vma {
   uint64_t address = 0;  // struct vm_area_struct *

@@ -1,5 +1,7 @@
 #include "analyzer/os/linux/dentry_path.hpp"
 
+#include "analyzer/os/linux/cached_layout.hpp"
+
 #include <optional>
 #include <set>
 #include <utility>
@@ -86,10 +88,7 @@ Expected<std::optional<std::string>> dynamic_name(const KernelMemory& memory, co
 
 // Read once per program: a path walk asks for it at every file.
 Expected<PathLayout> path_layout(const Program& program) {
-  struct Cached {
-    Expected<PathLayout> layout;
-  };
-  return program.extension<Cached>([&] { return new Cached{read_path_layout(program)}; }).layout;
+  return cached_layout(program, read_path_layout);
 }
 
 Expected<std::string> dentry_path(const Program& program, uint64_t dentry, uint64_t vfsmount) {

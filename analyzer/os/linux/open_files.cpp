@@ -1,7 +1,7 @@
 #include "analyzer/os/linux/open_files.hpp"
 
 #include "analyzer/object.hpp"
-#include "analyzer/os/linux/dentry_path.hpp"
+#include "analyzer/os/linux/cached_layout.hpp"
 #include "analyzer/os/linux/kernel_trees.hpp"
 #include "analyzer/os/linux/list_walk.hpp"
 
@@ -160,10 +160,7 @@ std::string_view file_type_name(uint32_t mode) {
 }
 
 Expected<FileLayout> file_layout(const Program& program) {
-  struct Cached {
-    Expected<FileLayout> layout;
-  };
-  return program.extension<Cached>([&] { return new Cached{read_file_layout(program)}; }).layout;
+  return cached_layout(program, read_file_layout);
 }
 
 Expected<TaskFiles> open_files(const Program& program, uint64_t task) {
