@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -15,6 +16,20 @@
 #include <unistd.h>
 
 namespace coroner::test {
+
+// The same lines as crash's; on a difference, the first one with its
+// number, and both outputs.
+inline void check_same_lines(const std::string& ours, const std::string& crash) {
+  INFO("--- coroner:\n" << ours << "--- crash:\n" << crash);
+  const std::vector<std::string> a = lines_of(ours), b = lines_of(crash);
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    if (a[i] == b[i]) continue;
+    INFO("line " << i + 1);
+    CHECK(a[i] == b[i]);
+    return;
+  }
+  CHECK(a.size() == b.size());
+}
 
 // Whether crash is installed; warns (the comparison is skipped) when not.
 inline bool crash_installed() {

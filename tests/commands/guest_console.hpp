@@ -17,12 +17,6 @@
 
 namespace coroner::test {
 
-inline std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // The time stamp ("4.088577") and text of each line the crashed kernel
 // printed on its console, up to the capture kernel's boot (its "Booting

@@ -17,18 +17,6 @@ namespace coroner::test {
 
 namespace {
 
-// The same lines; on a difference, the first one, with its number.
-void check_same_lines(const std::string& ours, const std::string& crash) {
-  std::vector<std::string> a = lines_of(ours), b = lines_of(crash);
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    if (a[i] == b[i]) continue;
-    INFO("line " << i + 1);
-    CHECK(a[i] == b[i]);
-    return;
-  }
-  CHECK(a.size() == b.size());
-}
-
 // "        CPUS: 2" -> {"CPUS", "2"}.
 std::map<std::string, std::string> sys_fields(const std::string& text) {
   std::map<std::string, std::string> fields;

@@ -15,12 +15,6 @@ namespace coroner::test {
 
 namespace {
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 std::string crash_letters(const std::string& drgn) {
   static const std::map<std::string, std::string> letters = {{"R", "RU"}, {"S", "IN"}, {"D", "UN"}, {"I", "ID"},

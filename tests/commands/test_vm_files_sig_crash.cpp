@@ -10,22 +10,6 @@ namespace coroner::test {
 
 namespace {
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-void compare_lines(const std::string& command, const std::string& ours, const std::string& theirs) {
-  INFO(command << "\n--- coroner:\n" << ours << "--- crash:\n" << theirs);
-  const auto a = lines_of(ours), b = lines_of(theirs);
-  CHECK(a.size() == b.size());
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    INFO("line " << i + 1);
-    CHECK(a[i] == b[i]);
-  }
-}
 
 // crash 8.0.2's vm on a 6.1 kernel: the task header and the MM lines, then
 // "vm: invalid structure member offset: mm_struct_mmap" (it looks for
@@ -61,7 +45,8 @@ TEST_CASE("files, sig and vm print what crash 8.0.2 prints on the x86_64 dumps",
       for (size_t i = 0; i < commands.size(); ++i) {
         const std::string ours = run.text(commands[i]);
         if (!commands[i].starts_with("vm ")) {
-          compare_lines(commands[i], ours, expected[i]);
+          INFO(commands[i]);
+          check_same_lines(ours, expected[i]);
           continue;
         }
         const std::string prefix = crash_vm_prefix(expected[i]);

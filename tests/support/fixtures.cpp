@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 
 namespace coroner::test {
 
@@ -246,6 +247,13 @@ const DumpCase& fixture_case(const std::string& id) {
     if (c.id == id) return c;
   FAIL("no fixture " << id);
   throw;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 }  // namespace coroner::test

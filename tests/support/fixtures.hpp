@@ -65,6 +65,9 @@ std::string hex(const void* data, size_t size);
 // Parses "0x..." strings of facts.json.
 uint64_t hex_value(const nlohmann::json& value);
 
+// The lines of a command's output, without their newlines.
+std::vector<std::string> lines_of(const std::string& text);
+
 // Runs a shell command; fails the test with its output when it exits non-zero.
 std::string run_command(const std::string& command);
 
