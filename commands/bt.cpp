@@ -5,8 +5,8 @@
 #include "analyzer/os/linux/task_registers.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
-#include "commands/interrupt.hpp"
 #include "commands/stack_format.hpp"
+#include "commands/task_output.hpp"
 #include "commands/task_selection.hpp"
 
 #include <algorithm>
@@ -115,23 +115,16 @@ Expected<std::vector<Selected>> active_tasks(const Program& program, const BtReq
   return selected;
 }
 
-// Traces and prints each task: text as it goes, JSON as one list (or one
-// object when `single`).
+// Traces and prints each task.
 Expected<void> show(CommandContext& ctx, const std::vector<Selected>& tasks, const BacktraceOptions& options,
                     bool single) {
-  nlohmann::json list = nlohmann::json::array();
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    CORONER_CHECK(check_interrupt());
+  return show_each_task(ctx, tasks.size(), single, [&](size_t i) -> Expected<nlohmann::json> {
     TaskBacktrace backtrace = backtrace_task(ctx.program, tasks[i].task, options, tasks[i].cpu);
-    if (ctx.json()) {
-      list.push_back(backtrace_json(ctx.program, backtrace, options));
-      continue;
-    }
+    if (ctx.json()) return backtrace_json(ctx.program, backtrace, options);
     if (i > 0) ctx.out << '\n';
     print_backtrace(ctx.out, ctx.program, backtrace, options);
-  }
-  if (ctx.json()) ctx.emit(single && list.size() == 1 ? list.front() : list);
-  return {};
+    return nlohmann::json();
+  });
 }
 
 Expected<void> run_bt(CommandContext& ctx, const Arguments& args) {

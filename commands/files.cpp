@@ -4,6 +4,7 @@
 #include "analyzer/os/linux/open_files.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
+#include "commands/task_output.hpp"
 #include "commands/task_selection.hpp"
 
 #include <algorithm>
@@ -89,21 +90,16 @@ bool names_pid(std::string_view word) {
 
 Expected<void> show(CommandContext& ctx, const std::vector<linux_kernel::Task>& tasks,
                     const std::vector<bool>& blank_after, bool single) {
-  nlohmann::json list = nlohmann::json::array();
-  for (size_t i = 0; i < tasks.size(); ++i) {
+  return show_each_task(ctx, tasks.size(), single, [&](size_t i) -> Expected<nlohmann::json> {
     const linux_kernel::Task& task = tasks[i];
     auto files = linux_kernel::open_files(ctx.program, task.address);
     if (!files) return files.error().context(fmt::format("PID {}", task.pid));
-    if (ctx.json()) {
-      list.push_back(files_json(task, *files));
-      continue;
-    }
+    if (ctx.json()) return files_json(task, *files);
     if (i > 0) ctx.out << '\n';
     print_files(ctx.out, task, *files);
     if (blank_after[i]) ctx.out << '\n';
-  }
-  if (ctx.json()) ctx.emit(single && list.size() == 1 ? list.front() : list);
-  return {};
+    return nlohmann::json();
+  });
 }
 
 Expected<void> run_files(CommandContext& ctx, const Arguments& args) {

@@ -4,6 +4,7 @@
 // set and queue, and the group's SHARED_PENDING.
 #include "analyzer/os/linux/signals.hpp"
 #include "commands/builtin.hpp"
+#include "commands/task_output.hpp"
 #include "commands/task_selection.hpp"
 
 #include <fmt/ranges.h>
@@ -98,20 +99,16 @@ nlohmann::json signals_json(const linux_kernel::Task& task, const linux_kernel::
 }
 
 Expected<void> show(CommandContext& ctx, const std::vector<linux_kernel::Task>& tasks, bool single) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const linux_kernel::Task& task : tasks) {
+  return show_each_task(ctx, tasks.size(), single, [&](size_t i) -> Expected<nlohmann::json> {
+    const linux_kernel::Task& task = tasks[i];
     auto signals = linux_kernel::task_signals(ctx.program, task.address);
     if (!signals) return signals.error().context(fmt::format("PID {}", task.pid));
-    if (ctx.json()) {
-      list.push_back(signals_json(task, *signals));
-      continue;
-    }
+    if (ctx.json()) return signals_json(task, *signals);
     ctx.out << task_header(task) << '\n';
     print_signals(ctx.out, *signals);
     ctx.out << '\n';  // crash ends each task with an empty line
-  }
-  if (ctx.json()) ctx.emit(single && list.size() == 1 ? list.front() : list);
-  return {};
+    return nlohmann::json();
+  });
 }
 
 Expected<void> run_sig(CommandContext& ctx, const Arguments& args) {

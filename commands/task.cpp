@@ -5,6 +5,7 @@
 // With no task, the context's (`set`), else the panic task.
 #include "commands/builtin.hpp"
 #include "commands/member_selection.hpp"
+#include "commands/task_output.hpp"
 #include "commands/task_selection.hpp"
 
 #include <algorithm>
@@ -97,8 +98,8 @@ Expected<void> show(CommandContext& ctx, const TaskRequest& r, const std::vector
     task_struct = std::move(selection);
   }
   CORONER_TRY(thread_info, members_of(ctx.program, "thread_info", r, false));
-  nlohmann::json list = nlohmann::json::array();
-  for (const linux_kernel::Task& task : tasks) {
+  return show_each_task(ctx, tasks.size(), single, [&](size_t i) -> Expected<nlohmann::json> {
+    const linux_kernel::Task& task = tasks[i];
     nlohmann::json entry = task_header_json(task);
     std::string text = task_header(task) + '\n';
     auto context = [&](const Error& e) {
@@ -118,11 +119,10 @@ Expected<void> show(CommandContext& ctx, const TaskRequest& r, const std::vector
       text += shown->text + (r.members.empty() ? "\n" : "");
     }
     if (!r.members.empty()) text += '\n';
-    if (ctx.json()) list.push_back(entry);
-    else ctx.out << text;
-  }
-  if (ctx.json()) ctx.emit(single && list.size() == 1 ? list.front() : list);
-  return {};
+    if (ctx.json()) return entry;
+    ctx.out << text;
+    return nlohmann::json();
+  });
 }
 
 Expected<void> run_task(CommandContext& ctx, const Arguments& args) {

@@ -5,6 +5,7 @@
 #include "analyzer/os/linux/open_files.hpp"
 #include "analyzer/os/linux/task_memory.hpp"
 #include "commands/builtin.hpp"
+#include "commands/task_output.hpp"
 #include "commands/task_selection.hpp"
 
 #include <ostream>
@@ -224,18 +225,13 @@ nlohmann::json task_vm_json(const Program& program, const TaskVm& vm, bool pages
 
 Expected<void> show(CommandContext& ctx, const std::vector<linux_kernel::Task>& tasks, const VmRequest& request,
                     bool single) {
-  nlohmann::json list = nlohmann::json::array();
-  for (size_t i = 0; i < tasks.size(); ++i) {
+  return show_each_task(ctx, tasks.size(), single, [&](size_t i) -> Expected<nlohmann::json> {
     CORONER_TRY(vm, task_vm(ctx, tasks[i], request));
-    if (ctx.json()) {
-      list.push_back(task_vm_json(ctx.program, vm, request.pages));
-      continue;
-    }
+    if (ctx.json()) return task_vm_json(ctx.program, vm, request.pages);
     if (i > 0) ctx.out << '\n';
     print_task_vm(ctx.out, ctx.program, vm, request);
-  }
-  if (ctx.json()) ctx.emit(single && list.size() == 1 ? list.front() : list);
-  return {};
+    return nlohmann::json();
+  });
 }
 
 Expected<void> run_vm(CommandContext& ctx, const Arguments& args) {
