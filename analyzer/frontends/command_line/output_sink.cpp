@@ -17,13 +17,22 @@ namespace coroner::frontends {
 
 // A streambuf over a file descriptor. When the reader is gone (EPIPE: the
 // pager quit, `head` has its lines) the rest is dropped and the running
-// command is asked to stop; the caller ignores SIGPIPE.
+// command is asked to stop; the caller ignores SIGPIPE. A pager reader is
+// ended on Ctrl-C.
 class OutputSink::FdBuffer : public std::streambuf {
  public:
-  explicit FdBuffer(int fd) : fd_(fd), data_(1 << 16) { setp(data_.data(), data_.data() + data_.size()); }
+  FdBuffer(int fd, pid_t pager) : fd_(fd), pager_(pager), data_(1 << 16) {
+    setp(data_.data(), data_.data() + data_.size());
+  }
   ~FdBuffer() override { close_fd(); }
 
   bool reader_gone() const { return reader_gone_; }
+  void end_pager_on_interrupt() {
+    if (pager_ > 0 && commands::interrupted()) {
+      ::kill(pager_, SIGTERM);  // less restores the terminal and quits
+      pager_ = -1;
+    }
+  }
   void close_fd() {
     if (fd_ < 0) return;
     sync();
@@ -54,7 +63,7 @@ class OutputSink::FdBuffer : public std::streambuf {
       if (written > 0) {
         at += written, left -= static_cast<size_t>(written);
       } else if (written < 0 && errno == EINTR) {
-        continue;  // Ctrl-C: the command sees the flag at its next step
+        end_pager_on_interrupt();  // the command sees the flag at its next step
       } else {
         reader_gone_ = true;
         commands::request_interrupt();
@@ -64,12 +73,13 @@ class OutputSink::FdBuffer : public std::streambuf {
   }
 
   int fd_;
+  pid_t pager_;
   std::vector<char> data_;
   bool reader_gone_ = false;
 };
 
-OutputSink::OutputSink(std::ostream& stream, int fd, pid_t child)
-    : stream_(stream), saved_(stream.rdbuf()), buffer_(std::make_unique<FdBuffer>(fd)), child_(child) {
+OutputSink::OutputSink(std::ostream& stream, int fd, pid_t child, bool pager)
+    : stream_(stream), saved_(stream.rdbuf()), buffer_(std::make_unique<FdBuffer>(fd, pager ? child : -1)), child_(child) {
   stream_.flush();
   stream_.rdbuf(buffer_.get());
 }
@@ -80,10 +90,18 @@ Expected<std::unique_ptr<OutputSink>> OutputSink::to_file(std::ostream& stream, 
                                                           bool append) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
   if (fd < 0) return make_error(Errc::io, "{}: cannot open for writing: {}", path, std::strerror(errno));
-  return std::unique_ptr<OutputSink>(new OutputSink(stream, fd, -1));
+  return std::unique_ptr<OutputSink>(new OutputSink(stream, fd, -1, false));
 }
 
 Expected<std::unique_ptr<OutputSink>> OutputSink::to_command(std::ostream& stream, const std::string& command) {
+  return start(stream, command, false);
+}
+
+Expected<std::unique_ptr<OutputSink>> OutputSink::to_pager(std::ostream& stream, const std::string& command) {
+  return start(stream, "exec " + command, true);
+}
+
+Expected<std::unique_ptr<OutputSink>> OutputSink::start(std::ostream& stream, const std::string& command, bool pager) {
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0) return make_error(Errc::io, "| {}: pipe: {}", command, std::strerror(errno));
   const pid_t child = ::fork();
@@ -99,7 +117,7 @@ Expected<std::unique_ptr<OutputSink>> OutputSink::to_command(std::ostream& strea
     ::_exit(127);
   }
   ::close(ends[0]);
-  return std::unique_ptr<OutputSink>(new OutputSink(stream, ends[1], child));
+  return std::unique_ptr<OutputSink>(new OutputSink(stream, ends[1], child, pager));
 }
 
 bool OutputSink::finish() {
@@ -111,8 +129,8 @@ bool OutputSink::finish() {
   buffer_->close_fd();  // the reader sees EOF
   if (child_ > 0) {
     int status = 0;
-    while (::waitpid(child_, &status, 0) < 0 && errno == EINTR) {
-    }
+    do buffer_->end_pager_on_interrupt();
+    while (::waitpid(child_, &status, 0) < 0 && errno == EINTR);
   }
   return buffer_->reader_gone();
 }

@@ -19,6 +19,10 @@ class OutputSink {
   static Expected<std::unique_ptr<OutputSink>> to_file(std::ostream& stream, const std::string& path, bool append);
   // Runs `/bin/sh -c command` with the sink as its standard input.
   static Expected<std::unique_ptr<OutputSink>> to_command(std::ostream& stream, const std::string& command);
+  // The pager: `exec command`, so that Ctrl-C can end it for certain (a
+  // SIGTERM from finish()): less misses a SIGINT that comes between drawing
+  // its prompt and reading the next key, and would wait for another key.
+  static Expected<std::unique_ptr<OutputSink>> to_pager(std::ostream& stream, const std::string& command);
   ~OutputSink();
 
   // Flushes, gives the stream its buffer back, closes, and waits for the
@@ -29,7 +33,8 @@ class OutputSink {
 
  private:
   class FdBuffer;
-  OutputSink(std::ostream& stream, int fd, pid_t child);
+  OutputSink(std::ostream& stream, int fd, pid_t child, bool pager);
+  static Expected<std::unique_ptr<OutputSink>> start(std::ostream& stream, const std::string& command, bool pager);
 
   std::ostream& stream_;
   std::streambuf* saved_;

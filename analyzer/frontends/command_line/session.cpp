@@ -85,7 +85,7 @@ Expected<void> Session::run_routed(std::string_view line) {
     CORONER_TRY(opened, OutputSink::to_file(context_.out, parts.target, parts.route == OutputRoute::append));
     sink = std::move(opened);
   } else if (paging_ && settings_.scroll) {
-    CORONER_TRY(opened, OutputSink::to_command(context_.out, pager_command()));
+    CORONER_TRY(opened, OutputSink::to_pager(context_.out, pager_command()));
     sink = std::move(opened);
   }
   auto result = [&]() -> Expected<void> {

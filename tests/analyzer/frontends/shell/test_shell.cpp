@@ -151,10 +151,9 @@ TEST_CASE("the crash> shell on a terminal", "[shell][pty]") {
     REQUIRE(expected.size() >= 3);  // fx_crash_level3..1 [fx_crash]
     CHECK(lines_containing(run(*shell, "bt | grep fx_crash"), "fx_crash") == expected);
 
-    // `log` is not merged yet: `sys` shows the redirection.
-    run(*shell, "sys > sys.txt");
-    CHECK(file_text(fixture.work / "sys.txt") == runner.text("sys"));
-    run(*shell, "px fx_magic >> sys.txt");
-    CHECK(file_text(fixture.work / "sys.txt") == runner.text("sys") + runner.text("px fx_magic"));
+    run(*shell, "log > log.txt");
+    CHECK(file_text(fixture.work / "log.txt") == runner.text("log"));
+    run(*shell, "px fx_magic >> log.txt");
+    CHECK(file_text(fixture.work / "log.txt") == runner.text("log") + runner.text("px fx_magic"));
   }
 }
