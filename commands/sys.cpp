@@ -2,9 +2,9 @@
 // and `sys -t`, the kernel's taint flags.
 #include "analyzer/os/linux/kernel_taint.hpp"
 #include "analyzer/os/linux/system_info.hpp"
+#include "analyzer/os/linux/tasks.hpp"
 #include "commands/builtin.hpp"
 #include "commands/date_format.hpp"
-#include "commands/task_selection.hpp"
 
 #include <algorithm>
 #include <ostream>
@@ -90,8 +90,12 @@ Expected<void> show_summary(CommandContext& ctx) {
   linux_kernel::SystemInfo info = linux_kernel::read_system_info(program);
   // TASKS counts every task as crash does, each CPU's idle task included.
   std::optional<size_t> tasks;
-  if (auto all = linux_kernel::task_list(program)) tasks = (*all)->tasks.size();
-  else info.problems.push_back(fmt::format("tasks: {}", all.error().message()));
+  if (auto list = linux_kernel::task_list(program)) {
+    tasks = (*list)->tasks.size();
+    for (const std::string& skipped : (*list)->skipped) info.problems.push_back("tasks: " + skipped);
+  } else {
+    info.problems.push_back(fmt::format("tasks: {}", list.error().message()));
+  }
   std::string machine = info.uts.machine;
   std::string load = info.load_average ? format_load(*info.load_average) : std::string();
   std::string memory = format_memory(info.memory_bytes, program.arch().page_size());
