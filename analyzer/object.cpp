@@ -27,6 +27,9 @@ bool is_char(const Type& type) {
 // without one.
 std::optional<Expected<GlobalObject>> lookup(const Program& program, symbols::DebugInfo& info, std::string_view name,
                                              int64_t slide, bool zero_based_percpu, bool kernel) {
+  // A kernel global has an ELF symbol: without one there is nothing to read,
+  // and the DWARF search would pass over all of .debug_info to say so.
+  if (kernel && program.symbols_loaded() && program.symbol_table() && !program.symbols().find(name)) return std::nullopt;
   bool function = false;
   auto variable = info.find_variable(name);
   if (!variable) {
@@ -226,6 +229,31 @@ Expected<const symbols::TypeGraph*> kernel_types(const Program& program) {
   return &info->types();
 }
 
+namespace {
+
+Error missing_global(const Program& program, std::string_view name, std::string_view searched) {
+  if (const symbols::Symbol* symbol = program.symbols().find(name))
+    return make_error(Errc::not_found, "'{}' has no debug info type; cast its address: *(long *){:#x}", name,
+                      symbol->address);
+  return make_error(Errc::not_found, "no symbol '{}' in {}{}", name, program.options().vmlinux, searched);
+}
+
+Expected<Object> plain_object(Expected<GlobalObject> global, std::string_view name) {
+  if (!global) return global.error();
+  if (global->per_cpu)
+    return make_error(Errc::invalid_argument, "'{}' is a per-CPU variable: name a CPU ({}:CPU)", name, name);
+  return std::move(global->object);
+}
+
+}  // namespace
+
+Expected<GlobalObject> find_kernel_global(const Program& program, std::string_view name) {
+  CORONER_TRY(info, program.debug_info());
+  if (auto found = lookup(program, *info, name, program.kaslr_offset(), program.percpu_linked_at_zero(), true))
+    return std::move(*found);
+  return missing_global(program, name, "");
+}
+
 Expected<GlobalObject> find_global(const Program& program, std::string_view name) {
   CORONER_TRY(info, program.debug_info());
   if (auto found = lookup(program, *info, name, program.kaslr_offset(), program.percpu_linked_at_zero(), true))
@@ -238,24 +266,21 @@ Expected<GlobalObject> find_global(const Program& program, std::string_view name
       if (!debug) continue;
       if (auto found = lookup(program, **debug, name, 0, false, false)) return std::move(*found);
     }
-  if (const symbols::Symbol* symbol = program.symbols().find(name))
-    return make_error(Errc::not_found, "'{}' has no debug info type; cast its address: *(long *){:#x}", name,
-                      symbol->address);
-  return make_error(Errc::not_found, "no symbol '{}' in {} or the modules' debug info", name,
-                    program.options().vmlinux);
+  return missing_global(program, name, " or the modules' debug info");
 }
 
 Expected<Object> global_object(const Program& program, std::string_view name) {
-  CORONER_TRY(global, find_global(program, name));
-  if (global.per_cpu)
-    return make_error(Errc::invalid_argument, "'{}' is a per-CPU variable: name a CPU ({}:CPU)", name, name);
-  return global.object;
+  return plain_object(find_global(program, name), name);
+}
+
+Expected<Object> kernel_object(const Program& program, std::string_view name) {
+  return plain_object(find_kernel_global(program, name), name);
 }
 
 Expected<std::vector<uint32_t>> possible_cpus(const Program& program) {
-  CORONER_TRY(ids, global_object(program, "nr_cpu_ids"));
+  CORONER_TRY(ids, kernel_object(program, "nr_cpu_ids"));
   CORONER_TRY(count, ids.read_unsigned());
-  CORONER_TRY(mask, global_object(program, "__cpu_possible_mask"));
+  CORONER_TRY(mask, kernel_object(program, "__cpu_possible_mask"));
   CORONER_TRY(bits, mask.member("bits"));
   CORONER_TRY(bytes, bits.read_bytes());
   std::vector<uint32_t> cpus;
@@ -267,8 +292,8 @@ Expected<std::vector<uint32_t>> possible_cpus(const Program& program) {
 Expected<Object> per_cpu(const GlobalObject& variable, uint32_t cpu) {
   if (!variable.per_cpu) return make_error(Errc::invalid_argument, "'{}' is not a per-CPU variable", variable.name);
   const Program& program = variable.object.program();
-  CORONER_TRY(offsets, global_object(program, "__per_cpu_offset"));
-  if (auto ids = global_object(program, "nr_cpu_ids")) {
+  CORONER_TRY(offsets, kernel_object(program, "__per_cpu_offset"));
+  if (auto ids = kernel_object(program, "nr_cpu_ids")) {
     CORONER_TRY(count, ids->read_unsigned());
     if (cpu >= count) return make_error(Errc::invalid_argument, "CPU {} does not exist (nr_cpu_ids is {})", cpu, count);
   }

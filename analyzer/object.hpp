@@ -101,6 +101,11 @@ struct GlobalObject {
 Expected<GlobalObject> find_global(const Program& program, std::string_view name);
 // Shorthand for globals that are not per-CPU: the variable's object.
 Expected<Object> global_object(const Program& program, std::string_view name);
+// The same for the kernel's own globals only, never a module's: what the OS
+// model reads, so that a variable this kernel lacks (contig_page_data on a
+// NUMA kernel) does not make it read every module to be sure.
+Expected<GlobalObject> find_kernel_global(const Program& program, std::string_view name);
+Expected<Object> kernel_object(const Program& program, std::string_view name);
 
 // per_cpu(var, cpu): the variable's instance of `cpu`, at its per-CPU
 // offset plus __per_cpu_offset[cpu].

@@ -118,17 +118,34 @@ std::string SymbolicAddress::text() const {
 }
 
 std::optional<SymbolicAddress> Program::describe_address(uint64_t address) const {
+  if (const symbols::Symbol* kernel = kernel_symbol_at(address))
+    return SymbolicAddress{kernel, address - kernel->address, {}};
   // Module memory lies beyond vmlinux: vmlinux's last symbol would claim it.
-  if (auto list = modules())
-    for (const auto& module : **list)
-      if (module->contains(address)) {
-        const symbols::Symbol* s = module->containing(address);
-        if (!s) return std::nullopt;
-        return SymbolicAddress{s, address - s->address, module->name};
-      }
+  if (const KernelModule* module = module_at(address)) {
+    const symbols::Symbol* s = module->containing(address);
+    if (!s) return std::nullopt;
+    return SymbolicAddress{s, address - s->address, module->name};
+  }
   const symbols::Symbol* s = symbols().containing(address);
   if (!s) return std::nullopt;
   return SymbolicAddress{s, address - s->address, {}};
+}
+
+const KernelModule* Program::module_at(uint64_t address) const {
+  if (auto list = modules())
+    for (const auto& module : **list)
+      if (module->contains(address)) return module.get();
+  return nullptr;
+}
+
+// Inside vmlinux's image (_text to _end) an address is the kernel's, and
+// the modules need not be read (a cold bt would pay for all their layouts).
+const symbols::Symbol* Program::kernel_symbol_at(uint64_t address) const {
+  const symbols::SymbolTable& table = symbols();
+  const symbols::Symbol* start = table.find("_text");
+  const symbols::Symbol* end = table.find("_end");
+  if (!start || !end || address < start->address || address >= end->address) return nullptr;
+  return table.containing(address);
 }
 
 Expected<const KernelModules*> Program::modules() const {
@@ -170,16 +187,15 @@ Expected<const symbols::LineTable*> Program::line_table_for(uint64_t address, in
   std::string path = vmlinux_;
   const symbols::SectionAddresses* sections = nullptr;
   *link_bias = kaslr_offset_;
-  if (auto list = modules())
-    for (const auto& module : **list)
-      if (module->contains(address)) {
-        if (module->object_path().empty())
-          return make_error(Errc::not_found, "module {} has no object file attached{}", module->name,
-                            module->problem.empty() ? "" : ": " + module->problem);
-        path = module->object_path();
-        sections = &module->sections;
-        *link_bias = 0;
-      }
+  const KernelModule* module = kernel_symbol_at(address) ? nullptr : module_at(address);
+  if (module) {
+    if (module->object_path().empty())
+      return make_error(Errc::not_found, "module {} has no object file attached{}", module->name,
+                        module->problem.empty() ? "" : ": " + module->problem);
+    path = module->object_path();
+    sections = &module->sections;
+    *link_bias = 0;
+  }
   std::lock_guard lock(line_tables_mutex_);
   if (auto known = line_tables_.find(path); known != line_tables_.end()) return known->second.get();
   if (auto failed = line_table_errors_.find(path); failed != line_table_errors_.end()) return failed->second;

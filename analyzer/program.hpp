@@ -85,6 +85,8 @@ class Program {
   // their objects attached where found).
   Expected<const KernelModules*> modules() const;
   KernelModule* find_module(std::string_view name) const;  // nullptr if absent
+  // The module whose memory holds address (nullptr if none; reads the modules).
+  const KernelModule* module_at(uint64_t address) const;
 
   // vmlinux's DWARF, opened (and indexed or loaded from the cache) on the
   // first call.
@@ -118,6 +120,8 @@ class Program {
   Expected<uint64_t> read_pointer(uint64_t vaddr) const { return memory_->read_u64(vaddr); }
 
  private:
+  // The vmlinux symbol at address when it lies in vmlinux's image, else nullptr.
+  const symbols::Symbol* kernel_symbol_at(uint64_t address) const;
   Program() = default;
 
   ProgramOptions options_;

@@ -46,7 +46,7 @@ std::string duration(uint64_t seconds) {
 
 // The newest runqueue clock of any CPU: nanoseconds since boot at the crash.
 Expected<uint64_t> latest_clock(const Program& program) {
-  CORONER_TRY(runqueues, find_global(program, "runqueues"));
+  CORONER_TRY(runqueues, find_kernel_global(program, "runqueues"));
   CORONER_TRY(cpus, possible_cpus(program));
   uint64_t latest = 0;
   for (uint32_t cpu : cpus) {
@@ -153,7 +153,7 @@ Expected<void> show_last_run(const Program& program, const TaskRefs& tasks, bool
   CORONER_TRY(info, program.debug_info());
   CORONER_TRY(has, info->has_member("struct task_struct", "sched_info.last_arrival"));
   if (!has) return make_error(Errc::not_found, "last-run timestamps do not exist in this kernel");
-  CORONER_TRY(runqueues, find_global(program, "runqueues"));
+  CORONER_TRY(runqueues, find_kernel_global(program, "runqueues"));
   const linux_kernel::TaskStateBits& bits = linux_kernel::task_state_bits(program);
   std::vector<std::pair<uint64_t, const linux_kernel::Task*>> stamps;
   for (const linux_kernel::Task* task : tasks) {

@@ -194,7 +194,7 @@ std::string frame_name(const unwind::StackFrame& frame, const BacktraceOptions& 
 // THREAD_SIZE: the size of init_stack, sized by it in the kernel's own
 // declaration (union thread_union is often absent from DWARF).
 Expected<uint64_t> thread_size(const Program& program) {
-  auto stack = global_object(program, "init_stack");
+  auto stack = kernel_object(program, "init_stack");
   if (!stack) return stack.error().context("the kernel stack size (init_stack)");
   return stack->byte_size();
 }

@@ -32,7 +32,7 @@ Expected<char> letter(const Object& entry, std::string_view name, std::string_vi
 
 Expected<KernelTaint> read_kernel_taint(const Program& program) {
   KernelTaint taint;
-  CORONER_TRY(mask_object, global_object(program, "tainted_mask"));
+  CORONER_TRY(mask_object, kernel_object(program, "tainted_mask"));
   CORONER_TRY(mask, mask_object.read_unsigned());
   taint.mask = mask;
   for (unsigned bit = 0; bit < kMaskBits; ++bit)
@@ -41,10 +41,10 @@ Expected<KernelTaint> read_kernel_taint(const Program& program) {
 
   // taint_flags[] is indexed by bit; tnts[] entries name theirs.
   bool indexed = true;
-  auto table = global_object(program, "taint_flags");
+  auto table = kernel_object(program, "taint_flags");
   if (!table) {
     indexed = false;
-    table = global_object(program, "tnts");
+    table = kernel_object(program, "tnts");
   }
   if (!table) return table.error().context("taint flags");
   CORONER_TRY(array, table->underlying_type());

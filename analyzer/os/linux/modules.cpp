@@ -93,7 +93,7 @@ Expected<Layout> read_layout(symbols::DebugInfo& info) {
     CORONER_TRY(array, info.member_offset("struct module_sect_attrs", "attrs"));
     CORONER_TRY(stride, info.type_size("struct module_sect_attr"));
     // 5.8 moved the name into a bin_attribute.
-    CORONER_TRY(plain_name, optional_member(info, "module_sect_attr", "name"));
+    CORONER_TRY(plain_name, optional_member(info, "struct module_sect_attr", "name"));
     CORONER_TRY(address, info.member_offset("struct module_sect_attr", "address"));
     auto name_at = plain_name ? Expected<uint64_t>(*plain_name) : info.member_offset("struct module_sect_attr", "battr.attr.name");
     if (!name_at) return name_at.error();

@@ -123,7 +123,7 @@ void read_file_table(const KernelMemory& memory, const FileLayout& l, uint64_t f
 // mount.mnt_list before 6.8, the rbtree mnt_namespace.mounts of
 // mount.mnt_node since.
 Expected<std::vector<uint64_t>> initial_mounts(const Program& program) {
-  CORONER_TRY(nsproxy, global_object(program, "init_nsproxy"));
+  CORONER_TRY(nsproxy, kernel_object(program, "init_nsproxy"));
   CORONER_TRY(ns_pointer, nsproxy.member("mnt_ns"));
   CORONER_TRY(ns, ns_pointer.read_unsigned());
   std::vector<uint64_t> mounts;

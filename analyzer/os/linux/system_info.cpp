@@ -80,11 +80,11 @@ Expected<uint64_t> node_pages(const Object& pgdat) {
 // not online), contig_page_data without.
 Expected<uint64_t> node_memory_bytes(const Program& program) {
   uint64_t pages = 0;
-  if (auto contig = global_object(program, "contig_page_data")) {
+  if (auto contig = kernel_object(program, "contig_page_data")) {
     CORONER_TRY(count, node_pages(*contig));
     pages = count;
   } else {
-    CORONER_TRY(nodes, global_object(program, "node_data"));
+    CORONER_TRY(nodes, kernel_object(program, "node_data"));
     CORONER_TRY(array, nodes.underlying_type());
     if (array->kind() != symbols::TypeKind::array || !array->length())
       return make_error(Errc::corrupt, "node_data is not an array of known length");

@@ -47,7 +47,7 @@ Expected<MemoryLayout> memory_layout(const Program& program) {
   if (auto cache = program.member_offset("struct task_struct", "rss_stat.count")) l.task_rss_stat = *cache;
   // crash's total: the pages below high_memory (the end of the direct map
   // of RAM).
-  auto high_memory = global_object(program, "high_memory");
+  auto high_memory = kernel_object(program, "high_memory");
   auto end = high_memory ? high_memory->read_unsigned() : Expected<uint64_t>(high_memory.error());
   auto last = end ? program.memory().to_physical(*end - 1) : Expected<uint64_t>(end.error());
   if (last) l.total_pages = (*last + 1) / program.arch().page_size();
@@ -59,7 +59,7 @@ Expected<int64_t> percpu_counter_sum(const Program& program, const MemoryLayout&
   CORONER_TRY(count, mem.read_value<int64_t>(counter + l.counter_count));
   CORONER_TRY(counters, mem.read_u64(counter + l.counter_counters));
   CORONER_TRY(cpus, possible_cpus(program));
-  CORONER_TRY(offsets, global_object(program, "__per_cpu_offset"));
+  CORONER_TRY(offsets, kernel_object(program, "__per_cpu_offset"));
   int64_t sum = count;
   for (uint32_t cpu : cpus) {
     CORONER_TRY(slot, offsets.index(cpu));

@@ -50,7 +50,7 @@ void attach_notes(const Program& program, std::vector<CpuState>& cpus) {
 Expected<std::vector<CpuState>> read_cpu_states(const Program& program) {
   CORONER_TRY(present, read_cpu_mask(program, "__cpu_present_mask"));
   auto online = read_cpu_mask(program, "__cpu_online_mask");
-  CORONER_TRY(runqueues, find_global(program, "runqueues"));
+  CORONER_TRY(runqueues, find_kernel_global(program, "runqueues"));
   std::vector<CpuState> cpus;
   for (int cpu : present) {
     CpuState state;
@@ -76,7 +76,7 @@ Expected<std::vector<CpuState>> cpu_states(const Program& program) {
 }
 
 std::optional<uint32_t> crashed_cpu(const Program& program) {
-  auto panic_cpu = global_object(program, "panic_cpu");
+  auto panic_cpu = kernel_object(program, "panic_cpu");
   if (!panic_cpu) return std::nullopt;
   auto counter = panic_cpu->member("counter");
   if (!counter) return std::nullopt;

@@ -207,7 +207,7 @@ void walk_threads(TaskWalk& walk, const Task& leader) {
 // have lost.
 void add_runqueue_tasks(TaskWalk& walk) {
   const Program& program = walk.program();
-  auto runqueues = find_global(program, "runqueues");
+  auto runqueues = find_kernel_global(program, "runqueues");
   auto cpus = possible_cpus(program);
   if (!runqueues || !cpus) {
     walk.skip(fmt::format("runqueues: {}", (!runqueues ? runqueues.error() : cpus.error()).message()));
