@@ -125,6 +125,12 @@ std::string file_contents(const fs::path& path) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
+void write_file_contents(const fs::path& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out.flush()) FAIL("cannot write " << path.string());
+}
+
 std::string sha256_hex(const void* data, size_t size) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;

@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 
-#include <fstream>
 
 using namespace coroner;
 using namespace coroner::test;
@@ -28,10 +27,6 @@ fs::path written_cache(const fs::path& dir) {
   const fs::path file = dir / "cache";
   REQUIRE(write_cache_file(file.string(), kKey, {kContent.substr(0, 9), "", kContent.substr(9)}).has_value());
   return file;
-}
-
-void replace_contents(const fs::path& file, std::string_view bytes) {
-  std::ofstream(file, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 unsigned mode_of(const fs::path& path) {
@@ -73,10 +68,10 @@ TEST_CASE("a cache file with any byte changed is a miss", "[symbols][cache]") {
       INFO("byte " << at << " of " << good.size() << " xor " << int{static_cast<unsigned char>(mask)});
       std::string bad = good;
       bad[at] ^= mask;
-      replace_contents(file, bad);
+      write_file_contents(file, bad);
       CHECK_FALSE(read_cache_file(file.string(), kKey).has_value());
     }
-  replace_contents(file, good);
+  write_file_contents(file, good);
   CHECK(read_cache_file(file.string(), kKey).has_value());
 }
 
@@ -85,12 +80,12 @@ TEST_CASE("a truncated or extended cache file is a miss", "[symbols][cache]") {
   const std::string good = file_contents(file);
   for (size_t size = 0; size < good.size(); ++size) {
     INFO("cut to " << size << " of " << good.size());
-    replace_contents(file, std::string_view(good).substr(0, size));
+    write_file_contents(file, std::string_view(good).substr(0, size));
     CHECK_FALSE(read_cache_file(file.string(), kKey).has_value());
   }
-  replace_contents(file, good + '\0');
+  write_file_contents(file, good + '\0');
   CHECK_FALSE(read_cache_file(file.string(), kKey).has_value());
-  replace_contents(file, "\0"s + good);
+  write_file_contents(file, "\0"s + good);
   CHECK_FALSE(read_cache_file(file.string(), kKey).has_value());
 }
 
