@@ -15,8 +15,9 @@ namespace coroner::symbols {
 namespace {
 
 constexpr char kTrailerMagic[8] = {'C', 'O', 'R', 'O', 'N', 'C', 'K', '1'};
-// What follows the key: u64 content size, u32 key size, u32 CRC-32, magic.
-constexpr size_t kTrailerSize = 8 + 4 + 4 + sizeof kTrailerMagic;
+// What follows the key: the sizes (u64 content, u32 key), u32 CRC-32, magic.
+constexpr size_t kSizesSize = 8 + 4;
+constexpr size_t kTrailerSize = kSizesSize + 4 + sizeof kTrailerMagic;
 
 uint32_t checksum(uint32_t crc, std::string_view bytes) {
   return static_cast<uint32_t>(crc32_z(crc, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
@@ -78,7 +79,7 @@ std::optional<std::vector<char>> read_cache_file(const std::string& file, std::s
   if (std::memcmp(trailer + 16, kTrailerMagic, sizeof kTrailerMagic) != 0 || key_size != key.size() ||
       content_size != file_size - kTrailerSize - key_size ||
       std::string_view(bytes.data() + content_size, key_size) != key ||
-      checksum(0, std::string_view(bytes.data(), file_size - kTrailerSize + 12)) != crc)
+      checksum(0, std::string_view(bytes.data(), file_size - kTrailerSize + kSizesSize)) != crc)
     return std::nullopt;
   bytes.resize(content_size);  // keeps the buffer: no copy
   return bytes;
