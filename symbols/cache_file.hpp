@@ -1,5 +1,10 @@
-// Files of the on-disk caches (DWARF name index, symbol tables): read whole,
-// written atomically so a reader never sees half a file.
+// Files of the on-disk caches (DWARF name index, symbol tables): written
+// atomically so a reader never sees half a file, and checked before use so
+// a damaged or foreign file is never trusted.
+//
+// A file is the content, then a trailer: the key the content was built for
+// (the vmlinux build-id), {u64 content size, u32 key size, u32 CRC-32 (zlib)
+// of everything before it, magic "CORONCK1"}.
 #pragma once
 
 #include "capture/format/error.hpp"
@@ -12,12 +17,17 @@
 
 namespace coroner::symbols {
 
-// The whole file, or nullopt when it is missing or unreadable (a cache miss).
-std::optional<std::vector<char>> read_cache_file(const std::string& file);
+// The content of a cache file, or nullopt (a cache miss) when the file is
+// missing or unreadable, not a regular file owned by this user, writable by
+// others, or fails a check of its trailer: truncated, any byte changed, or
+// written for another key.
+std::optional<std::vector<char>> read_cache_file(const std::string& file, std::string_view key);
 
-// Writes the parts one after another to a temporary file beside `file`,
-// then renames it over `file`.
-Expected<void> write_cache_file(const std::string& file, std::initializer_list<std::string_view> parts);
+// Writes the parts one after another and the trailer for `key` to a
+// temporary file (mode 0600) beside `file`, then renames it over `file`.
+// Missing directories are created with mode 0700.
+Expected<void> write_cache_file(const std::string& file, std::string_view key,
+                                std::initializer_list<std::string_view> parts);
 
 // Little-endian scalars of the cache layouts (the caches never leave the
 // machine that wrote them, so host order is little-endian order here).

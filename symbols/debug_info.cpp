@@ -35,9 +35,9 @@ using namespace llvm::dwarf;
 class DebugInfo::Names final : public NameLookup {
  public:
   Names(llvm::DWARFContext& context, llvm::MemoryBuffer& file, std::string path, std::string cache_file,
-        uint64_t info_size, uint64_t units)
+        std::string build_id, uint64_t info_size, uint64_t units)
       : context_(context), file_(file), path_(std::move(path)), cache_file_(std::move(cache_file)),
-        info_size_(info_size), units_(units) {}
+        build_id_(std::move(build_id)), info_size_(info_size), units_(units) {}
 
   Expected<std::optional<uint64_t>> find(NameKind kind, std::string_view name) const override {
     std::lock_guard lock(mutex_);
@@ -59,7 +59,7 @@ class DebugInfo::Names final : public NameLookup {
     const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
     CORONER_TRY(index, NameIndex::build(context_, path_, threads, [this] { file_.dontNeedIfMmap(); }));
     // The cache only saves time: failing to write it is not an error.
-    if (!cache_file_.empty()) (void)save_index(cache_file_, index, info_size_);
+    if (!cache_file_.empty()) (void)save_index(cache_file_, build_id_, index, info_size_);
     index_ = std::move(index);
     scanner_.reset();
     build_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -70,6 +70,7 @@ class DebugInfo::Names final : public NameLookup {
   llvm::MemoryBuffer& file_;
   std::string path_;
   std::string cache_file_;
+  std::string build_id_;  // the cache's key
   uint64_t info_size_;
   uint64_t units_;
   mutable std::mutex mutex_;  // held by find(), DebugInfo::build_index() and stats(); build() runs under it
@@ -147,10 +148,10 @@ Expected<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, co
   const std::string cache_file =
       cache_dir.empty() || info->build_id_.empty() ? "" : index_cache_path(cache_dir, info->build_id_);
 
-  state.names = std::make_unique<Names>(*state.context, *state.buffer, path, cache_file, info_size,
+  state.names = std::make_unique<Names>(*state.context, *state.buffer, path, cache_file, info->build_id_, info_size,
                                         state.context->getNumCompileUnits());
   std::optional<NameIndex> cached;
-  if (!cache_file.empty()) cached = load_index(cache_file, info_size);
+  if (!cache_file.empty()) cached = load_index(cache_file, info->build_id_, info_size);
   if (cached) {
     state.names->index_ = std::move(*cached);
     info->from_cache_ = true;

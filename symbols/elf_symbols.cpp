@@ -238,16 +238,15 @@ Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::
 Expected<SymbolTable> SymbolTable::from_object(const llvm::object::ObjectFile& object, const std::string& path,
                                                const std::string& cache_dir, int64_t slide) {
   const uint64_t elf_size = object.getData().size();
-  std::string cache;
-  if (!cache_dir.empty())
-    if (auto id = gnu_build_id(object)) {
-      cache = symbol_cache_path(cache_dir, *id);
-      if (auto bytes = read_cache_file(cache))
-        if (auto cached = deserialize(*bytes, elf_size)) {
-          if (cached->slide_ != slide) cached->relocate(slide - cached->slide_);
-          return std::move(*cached);
-        }
-    }
+  // The cache is named and keyed by the build-id.
+  const std::optional<std::string> id = cache_dir.empty() ? std::nullopt : gnu_build_id(object);
+  const std::string cache = id ? symbol_cache_path(cache_dir, *id) : "";
+  if (id)
+    if (auto bytes = read_cache_file(cache, *id))
+      if (auto cached = deserialize(*bytes, elf_size)) {
+        if (cached->slide_ != slide) cached->relocate(slide - cached->slide_);
+        return std::move(*cached);
+      }
   SymbolTable table;
   table.relocatable_ = as_elf(object).getEType() == llvm::ELF::ET_REL;
   CORONER_TRY(read, read_elf_symbols(object, path));
@@ -278,8 +277,8 @@ Expected<SymbolTable> SymbolTable::from_object(const llvm::object::ObjectFile& o
   }
   table.build_name_index();
   // A cache that cannot be written only costs the next start its time.
-  if (!cache.empty())
-    if (const std::string bytes = table.serialize(elf_size); !bytes.empty()) (void)write_cache_file(cache, {bytes});
+  if (id)
+    if (const std::string bytes = table.serialize(elf_size); !bytes.empty()) (void)write_cache_file(cache, *id, {bytes});
   return table;
 }
 

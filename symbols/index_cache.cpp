@@ -10,7 +10,7 @@ namespace coroner::symbols {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'O', 'R', 'O', 'N', 'I', 'D', 'X'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr size_t kHeaderSize = 32;
 constexpr size_t kEntrySize = 16;
 constexpr uint64_t kOffsetMask = (uint64_t{1} << 56) - 1;
@@ -21,8 +21,8 @@ std::string index_cache_path(const std::string& cache_dir, const std::string& bu
   return (std::filesystem::path(cache_dir) / (build_id + ".index")).string();
 }
 
-std::optional<NameIndex> load_index(const std::string& file, uint64_t debug_info_size) {
-  auto read = read_cache_file(file);
+std::optional<NameIndex> load_index(const std::string& file, std::string_view build_id, uint64_t debug_info_size) {
+  auto read = read_cache_file(file, build_id);
   if (!read) return std::nullopt;
   std::vector<char> bytes = std::move(*read);
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
@@ -61,7 +61,8 @@ std::optional<NameIndex> load_index(const std::string& file, uint64_t debug_info
   return NameIndex::adopt(std::move(entries), std::move(bytes));
 }
 
-Expected<void> save_index(const std::string& file, const NameIndex& index, uint64_t debug_info_size) {
+Expected<void> save_index(const std::string& file, std::string_view build_id, const NameIndex& index,
+                          uint64_t debug_info_size) {
   std::string table;
   std::string names;
   table.reserve(index.entries().size() * kEntrySize);
@@ -79,7 +80,7 @@ Expected<void> save_index(const std::string& file, const NameIndex& index, uint6
   store_scalar<uint64_t>(header, debug_info_size);
   store_scalar<uint64_t>(header, names.size());
 
-  return write_cache_file(file, {header, table, names});
+  return write_cache_file(file, build_id, {header, table, names});
 }
 
 }  // namespace coroner::symbols

@@ -3,8 +3,8 @@
 // file size, u32 section count, u32 flags, u64 names size, i64 slide}; per symbol
 // {u64 address, u64 size, u32 name offset, u32 name length, u16 section
 // (0xffff: none), char nm letter, u8 STT_FUNC | STT_OBJECT << 1}; the
-// section names (u32 length + bytes each); the symbol names. The name index
-// is rebuilt on load.
+// section names (u32 length + bytes each); the symbol names; the trailer of
+// cache_file.hpp, keyed by the build-id. The name index is rebuilt on load.
 #include "symbols/cache_file.hpp"
 #include "symbols/elf_symbols.hpp"
 
@@ -16,7 +16,7 @@ namespace coroner::symbols {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'O', 'R', 'O', 'N', 'S', 'Y', 'M'};
-constexpr uint32_t kVersion = 3;
+constexpr uint32_t kVersion = 4;
 constexpr size_t kHeaderSize = 48;
 constexpr size_t kRecordSize = 28;
 constexpr uint16_t kNoSection = 0xffff;

@@ -157,6 +157,22 @@ std::string default_cache_dir() {
   return "/tmp/coroner-cache-" + std::to_string(getuid());
 }
 
+Expected<void> create_cache_directory(const std::string& dir) {
+  std::error_code ec;
+  std::vector<fs::path> missing;
+  for (fs::path path = fs::absolute(dir, ec); !ec && !fs::exists(path, ec); path = path.parent_path())
+    missing.push_back(path);
+  if (ec) return make_error(Errc::io, "{}: cannot create cache directory: {}", dir, ec.message());
+  for (auto path = missing.rbegin(); path != missing.rend(); ++path) {
+    if (::mkdir(path->c_str(), 0700) == 0) {
+      if (::chmod(path->c_str(), 0700) != 0) return io_error(path->string(), "cannot set mode 0700");
+    } else if (errno != EEXIST) {
+      return io_error(path->string(), "cannot create cache directory");
+    }
+  }
+  return {};
+}
+
 Expected<std::string> decompressed_path(const std::string& path, const std::string& cache_dir) {
   CORONER_TRY(kind, detect_file_compression(path));
   if (kind == Compression::none) return path;
@@ -172,8 +188,7 @@ Expected<std::string> decompressed_path(const std::string& path, const std::stri
   fs::path target = dir / stem;
   if (fs::exists(target, ec)) return target.string();
 
-  fs::create_directories(dir, ec);
-  if (ec) return make_error(Errc::io, "{}: cannot create cache directory: {}", dir.string(), ec.message());
+  CORONER_CHECK(create_cache_directory(dir.string()));
   fs::path temp = dir / fmt::format(".{}.{}.tmp", stem.string(), getpid());
   {
     File in(std::fopen(path.c_str(), "rb"));
@@ -183,6 +198,7 @@ Expected<std::string> decompressed_path(const std::string& path, const std::stri
     Decoder decode = kind == Compression::zstd ? decode_zstd : kind == Compression::gzip ? decode_gzip : decode_xz;
     auto done = decode(in.get(), out.get(), path);
     if (done && std::fflush(out.get()) != 0) done = io_error(temp.string(), "writing decompressed copy");
+    if (done && ::fchmod(fileno(out.get()), 0600) != 0) done = io_error(temp.string(), "cannot set mode 0600");
     if (!done) {
       fs::remove(temp, ec);
       return done.error();

@@ -18,6 +18,10 @@ Expected<Compression> detect_file_compression(const std::string& path);
 // ~/.cache/coroner, else /tmp/coroner-cache-$UID.
 std::string default_cache_dir();
 
+// Creates `dir` and its missing parents with mode 0700 (set, whatever the
+// umask). Directories that exist are left as they are.
+Expected<void> create_cache_directory(const std::string& dir);
+
 // `path` itself when it is not compressed; otherwise the path of its
 // decompressed copy under `cache_dir` (keyed by the file's absolute path,
 // size and modification time), made on first use. Safe when several

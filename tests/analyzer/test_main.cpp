@@ -1,5 +1,7 @@
 // The coroner program as users run it: batch commands on standard input,
 // JSON output, the bundled sample, exit codes and one-line errors.
+#include "symbols/cache_file.hpp"
+#include "symbols/elf_symbols.hpp"
 #include "tests/support/fixtures.hpp"
 
 #include <catch2/catch.hpp>
@@ -162,6 +164,33 @@ TEST_CASE("coroner --build-index builds the caches in the foreground", "[main][c
   CHECK_THAT(bad.err, Catch::Contains("README.md"));
   CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
   CHECK(run_coroner("--build-index", "").status == 2);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a damaged cache: sessions answer right, and coroner --build-index writes it again", "[main][cache]") {
+  const DumpCase& d31 = fixture_case("x86_64/oops-kdump/d31");
+  const fs::path dir = cache_dir() / ("damaged-cache-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  // No background builder: the foreground one would find its lock taken.
+  const std::string env = "CORONER_CACHE_DIR=" + dir.string() + " CORONER_BACKGROUND_INDEX=0";
+  const std::string args = "-s " + d31.vmlinux() + " " + d31.files().front();
+  const std::string expected = fmt::format("jiffies_64 = {}\n", d31.facts()["values"]["jiffies_64"].get<uint64_t>());
+  auto build_id = symbols::elf_build_id(d31.vmlinux());
+  REQUIRE(build_id);
+  REQUIRE(run_coroner("--build-index " + d31.vmlinux(), "", env).status == 0);
+  CHECK((fs::status(dir).permissions() & fs::perms::all) == fs::perms::owner_all);
+  for (const char* suffix : {".index", ".symbols"}) {
+    INFO(suffix);
+    const fs::path file = dir / (*build_id + suffix);
+    CHECK((fs::status(file).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+    std::string damaged = file_contents(file);
+    damaged[damaged.size() / 2] ^= 0x10;
+    write_file_contents(file, damaged);
+    CHECK(run_coroner(args, "p jiffies_64\n", env).out == expected);
+    REQUIRE(run_coroner("--build-index " + d31.vmlinux(), "", env).status == 0);
+    CHECK(symbols::read_cache_file(file.string(), *build_id).has_value());
+    CHECK(run_coroner(args, "p jiffies_64\n", env).out == expected);
+  }
   fs::remove_all(dir);
 }
 

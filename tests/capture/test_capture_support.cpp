@@ -14,7 +14,6 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 
 namespace coroner::test {
 
@@ -44,12 +43,6 @@ std::string capture_executable() { return (fs::path(CORONER_BINARY_DIR) / "captu
 
 std::string capture_output(const DumpCase& input, const std::vector<std::string>& options) {
   return captured_output(capture_executable(), input, options).string();
-}
-
-std::string file_contents(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) FAIL("cannot read " << path.string());
-  return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 CommandResult run_shell(const std::string& command) {

@@ -35,8 +35,6 @@ CommandResult run_shell(const std::string& command);
 // coroner-capture `options` of `input` (cached, see captured_outputs.hpp).
 std::string capture_output(const DumpCase& input, const std::vector<std::string>& options);
 
-// The whole contents of a file.
-std::string file_contents(const fs::path& path);
 
 std::unique_ptr<Dump> open_or_fail(const std::vector<std::string>& files);
 

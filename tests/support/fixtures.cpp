@@ -119,6 +119,18 @@ std::string hex(const void* data, size_t size) {
   return out;
 }
 
+std::string file_contents(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) FAIL("cannot read " << path.string());
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+void write_file_contents(const fs::path& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out.flush()) FAIL("cannot write " << path.string());
+}
+
 std::string sha256_hex(const void* data, size_t size) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;

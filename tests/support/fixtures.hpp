@@ -57,6 +57,11 @@ std::string decompressed_fixture(const fs::path& path);
 // when the library refuses.
 std::string compressed_stream(Compression kind, std::string_view data);
 
+// The whole contents of a file; fails the test when it cannot be read.
+std::string file_contents(const fs::path& path);
+// Makes `bytes` the whole contents of a file; fails the test when it cannot.
+void write_file_contents(const fs::path& path, std::string_view bytes);
+
 // Lower-case hex SHA-256 of `data` (memory_samples of facts.json).
 std::string sha256_hex(const void* data, size_t size);
 // Lower-case hex of raw bytes.

@@ -92,34 +92,25 @@ void start_background_index(const Program& program) {
 }
 
 int build_index_caches(const std::string& vmlinux, const std::string& cache_dir, std::ostream& err) {
-  auto path = decompressed_path(vmlinux, cache_dir);
-  if (!path) {
-    err << "coroner: " << path.error().message() << '\n';
+  auto fail = [&err](const Error& error) {
+    err << "coroner: " << error.message() << '\n';
     return 1;
-  }
+  };
+  auto path = decompressed_path(vmlinux, cache_dir);
+  if (!path) return fail(path.error());
   // Opening reads the cached index if there is one; it builds nothing.
   auto info = symbols::DebugInfo::open(*path, cache_dir);
-  if (!info) {
-    err << "coroner: " << info.error().message() << '\n';
-    return 1;
-  }
+  if (!info) return fail(info.error());
   const std::string& build_id = (*info)->build_id();
   if (build_id.empty()) {
     err << "coroner: " << *path << ": no GNU build-id note (the caches are keyed by it)\n";
     return 1;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(cache_dir, ec);
+  if (auto created = create_cache_directory(cache_dir); !created) return fail(created.error());
   BuilderLock lock((std::filesystem::path(cache_dir) / (build_id + ".building")).string());
   if (!lock.held()) return 0;  // another builder is at it
-  if (auto built = (*info)->build_index(); !built) {
-    err << "coroner: " << built.error().message() << '\n';
-    return 1;
-  }
-  if (auto table = symbols::SymbolTable::from_elf(*path, cache_dir); !table) {
-    err << "coroner: " << table.error().message() << '\n';
-    return 1;
-  }
+  if (auto built = (*info)->build_index(); !built) return fail(built.error());
+  if (auto table = symbols::SymbolTable::from_elf(*path, cache_dir); !table) return fail(table.error());
   return 0;
 }
 

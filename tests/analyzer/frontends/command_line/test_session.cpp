@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -31,13 +30,6 @@ struct SessionRun {
     return out.str();
   }
 };
-
-std::string file_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 
@@ -62,13 +54,13 @@ TEST_CASE("radix, aliases, pipes and files on every dump", "[command_line][sessi
       const fs::path file = cache_dir() / "session-output.txt";
       fs::remove(file);
       CHECK(run.text("px fx_magic | cat > " + file.string()).empty());
-      CHECK(file_text(file) == px);
+      CHECK(file_contents(file) == px);
       CHECK(run.text("px fx_magic >> " + file.string()).empty());
-      CHECK(file_text(file) == px + px);
+      CHECK(file_contents(file) == px + px);
       CHECK(run.text("sys > " + file.string()).empty());
-      CHECK(file_text(file) == runner.text("sys"));
+      CHECK(file_contents(file) == runner.text("sys"));
       CHECK(run.text("!echo shell >> " + file.string()).empty());
-      CHECK(file_text(file) == runner.text("sys") + "shell\n");
+      CHECK(file_contents(file) == runner.text("sys") + "shell\n");
     }
   }
 }

@@ -44,13 +44,6 @@ std::vector<std::string> lines_containing(const std::string& text, const std::st
   return found;
 }
 
-std::string file_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 struct ShellFixture {
   const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
   fs::path home = cache_dir() / "shell-home";
@@ -119,7 +112,7 @@ TEST_CASE("the crash> shell on a terminal", "[shell][pty]") {
     CHECK(repeated.find(magic) != std::string::npos);
     shell->send("q\r");
     CHECK(shell->wait_exit() == 0);
-    CHECK(file_text(fixture.home / ".coroner_history").find("magic\n") != std::string::npos);
+    CHECK(file_contents(fixture.home / ".coroner_history").find("magic\n") != std::string::npos);
   }
 
   SECTION("a long foreach bt is paged; q leaves the pager, Ctrl-C too") {
@@ -152,8 +145,8 @@ TEST_CASE("the crash> shell on a terminal", "[shell][pty]") {
     CHECK(lines_containing(run(*shell, "bt | grep fx_crash"), "fx_crash") == expected);
 
     run(*shell, "log > log.txt");
-    CHECK(file_text(fixture.work / "log.txt") == runner.text("log"));
+    CHECK(file_contents(fixture.work / "log.txt") == runner.text("log"));
     run(*shell, "px fx_magic >> log.txt");
-    CHECK(file_text(fixture.work / "log.txt") == runner.text("log") + runner.text("px fx_magic"));
+    CHECK(file_contents(fixture.work / "log.txt") == runner.text("log") + runner.text("px fx_magic"));
   }
 }
