@@ -15,8 +15,9 @@ packages=(cmake g++ make pkg-config llvm-19-dev libcapstone-dev libreadline-dev 
           nlohmann-json3-dev zstd)
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
   # The tests compare against the real tools and build variants with them;
-  # libssl-dev gives them SHA-256 to check memory samples of facts.json.
-  packages+=(makedumpfile crash python3-drgn dwarves libssl-dev)
+  # libssl-dev gives them SHA-256 to check memory samples of facts.json;
+  # groff-base checks the generated man pages.
+  packages+=(makedumpfile crash python3-drgn dwarves libssl-dev groff-base)
 fi
 [ "$mode" = bench ] && packages+=(time)
 

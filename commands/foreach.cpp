@@ -110,7 +110,9 @@ Command foreach_command() {
           "    kernel / user: kernel threads only / user tasks only\n"
           "    active: the task running on each online CPU\n"
           "  With no selector: every task, the idle task of each CPU included. Selectors that\n"
-          "  name tasks add up; kernel, user and active narrow the result.",
+          "  name tasks add up; kernel, user and active narrow the result.\n"
+          "  crash> foreach bt\n"
+          "  crash> foreach kernel bt -s",
           run_foreach};
 }
 

@@ -61,6 +61,11 @@ Expected<Arguments> split_command_line(std::string_view line) {
 Expected<void> run_command_line(CommandContext& context, std::string_view line) {
   CORONER_TRY(words, split_command_line(line));
   if (words.empty() || words.front().starts_with("#")) return {};
+  // gdb's "p/x EXPR": the command "p" with the word "/x" before its arguments.
+  if (const size_t slash = words.front().find('/'); slash != std::string::npos && slash > 0) {
+    words.insert(words.begin() + 1, words.front().substr(slash));
+    words.front().resize(slash);
+  }
   const Command* command = find_command(words.front());
   if (!command)
     return make_error(Errc::invalid_argument, "{}: command not found (\"help\" lists the commands)", words.front());

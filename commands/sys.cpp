@@ -104,7 +104,7 @@ Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
 }  // namespace
 
 Command sys_command() {
-  return {"sys", "system data: kernel, dump file, CPUs, date, uptime, release, panic message", "  sys", run_sys};
+  return {"sys", "system data: kernel, dump file, CPUs, date, uptime, release, panic message", "  sys\n  crash> sys", run_sys};
 }
 
 }  // namespace coroner::commands
