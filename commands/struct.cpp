@@ -200,7 +200,7 @@ Command struct_command() {
 }
 
 Command union_command() {
-  return {"union", "show a union's layout or contents", std::string("  union") + kUsage + "\n  crash> union thread_union -o",
+  return {"union", "show a union's layout or contents", std::string("  union") + kUsage + "\n  crash> union sigval -o",
           [](CommandContext& ctx, const Arguments& args) { return run_struct(ctx, args, "union"); }};
 }
 

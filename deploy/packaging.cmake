@@ -21,6 +21,10 @@ install(FILES ${CORONER_MANUAL_DIR}/coroner.bash DESTINATION share/bash-completi
 install(FILES ${CORONER_MANUAL_DIR}/coroner-capture.bash DESTINATION share/bash-completion/completions
   RENAME coroner-capture)
 
+# cpack (and `make install`) must not build every target first: the test
+# binaries are not installed.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
+
 # The .deb: installed under /usr (coroner finds its sample relative to its
 # own executable). Dependencies are the Debian packages of the shared
 # libraries the programs link, found by dpkg-shlibdeps (LLVM is static).
