@@ -23,14 +23,14 @@ fs::path written(const std::string& name, const std::string& text) {
 }
 
 // What bash completion offers for the words typed (the last one being
-// completed), as one line.
+// completed; '' for a new word), sorted, as one line.
 std::string completions(const manual::ProgramManual& m, const std::string& words) {
   const fs::path script = written(m.name + ".bash", manual::bash_completion(m));
   std::string function = "_" + m.name;
   std::replace(function.begin(), function.end(), '-', '_');
   const std::string out = run_command(fmt::format(
       "cd {} && bash -c 'source {}; COMP_WORDS=({}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1)); {}; "
-      "echo \"${{COMPREPLY[*]}}\"'",
+      "printf \"%s\\n\" \"${{COMPREPLY[@]}}\" | sort | paste -sd\" \"'",
       cache_dir().string(), script.string(), words, function));
   fs::remove(script);
   return out;
@@ -45,8 +45,9 @@ TEST_CASE("man pages list every option and command and groff reads them without 
       CHECK_THAT(page, Catch::StartsWith(fmt::format(".TH {} {} ", m.name == "coroner" ? "CORONER" : "CORONER-CAPTURE",
                                                      m.section)));
       const fs::path file = written(m.name + ".man", page);
-      // -ww: every warning; groff prints them on standard error.
-      const std::string rendered = run_command("groff -man -Tutf8 -ww " + file.string() + " 2>&1");
+      // -ww: every warning (on standard error); -P-cbou: plain text, no
+      // overstrike for bold and underline.
+      const std::string rendered = run_command("groff -man -Tutf8 -P-cbou -ww " + file.string() + " 2>&1");
       fs::remove(file);
       CHECK(rendered.find("warning") == std::string::npos);
       CHECK_THAT(rendered, Catch::Contains("SYNOPSIS"));
@@ -76,7 +77,7 @@ TEST_CASE("bash completion completes options, their values and command names", "
   CHECK(completions(coroner, "coroner --mod-path /nonexistent-dir/") == "\n");
   const manual::ProgramManual capture = capture::capture_manual();
   CHECK(completions(capture, "coroner-capture --zs") == "--zstd-level\n");
-  CHECK(completions(capture, "coroner-capture --num-threads ") == "\n");  // a number: nothing offered
+  CHECK(completions(capture, "coroner-capture --num-threads \"\"") == "\n");  // a number: nothing offered
   // Files for the operands.
   const fs::path file = written("dump-to-complete", "");
   CHECK_THAT(completions(capture, "coroner-capture -c " + file.filename().string().substr(0, 12)),
