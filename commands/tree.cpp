@@ -173,8 +173,7 @@ Command tree_command() {
           "    -x / -d     integers in hex / decimal\n"
           "  Radix trees and XArrays list their non-NULL entries (value entries included) in index\n"
           "  order; maple trees their entries with ranges. Loops and corrupt nodes are errors.\n"
-          "  crash> tree -t rbtree -o vmap_area.rb_node vmap_area_root\n"
-          "  crash> tree -t maple -p init_mm.mm_mt",
+          "  crash> tree -t rbtree -o vmap_area.rb_node vmap_area_root",
           run_tree};
 }
 

@@ -5,7 +5,7 @@
 add_executable(coroner-generate-manual ${CMAKE_CURRENT_LIST_DIR}/generate_manual.cpp)
 target_link_libraries(coroner-generate-manual PRIVATE coroner_frontends coroner_capture_lib)
 
-set(CORONER_MANUAL_DIR ${CMAKE_BINARY_DIR}/manual)
+set(CORONER_MANUAL_DIR ${CMAKE_BINARY_DIR}/generated-manual)
 set(CORONER_MANUAL_FILES
   ${CORONER_MANUAL_DIR}/coroner.1 ${CORONER_MANUAL_DIR}/coroner-capture.8
   ${CORONER_MANUAL_DIR}/coroner.bash ${CORONER_MANUAL_DIR}/coroner-capture.bash)
