@@ -10,16 +10,30 @@ cd "$(dirname "$0")"
 mode=${1:-shell}
 build_dir=${CORONER_BUILD_DIR:-build}
 
+# Every tool and file the build, the tests, the benchmarks and the bundled
+# sample take from the machine comes from a package below (a fresh minimal
+# Debian 12 has little more than apt; ../shared/tools/fresh-debian.sh checks).
+# zstd: the test of open_dump compresses a dump with it, the benchmarks
+# decompress the fixtures with it; less: the crash> shell's pager.
 packages=(cmake g++ make pkg-config llvm-19-dev libcapstone-dev libreadline-dev libfmt-dev
-          catch2 zlib1g-dev libzstd-dev liblzo2-dev libsnappy-dev liblzma-dev
-          nlohmann-json3-dev zstd)
+          zlib1g-dev libzstd-dev liblzo2-dev libsnappy-dev liblzma-dev
+          nlohmann-json3-dev zstd less)
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
-  # The tests compare against the real tools and build variants with them;
-  # libssl-dev gives them SHA-256 to check memory samples of facts.json;
+  # catch2 (v2) is the tests' framework. They compare against the real tools
+  # (makedumpfile, crash, pahole of dwarves, readelf/nm/objcopy of binutils)
+  # and make dump variants with makedumpfile; libssl-dev gives them SHA-256 to check memory samples of
+  # facts.json; clang-19 and libclang-rt-19-dev build the libFuzzer targets;
+  # python3-drgn is the third reference next to crash (bench, by hand);
   # groff-base checks the generated man pages.
-  packages+=(makedumpfile crash python3-drgn dwarves libssl-dev groff-base)
+  packages+=(catch2 makedumpfile crash dwarves binutils libssl-dev clang-19 libclang-rt-19-dev python3-drgn groff-base)
 fi
-[ "$mode" = bench ] && packages+=(time)
+# bench: GNU time measures; python3 runs drgn and make_large_vmcore.py;
+# bench/symbols/make_dump.sh boots a distro kernel under QEMU with a busybox
+# initramfs to make the first-answer benchmark's dump.
+[ "$mode" = bench ] && packages+=(time python3 qemu-system-x86 busybox-static cpio)
+# The opt-in kdump end-to-end test (CORONER_E2E=1, tests/e2e) boots the
+# fixture kernel under QEMU and kexecs into the capture kernel.
+[ "$mode" = test ] && [ "${CORONER_E2E:-0}" = 1 ] && packages+=(qemu-system-x86 busybox-static kexec-tools cpio python3)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -32,8 +46,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build_dir" -j "$(nproc)"
+# The shell needs only coroner: no test suite (whose catch2 and libssl-dev
+# it does not install), half the build. The other modes build everything.
+if [ "$mode" = shell ]; then
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCORONER_TESTS=OFF
+  cmake --build "$build_dir" -j "$(nproc)" --target coroner
+else
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCORONER_TESTS=ON
+  cmake --build "$build_dir" -j "$(nproc)"
+fi
 
 case "$mode" in
   shell)

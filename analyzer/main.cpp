@@ -8,8 +8,9 @@
 #include "analyzer/frontends/batch/batch.hpp"
 #include "analyzer/frontends/index_builder/index_builder.hpp"
 #include "analyzer/frontends/manual/coroner_manual.hpp"
+#include "analyzer/frontends/shell/banner.hpp"
 #include "analyzer/frontends/shell/shell.hpp"
-#include "analyzer/os/linux/modules.hpp"
+#include "analyzer/os/linux/linux_kernel.hpp"
 #include "analyzer/program.hpp"
 #include "capture/format/decompressed_file.hpp"
 
@@ -105,8 +106,8 @@ int main(int argc, char** argv) {
   if (positional.size() < 2) return usage_error("need a VMLINUX and at least one DUMP");
   options.vmlinux = positional[0];
   options.dumps.assign(positional.begin() + 1, positional.end());
+  options.os_model = coroner::linux_kernel::open_linux_kernel;
 
-  coroner::linux_kernel::install_module_reader();
   auto program = coroner::Program::open(options);
   if (!program) {
     std::cerr << "coroner: " << program.error().message() << '\n';
@@ -114,12 +115,7 @@ int main(int argc, char** argv) {
   }
   coroner::commands::CommandContext context{**program, format, std::cout};
   bool interactive = isatty(STDIN_FILENO);
-  if (!silent && format == coroner::commands::OutputFormat::text) {
-    std::cout << "coroner 0.1.0 — " << (*program)->dump().description() << "\n\n";
-    if (auto shown = coroner::commands::run_command_line(context, "sys"); !shown)
-      std::cerr << shown.error().message() << '\n';
-    std::cout << '\n';
-  }
+  if (!silent && format == coroner::commands::OutputFormat::text) coroner::frontends::print_banner(context, std::cerr);
   // crash's order: -i FILE, then -x commands (and exit), else the shell or
   // standard input's commands.
   if (!exit_after_script && !interactive) {

@@ -9,8 +9,6 @@ namespace coroner {
 
 namespace {
 
-Program::ModuleReader module_reader = nullptr;
-
 // Runtime minus link-time address of the kernel image, when VMCOREINFO's
 // KERNELOFFSET is missing (older or odd producers): the relocated _stext of
 // VMCOREINFO against vmlinux's.
@@ -40,6 +38,9 @@ Expected<KernelImage> read_kernel_image(const std::string& vmlinux) {
 }  // namespace
 
 Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) {
+  if (!options.os_model)
+    return make_error(Errc::invalid_argument, "{}: no OS model to open it with (ProgramOptions::os_model)",
+                      options.dumps.empty() ? std::string("dump") : options.dumps.front());
   std::unique_ptr<Program> program(new Program());
   program->options_ = options;
   std::string cache = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
@@ -78,6 +79,8 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
   CORONER_TRY(arch, arch::make_arch(d.machine(), program->vmcoreinfo_));
   program->arch_ = std::move(arch);
   program->memory_ = std::make_unique<KernelMemory>(d, *program->arch_);
+  CORONER_TRY(os, options.os_model(*program));
+  program->os_ = std::move(os);
   return program;
 }
 
@@ -128,12 +131,9 @@ std::optional<SymbolicAddress> Program::describe_address(uint64_t address) const
   return SymbolicAddress{s, address - s->address, {}};
 }
 
-void Program::set_module_reader(ModuleReader reader) { module_reader = reader; }
-
 Expected<const KernelModules*> Program::modules() const {
   std::call_once(modules_once_, [this] {
-    if (!module_reader) return;
-    auto read = module_reader(*this);
+    auto read = os_->read_modules();
     if (read) modules_ = std::move(*read);
     else modules_error_ = read.error();
   });
@@ -183,7 +183,12 @@ Expected<const symbols::LineTable*> Program::line_table_for(uint64_t address, in
   std::lock_guard lock(line_tables_mutex_);
   if (auto known = line_tables_.find(path); known != line_tables_.end()) return known->second.get();
   if (auto failed = line_table_errors_.find(path); failed != line_table_errors_.end()) return failed->second;
-  auto opened = symbols::LineTable::open(path, sections);
+  // vmlinux's line table shares the mapping and parsed units of its DWARF.
+  auto opened = [&]() -> Expected<std::unique_ptr<symbols::LineTable>> {
+    if (sections) return symbols::LineTable::open(path, sections);
+    CORONER_TRY(info, debug_info());
+    return symbols::LineTable::over(*info);
+  }();
   if (!opened) {
     line_table_errors_.emplace(path, opened.error());
     return opened.error();

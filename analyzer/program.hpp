@@ -7,6 +7,7 @@
 #include "analyzer/arch/arch.hpp"
 #include "analyzer/arch/kernel_memory.hpp"
 #include "analyzer/kernel_module.hpp"
+#include "analyzer/os_model.hpp"
 #include "capture/format/dump.hpp"
 #include "capture/format/vmcoreinfo.hpp"
 #include "symbols/debug_info.hpp"
@@ -29,6 +30,9 @@ struct ProgramOptions {
   std::vector<std::string> dumps;    // one dump, or the parts of a split dump
   std::vector<std::string> module_dirs;  // --mod-path
   std::string cache_dir;             // "" = default_cache_dir()
+  // Builds the OS model once the dump, architecture and symbols are open
+  // (linux_kernel::open_linux_kernel for Linux dumps); required.
+  OsModelFactory os_model;
 };
 
 // An address as "name+offset [module]" (module empty for vmlinux).
@@ -38,8 +42,6 @@ struct SymbolicAddress {
   std::string module;
   std::string text() const;  // "panic+4", "fx_crash_level3 [fx_crash]"
 };
-
-using KernelModules = std::vector<std::unique_ptr<KernelModule>>;
 
 class Program {
  public:
@@ -76,12 +78,11 @@ class Program {
   // The symbol of vmlinux or of a module that holds address.
   std::optional<SymbolicAddress> describe_address(uint64_t address) const;
 
-  // The dump's kernel modules, read on the first call by the OS model's
-  // reader, which also attaches their objects (linux_kernel::
-  // install_module_reader() installs it: this layer cannot depend on the OS
-  // model).
-  using ModuleReader = Expected<KernelModules> (*)(const Program& program);
-  static void set_module_reader(ModuleReader reader);
+  // The OS model the program was opened with (options().os_model).
+  const OsModel& os() const { return *os_; }
+
+  // The dump's kernel modules, read by the OS model on the first call (with
+  // their objects attached where found).
   Expected<const KernelModules*> modules() const;
   KernelModule* find_module(std::string_view name) const;  // nullptr if absent
 
@@ -127,6 +128,7 @@ class Program {
   std::unique_ptr<KernelMemory> memory_;
   int64_t kaslr_offset_ = 0;
   bool percpu_linked_at_zero_ = false;
+  std::unique_ptr<OsModel> os_;
 
   mutable std::once_flag symbols_once_;
   mutable std::optional<symbols::SymbolTable> symbols_;

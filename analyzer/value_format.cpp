@@ -219,7 +219,7 @@ class Walker {
       lines.push_back(indent(depth + 1) + (m.name.empty() ? "" : m.name + " = ") + value);
       return {};
     }));
-    if (lines.empty()) return std::string("{}");
+    if (lines.empty()) return std::string("{<No data fields>}");  // gdb's (and so crash's) words
     std::string out = "{\n";
     for (size_t i = 0; i < lines.size(); ++i) out += lines[i] + (i + 1 < lines.size() ? ",\n" : "\n");
     return out + indent(depth) + "}";

@@ -39,3 +39,21 @@ time_runs() {
 
 # ratio A B: A / B with two decimals, "-" when B is not positive.
 ratio() { awk "BEGIN{ if ($2 > 0) printf \"%.2f\", $1 / $2; else print \"-\" }"; }
+
+# distro_dump_inputs [VMLINUX DUMP...]: sets vmlinux and dumps from the
+# arguments, else to what bench/symbols/make_dump.sh wrote to
+# $SYMBENCH_CACHE (default /tmp/coroner-bench-symbols); exits 2 unless they,
+# $coroner and GNU time are there.
+distro_dump_inputs() {
+  local cache=${SYMBENCH_CACHE:-/tmp/coroner-bench-symbols}
+  if [ $# -gt 0 ]; then
+    vmlinux=$1; shift; dumps=("$@")
+  else
+    vmlinux=$cache/vmlinux; dumps=("$cache"/dump/vmcore.*)
+  fi
+  [ -x "$coroner" ] || { echo "no coroner at $coroner (give the build directory)" >&2; exit 2; }
+  if [ ! -f "$vmlinux" ] || [ ! -f "${dumps[0]:-}" ]; then
+    echo "no vmlinux or dump (make them with bench/symbols/make_dump.sh, or give VMLINUX DUMP...)" >&2; exit 2
+  fi
+  [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is needed" >&2; exit 2; }
+}

@@ -14,6 +14,10 @@ if [ -x bench/symbols/first_answer.sh ]; then
   echo; echo "== time to first answer (coroner vs drgn vs crash; needs bench/symbols/make_dump.sh first) =="
   bench/symbols/first_answer.sh "$build" || echo "(no distro-kernel dump: run bench/symbols/make_dump.sh)"
 fi
+if [ -x bench/sessions/triage.sh ]; then
+  echo; echo "== first sessions cold and warm: sys; bt, foreach bt (coroner vs crash vs \$DRGN_CRASH; needs bench/symbols/make_dump.sh first) =="
+  bench/sessions/triage.sh "$build" || echo "(no distro-kernel dump: run bench/symbols/make_dump.sh)"
+fi
 if [ -x bench/stacks/foreach_bt.sh ]; then
   echo; echo "== foreach bt (coroner vs drgn vs crash) =="
   bench/stacks/foreach_bt.sh "$build"

@@ -2,7 +2,7 @@
 // and its bash completion are rendered from it (manual/).
 #pragma once
 
-#include "manual/program_manual.hpp"
+#include "deploy/manual/program_manual.hpp"
 
 namespace coroner::capture {
 

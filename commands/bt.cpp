@@ -5,6 +5,7 @@
 #include "analyzer/os/linux/task_registers.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
+#include "commands/interrupt.hpp"
 #include "commands/stack_format.hpp"
 #include "commands/task_selection.hpp"
 
@@ -120,6 +121,7 @@ Expected<void> show(CommandContext& ctx, const std::vector<Selected>& tasks, con
                     bool single) {
   nlohmann::json list = nlohmann::json::array();
   for (size_t i = 0; i < tasks.size(); ++i) {
+    CORONER_CHECK(check_interrupt());
     TaskBacktrace backtrace = backtrace_task(ctx.program, tasks[i].task, options, tasks[i].cpu);
     if (ctx.json()) {
       list.push_back(backtrace_json(ctx.program, backtrace, options));

@@ -29,8 +29,16 @@ Command ascii_command();
 // mod.cpp, dis.cpp
 Command mod_command();
 Command dis_command();
-// bt.cpp, foreach.cpp
+// bt.cpp, foreach.cpp, ps.cpp, task.cpp (set.cpp: set_command above)
 Command bt_command();
 Command foreach_command();
+Command ps_command();
+Command task_command();
+// log.cpp
+Command log_command();
+// vm.cpp, files.cpp, sig.cpp
+Command vm_command();
+Command files_command();
+Command sig_command();
 
 }  // namespace coroner::commands

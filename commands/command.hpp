@@ -22,6 +22,9 @@ struct CommandContext {
   OutputFormat format = OutputFormat::text;
   std::ostream& out;
   std::optional<int64_t> current_pid;  // task context for -u reads; set by `set PID`
+  // The same context's task_struct (PID 0 names one idle task per CPU); set
+  // with current_pid by `set`.
+  std::optional<uint64_t> current_task;
   bool quit = false;                   // set by `q`
 
   bool json() const { return format == OutputFormat::json; }

@@ -1,6 +1,4 @@
-// help, q and set: the shell's own commands.
-#include "analyzer/os/linux/tasks.hpp"
-#include "commands/arguments.hpp"
+// help and q: the shell's own commands.
 #include "commands/builtin.hpp"
 #include "commands/command_usage.hpp"
 
@@ -47,38 +45,12 @@ Expected<void> run_quit(CommandContext& ctx, const Arguments&) {
   return {};
 }
 
-// crash's context block: PID, COMMAND, TASK.
-void show_context(const CommandContext& ctx, const linux_kernel::Task& task) {
-  if (ctx.json()) ctx.emit({{"pid", task.pid}, {"task", fmt::format("{:#x}", task.address)}, {"command", task.comm}});
-  else ctx.out << fmt::format("    PID: {}\nCOMMAND: \"{}\"\n   TASK: {:x}\n", task.pid, task.comm, task.address);
-}
-
-Expected<void> run_set(CommandContext& ctx, const Arguments& args) {
-  if (args.empty()) {
-    if (!ctx.current_pid) {
-      if (ctx.json()) ctx.emit({{"pid", nullptr}});
-      else ctx.out << "no task context set (set PID)\n";
-      return {};
-    }
-    CORONER_TRY(task, linux_kernel::find_task(ctx.program, *ctx.current_pid));
-    show_context(ctx, task);
-    return {};
-  }
-  CORONER_TRY(pid, parse_pid(args.front()));
-  CORONER_TRY(task, linux_kernel::find_task(ctx.program, pid));
-  ctx.current_pid = task.pid;
-  show_context(ctx, task);
-  return {};
-}
-
 }  // namespace
 
 Command help_command() {
   return {"help", "list the commands, or describe one", "  help [COMMAND]\n  crash> help bt", run_help};
 }
-Command quit_command() { return {"q", "leave coroner (also: exit, quit)", "  q\n  crash> q", run_quit}; }
-Command set_command() {
-  return {"set", "show or set the task context used by -u reads", "  set [PID]", run_set};
-}
+Command quit_command() { return {"q", "leave coroner (also: exit, quit)", "  q
+  crash> q", run_quit}; }
 
 }  // namespace coroner::commands

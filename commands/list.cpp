@@ -4,6 +4,7 @@
 // printing the address of each entry's structure, and with -s its members.
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
+#include "commands/interrupt.hpp"
 #include "commands/member_selection.hpp"
 
 #include <ostream>
@@ -106,6 +107,7 @@ Walk walk(const Program& program, const ListRequest& r, uint64_t link_member) {
     // ends at NULL, at START, at the entry START points to, or at itself.
     uint64_t entry = r.start, first_next = 0;
     while (entry != 0 && entry != r.end) {
+      if (auto go_on = check_interrupt(); !go_on) return fail(go_on.error()), w;
       if (!seen.insert(entry).second) return fail(make_error(Errc::corrupt, "list loops at entry {:#x}", entry)), w;
       if (w.entries.size() >= kMaxEntries)
         return fail(make_error(Errc::corrupt, "list has more than {} entries", kMaxEntries)), w;
@@ -131,6 +133,7 @@ Walk walk(const Program& program, const ListRequest& r, uint64_t link_member) {
   seen.insert(head);
   uint64_t link = head;
   for (;;) {
+    if (auto go_on = check_interrupt(); !go_on) return fail(go_on.error()), w;
     auto next = memory.read_u64(link + link_member);
     if (!next)
       return fail(next.error().context(fmt::format("{} pointer of list_head {:#x}", r.reverse ? "prev" : "next", link))), w;
@@ -160,6 +163,7 @@ Expected<void> run_list(CommandContext& ctx, const Arguments& args) {
 
   nlohmann::json entries = nlohmann::json::array();
   for (uint64_t entry : w.entries) {
+    CORONER_CHECK(check_interrupt());
     nlohmann::json item = {{"address", fmt::format("{:#x}", entry)}};
     if (!ctx.json()) ctx.out << fmt::format("{:x}\n", entry);
     if (r.members) {

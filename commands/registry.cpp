@@ -13,7 +13,9 @@ const std::vector<Command>& all_commands() {
       p_command(), px_command(), pd_command(), struct_command(), union_command(), whatis_command(), ptype_command(),
       list_command(), tree_command(), search_command(), eval_command(), ascii_command(),
       mod_command(), dis_command(),
-      bt_command(), foreach_command(),
+      bt_command(), foreach_command(), ps_command(), task_command(),
+      log_command(),
+      vm_command(), files_command(), sig_command(),
   };
   return commands;
 }
@@ -26,8 +28,7 @@ const Command* find_command(std::string_view name) {
 }
 
 // Strings read from a dump (comm, char arrays) need not be UTF-8: invalid
-// bytes become U+FFFD, so the document is always valid JSON
-// (docs/reliability.md).
+// bytes become U+FFFD, so the document is always valid JSON (README).
 void CommandContext::emit(const nlohmann::json& document) const {
   out << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }

@@ -6,11 +6,11 @@
 // [_text, _end), and every vmalloc area of vmap_area_root (modules
 // included), translated page by page. -u searches the VMAs of the context
 // task; -p physical memory. Pages the dump lacks are skipped.
-#include "analyzer/arch/aarch64/aarch64_arch.hpp"
 #include "analyzer/os/linux/kernel_trees.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
+#include "commands/interrupt.hpp"
 #include "commands/memory_reader.hpp"
 
 #include <algorithm>
@@ -104,8 +104,7 @@ Expected<SearchRequest> parse(const CommandContext& ctx, const Arguments& args) 
 
 // The virtual address of physical 0 in the direct map (linear map).
 Expected<uint64_t> direct_map_base(const Program& program) {
-  if (const auto* arm = dynamic_cast<const arch::Aarch64Arch*>(&program.arch()))
-    return arm->layout().page_offset - arm->layout().phys_offset;
+  if (auto base = program.arch().linear_map_base()) return *base;
   CORONER_TRY(symbol, program.symbol_address("page_offset_base"));
   CORONER_TRY(base, program.memory().read_u64(symbol));
   return base;
@@ -203,7 +202,7 @@ class Scanner {
     const uint64_t page = program_.arch().page_size();
     uint64_t from = std::max(region.start, r_.start), to = std::min(region.end, r_.end);
     std::vector<std::byte> buffer;
-    for (uint64_t v = from & ~(page - 1); v < to && !full(); ) {
+    for (uint64_t v = from & ~(page - 1); v < to && !full() && !interrupted(); ) {
       uint64_t span = region.phys ? std::min<uint64_t>(kChunkPages * page, ((to - v + page - 1) & ~(page - 1))) : page;
       buffer.resize(span);
       if (region.phys) {
@@ -267,6 +266,7 @@ Expected<void> run_search(CommandContext& ctx, const Arguments& args) {
     if (region.end <= r.start || region.start >= r.end) continue;
     scanner.scan(region);
   }
+  CORONER_CHECK(check_interrupt());
   std::sort(scanner.matches.begin(), scanner.matches.end(),
             [](const Match& a, const Match& b) { return a.address < b.address; });
 

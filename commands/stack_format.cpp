@@ -1,6 +1,5 @@
 #include "commands/stack_format.hpp"
 
-#include "analyzer/arch/aarch64/aarch64_arch.hpp"
 #include "analyzer/object.hpp"
 #include "analyzer/os/linux/task_registers.hpp"
 #include "analyzer/unwind/frame_variables.hpp"
@@ -90,7 +89,7 @@ void print_x86_64_registers(std::ostream& out, const Program& program, const unw
 // arm64: PC and LR (with their symbols in kernel mode), SP and PSTATE,
 // X29 down to X0 three a row, then ORIG_X0 and SYSCALLNO from the pt_regs.
 void print_aarch64_registers(std::ostream& out, const Program& program, const unwind::PhysicalFrame& frame) {
-  const auto& arch = static_cast<const arch::Aarch64Arch&>(program.arch());
+  const arch::Arch& arch = program.arch();
   const unwind::RegisterSet& regs = frame.registers;
   auto pc = register_value(program, regs, "pc");
   auto lr = register_value(program, regs, "x30");
@@ -102,7 +101,7 @@ void print_aarch64_registers(std::ostream& out, const Program& program, const un
     auto with_symbol = [&](std::string_view label, std::optional<uint64_t> value) {
       std::string line = fmt::format("    {:>3}: {}", label, hex_or_unknown(value, 16));
       if (value)
-        if (auto s = program.describe_address(arch.strip_pac(*value))) line += fmt::format("  [{}]", s->text());
+        if (auto s = program.describe_address(arch.strip_pointer_auth(*value))) line += fmt::format("  [{}]", s->text());
       out << line << '\n';
     };
     with_symbol("PC", pc);

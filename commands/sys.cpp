@@ -1,23 +1,19 @@
-// sys: crash's system summary (KERNEL, DUMPFILE, CPUS, DATE, UPTIME, ...).
+// sys: crash's system summary (KERNEL, DUMPFILE, CPUS, DATE, UPTIME, ...)
+// and `sys -t`, the kernel's taint flags.
+#include "analyzer/os/linux/kernel_taint.hpp"
 #include "analyzer/os/linux/system_info.hpp"
 #include "commands/builtin.hpp"
+#include "commands/date_format.hpp"
+#include "commands/task_selection.hpp"
 
 #include <algorithm>
-#include <ctime>
 #include <ostream>
 
 namespace coroner::commands {
 
 namespace {
 
-std::string format_date(int64_t seconds) {
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S UTC %Y", &tm);
-  return buf;
-}
+constexpr const char* kUsage = "sys [-t]";
 
 std::string format_uptime(uint64_t seconds) {
   uint64_t days = seconds / 86400;
@@ -25,33 +21,81 @@ std::string format_uptime(uint64_t seconds) {
   return days ? fmt::format("{} days, {}", days, clock) : clock;
 }
 
-// "511.5 MB", "2 GB": one decimal, dropped when it is zero (as crash).
-std::string format_memory(uint64_t bytes) {
-  bool giga = bytes >= (1ull << 30);
-  double value = static_cast<double>(bytes) / static_cast<double>(giga ? 1ull << 30 : 1ull << 20);
-  std::string number = fmt::format("{:.1f}", value);
-  if (number.ends_with(".0")) number.resize(number.size() - 2);
-  return number + (giga ? " GB" : " MB");
+// avenrun[] as the kernel's /proc/loadavg rounds it: "0.52, 0.58, 0.59".
+std::string format_load(const std::array<uint64_t, 3>& avenrun) {
+  constexpr uint64_t kFixed1 = uint64_t{1} << linux_kernel::kLoadFixedShift;
+  std::string text;
+  for (uint64_t value : avenrun) {
+    uint64_t rounded = value + kFixed1 / 200;
+    uint64_t whole = rounded >> linux_kernel::kLoadFixedShift;
+    uint64_t hundredths = ((rounded & (kFixed1 - 1)) * 100) >> linux_kernel::kLoadFixedShift;
+    text += fmt::format("{}{}.{:02}", text.empty() ? "" : ", ", whole, hundredths);
+  }
+  return text;
 }
 
+// crash's MEMORY: within 64 MiB below a whole GiB counts as that GiB (the
+// kernel reserves some); then "511.5 MB", "2 GB", "640 KB" with one decimal
+// dropped when it is zero.
+std::string format_memory(uint64_t bytes, uint64_t page_size) {
+  constexpr uint64_t kGiB = uint64_t{1} << 30, kMiB = uint64_t{1} << 20, kKiB = 1024;
+  uint64_t next_gig = (bytes + kGiB - 1) / kGiB * kGiB;
+  if (next_gig - bytes <= 64 * kMiB) bytes = next_gig;
+  bytes = bytes / page_size * page_size;
+  if (bytes == 0) return "0";
+  auto size = static_cast<double>(bytes);
+  std::string text = bytes >= kGiB ? fmt::format("{:.1f} GB", size / kGiB)
+                     : bytes >= kMiB ? fmt::format("{:.1f} MB", size / kMiB)
+                                     : fmt::format("{} KB", bytes / kKiB);
+  if (auto at = text.find(".0 "); at != std::string::npos) text.erase(at, 2);
+  return text;
+}
+
+// The dump files, then crash's notes: [PARTIAL DUMP] when the dump left
+// pages out (a dump level above 1; level 1 drops only zero pages, which
+// read back as zeros), [INCOMPLETE] when the dump ended early.
 std::string dumpfile_text(const Program& program) {
   std::string files;
   for (const std::string& f : program.options().dumps) files += (files.empty() ? "" : " ") + f;
   const Dump& dump = program.dump();
-  if (dump.dump_level().value_or(0) > 1) files += "  [PARTIAL DUMP]";
-  if (dump.incomplete()) files += "  [INCOMPLETE DUMP]";
+  bool partial = dump.dump_level().value_or(0) > 1;
+  if (partial || dump.incomplete()) files += " ";
+  if (partial) files += " [PARTIAL DUMP]";
+  if (dump.incomplete()) files += " [INCOMPLETE]";
   return files;
 }
 
-Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
-  if (!args.empty()) return make_error(Errc::invalid_argument, "unknown option {} (usage: sys)", args.front());
+// crash's PANIC: the line, quoted, and a pointer to the log after an oops.
+std::string panic_text(const std::optional<std::string>& panic) {
+  if (!panic) return "(none found)";
+  bool oops = panic->find("Oops: ") != std::string::npos;
+  return fmt::format("\"{}\"{}", *panic, oops ? " (check log for details)" : "");
+}
+
+Expected<void> show_taint(CommandContext& ctx) {
+  CORONER_TRY(taint, linux_kernel::read_kernel_taint(ctx.program));
+  if (ctx.json()) {
+    nlohmann::json set = nlohmann::json::array();
+    for (const linux_kernel::TaintFlag& flag : taint.set)
+      set.push_back({{"bit", flag.bit}, {"flag", std::string(1, flag.letter)}, {"name", flag.name}});
+    ctx.emit({{"tainted_mask", fmt::format("{:x}", taint.mask)}, {"flags", taint.letters}, {"set", set}});
+    return {};
+  }
+  ctx.out << fmt::format("TAINTED_MASK: {:x}  {}\n", taint.mask, taint.letters);
+  return {};
+}
+
+Expected<void> show_summary(CommandContext& ctx) {
   const Program& program = ctx.program;
   linux_kernel::SystemInfo info = linux_kernel::read_system_info(program);
+  // TASKS counts every task as crash does, each CPU's idle task included.
+  std::optional<size_t> tasks;
+  if (auto all = linux_kernel::task_list(program)) tasks = (*all)->tasks.size();
+  else info.problems.push_back(fmt::format("tasks: {}", all.error().message()));
   std::string machine = info.uts.machine;
-  std::string load = info.load_average
-                         ? fmt::format("{:.2f}, {:.2f}, {:.2f}", (*info.load_average)[0], (*info.load_average)[1],
-                                       (*info.load_average)[2])
-                         : std::string();
+  std::string load = info.load_average ? format_load(*info.load_average) : std::string();
+  std::string memory = format_memory(info.memory_bytes, program.arch().page_size());
+  bool tainted = info.tainted_mask.value_or(0) != 0;
 
   // CPUs that are present but were stopped (panic stops all but its own).
   std::vector<int> offline;
@@ -61,6 +105,7 @@ Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
   if (ctx.json()) {
     auto opt = [](const auto& v) -> nlohmann::json { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     ctx.emit({{"kernel", program.options().vmlinux},
+              {"tainted", tainted},
               {"dumpfile", program.options().dumps},
               {"format", program.dump().description()},
               {"cpus", info.present_cpus.size()},
@@ -69,13 +114,13 @@ Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
               {"date", info.time ? nlohmann::json(format_date(*info.time)) : nlohmann::json(nullptr)},
               {"uptime", info.uptime_seconds ? nlohmann::json(format_uptime(*info.uptime_seconds)) : nullptr},
               {"load_average", load.empty() ? nlohmann::json(nullptr) : nlohmann::json(load)},
-              {"tasks", opt(info.tasks)},
+              {"tasks", opt(tasks)},
               {"nodename", info.uts.nodename},
               {"release", info.uts.release},
               {"version", info.uts.version},
               {"machine", machine},
               {"cpu_mhz", opt(info.cpu_mhz)},
-              {"memory", format_memory(info.memory_bytes)},
+              {"memory", memory},
               {"memory_bytes", info.memory_bytes},
               {"panic", opt(info.panic)},
               {"problems", info.problems}});
@@ -84,27 +129,42 @@ Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
   auto line = [&](std::string_view key, const std::string& value) {
     ctx.out << fmt::format("{:>12}: {}\n", key, value);
   };
-  line("KERNEL", program.options().vmlinux);
+  line("KERNEL", program.options().vmlinux + (tainted ? "  [TAINTED]" : ""));
   line("DUMPFILE", dumpfile_text(program));
   line("CPUS", offline.empty() ? std::to_string(info.present_cpus.size())
                                : fmt::format("{} [OFFLINE: {}]", info.present_cpus.size(), offline.size()));
   line("DATE", info.time ? format_date(*info.time) : "(unknown)");
   line("UPTIME", info.uptime_seconds ? format_uptime(*info.uptime_seconds) : "(unknown)");
   line("LOAD AVERAGE", load.empty() ? "(unknown)" : load);
-  line("TASKS", info.tasks ? std::to_string(*info.tasks) : "(unknown)");
+  line("TASKS", tasks ? std::to_string(*tasks) : "(unknown)");
   line("NODENAME", info.uts.nodename);
   line("RELEASE", info.uts.release);
   line("VERSION", info.uts.version);
-  line("MACHINE", info.cpu_mhz ? fmt::format("{}  ({} Mhz)", machine, *info.cpu_mhz) : machine);
-  line("MEMORY", format_memory(info.memory_bytes));
-  line("PANIC", info.panic ? fmt::format("\"{}\"", *info.panic) : "(none found)");
+  line("MACHINE", info.cpu_mhz ? fmt::format("{}  ({} Mhz)", machine, *info.cpu_mhz)
+                               : fmt::format("{}  (unknown Mhz)", machine));
+  line("MEMORY", memory);
+  line("PANIC", panic_text(info.panic));
   return {};
+}
+
+Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
+  bool taint = false;
+  for (const std::string& word : args) {
+    if (word == "-t") taint = true;
+    else return make_error(Errc::invalid_argument, "unknown option {} (usage: {})", word, kUsage);
+  }
+  return taint ? show_taint(ctx) : show_summary(ctx);
 }
 
 }  // namespace
 
 Command sys_command() {
-  return {"sys", "system data: kernel, dump file, CPUs, date, uptime, release, panic message", "  sys\n  crash> sys", run_sys};
+  return {"sys", "system data: kernel, dump file, CPUs, date, uptime, release, panic message",
+          "  sys [-t]\n"
+          "    -t  the kernel's taint flags: tainted_mask and the letters of its set flags\n"
+          "  crash> sys\n"
+          "  crash> sys -t",
+          run_sys};
 }
 
 }  // namespace coroner::commands

@@ -5,6 +5,7 @@
 #include "analyzer/os/linux/kernel_trees.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
+#include "commands/interrupt.hpp"
 #include "commands/member_selection.hpp"
 
 #include <ostream>
@@ -133,6 +134,7 @@ Expected<void> run_tree(CommandContext& ctx, const Arguments& args) {
   CORONER_TRY(entries, collect(ctx.program, r));
   nlohmann::json list = nlohmann::json::array();
   for (Entry& e : entries) {
+    CORONER_CHECK(check_interrupt());
     nlohmann::json item = {{"address", fmt::format("{:#x}", e.address)}};
     item.update(e.where);
     if (!ctx.json()) {

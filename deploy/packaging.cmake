@@ -1,5 +1,5 @@
 # The interface's packaging: man pages and bash completions generated at
-# build time from the programs' descriptions (manual/), their install
+# build time from the programs' descriptions (deploy/manual/), their install
 # rules, and `cpack -G DEB` (deploy/test-deb.sh installs the package in a
 # fresh Debian 12 root and tries it).
 add_executable(coroner-generate-manual ${CMAKE_CURRENT_LIST_DIR}/generate_manual.cpp)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "capture/format/error.hpp"
+#include "symbols/dwarf_index.hpp"
 #include "symbols/section_addresses.hpp"
 #include "symbols/types.hpp"
 
@@ -10,6 +11,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+
+namespace llvm {
+class DWARFContext;
+}
 
 namespace coroner::symbols {
 
@@ -64,7 +70,17 @@ class DebugInfo {
   // "PIDTYPE_PID", "NR_FREE_PAGES" are enumerators).
   Expected<int64_t> find_enumerator(std::string_view name);
 
+  // Names of `kinds` that start with prefix, sorted, at most limit (for
+  // completion): from the name index; without one, every identifier of
+  // .debug_str with that prefix (member and parameter names too), so that
+  // asking never waits for the index to be built.
+  std::vector<std::string> names_starting_with(std::string_view prefix, std::initializer_list<NameKind> kinds,
+                                               size_t limit) const;
+
   const TypeGraph& types() const;
+  // LLVM's view of the file's DWARF (thread-safe), for readers that share
+  // this mapping and its parsed units (LineTable::over).
+  llvm::DWARFContext& dwarf_context() const;
   const std::string& path() const { return path_; }
   const std::string& build_id() const { return build_id_; }
   OpenStats stats() const;

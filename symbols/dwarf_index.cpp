@@ -1,15 +1,16 @@
 #include "symbols/dwarf_index.hpp"
 
+#include "symbols/abbreviation_table.hpp"
 #include "symbols/elf_file.hpp"
 
 #include <llvm/DebugInfo/DWARF/DWARFContext.h>
-#include <llvm/DebugInfo/DWARF/DWARFDebugAbbrev.h>
 #include <llvm/DebugInfo/DWARF/DWARFFormValue.h>
 #include <llvm/DebugInfo/DWARF/DWARFUnit.h>
 
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -58,21 +59,27 @@ struct DieFacts {
   bool has_location = false;  // DW_AT_location (variables) or DW_AT_low_pc / DW_AT_ranges (code)
 };
 
+// Whether strx/addrx forms may occur: their bases come from the unit DIE,
+// which LLVM must then have extracted (DWARFUnit::getUnitDIE).
+bool needs_unit_bases(const llvm::DWARFUnit& unit) {
+  const llvm::DWARFObject& dwarf = unit.getContext().getDWARFObj();
+  return !dwarf.getStrOffsetsSection().Data.empty() || !dwarf.getAddrSection().Data.empty();
+}
+
 class UnitWalker {
  public:
-  UnitWalker(llvm::DWARFUnit& unit, const std::string& path, std::vector<UnitEntry>& out)
-      : unit_(unit), path_(path), out_(out), data_(unit.getDebugInfoExtractor()) {}
+  UnitWalker(llvm::DWARFUnit& unit, const std::string& path, AbbreviationTable& abbreviations,
+             std::vector<UnitEntry>& out)
+      : unit_(unit), path_(path), abbreviations_(abbreviations), out_(out), data_(unit.getDebugInfoExtractor()) {}
 
   Expected<void> walk() {
-    // Extracting the unit DIE sets up the string-offset and address bases
-    // that strx/addrx forms need.
-    llvm::DWARFDie unit_die = unit_.getUnitDIE(/*ExtractUnitDIEOnly=*/true);
-    if (!unit_die || !unit_die.hasChildren()) return {};
-    const llvm::DWARFAbbreviationDeclarationSet* abbreviations = unit_.getAbbreviations();
-    if (abbreviations == nullptr) return fail(unit_.getOffset(), "no abbreviation table");
+    if (needs_unit_bases(unit_)) unit_.getUnitDIE(/*ExtractUnitDIEOnly=*/true);
+    const llvm::StringRef abbrev_section = unit_.getContext().getDWARFObj().getAbbrevSection();
+    CORONER_CHECK(abbreviations_.read(std::string_view(abbrev_section.data(), abbrev_section.size()),
+                                      unit_.getAbbrOffset(), unit_.getFormParams(), path_));
     const uint64_t end = unit_.getNextUnitOffset();
     const size_t first_entry = out_.size();
-    uint64_t offset = unit_die.getOffset();
+    uint64_t offset = unit_.getOffset() + unit_.getHeaderSize();  // the unit DIE
     int depth = 0;
     bool in_enumeration = false;  // depth 2 below an enumeration type
     std::vector<std::pair<uint64_t, size_t>> pending;  // definitions named by their origin
@@ -89,10 +96,9 @@ class UnitWalker {
         in_enumeration = in_enumeration && depth == 2;
         continue;
       }
-      const llvm::DWARFAbbreviationDeclaration* abbreviation =
-          abbreviations->getAbbreviationDeclaration(static_cast<uint32_t>(code));
+      const Abbreviation* abbreviation = abbreviations_.find(code);
       if (abbreviation == nullptr) return fail(die_offset, fmt::format("unknown abbreviation code {}", code));
-      const Tag tag = abbreviation->getTag();
+      const Tag tag = abbreviation->tag;
       std::optional<NameKind> kind;
       if (depth == 1) kind = indexed_kind(tag);
       else if (depth == 2 && in_enumeration && tag == DW_TAG_enumerator) kind = NameKind::enumerator;
@@ -112,7 +118,7 @@ class UnitWalker {
           out_.push_back({{}, *kind, rank, die_offset});
         }
       }
-      if (abbreviation->hasChildren()) {
+      if (abbreviation->has_children) {
         if (depth == 1 && tag == DW_TAG_enumeration_type) {
           in_enumeration = true;
           ++depth;
@@ -138,24 +144,33 @@ class UnitWalker {
   }
 
  private:
-  Expected<void> read_attributes(const llvm::DWARFAbbreviationDeclaration& abbreviation, uint64_t die_offset,
-                                 uint64_t& offset, bool wanted, DieFacts& facts) {
+  Expected<void> read_attributes(const Abbreviation& abbreviation, uint64_t die_offset, uint64_t& offset,
+                                 bool wanted, DieFacts& facts) {
+    if (!wanted && !abbreviation.has_sibling && abbreviation.fixed_size >= 0) {
+      offset += static_cast<uint64_t>(abbreviation.fixed_size);  // nothing to read: skip the DIE at once
+      return {};
+    }
     const llvm::dwarf::FormParams params = unit_.getFormParams();
-    for (const auto& spec : abbreviation.attributes()) {
-      const bool needed = spec.Attr == DW_AT_sibling ||
-                          (wanted && (spec.Attr == DW_AT_name || spec.Attr == DW_AT_declaration ||
-                                      spec.Attr == DW_AT_specification || spec.Attr == DW_AT_abstract_origin ||
-                                      spec.Attr == DW_AT_location || spec.Attr == DW_AT_low_pc ||
-                                      spec.Attr == DW_AT_ranges || spec.Attr == DW_AT_const_value));
+    const AttributeSpec* specs = abbreviations_.specs().data() + abbreviation.first;
+    for (const AttributeSpec& spec : std::span(specs, abbreviation.count)) {
+      const bool needed = spec.attribute == DW_AT_sibling ||
+                          (wanted && (spec.attribute == DW_AT_name || spec.attribute == DW_AT_declaration ||
+                                      spec.attribute == DW_AT_specification ||
+                                      spec.attribute == DW_AT_abstract_origin || spec.attribute == DW_AT_location ||
+                                      spec.attribute == DW_AT_low_pc || spec.attribute == DW_AT_ranges ||
+                                      spec.attribute == DW_AT_const_value));
+      if (spec.form == DW_FORM_implicit_const && !needed) continue;
       if (!needed) {
-        if (!llvm::DWARFFormValue::skipValue(spec.Form, data_, &offset, params))
-          return fail(die_offset, fmt::format("cannot skip attribute form {:#x}", static_cast<unsigned>(spec.Form)));
+        if (!llvm::DWARFFormValue::skipValue(spec.form, data_, &offset, params))
+          return fail(die_offset, fmt::format("cannot skip attribute form {:#x}", static_cast<unsigned>(spec.form)));
         continue;
       }
-      llvm::DWARFFormValue value = spec.getFormValue();
-      if (!spec.isImplicitConst() && !value.extractValue(data_, &offset, params, &unit_))
-        return fail(die_offset, fmt::format("cannot read attribute form {:#x}", static_cast<unsigned>(spec.Form)));
-      switch (spec.Attr) {
+      llvm::DWARFFormValue value = spec.form == DW_FORM_implicit_const
+                                       ? llvm::DWARFFormValue::createFromSValue(spec.form, spec.implicit_const)
+                                       : llvm::DWARFFormValue(spec.form);
+      if (spec.form != DW_FORM_implicit_const && !value.extractValue(data_, &offset, params, &unit_))
+        return fail(die_offset, fmt::format("cannot read attribute form {:#x}", static_cast<unsigned>(spec.form)));
+      switch (spec.attribute) {
         case DW_AT_sibling: facts.sibling = absolute_reference(value, unit_); break;
         case DW_AT_name: {
           auto name = value.getAsCString();
@@ -177,6 +192,7 @@ class UnitWalker {
 
   llvm::DWARFUnit& unit_;
   const std::string& path_;
+  AbbreviationTable& abbreviations_;
   std::vector<UnitEntry>& out_;
   llvm::DWARFDataExtractor data_;
 };
@@ -193,20 +209,20 @@ void sort_unique(std::vector<UnitEntry>& candidates) {
 }  // namespace
 
 Expected<void> index_unit(llvm::DWARFUnit& unit, const std::string& path, std::vector<UnitEntry>& out) {
-  return UnitWalker(unit, path, out).walk();
+  AbbreviationTable abbreviations;
+  return UnitWalker(unit, path, abbreviations, out).walk();
 }
 
-Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::string& path, unsigned threads) {
+Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::string& path, unsigned threads,
+                                     const std::function<void()>& release_pages) {
   std::vector<llvm::DWARFUnit*> units;
   for (const auto& unit : context.info_section_units())
     if (!unit->isTypeUnit()) units.push_back(unit.get());
-  // LLVM parses abbreviation sets and unit DIEs lazily into caches shared
-  // without locks (DWARFDebugAbbrev's map); fill them before the threads
-  // start, so the threads only read.
-  for (llvm::DWARFUnit* unit : units) {
-    unit->getAbbreviations();
-    unit->getUnitDIE(/*ExtractUnitDIEOnly=*/true);
-  }
+  // LLVM extracts unit DIEs (and the abbreviations they need) lazily into
+  // caches shared without locks; where the walk needs their strx/addrx
+  // bases, extract them before the threads start, so the threads only read.
+  for (llvm::DWARFUnit* unit : units)
+    if (needs_unit_bases(*unit)) unit->getUnitDIE(/*ExtractUnitDIEOnly=*/true);
 
   threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(units.size())));
   std::vector<std::vector<UnitEntry>> found(threads);
@@ -219,9 +235,13 @@ Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::str
     // first leaves the sort (by content) a tenth of the entries.
     std::unordered_map<uint64_t, size_t> slot_of;
     std::vector<UnitEntry> unit_entries;
+    AbbreviationTable abbreviations;
     for (size_t i; (i = next++) < units.size();) {
+      // Every 64 units (about 4 MiB of a large kernel's .debug_info); a
+      // unit another thread is reading is just faulted in again.
+      if (release_pages && i % 64 == 63) release_pages();
       unit_entries.clear();
-      auto walked = index_unit(*units[i], path, unit_entries);
+      auto walked = UnitWalker(*units[i], path, abbreviations, unit_entries).walk();
       if (!walked) {
         std::lock_guard lock(error_mutex);
         if (!first_error) first_error = walked.error();
@@ -246,6 +266,7 @@ Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::str
   work(found[0]);
   for (auto& thread : pool) thread.join();
   if (first_error) return *first_error;
+  if (release_pages) release_pages();
 
   std::vector<UnitEntry> merged;
   for (auto& part : found) {

@@ -7,8 +7,9 @@
 // them and reading the unit-level names costs 0.35-0.45 s CPU and 315 MB
 // peak, before any deduplication. The index needs only the children of
 // each unit DIE (and enumerators), so build() walks the DIE stream itself
-// with LLVM's abbreviation tables and DWARFFormValue (which decodes every
-// form, relocations and string offsets included), jumps over subtrees
+// with its own abbreviation tables (abbreviation_table.hpp) and LLVM's
+// DWARFFormValue (which decodes every form, relocations and string offsets
+// included), jumps over subtrees
 // through DW_AT_sibling and keeps only the entries: 0.33-0.35 s CPU for the
 // finished, deduplicated index and 164 MB peak (most of it the mapped
 // file), shared among threads unit by unit.
@@ -17,6 +18,7 @@
 #include "capture/format/error.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,8 +74,11 @@ class NameIndex {
   };
 
   // Walks every compile unit of context with `threads` threads. path names
-  // the file in errors.
-  static Expected<NameIndex> build(llvm::DWARFContext& context, const std::string& path, unsigned threads);
+  // the file in errors. release_pages, if given, is called now and then
+  // (from any thread) to drop the pages of the walked units from the
+  // resident set.
+  static Expected<NameIndex> build(llvm::DWARFContext& context, const std::string& path, unsigned threads,
+                                   const std::function<void()>& release_pages = {});
   // Adopts entries whose names point into storage.
   static NameIndex adopt(std::vector<Entry> entries, std::vector<char> storage);
 

@@ -38,7 +38,8 @@ struct UnitRange {
 struct LineTable::State {
   llvm::object::OwningBinary<llvm::object::ObjectFile> binary;
   std::unique_ptr<SectionLoadInfo> placed;
-  std::unique_ptr<llvm::DWARFContext> context;
+  std::unique_ptr<llvm::DWARFContext> owned_context;
+  llvm::DWARFContext* context = nullptr;  // owned_context, or a DebugInfo's
   std::vector<PlacedRange> ranges;
   // A module's units by address: LLVM reads .debug_aranges without applying
   // relocations, so its own lookup finds no unit in a relocatable object.
@@ -77,10 +78,11 @@ Expected<std::unique_ptr<LineTable>> LineTable::open(const std::string& path, co
   auto ignore = [](llvm::Error error) { llvm::consumeError(std::move(error)); };
   // A linked vmlinux's DWARF is final: its kept .rela.debug_* must not be
   // applied again (and would cost seconds).
-  state.context = llvm::DWARFContext::create(object,
-                                             relocatable ? llvm::DWARFContext::ProcessDebugRelocations::Process
-                                                         : llvm::DWARFContext::ProcessDebugRelocations::Ignore,
-                                             state.placed.get(), "", ignore, ignore);
+  state.owned_context = llvm::DWARFContext::create(object,
+                                                   relocatable ? llvm::DWARFContext::ProcessDebugRelocations::Process
+                                                               : llvm::DWARFContext::ProcessDebugRelocations::Ignore,
+                                                   state.placed.get(), "", ignore, ignore);
+  state.context = state.owned_context.get();
   if (relocatable)
     for (const auto& unit : state.context->compile_units()) {
       auto ranges = unit->getUnitDIE().getAddressRanges();
@@ -92,6 +94,16 @@ Expected<std::unique_ptr<LineTable>> LineTable::open(const std::string& path, co
         if (auto* compile_unit = llvm::dyn_cast<llvm::DWARFCompileUnit>(unit.get()))
           state.units.push_back({range.LowPC, range.HighPC, compile_unit});
     }
+  return table;
+}
+
+Expected<std::unique_ptr<LineTable>> LineTable::over(const DebugInfo& info) {
+  if (info.dwarf_context().getDWARFObj().getLineSection().Data.empty())
+    return make_error(Errc::not_found, "{}: no DWARF line table (.debug_line)", info.path());
+  std::unique_ptr<LineTable> table(new LineTable());
+  table->path_ = info.path();
+  table->state_ = std::make_unique<State>();
+  table->state_->context = &info.dwarf_context();
   return table;
 }
 

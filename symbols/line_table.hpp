@@ -40,6 +40,10 @@ class LineTable {
  public:
   // sections: load addresses of a module's sections (as for DebugInfo::open).
   static Expected<std::unique_ptr<LineTable>> open(const std::string& path, const SectionAddresses* sections = nullptr);
+  // The line table of a linked file whose DWARF `info` has open already:
+  // its mapping and LLVM context (units parsed once, DIEs extracted once)
+  // serve both. info must outlive the table.
+  static Expected<std::unique_ptr<LineTable>> over(const DebugInfo& info);
   ~LineTable();
 
   // The source line of the instruction at address; nullopt when no line

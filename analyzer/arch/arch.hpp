@@ -51,6 +51,16 @@ class Arch {
   // The index in that set of DWARF register `number` (CFI rules name
   // registers by DWARF number); nullopt for registers not in NT_PRSTATUS.
   virtual std::optional<size_t> dwarf_register(unsigned number) const = 0;
+
+  // A code address as saved in a register or on a stack, without what the
+  // architecture adds to it: arm64's pointer-authentication code of a
+  // signed return address. Unchanged on x86_64.
+  virtual uint64_t strip_pointer_auth(uint64_t address) const = 0;
+  // The virtual address of physical address 0 in the linear (direct) map
+  // when the layout alone gives it (arm64: PAGE_OFFSET - PHYS_OFFSET);
+  // nullopt when only the dumped kernel knows it (x86_64's
+  // page_offset_base, randomized by KASLR).
+  virtual std::optional<uint64_t> linear_map_base() const = 0;
 };
 
 // Builds the architecture of `machine` from VMCOREINFO (KASLR offset,

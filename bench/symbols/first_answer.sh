@@ -34,19 +34,8 @@ build=${1:-$repo/build}
 [ $# -gt 0 ] && shift
 coroner=$build/analyzer/coroner
 runs=${RUNS:-5}
-cache=${SYMBENCH_CACHE:-/tmp/coroner-bench-symbols}
 source "$repo/bench/lib.sh"
-
-if [ $# -gt 0 ]; then
-  vmlinux=$1; shift; dumps=("$@")
-else
-  vmlinux=$cache/vmlinux; dumps=("$cache"/dump/vmcore.*)
-fi
-[ -x "$coroner" ] || { echo "no coroner at $coroner (give the build directory)" >&2; exit 2; }
-if [ ! -f "$vmlinux" ] || [ ! -f "${dumps[0]:-}" ]; then
-  echo "no vmlinux or dump (make them with bench/symbols/make_dump.sh, or give VMLINUX DUMP...)" >&2; exit 2
-fi
-[ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is needed" >&2; exit 2; }
+distro_dump_inputs "$@"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

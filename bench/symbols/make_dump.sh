@@ -15,18 +15,26 @@
 #   KERNEL_ABI=6.1.0-56     the package's ABI (default: the newest cloud-amd64
 #                           -dbg package apt-cache knows)
 #   GUEST_MEM=1G            guest RAM (the ELF dump is about this size)
-#   FORMATS=elf-paging,kdump-zlib  dump-guest-memory formats (elf-paging: an ELF
-#                           with virtual addresses, the only one drgn 0.0.22 opens)
+#   FORMATS=elf-paging,kdump-zlib,elf  dump-guest-memory formats (elf-paging: an
+#                           ELF with virtual addresses, the only one drgn 0.0.22
+#                           opens; elf is not kept: `-c -d 31` turns it into
+#                           kdump-d31, as a distro's kdump service does -- QEMU's
+#                           own kdump-zlib is flattened and names no architecture,
+#                           which libkdumpfile, so a current drgn, refuses)
+#   CAPTURE                 the dumper for that: makedumpfile-compatible
+#                           (default: build/capture/coroner-capture of this tree;
+#                           Debian's makedumpfile 1.7.2 refuses QEMU's ELF with
+#                           "Can't get the number of PT_LOAD")
 #   CORONER_FIXTURES        the fixtures folder (default ../shared/fixtures)
 # Writes CACHE_DIR/vmlinux, CACHE_DIR/dump/vmcore.elf-paging, vmcore.kdump-zlib,
-# CACHE_DIR/dump/console.log.
+# vmcore.kdump-d31, CACHE_DIR/dump/console.log.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${1:-/tmp/coroner-bench-symbols}
 fixtures=${CORONER_FIXTURES:-$repo/../shared/fixtures}
 mem=${GUEST_MEM:-1G}
-formats=${FORMATS:-elf-paging,kdump-zlib}
+formats=${FORMATS:-elf-paging,kdump-zlib,elf}
 
 for tool in apt-get apt-cache dpkg-deb qemu-system-x86_64 busybox cpio python3; do
   command -v $tool >/dev/null || {
@@ -72,4 +80,13 @@ fi
 grep -aq "SYMBENCH: fw_cfg up" "$console" ||
   echo "warning: the guest never loaded fw_cfg; the dump may lack VMCOREINFO ($console)" >&2
 rm -f "$cache/dump/qmp.sock"
+if [ -f "$cache/dump/vmcore.elf" ]; then
+  capture=${CAPTURE:-$repo/build/capture/coroner-capture}
+  if [ -x "$capture" ]; then
+    "$capture" -c -d 31 "$cache/dump/vmcore.elf" "$cache/dump/vmcore.kdump-d31"
+  else
+    echo "warning: no $capture (build it, or set CAPTURE): no vmcore.kdump-d31" >&2
+  fi
+  rm -f "$cache/dump/vmcore.elf"
+fi
 ls -l "$cache/vmlinux" "$cache"/dump/vmcore.*

@@ -24,12 +24,6 @@ CommandResult crash_sys_and_log(const DumpCase& c, const std::string& dump) {
   return run_shell(fmt::format("printf 'sys\\nlog\\nquit\\n' | crash -s {} {}", c.vmlinux(), dump));
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // crash's `sys` field ("    RELEASE: 6.1.192"), or "" when it is missing.
 std::string sys_field(const std::vector<std::string>& lines, const std::string& name) {

@@ -51,13 +51,15 @@ class CommandRunner {
   }
 
   std::optional<int64_t> current_pid;
+  std::optional<uint64_t> current_task;
 
  private:
   std::pair<bool, std::string> run(const std::string& line, commands::OutputFormat format) {
     std::ostringstream out;
-    commands::CommandContext context{*program_, format, out, current_pid};
+    commands::CommandContext context{*program_, format, out, current_pid, current_task};
     auto result = commands::run_command_line(context, line);
     current_pid = context.current_pid;
+    current_task = context.current_task;
     error_ = result ? std::string() : result.error().message();
     return {bool(result), out.str()};
   }

@@ -11,12 +11,6 @@ namespace coroner::test {
 
 namespace {
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
 
 std::vector<std::string> leaders(const nlohmann::json& facts) {
   std::vector<std::string> out;

@@ -4,52 +4,18 @@
 // both show every byte ("swapper/0\000\000...").
 #include "tests/analyzer/test_object_dumps.hpp"
 #include "tests/commands/command_runner.hpp"
+#include "tests/commands/crash_session.hpp"
 
-#include <fstream>
 #include <regex>
-#include <sstream>
-
-#include <unistd.h>
 
 namespace coroner::test {
 
 namespace {
 
-// Runs crash once over all commands; returns each command's output.
-std::vector<std::string> crash_outputs(const DumpCase& dump, const std::vector<std::string>& commands) {
-  const std::string marker = "104373592874733";  // p 0x5eed5eed5eed
-  // One script per process: ctest runs the crash comparisons in parallel.
-  const fs::path script = cache_dir() / fmt::format("crash_compare.{}.in", getpid());
-  {
-    std::ofstream out(script);
-    // The marker is printed by crash itself (a number through gdb's p), so
-    // it stays in order with crash's buffered output.
-    for (const std::string& command : commands) out << command << "\np 0x5eed5eed5eed\n";
-    out << "q\n";
-  }
-  const std::string text = run_command("timeout 300 crash -s " + dump.vmlinux() + " " + dump.files().front() + " < " +
-                                       script.string() + " 2>/dev/null || true");
-  std::vector<std::string> outputs;
-  std::string current;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.starts_with("$") && line.ends_with(" = " + marker)) {
-      outputs.push_back(current);
-      current.clear();
-    } else if (!line.starts_with("WARNING: active task") && !(line.empty() && current.empty())) {
-      current += line + "\n";
-    }
-  }
-  return outputs;
-}
-
 // The dump the comparisons run on, or nullptr (with a warning) when crash
 // is not installed.
 const DumpCase* crash_comparison_dump() {
-  if (run_command("command -v crash || true").empty()) {
-    WARN("crash is not installed: comparison skipped");
-    return nullptr;
-  }
+  if (!crash_installed()) return nullptr;
   return &fixture_case("x86_64/oops-kdump/d31");
 }
 

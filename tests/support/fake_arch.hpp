@@ -42,6 +42,8 @@ class FakeArch : public arch::Arch {
   size_t fp_register() const override { return 0; }
   std::optional<size_t> lr_register() const override { return std::nullopt; }
   std::optional<size_t> dwarf_register(unsigned) const override { return std::nullopt; }
+  uint64_t strip_pointer_auth(uint64_t address) const override { return address; }
+  std::optional<uint64_t> linear_map_base() const override { return direct_map_; }
 
  private:
   uint64_t direct_map_ = 0;

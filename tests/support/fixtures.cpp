@@ -3,17 +3,22 @@
 #include "capture/format/decompressed_file.hpp"
 
 #include <catch2/catch.hpp>
+#include <lzma.h>
 #include <openssl/evp.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 
 namespace coroner::test {
 
@@ -44,6 +49,63 @@ std::string decompressed_fixture(const fs::path& path) {
   auto result = decompressed_path(path.string(), cache_dir().string());
   if (!result) FAIL("cannot decompress fixture: " << result.error().message());
   return *result;
+}
+
+namespace {
+
+std::string zstd_stream(std::string_view data) {
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  REQUIRE(ctx);
+  // The zstd tool's defaults: level 3 and a content checksum (without it a
+  // damaged raw block would decode to wrong bytes without an error).
+  REQUIRE(!ZSTD_isError(ZSTD_CCtx_setParameter(ctx.get(), ZSTD_c_compressionLevel, 3)));
+  REQUIRE(!ZSTD_isError(ZSTD_CCtx_setParameter(ctx.get(), ZSTD_c_checksumFlag, 1)));
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  size_t size = ZSTD_compress2(ctx.get(), out.data(), out.size(), data.data(), data.size());
+  if (ZSTD_isError(size)) FAIL("zstd compression failed: " << ZSTD_getErrorName(size));
+  out.resize(size);
+  return out;
+}
+
+std::string gzip_stream(std::string_view data) {
+  REQUIRE(data.size() <= std::numeric_limits<uInt>::max());  // one deflate() call
+  z_stream stream{};
+  // windowBits 15 + 16: a gzip header and CRC-32 trailer around the deflate data.
+  REQUIRE(deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&stream, data.size()), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  if (rc != Z_STREAM_END) FAIL("gzip compression failed: zlib status " << rc);
+  return out;
+}
+
+std::string xz_stream(std::string_view data) {
+  std::string out(lzma_stream_buffer_bound(data.size()), '\0');
+  size_t size = 0;
+  lzma_ret rc = lzma_easy_buffer_encode(LZMA_PRESET_DEFAULT, LZMA_CHECK_CRC64, nullptr,
+                                        reinterpret_cast<const uint8_t*>(data.data()), data.size(),
+                                        reinterpret_cast<uint8_t*>(out.data()), &size, out.size());
+  if (rc != LZMA_OK) FAIL("xz compression failed: liblzma status " << rc);
+  out.resize(size);
+  return out;
+}
+
+}  // namespace
+
+std::string compressed_stream(Compression kind, std::string_view data) {
+  switch (kind) {
+    case Compression::zstd: return zstd_stream(data);
+    case Compression::gzip: return gzip_stream(data);
+    case Compression::xz: return xz_stream(data);
+    case Compression::none: break;
+  }
+  FAIL("compressed_stream: no compression asked for");
+  throw;
 }
 
 std::string hex(const void* data, size_t size) {
@@ -185,6 +247,13 @@ const DumpCase& fixture_case(const std::string& id) {
     if (c.id == id) return c;
   FAIL("no fixture " << id);
   throw;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 }  // namespace coroner::test

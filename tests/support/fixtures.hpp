@@ -5,10 +5,13 @@
 // (exit code 77, reported by ctest as skipped).
 #pragma once
 
+#include "capture/format/decompressed_file.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace coroner::test {
@@ -47,6 +50,13 @@ const DumpCase& fixture_case(const std::string& id);
 // Decompresses a fixture file into cache_dir() once.
 std::string decompressed_fixture(const fs::path& path);
 
+// `data` as one complete zstd, gzip or xz stream, what `zstd`, `gzip` or
+// `xz` writes for a file (with its checksum: zstd's content checksum,
+// gzip's CRC-32, xz's CRC-64). Made with libzstd, zlib and liblzma, so the
+// tests need none of the tools (a minimal Debian has no xz). Fails the test
+// when the library refuses.
+std::string compressed_stream(Compression kind, std::string_view data);
+
 // Lower-case hex SHA-256 of `data` (memory_samples of facts.json).
 std::string sha256_hex(const void* data, size_t size);
 // Lower-case hex of raw bytes.
@@ -54,6 +64,9 @@ std::string hex(const void* data, size_t size);
 
 // Parses "0x..." strings of facts.json.
 uint64_t hex_value(const nlohmann::json& value);
+
+// The lines of a command's output, without their newlines.
+std::vector<std::string> lines_of(const std::string& text);
 
 // Runs a shell command; fails the test with its output when it exits non-zero.
 std::string run_command(const std::string& command);

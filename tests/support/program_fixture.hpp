@@ -1,10 +1,10 @@
 // Opens a fixture dump as coroner does: its vmlinux, its files, the test
 // cache, and the fixture folder that holds fx_crash.ko as --mod-path (the
-// decompressed vmlinux is not beside the module), with the Linux module
-// reader installed. For test binaries that link the Linux model.
+// decompressed vmlinux is not beside the module), with the Linux model as
+// its OS model. For test binaries that link the Linux model.
 #pragma once
 
-#include "analyzer/os/linux/modules.hpp"
+#include "analyzer/os/linux/linux_kernel.hpp"
 #include "analyzer/program.hpp"
 #include "tests/support/fixtures.hpp"
 
@@ -22,11 +22,11 @@ inline ProgramOptions program_options(const DumpCase& dump, std::vector<std::str
   options.module_dirs = module_dirs.empty()
                             ? std::vector<std::string>{fs::path(dump.module_path()).parent_path().string()}
                             : std::move(module_dirs);
+  options.os_model = linux_kernel::open_linux_kernel;
   return options;
 }
 
 inline std::unique_ptr<Program> open_program(const ProgramOptions& options, const std::string& what) {
-  linux_kernel::install_module_reader();
   auto program = Program::open(options);
   if (!program) FAIL(what << ": cannot open: " << program.error().message());
   return std::move(*program);

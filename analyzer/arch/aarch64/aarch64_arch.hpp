@@ -55,7 +55,10 @@ class Aarch64Arch final : public Arch {
     return std::nullopt;
   }
 
-  uint64_t strip_pac(uint64_t addr) const { return arch::strip_pac(addr, layout_.kernel_pac_mask); }
+  uint64_t strip_pointer_auth(uint64_t address) const override {
+    return arch::strip_pac(address, layout_.kernel_pac_mask);
+  }
+  std::optional<uint64_t> linear_map_base() const override { return layout_.page_offset - layout_.phys_offset; }
   const Aarch64Paging& paging() const { return paging_; }
   const Aarch64Layout& layout() const { return layout_; }
 

@@ -64,6 +64,8 @@ class X86_64Arch final : public Arch {
     if (number < std::size(kFromDwarf)) return kFromDwarf[number];
     return std::nullopt;
   }
+  uint64_t strip_pointer_auth(uint64_t address) const override { return address; }
+  std::optional<uint64_t> linear_map_base() const override { return std::nullopt; }
 
  private:
   X86_64Paging paging_;

@@ -4,7 +4,7 @@
 // same).
 #pragma once
 
-#include "manual/program_manual.hpp"
+#include "deploy/manual/program_manual.hpp"
 
 namespace coroner::frontends {
 

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
 #include <span>
 
@@ -383,11 +382,6 @@ Expected<KernelModules> read_and_attach_modules(const Program& program) {
       if (auto read = read_kallsyms(program, *module); !read)
         module->problem += fmt::format("; no symbols in memory either: {}", read.error().message());
   return modules;
-}
-
-void install_module_reader() {
-  static std::once_flag once;
-  std::call_once(once, [] { Program::set_module_reader(&read_and_attach_modules); });
 }
 
 }  // namespace coroner::linux_kernel

@@ -3,9 +3,9 @@
 // layout from DWARF: `mem[]` since 6.4, `core_layout` from 4.5, section
 // addresses from `sect_attrs` and the build-id from `notes_attrs` when
 // sysfs kept them), and their object files found by name and build-id.
-// install_module_reader() makes it the Program's module reader, so that
-// symbol lookups and `mod` see the modules with their debug info attached
-// automatically.
+// The Linux model (linux_kernel.hpp) reads them for the Program with
+// read_and_attach_modules, so that symbol lookups and `mod` see the modules
+// with their debug info attached automatically.
 #pragma once
 
 #include "analyzer/program.hpp"
@@ -32,13 +32,9 @@ std::vector<std::string> module_search_dirs(const Program& program);
 // Returns how many modules got an object.
 size_t attach_objects(const KernelModules& modules, const std::vector<std::string>& dirs, bool replace = false);
 
-// read_modules + attach_objects(module_search_dirs): the Program's reader.
+// read_modules + attach_objects(module_search_dirs), and the kernel's
+// kallsyms copy for a module without an object: what Program::modules()
+// holds (through LinuxKernel::read_modules).
 Expected<KernelModules> read_and_attach_modules(const Program& program);
-
-// Makes every Program read its modules with read_and_attach_modules (the
-// program layer cannot depend on this OS model). Whatever opens Programs of
-// Linux dumps calls it first: the analyzer's main and the test helpers'
-// open_program(). Idempotent and thread-safe.
-void install_module_reader();
 
 }  // namespace coroner::linux_kernel

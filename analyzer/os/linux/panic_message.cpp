@@ -13,7 +13,7 @@ using Pass = std::initializer_list<std::string_view>;
 // In order of precedence; see the header.
 const std::array<Pass, 6> kPasses = {
     Pass{"general protection fault", "double fault: ", "divide error: ", "stack segment: "},
-    Pass{"SysRq : Crash", "SysRq : Trigger a crash", "SysRq : Netdump", "sysrq: Trigger a crash"},
+    Pass{"SysRq : Crash", "SysRq : Trigger a crash", "SysRq : Netdump"},
     Pass{"Oops: ", "Kernel BUG at", "kernel BUG at", "Unable to handle kernel paging request",
          "Unable to handle kernel NULL pointer dereference", "BUG: unable to handle kernel ",
          "BUG: kernel NULL pointer dereference", "BUG: unable to handle page fault"},

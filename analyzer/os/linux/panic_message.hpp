@@ -7,9 +7,9 @@
 // within it the earliest line. The whole line is the answer.
 //  1. an x86 exception: "general protection fault", "double fault: ",
 //     "divide error: ", "stack segment: ";
-//  2. a crash asked for through SysRq: "SysRq : Crash", "SysRq : Trigger a
-//     crash", "SysRq : Netdump", and their 5.x spelling "sysrq: Trigger a
-//     crash";
+//  2. a crash asked for through SysRq, as kernels before 5.x told it before
+//     their deliberate NULL dereference: "SysRq : Crash", "SysRq : Trigger
+//     a crash", "SysRq : Netdump";
 //  3. an oops: "Oops: ", "Kernel BUG at", "kernel BUG at", "Unable to handle
 //     kernel paging request", "Unable to handle kernel NULL pointer
 //     dereference", "BUG: unable to handle kernel ", and the x86 wording of
@@ -19,16 +19,18 @@
 //  5. "[Hardware Error]: ";
 //  6. arm's "Bad mode in ".
 // So an oops that went on to panic (panic_on_oops) is reported by its oops
-// line, and a plain panic() by "Kernel panic - not syncing: <message>".
+// line, and a plain panic() by "Kernel panic - not syncing: <message>" --
+// also a SysRq crash of 5.x and later, which logs "sysrq: Trigger a crash"
+// and then calls panic("sysrq triggered crash"): its PANIC is that panic()
+// string, as crash 8.0.2 shows it, not the sysrq line.
 //
 // Differences from crash 8.0.2, where it misses modern wording: crash knows
 // neither the 4.20+ x86 oops lines, so on a 6.1 x86 NULL dereference it
 // shows the later "Oops: 0002 [#1] SMP" line instead of "BUG: kernel NULL
-// pointer dereference, address: 0000000000000000"; nor the lower-case
-// "sysrq: " prefix; nor "general protection fault, probably for
-// non-canonical address ...". crash's check of the sysrq_pressed variable
-// needs a symbol table and is left out. crash appends " (check log for
-// details)" when the line contains "Oops: "; that is for the printer.
+// pointer dereference, address: 0000000000000000"; nor "general protection
+// fault, probably for non-canonical address ...". crash's check of the
+// sysrq_pressed variable (2.4 kernels) is left out. crash appends " (check
+// log for details)" when the line contains "Oops: "; that is for the printer.
 #pragma once
 
 #include "analyzer/os/linux/printk_log.hpp"

@@ -80,6 +80,15 @@ void note(std::vector<Error>* skipped, Error error) {
   if (skipped) skipped->push_back(std::move(error));
 }
 
+// The byte of the bit-fields flags:5 and level:3 (see the header). Of the
+// flags (enum log_flags / printk_info_flags, the same bits in every layout)
+// only LOG_CONT matters to a reader.
+constexpr uint8_t kLogCont = 8;
+void set_flags_and_level(uint8_t byte, LogRecord& rec) {
+  rec.level = byte >> 5;
+  rec.continuation = (byte & kLogCont) != 0;
+}
+
 // A NUL-terminated string inside a fixed-size field.
 std::string fixed_string(std::string_view field) { return std::string(field.substr(0, field.find('\0'))); }
 
@@ -262,7 +271,7 @@ Expected<std::vector<LogRecord>> read_lockless(const VmcoreInfo& info, uint64_t 
     rec.seq = infos.get<uint64_t>(inf + l.seq);
     rec.ts_nsec = infos.get<uint64_t>(inf + l.ts_nsec);
     rec.facility = infos.get<uint8_t>(inf + l.facility);
-    rec.level = infos.get<uint8_t>(inf + l.facility + 1) >> 5;
+    set_flags_and_level(infos.get<uint8_t>(inf + l.facility + 1), rec);
     if (l.caller_id) rec.caller_id = infos.get<uint32_t>(inf + *l.caller_id);
     if (l.subsystem_len && l.device_len) {
       rec.subsystem = fixed_string(infos.text(inf + *l.subsystem, *l.subsystem_len));
@@ -354,7 +363,7 @@ Expected<std::vector<LogRecord>> read_legacy(const VmcoreInfo& info, const Kerne
       LogRecord rec;
       rec.ts_nsec = buf.get<uint64_t>(idx + ts_off);
       rec.facility = buf.get<uint8_t>(idx + facility_off);
-      rec.level = buf.get<uint8_t>(idx + facility_off + 1) >> 5;
+      set_flags_and_level(buf.get<uint8_t>(idx + facility_off + 1), rec);
       if (caller_off) rec.caller_id = buf.get<uint32_t>(idx + *caller_off);
       rec.text = std::string(buf.text(idx + header, text_len));
       parse_dictionary(buf.text(idx + header + text_len, dict_len), rec);
@@ -385,8 +394,16 @@ Expected<std::vector<LogRecord>> read_printk_log(const VmcoreInfo& info, const K
   return result;
 }
 
+std::string log_timestamp(const LogRecord& record) {
+  return fmt::format("[{:5}.{:06}] ", record.ts_nsec / 1000000000, record.ts_nsec % 1000000000 / 1000);
+}
+
 std::string format_log_line(const LogRecord& record) {
-  std::string line = fmt::format("[{:5}.{:06}] ", record.ts_nsec / 1000000000, record.ts_nsec % 1000000000 / 1000);
+  return format_log_text(log_timestamp(record), record) + '\n';
+}
+
+std::string format_log_text(std::string_view prefix, const LogRecord& record) {
+  std::string line(prefix);
   size_t indent = line.size();
   for (char c : record.text) {
     auto byte = static_cast<unsigned char>(c);
@@ -399,7 +416,6 @@ std::string format_log_line(const LogRecord& record) {
       line += fmt::format("\\x{:02x}", byte);
     }
   }
-  line += '\n';
   return line;
 }
 

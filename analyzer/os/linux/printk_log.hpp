@@ -19,10 +19,13 @@
 #include "capture/format/vmcoreinfo.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace coroner::linux_kernel {
+
+constexpr uint32_t kCallerCpu = 0x80000000;  // caller_id bit: the id is a CPU, not a thread
 
 struct LogRecord {
   // The ring buffer's sequence number; the legacy buffer keeps none, so
@@ -31,7 +34,14 @@ struct LogRecord {
   uint64_t ts_nsec = 0;
   int level = 0;      // 0..7
   int facility = 0;
-  uint32_t caller_id = 0;  // 0 when the kernel does not record it
+  // LOG_CONT: the text continues the previous record's line (a pr_cont()
+  // the kernel could not append to it). Records are still shown one per
+  // line, as the kernel's own dmesg, crash and makedumpfile show them.
+  bool continuation = false;
+  // Who called printk(): a thread id, or with kCallerCpu set a CPU number.
+  // Absent where the kernel does not record it (the legacy buffer without
+  // CONFIG_PRINTK_CALLER).
+  std::optional<uint32_t> caller_id;
   std::string text;   // one record; may contain '\n' for continuation lines
   // The dev_printk() device of the record ("" when none): struct
   // dev_printk_info of 5.10+, the SUBSYSTEM=/DEVICE= dictionary before.
@@ -50,10 +60,18 @@ Expected<std::vector<LogRecord>> read_printk_log(const VmcoreInfo& info, const K
                                                  std::vector<Error>* skipped = nullptr);
 
 // One record as makedumpfile --dump-dmesg (1.7.2) and crash's `log` write
-// it, trailing '\n' included: "[%5llu.%06llu] " and the text, each '\n' of
-// the text followed by as many spaces as that prefix is long, and bytes
-// that are neither printable ASCII nor white space written as "\xNN"
-// (makedumpfile sign-extends bytes >= 0x80 to "\xffffffNN"; we do not).
+// it, trailing '\n' included: "[%5llu.%06llu] " and the text as
+// format_log_text() writes it.
 std::string format_log_line(const LogRecord& record);
+
+// "[%5llu.%06llu] ": the record's time stamp in seconds, as the kernel prints it.
+std::string log_timestamp(const LogRecord& record);
+
+// `prefix` and the record's text after it, without a trailing '\n': each
+// '\n' of the text is followed by as many spaces as the prefix is long, and
+// bytes that are neither printable ASCII nor white space are written as
+// "\xNN" (makedumpfile sign-extends bytes >= 0x80 to "\xffffffNN"; crash
+// prints '.'; the kernel's /dev/kmsg writes "\xNN" as we do).
+std::string format_log_text(std::string_view prefix, const LogRecord& record);
 
 }  // namespace coroner::linux_kernel

@@ -18,15 +18,34 @@ struct SystemInfo {
   std::vector<int> online_cpus;                // CPUs not stopped (panic stops the others)
   std::optional<int64_t> time;                 // seconds since the epoch at the crash
   std::optional<uint64_t> uptime_seconds;
-  std::optional<std::array<double, 3>> load_average;
-  std::optional<size_t> tasks;
-  uint64_t memory_bytes = 0;                   // RAM the dump describes
+  // avenrun[]: fixed point, kLoadFixedShift fractional bits.
+  std::optional<std::array<uint64_t, 3>> load_average;
+  // RAM as crash counts it: the present pages of every node (spanned pages
+  // where a node counts none present); else what the dump describes.
+  uint64_t memory_bytes = 0;
   std::optional<uint64_t> cpu_mhz;             // x86_64 cpu_khz / 1000
+  std::optional<uint64_t> tainted_mask;
   std::optional<std::string> panic;            // crash's PANIC line
   std::vector<std::string> problems;           // why a field is missing
 };
 
+constexpr int kLoadFixedShift = 11;  // FSHIFT of avenrun[]
+
+// Everything but the tasks, which the commands count (task_selection.hpp).
 SystemInfo read_system_info(const Program& program);
+
+// The time of the crash, seconds since the epoch: VMCOREINFO's CRASHTIME,
+// else (QEMU dumps) the timekeeper's wall clock.
+Expected<int64_t> crash_time(const Program& program);
+
+// Seconds since boot as crash counts them: jiffies_64 since INITIAL_JIFFIES,
+// over HZ (from tick_nsec, TICK_NSEC = NSEC_PER_SEC / HZ); the timekeeper's
+// monotonic clock when those are missing.
+Expected<uint64_t> uptime_seconds(const Program& program);
+
+// The wall-clock time of boot, seconds since the epoch: crash_time() minus
+// uptime_seconds(), crash's boot_date, from which `log -T` dates records.
+Expected<int64_t> boot_time(const Program& program);
 
 // struct new_utsname of init_uts_ns.
 Expected<Utsname> read_utsname(const Program& program);

@@ -1,7 +1,7 @@
 #include "analyzer/os/linux/task_registers.hpp"
 
-#include "analyzer/arch/aarch64/aarch64_arch.hpp"
 #include "analyzer/object.hpp"
+#include "analyzer/os/linux/linux_kernel.hpp"
 #include "analyzer/os/linux/system_info.hpp"
 
 #include <algorithm>
@@ -9,12 +9,6 @@
 namespace coroner::linux_kernel {
 
 namespace {
-
-Expected<uint64_t> read_member(const Program& program, uint64_t address, std::string_view type,
-                               std::string_view member) {
-  CORONER_TRY(offset, program.member_offset(type, member));
-  return program.memory().read_u64(address + offset);
-}
 
 Expected<uint64_t> running_task(const GlobalObject& runqueues, uint32_t cpu) {
   CORONER_TRY(rq, per_cpu(runqueues, cpu));
@@ -51,59 +45,6 @@ void attach_notes(const Program& program, std::vector<CpuState>& cpus) {
         next = i + 1;
         break;
       }
-}
-
-// x86_64: __switch_to_asm pushed the callee-saved registers and left
-// thread.sp pointing at them (struct inactive_task_frame); its return
-// address leads back into __schedule.
-Expected<unwind::PhysicalFrame> x86_64_switched_out(const Program& program, uint64_t task) {
-  const arch::Arch& arch = program.arch();
-  CORONER_TRY(sp, read_member(program, task, "struct task_struct", "thread.sp"));
-  CORONER_TRY(frame_size, program.type_size("struct inactive_task_frame"));
-  unwind::PhysicalFrame frame;
-  frame.registers = unwind::RegisterSet(arch.register_names().size());
-  static constexpr std::pair<std::string_view, std::string_view> kSaved[] = {
-      {"r15", "r15"}, {"r14", "r14"}, {"r13", "r13"}, {"r12", "r12"}, {"bx", "rbx"}, {"bp", "rbp"}};
-  const auto& names = arch.register_names();
-  for (auto [member, reg] : kSaved) {
-    auto offset = program.member_offset("struct inactive_task_frame", member);
-    if (!offset) continue;  // not saved by this kernel (32-bit layouts)
-    CORONER_TRY(value, program.memory().read_u64(sp + *offset));
-    size_t index = static_cast<size_t>(std::find(names.begin(), names.end(), reg) - names.begin());
-    frame.registers.set(index, value);
-  }
-  CORONER_TRY(ret, read_member(program, sp, "inactive_task_frame", "ret_addr"));
-  frame.pc = ret;
-  frame.sp = sp + frame_size;
-  frame.exact_pc = false;
-  frame.registers.set(arch.pc_register(), frame.pc);
-  frame.registers.set(arch.sp_register(), frame.sp);
-  return frame;
-}
-
-// arm64: cpu_switch_to saved x19-x28, fp, sp and its return address
-// (into __switch_to) in thread.cpu_context.
-Expected<unwind::PhysicalFrame> aarch64_switched_out(const Program& program, uint64_t task) {
-  const auto& arch = static_cast<const arch::Aarch64Arch&>(program.arch());
-  CORONER_TRY(context, program.member_offset("struct task_struct", "thread.cpu_context"));
-  unwind::PhysicalFrame frame;
-  frame.registers = unwind::RegisterSet(arch.register_names().size());
-  static constexpr std::string_view kSaved[] = {"x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28"};
-  for (size_t i = 0; i < std::size(kSaved); ++i) {
-    CORONER_TRY(offset, program.member_offset("struct cpu_context", kSaved[i]));
-    CORONER_TRY(value, program.memory().read_u64(task + context + offset));
-    frame.registers.set(19 + i, value);
-  }
-  CORONER_TRY(fp, read_member(program, task + context, "struct cpu_context", "fp"));
-  CORONER_TRY(sp, read_member(program, task + context, "struct cpu_context", "sp"));
-  CORONER_TRY(pc, read_member(program, task + context, "struct cpu_context", "pc"));
-  frame.pc = arch.strip_pac(pc);
-  frame.sp = sp;
-  frame.exact_pc = false;
-  frame.registers.set(arch.fp_register(), fp);
-  frame.registers.set(arch.pc_register(), frame.pc);
-  frame.registers.set(arch.sp_register(), frame.sp);
-  return frame;
 }
 
 Expected<std::vector<CpuState>> read_cpu_states(const Program& program) {
@@ -166,8 +107,8 @@ Expected<unwind::PhysicalFrame> task_start_frame(const Program& program, uint64_
       frame.user_mode = arch.is_user_address(frame.pc);
       return frame;
     }
-  auto frame = program.arch().machine() == Machine::aarch64 ? aarch64_switched_out(program, task)
-                                                            : x86_64_switched_out(program, task);
+  CORONER_TRY(kernel, kernel_model(program));
+  auto frame = kernel->arch().switched_out_frame(program, task);
   if (!frame) return frame.error().context(fmt::format("registers of task {:#x}", task));
   return frame;
 }

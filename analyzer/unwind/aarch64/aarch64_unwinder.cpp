@@ -60,7 +60,7 @@ class Aarch64Unwinder final : public ArchUnwinder {
   explicit Aarch64Unwinder(const Program& program)
       : program_(program),
         arch_(dynamic_cast<const arch::Aarch64Arch&>(program.arch())),
-        strip_([this](uint64_t address) { return arch_.strip_pac(address); }),
+        strip_([this](uint64_t address) { return arch_.strip_pointer_auth(address); }),
         entry_text_(symbol_range(program, "__entry_text_start", "__entry_text_end")),
         kernel_text_{symbol_range(program, "_stext", "_etext"), symbol_range(program, "_sinittext", "_einittext")} {}
 

@@ -69,9 +69,10 @@ TEST_CASE("find_panic_message follows crash's passes", "[panic]") {
     CHECK(find_panic_message(log) ==
           std::optional<std::string>("general protection fault, probably for non-canonical address 0xdead: 0000 [#2] SMP"));
   }
-  SECTION("SysRq crashes in both spellings") {
-    CHECK(find_panic_message(log_of({"sysrq: Trigger a crash", "Kernel panic - not syncing: sysrq triggered crash"})) ==
-          std::optional<std::string>("sysrq: Trigger a crash"));
+  SECTION("SysRq crashes: the panic() string of 5.x+, the SysRq line of older kernels") {
+    CHECK(find_panic_message(log_of({"sysrq: Trigger a crash", "Kernel panic - not syncing: sysrq triggered crash",
+                                     "CPU: 0 PID: 1 Comm: sh"})) ==
+          std::optional<std::string>("Kernel panic - not syncing: sysrq triggered crash"));
     CHECK(find_panic_message(log_of({"SysRq : Trigger a crash", "BUG: unable to handle kernel NULL pointer"})) ==
           std::optional<std::string>("SysRq : Trigger a crash"));
   }

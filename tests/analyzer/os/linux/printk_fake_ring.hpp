@@ -35,6 +35,7 @@ inline void require_same_records(const std::vector<linux_kernel::LogRecord>& got
     CHECK(got[i].level == want[i].level);
     CHECK(got[i].facility == want[i].facility);
     CHECK(got[i].caller_id == want[i].caller_id);
+    CHECK(got[i].continuation == want[i].continuation);
     CHECK(got[i].text == want[i].text);
     CHECK(got[i].subsystem == want[i].subsystem);
     CHECK(got[i].device == want[i].device);

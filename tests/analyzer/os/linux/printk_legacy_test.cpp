@@ -1,7 +1,8 @@
-// The legacy log_buf of Linux 3.5 to 5.9 on synthetic memory: a writer that
-// follows log_store()'s rules (records aligned to 8, a zero-length header
-// marks the wrap to the buffer's start, the oldest records give way).
+// The legacy log_buf of Linux 3.5 to 5.9 on synthetic memory, in the
+// layouts of real kernels (printk_legacy_buffer.hpp); `log` reads the same
+// buffers from a real dump in tests/commands/test_log_legacy.cpp.
 #include "tests/analyzer/os/linux/printk_fake_ring.hpp"
+#include "tests/analyzer/os/linux/printk_legacy_buffer.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,113 +16,44 @@ using test::FakePhysicalMemory;
 constexpr uint64_t kBufSymbol = 0x1000, kLenSymbol = 0x1008, kFirstSymbol = 0x1010, kNextSymbol = 0x1018;
 constexpr uint64_t kBuf = 0x10000;
 
-struct Layout {
-  std::string type;    // "printk_log", or "log" before 3.11
-  uint64_t header;     // sizeof(struct printk_log)
-  bool caller_id;      // CONFIG_PRINTK_CALLER (5.1+): u32 after the level byte
-};
+using test::LegacyLayout;
 
-std::string vmcoreinfo(const Layout& l) {
-  std::string text = fmt::format(
-      "SYMBOL(log_buf)={:x}\nSYMBOL(log_buf_len)={:x}\nSYMBOL(log_first_idx)={:x}\nSYMBOL(log_next_idx)={:x}\n"
-      "SIZE({})={}\nOFFSET({}.ts_nsec)=0\nOFFSET({}.len)=8\nOFFSET({}.text_len)=10\n",
-      kBufSymbol, kLenSymbol, kFirstSymbol, kNextSymbol, l.type, l.header, l.type, l.type, l.type);
-  if (l.caller_id) text += fmt::format("OFFSET({}.caller_id)=16\n", l.type);
-  return text;
+std::string vmcoreinfo(const LegacyLayout& l) {
+  return test::legacy_vmcoreinfo(l, kBufSymbol, kLenSymbol, kFirstSymbol, kNextSymbol);
 }
 
-struct Stored {
-  LogRecord record;
-  uint32_t idx = 0, len = 0;
-};
-
+// A legacy buffer in fake memory at kBuf: every record added is stored
+// there, with the indexes, as the kernel would.
 class LogBufWriter {
  public:
-  LogBufWriter(FakePhysicalMemory& mem, Layout layout, uint32_t buf_len)
-      : mem_(mem), l_(std::move(layout)), buf_len_(buf_len) {
+  LogBufWriter(FakePhysicalMemory& mem, LegacyLayout layout, uint32_t buf_len) : mem_(mem), buf_(std::move(layout), buf_len) {
     mem_.put<uint64_t>(kBufSymbol, kBuf);
     mem_.put<uint32_t>(kLenSymbol, buf_len);
-    mem_.map(kBuf, buf_len);
-    store_indexes();
+    store();
   }
-
-  void add(std::string text, std::string dict = "") {
-    LogRecord r;
-    r.ts_nsec = 1000 * ++count_;
-    r.level = static_cast<int>(count_ % 8);
-    r.facility = 1;
-    r.caller_id = l_.caller_id ? static_cast<uint32_t>(100 + count_) : 0;
-    r.text = std::move(text);
-    uint32_t size = static_cast<uint32_t>((l_.header + r.text.size() + dict.size() + 7) & ~size_t{7});
-    while (!live_.empty() && !has_space(size)) drop_first();
-    if (next_ + size + l_.header > buf_len_) {  // mark the wrap and start over
-      std::vector<char> zero(l_.header);
-      mem_.write(kBuf + next_, zero.data(), zero.size());
-      next_ = 0;
-      while (!live_.empty() && !has_space(size)) drop_first();
-    }
-    if (live_.empty()) first_ = next_;
-    uint64_t at = kBuf + next_;
-    std::vector<char> zero(size);
-    mem_.write(at, zero.data(), size);
-    mem_.put<uint64_t>(at, r.ts_nsec);
-    mem_.put<uint16_t>(at + 8, static_cast<uint16_t>(size));
-    mem_.put<uint16_t>(at + 10, static_cast<uint16_t>(r.text.size()));
-    mem_.put<uint16_t>(at + 12, static_cast<uint16_t>(dict.size()));
-    mem_.put<uint8_t>(at + 14, static_cast<uint8_t>(r.facility));
-    mem_.put<uint8_t>(at + 15, static_cast<uint8_t>(r.level << 5));
-    if (l_.caller_id) mem_.put<uint32_t>(at + 16, r.caller_id);
-    mem_.write(at + l_.header, r.text.data(), r.text.size());
-    mem_.write(at + l_.header + r.text.size(), dict.data(), dict.size());
-    for (std::string_view d = dict; !d.empty();) {
-      std::string_view entry = d.substr(0, d.find('\0'));
-      if (entry.starts_with("SUBSYSTEM=")) r.subsystem = entry.substr(10);
-      if (entry.starts_with("DEVICE=")) r.device = entry.substr(7);
-      d.remove_prefix(std::min(d.size(), entry.size() + 1));
-    }
-    live_.push_back({std::move(r), next_, size});
-    next_ += size;
-    store_indexes();
+  void add(std::string text, std::string dict = "", bool continuation = false) {
+    buf_.add(std::move(text), std::move(dict), std::nullopt, continuation);
+    store();
   }
-
-  std::vector<LogRecord> live_records() const {
-    std::vector<LogRecord> v;
-    for (const Stored& s : live_) {
-      v.push_back(s.record);
-      v.back().seq = v.size() - 1;
-    }
-    return v;
-  }
-  const std::deque<Stored>& live() const { return live_; }
-  uint32_t next_index() const { return next_; }
+  std::vector<LogRecord> live_records() const { return buf_.live_records(); }
+  const std::deque<test::LegacyLogBuffer::Stored>& live() const { return buf_.live(); }
+  uint32_t next_index() const { return buf_.next_index(); }
 
  private:
-  bool has_space(uint32_t size) const {
-    uint32_t free = next_ > first_ || live_.empty() ? std::max(buf_len_ - next_, first_) : first_ - next_;
-    return free >= size + l_.header;
+  void store() {
+    mem_.write(kBuf, buf_.bytes().data(), buf_.bytes().size());
+    mem_.put<uint32_t>(kFirstSymbol, buf_.first_index());
+    mem_.put<uint32_t>(kNextSymbol, buf_.next_index());
   }
-  void drop_first() {
-    live_.pop_front();
-    first_ = live_.empty() ? next_ : live_.front().idx;
-  }
-  void store_indexes() {
-    mem_.put<uint32_t>(kFirstSymbol, first_);
-    mem_.put<uint32_t>(kNextSymbol, next_);
-  }
-
   FakePhysicalMemory& mem_;
-  Layout l_;
-  uint32_t buf_len_;
-  uint32_t first_ = 0, next_ = 0;
-  uint64_t count_ = 0;
-  std::deque<Stored> live_;
+  test::LegacyLogBuffer buf_;
 };
 
 using Fixture = test::PrintkFakeKernel;
 
 TEST_CASE("legacy log_buf: records, dictionaries and wrap markers", "[printk]") {
-  auto layout = GENERATE(Layout{"printk_log", 16, false}, Layout{"log", 16, false}, Layout{"printk_log", 24, true});
-  INFO("struct " << layout.type << ", " << layout.header << " bytes");
+  auto layout = GENERATE(from_range(test::real_legacy_layouts()));
+  INFO(layout.kernel << ": struct " << layout.type << ", " << layout.header << " bytes");
   Fixture f;
   LogBufWriter buf(f.phys, layout, 1024);
   buf.add("Linux version 4.18.0");
@@ -145,7 +77,7 @@ TEST_CASE("legacy log_buf: records, dictionaries and wrap markers", "[printk]") 
 }
 
 TEST_CASE("legacy log_buf: corrupt records stop the walk and say where", "[printk]") {
-  Layout layout{"printk_log", 16, false};
+  LegacyLayout layout = test::real_legacy_layouts()[1];
   Fixture f;
   LogBufWriter buf(f.phys, layout, 1024);
   for (int i = 0; i < 5; ++i) buf.add(fmt::format("record {}", i));
@@ -208,7 +140,7 @@ TEST_CASE("legacy log_buf: corrupt records stop the walk and say where", "[print
 }
 
 TEST_CASE("legacy log_buf: a record in an unreadable page is skipped", "[printk]") {
-  Layout layout{"printk_log", 16, false};
+  LegacyLayout layout = test::real_legacy_layouts()[1];
   Fixture f;
   LogBufWriter buf(f.phys, layout, 8192);
   for (int i = 0; i < 20; ++i) buf.add(fmt::format("record {} {}", i, std::string(200, 'z')));
@@ -217,7 +149,7 @@ TEST_CASE("legacy log_buf: a record in an unreadable page is skipped", "[printk]
   // page boundary: only makes sense if a header lies before the boundary.
   std::vector<LogRecord> want;
   size_t straddling = 0;
-  for (const Stored& s : buf.live()) {
+  for (const auto& s : buf.live()) {
     if (s.idx < 4096 && s.idx + s.len > 4096) ++straddling;
   }
   REQUIRE(straddling == 1);
@@ -225,13 +157,26 @@ TEST_CASE("legacy log_buf: a record in an unreadable page is skipped", "[printk]
   auto log = f.read(vmcoreinfo(layout));
   REQUIRE(log);
   // The walk needs the headers in the lost page, so it stops there.
-  for (const Stored& s : buf.live())
+  for (const auto& s : buf.live())
     if (s.idx + s.len <= 4096) want.push_back(s.record);
   for (size_t i = 0; i < want.size(); ++i) want[i].seq = i;
   test::require_same_records(*log, want);
   REQUIRE(f.skipped.size() == 2);
   CHECK_THAT(f.skipped[0].message(), Catch::Contains("0x11000"));
   CHECK_THAT(f.skipped[1].message(), Catch::Contains("and all after it"));
+}
+
+TEST_CASE("legacy log_buf: a continuation fragment keeps its LOG_CONT flag", "[printk]") {
+  Fixture f;
+  LogBufWriter buf(f.phys, test::real_legacy_layouts()[1], 1024);
+  buf.add("Memory: 2048K available (");
+  buf.add("1234K kernel code)", "", true);
+  auto log = f.read(vmcoreinfo(test::real_legacy_layouts()[1]));
+  REQUIRE(log);
+  test::require_same_records(*log, buf.live_records());
+  REQUIRE(log->size() == 2);
+  CHECK_FALSE(log->at(0).continuation);
+  CHECK(log->at(1).continuation);
 }
 
 }  // namespace

@@ -135,6 +135,7 @@ class RingWriter {
     w.id = (head_id_ + 1) & kIdMask;
     w.record.seq = seq_++;
     w.record.ts_nsec = 42;
+    w.record.caller_id = 0;
     w.begin = w.next = failed ? 0x1 : 0x3;
     while (!live_.empty() && w.id - tail_id_ >= count_) push_tail();
     if (live_.empty()) tail_id_ = w.id;
@@ -183,7 +184,7 @@ class RingWriter {
     mem_.put<uint16_t>(at + 16, static_cast<uint16_t>(w.record.text.size()));
     mem_.put<uint8_t>(at + 18, static_cast<uint8_t>(w.record.facility));
     mem_.put<uint8_t>(at + 19, static_cast<uint8_t>(w.record.level << 5 | 0x2));  // flags = LOG_NEWLINE
-    mem_.put<uint32_t>(at + 20, w.record.caller_id);
+    mem_.put<uint32_t>(at + 20, w.record.caller_id.value_or(0));
     mem_.write(at + 24, w.record.subsystem.data(), w.record.subsystem.size());
     mem_.write(at + 40, w.record.device.data(), w.record.device.size());
   }
@@ -385,6 +386,22 @@ TEST_CASE("lockless ring: bad headers and missing keys give one clear error", "[
     CHECK(log.error().code() == Errc::not_found);
     CHECK_THAT(log.error().message(), Catch::Contains("SYMBOL(prb)") && Catch::Contains("SYMBOL(log_buf)"));
   }
+}
+
+TEST_CASE("lockless ring: a continuation record keeps its LOG_CONT flag", "[printk]") {
+  Fixture f;
+  RingWriter ring(f.phys, 4, 12);
+  ring.add("Memory: 2048K available (", 6);
+  ring.add("1234K kernel code)", 6);
+  // A pr_cont() the kernel could not append to the record before it.
+  f.phys.put<uint8_t>(kInfos + (ring.live()[1].id % 16) * kInfoSize + 19, 6 << 5 | 8);
+  auto log = f.read();
+  REQUIRE(log);
+  REQUIRE(log->size() == 2);
+  CHECK_FALSE(log->at(0).continuation);
+  CHECK(log->at(1).continuation);
+  CHECK(log->at(1).level == 6);
+  CHECK(log->at(1).text == "1234K kernel code)");
 }
 
 TEST_CASE("lockless ring: facility and level after dict_len in the 5.10 merge-window layout", "[printk]") {

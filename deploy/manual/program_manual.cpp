@@ -1,4 +1,4 @@
-#include "manual/program_manual.hpp"
+#include "deploy/manual/program_manual.hpp"
 
 #include <fmt/format.h>
 

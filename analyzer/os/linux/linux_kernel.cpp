@@ -1,0 +1,21 @@
+#include "analyzer/os/linux/linux_kernel.hpp"
+
+#include "analyzer/os/linux/modules.hpp"
+
+namespace coroner::linux_kernel {
+
+Expected<KernelModules> LinuxKernel::read_modules() const { return read_and_attach_modules(program_); }
+
+Expected<std::unique_ptr<OsModel>> open_linux_kernel(const Program& program) {
+  CORONER_TRY(arch, make_linux_arch(program.arch().machine()));
+  return std::unique_ptr<OsModel>(std::make_unique<LinuxKernel>(program, std::move(arch)));
+}
+
+Expected<const LinuxKernel*> kernel_model(const Program& program) {
+  // The one downcast from the program's OS model to Linux's.
+  if (const auto* linux_model = dynamic_cast<const LinuxKernel*>(&program.os())) return linux_model;
+  return make_error(Errc::unsupported, "the program was opened with the {} OS model, not Linux's",
+                    program.os().name());
+}
+
+}  // namespace coroner::linux_kernel

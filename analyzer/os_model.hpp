@@ -1,0 +1,45 @@
+// What the program layer needs from the operating system of a dump: one
+// object per Program, built once when the Program opens and owned by it
+// (after drgn's program flags / platform and crash's kernel_table). The
+// program layer cannot depend on an OS layer, so the OS model implements
+// this interface (analyzer/os/linux/linux_kernel.hpp: LinuxKernel) and is
+// handed in through ProgramOptions::os_model; a higher layer reaches its
+// concrete model through that model's own accessor (linux_kernel::kernel()).
+//
+// Today the program needs the kernel's modules (symbol lookups and
+// unwinding span them). State of the OS model that only higher layers use --
+// tasks, per-CPU data, the log -- lives in the concrete model, not here;
+// add a member here only when the program layer itself needs it.
+#pragma once
+
+#include "analyzer/kernel_module.hpp"
+#include "capture/format/error.hpp"
+
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace coroner {
+
+class Program;
+
+using KernelModules = std::vector<std::unique_ptr<KernelModule>>;
+
+class OsModel {
+ public:
+  virtual ~OsModel() = default;
+
+  virtual std::string_view name() const = 0;  // "linux"
+
+  // The dump's kernel modules with their objects attached where they were
+  // found. Program::modules() calls it once and keeps the result.
+  virtual Expected<KernelModules> read_modules() const = 0;
+};
+
+// Builds the OS model of an opened Program (its dump, architecture and
+// symbols are ready; the model may keep the reference: the Program owns it).
+// The error says why this OS model does not fit the dump.
+using OsModelFactory = std::function<Expected<std::unique_ptr<OsModel>>(const Program& program)>;
+
+}  // namespace coroner
