@@ -50,7 +50,6 @@ Expected<void> run_quit(CommandContext& ctx, const Arguments&) {
 Command help_command() {
   return {"help", "list the commands, or describe one", "  help [COMMAND]\n  crash> help bt", run_help};
 }
-Command quit_command() { return {"q", "leave coroner (also: exit, quit)", "  q
-  crash> q", run_quit}; }
+Command quit_command() { return {"q", "leave coroner (also: exit, quit)", "  q\n  crash> q", run_quit}; }
 
 }  // namespace coroner::commands

@@ -30,7 +30,7 @@ const Command* find_command(std::string_view name) {
 // Strings read from a dump (comm, char arrays) need not be UTF-8: invalid
 // bytes become U+FFFD, so the document is always valid JSON (README).
 void CommandContext::emit(const nlohmann::json& document) const {
-  out << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  out << document.dump(json_lines ? -1 : 2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
 Expected<Arguments> split_command_line(std::string_view line) {

@@ -144,6 +144,23 @@ TEST_CASE("-x COMMAND and -i FILE run the same commands as standard input", "[ma
     CHECK(std::count(one.out.begin(), one.out.end(), '\n') > 1);
     CHECK(nlohmann::json::parse(one.out)["release"] == d31.facts()["osrelease"]);
   }
+  SECTION("script lines pipe, redirect and use aliases as in the shell") {
+    std::vector<std::string> expected;
+    for (const std::string& line : lines_of(run_coroner("-s -x bt " + dump, "").out))
+      if (line.find("fx_crash") != std::string::npos) expected.push_back(line);
+    REQUIRE(expected.size() >= 3);  // fx_crash_level3..1 [fx_crash]
+    const fs::path log = cache_dir() / ("main-log-" + std::to_string(::getpid()));
+    const Run run = run_coroner("-s " + dump, "alias trace bt\ntrace | grep fx_crash\nlog > " + log.string() + "\n");
+    CHECK(run.status == 0);
+    std::vector<std::string> got = lines_of(run.out);
+    REQUIRE(!got.empty());
+    CHECK_THAT(got.front(), Catch::Contains("trace") && Catch::EndsWith("bt"));  // alias shows what it defined
+    got.erase(got.begin());
+    CHECK(got == expected);
+    std::ifstream written(log);
+    CHECK(std::string(std::istreambuf_iterator<char>(written), {}) == run_coroner("-s -x log " + dump, "").out);
+    fs::remove(log);
+  }
   SECTION("a failing command exits 1, names itself on standard error, and the others run") {
     const Run bad = run_coroner("-s -x sys -x 'p no_such_symbol' -x 'bt " + pid + "' " + dump, "");
     CHECK(bad.status == 1);

@@ -1,12 +1,13 @@
 #include "analyzer/frontends/batch/batch.hpp"
+#include "analyzer/frontends/command_line/session.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <istream>
 #include <ostream>
-#include <sstream>
 
 namespace coroner::frontends {
 
@@ -27,16 +28,6 @@ std::string failure_line(const std::string& line, const Error& error) {
   return command + ": " + reason;
 }
 
-// Each JSON document of a command's output as one compact line.
-void write_json_lines(const std::string& documents, std::ostream& out) {
-  std::istringstream in(documents);
-  while ((in >> std::ws) && in.peek() != std::char_traits<char>::eof()) {
-    nlohmann::json document;
-    in >> document;  // a command's own output: valid JSON (CommandContext::emit)
-    out << document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-  }
-}
-
 }  // namespace
 
 Expected<std::vector<std::string>> read_command_file(const std::string& path) {
@@ -54,23 +45,17 @@ std::vector<std::string> read_command_lines(std::istream& in) {
 }
 
 int run_batch(commands::CommandContext& context, const std::vector<std::string>& lines, std::ostream& errors) {
-  const bool json_lines = context.json() && std::count_if(lines.begin(), lines.end(), is_command) > 1;
+  // Several commands' JSON documents: one compact line each (JSON Lines).
+  context.json_lines = context.json() && std::count_if(lines.begin(), lines.end(), is_command) > 1;
+  // A reader that quits (`coroner ... | head`, a script's `| head`) is an
+  // EPIPE, not a SIGPIPE that ends the program mid-script.
+  std::signal(SIGPIPE, SIG_IGN);
+  Session session(context, false);  // aliases, pipes and redirections as in the shell
   int status = 0;
   for (const std::string& line : lines) {
-    if (context.quit) break;
+    if (context.quit || !context.out) break;  // `q`, or standard output is gone
     if (!is_command(line)) continue;
-    Expected<void> result;
-    if (json_lines) {
-      // The command's documents, each made one compact line.
-      std::ostringstream buffer;
-      commands::CommandContext buffered{context.program, context.format, buffer, context.current_pid};
-      result = commands::run_command_line(buffered, line);
-      context.current_pid = buffered.current_pid;
-      context.quit = buffered.quit;
-      write_json_lines(buffer.str(), context.out);
-    } else {
-      result = commands::run_command_line(context, line);
-    }
+    const Expected<void> result = session.run(line);
     context.out.flush();
     if (!result) {
       errors << failure_line(line, result.error()) << '\n';

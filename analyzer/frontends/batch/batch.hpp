@@ -17,7 +17,8 @@ std::vector<std::string> read_command_lines(std::istream& in);
 
 // Runs the commands in order until the end or `q`; blank lines and #
 // comments are skipped. Each failing command prints one line to `errors`
-// "COMMAND LINE: reason", and the run goes on. With JSON output
+// "COMMAND LINE: reason", and the run goes on. Lines run as in the shell
+// (aliases, `| command`, `> file`) but without the pager. With JSON output
 // and more than one command, each document is one compact line (JSON
 // Lines). Returns 0 when every command succeeded, 1 otherwise.
 int run_batch(commands::CommandContext& context, const std::vector<std::string>& lines, std::ostream& errors);
