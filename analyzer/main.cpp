@@ -1,10 +1,13 @@
-// coroner: the analyzer's command line.
-//   coroner [-s] [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]
+// coroner: the analyzer's command line (described for --help and the man
+// page in frontends/manual/coroner_manual.cpp).
+//   coroner [-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]
 // With no dump arguments it opens the sample dump shipped with coroner.
-// Commands come from the terminal (the crash> shell) or, when standard
-// input is not a terminal, one per line from it.
+// Commands come from -i FILE, then -x (and exit), else the terminal (the
+// crash> shell) or, when standard input is not a terminal, one per line
+// from it.
 #include "analyzer/frontends/batch/batch.hpp"
 #include "analyzer/frontends/index_builder/index_builder.hpp"
+#include "analyzer/frontends/manual/coroner_manual.hpp"
 #include "analyzer/frontends/shell/banner.hpp"
 #include "analyzer/frontends/shell/shell.hpp"
 #include "analyzer/os/linux/linux_kernel.hpp"
@@ -19,30 +22,22 @@
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: coroner [-s] [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]\n"
-    "       coroner            (opens the bundled sample dump)\n"
-    "  VMLINUX    the kernel with debug info (may be .zst/.gz/.xz)\n"
-    "  DUMP       ELF vmcore, QEMU dump, kdump-compressed, flattened, or the files of a split dump\n"
-    "  -s         silent: no banner (for scripts)\n"
-    "  --mod-path DIR   where to look for module debug info (repeatable)\n"
-    "  --output json    each command prints one JSON document\n"
-    "       coroner --build-index [--background] VMLINUX\n"
-    "             build the caches that make a start fast (DWARF name index, symbol table) in\n"
-    "             $CORONER_CACHE_DIR (default ~/.cache/coroner); a session without them starts one\n"
-    "             in the background when it ends (CORONER_BACKGROUND_INDEX=0: do not)\n"
-    "Commands are read from standard input when it is not a terminal; `help` lists them.\n";
-
 int usage_error(const std::string& message) {
-  std::cerr << "coroner: " << message << '\n' << kUsage;
+  std::cerr << "coroner: " << message << '\n'
+            << coroner::manual::usage_lines(coroner::frontends::coroner_manual()) << "(coroner --help tells more)\n";
   return 2;
 }
 
-// The sample dump (arm64 oops, filtered) from the source tree or the
-// installed share directory.
+// The sample dump (arm64 oops, filtered) from the source tree, or installed
+// beside the executable (PREFIX/bin/coroner, PREFIX/share/coroner/sample),
+// so a package may choose its prefix.
 std::optional<std::filesystem::path> sample_directory() {
-  for (const char* dir : {CORONER_SAMPLE_DIR, CORONER_INSTALLED_SAMPLE_DIR})
-    if (std::filesystem::exists(std::filesystem::path(dir) / "vmcore")) return std::filesystem::path(dir);
+  std::error_code ignored;
+  std::vector<std::filesystem::path> candidates = {CORONER_SAMPLE_DIR};
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ignored);
+  if (exe.is_absolute()) candidates.push_back(exe.parent_path().parent_path() / "share/coroner/sample");
+  for (const std::filesystem::path& dir : candidates)
+    if (std::filesystem::exists(dir / "vmcore", ignored)) return dir;
   return std::nullopt;
 }
 
@@ -55,10 +50,12 @@ int main(int argc, char** argv) {
   bool build_index = false;
   bool background = false;
   std::vector<std::string> positional;
+  std::vector<std::string> script;  // -i FILE's lines, then each -x COMMAND
+  bool exit_after_script = false;   // -x given
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
+      std::cout << coroner::manual::help_text(coroner::frontends::coroner_manual());
       return 0;
     } else if (a == "--version") {
       std::cout << "coroner 0.1.0\n";
@@ -69,12 +66,22 @@ int main(int argc, char** argv) {
       build_index = true;
     } else if (a == "--background") {
       background = true;
-    } else if (a == "--mod-path" || a == "--output") {
+    } else if (a == "--mod-path" || a == "--output" || a == "-i" || a == "-x" || a == "--command") {
       if (i + 1 == argc) return usage_error(a + " needs a value");
       std::string value = argv[++i];
       if (a == "--mod-path") options.module_dirs.push_back(value);
-      else if (value == "json") format = coroner::commands::OutputFormat::json;
+      else if (a == "-x" || a == "--command") {
+        script.push_back(value);
+        exit_after_script = true;
+      } else if (a == "-i") {
+        auto lines = coroner::frontends::read_command_file(value);
+        if (!lines) return usage_error(lines.error().message());
+        script.insert(script.end(), lines->begin(), lines->end());
+      } else if (value == "json") format = coroner::commands::OutputFormat::json;
       else if (value != "text") return usage_error("--output takes text or json, not " + value);
+    } else if (a.starts_with("--command=")) {
+      script.push_back(a.substr(10));
+      exit_after_script = true;
     } else if (a.starts_with("--output=")) {
       std::string value = a.substr(9);
       if (value == "json") format = coroner::commands::OutputFormat::json;
@@ -109,8 +116,14 @@ int main(int argc, char** argv) {
   coroner::commands::CommandContext context{**program, format, std::cout};
   bool interactive = isatty(STDIN_FILENO);
   if (!silent && format == coroner::commands::OutputFormat::text) coroner::frontends::print_banner(context, std::cerr);
-  const int status = interactive ? coroner::frontends::run_shell(context)
-                                 : coroner::frontends::run_batch(context, std::cin, std::cerr);
+  // crash's order: -i FILE, then -x commands (and exit), else the shell or
+  // standard input's commands.
+  if (!exit_after_script && !interactive) {
+    std::vector<std::string> piped = coroner::frontends::read_command_lines(std::cin);
+    script.insert(script.end(), piped.begin(), piped.end());
+  }
+  int status = coroner::frontends::run_batch(context, script, std::cerr);
+  if (!exit_after_script && interactive && !context.quit) status = coroner::frontends::run_shell(context);
   coroner::frontends::start_background_index(**program);
   return status;
 }

@@ -1,5 +1,6 @@
 #include "analyzer/value_format.hpp"
 
+#include "analyzer/print_format.hpp"
 #include "analyzer/type_format.hpp"
 
 #include <cstring>
@@ -23,28 +24,10 @@ bool is_char(const Type& type) {
                                            type.encoding() == symbols::Encoding::unsigned_char);
 }
 
-// A character inside a C string or char literal, escaped as gdb does.
-std::string escaped(unsigned char c, char quote) {
-  switch (c) {
-    case '\a': return "\\a";
-    case '\b': return "\\b";
-    case '\f': return "\\f";
-    case '\n': return "\\n";
-    case '\r': return "\\r";
-    case '\t': return "\\t";
-    case '\v': return "\\v";
-    case '\\': return "\\\\";
-    default: break;
-  }
-  if (c == static_cast<unsigned char>(quote)) return std::string("\\") + quote;
-  if (c < 0x20 || c >= 0x7f) return fmt::format("\\{:03o}", c);
-  return std::string(1, static_cast<char>(c));
-}
-
 template <typename Bytes>
 std::string c_quoted(const Bytes& text) {
   std::string out = "\"";
-  for (auto c : text) out += escaped(static_cast<unsigned char>(c), '"');
+  for (auto c : text) out += escaped_char(static_cast<unsigned char>(c), '"');
   return out + "\"";
 }
 
@@ -58,7 +41,8 @@ struct Slice {
 
 class Walker {
  public:
-  Walker(const Program& program, IntegerBase base) : program_(program), base_(base) {}
+  Walker(const Program& program, IntegerBase base, PrintFormat format)
+      : program_(program), base_(base), format_(format == PrintFormat::string ? PrintFormat::natural : format) {}
 
   Expected<std::string> text(const Slice& slice, int depth) const {
     if (depth > kMaxDepth) return make_error(Errc::corrupt, "values nested deeper than {} levels", kMaxDepth);
@@ -68,6 +52,7 @@ class Walker {
       case TypeKind::array: return array_text(*type, slice, depth);
       case TypeKind::pointer: {
         const uint64_t address = scalar(slice, false);
+        if (format_ != PrintFormat::natural) return lettered_text(address, false, slice);
         std::string out = fmt::format("{:#x}", address) + symbol_suffix(program_, address);
         CORONER_TRY(target, type->target().get());
         CORONER_TRY(target_type, symbols::underlying(target));
@@ -78,6 +63,7 @@ class Walker {
       }
       case TypeKind::enumeration: {
         const uint64_t value = scalar(slice, type->is_signed());
+        if (format_ != PrintFormat::natural) return lettered_text(value, type->is_signed(), slice);
         if (base_ == IntegerBase::natural)
           for (const symbols::Enumerator& e : type->enumerators())
             if (e.value == value) return e.name;
@@ -169,9 +155,17 @@ class Walker {
     return c_quoted(bytes) + (truncated ? "..." : "");
   }
 
+  static uint64_t bit_width(const Slice& slice) { return slice.bit_size ? slice.bit_size : slice.bytes.size() * 8; }
+
+  // An integer in a gdb format letter (/a: with the symbol it points into).
+  std::string lettered_text(uint64_t value, bool is_signed, const Slice& slice) const {
+    std::string out = format_scalar(value, bit_width(slice), is_signed, format_);
+    return format_ == PrintFormat::address ? out + symbol_suffix(program_, value) : out;
+  }
+
   std::string integer_text(uint64_t value, bool is_signed, const Slice& slice) const {
     if (base_ == IntegerBase::hex) {
-      const uint64_t bits = slice.bit_size ? slice.bit_size : slice.bytes.size() * 8;
+      const uint64_t bits = bit_width(slice);
       return fmt::format("{:#x}", bits < 64 ? value & ((uint64_t{1} << bits) - 1) : value);
     }
     if (is_signed) return fmt::format("{}", static_cast<int64_t>(value));
@@ -180,12 +174,13 @@ class Walker {
 
   std::string base_text(const Type& type, const Slice& slice) const {
     const uint64_t value = scalar(slice, type.is_signed());
-    if (type.encoding() == symbols::Encoding::floating && base_ == IntegerBase::natural)
+    if (type.encoding() == symbols::Encoding::floating && (base_ == IntegerBase::natural || format_ != PrintFormat::natural))
       return fmt::format("{}", floating(slice));
+    if (format_ != PrintFormat::natural) return lettered_text(value, type.is_signed(), slice);
     if (type.encoding() == symbols::Encoding::boolean && base_ == IntegerBase::natural) return value ? "true" : "false";
     std::string out = integer_text(value, type.is_signed(), slice);
     if (is_char(type) && base_ != IntegerBase::hex)
-      out += " '" + escaped(static_cast<unsigned char>(value), '\'') + "'";
+      out += " '" + escaped_char(static_cast<unsigned char>(value), '\'') + "'";
     return out;
   }
 
@@ -233,7 +228,8 @@ class Walker {
   Expected<std::string> array_text(const Type& type, const Slice& slice, int depth) const {
     CORONER_TRY(element, type.target().get());
     CORONER_TRY(element_type, symbols::underlying(element));
-    if (is_char(*element_type)) return char_array_text(type, slice);
+    // With a format letter, char arrays are arrays of numbers (p/x comm).
+    if (is_char(*element_type) && format_ == PrintFormat::natural) return char_array_text(type, slice);
     std::string out = "{";
     size_t count = 0;
     CORONER_CHECK(for_each_element(type, slice, [&](const Slice& s) -> Expected<void> {
@@ -247,6 +243,7 @@ class Walker {
 
   const Program& program_;
   IntegerBase base_;
+  PrintFormat format_;  // a gdb letter overrides base_ for every scalar
 };
 
 }  // namespace
@@ -259,21 +256,23 @@ std::string symbol_suffix(const Program& program, uint64_t address) {
   return offset ? fmt::format(" <{}+{}>", symbol->name, offset) : fmt::format(" <{}>", symbol->name);
 }
 
-Expected<std::string> format_value(const Object& object, IntegerBase base, int depth) {
+Expected<std::string> format_value(const Object& object, IntegerBase base, int depth, PrintFormat format) {
   CORONER_TRY(bytes, object.read_bytes());
-  Walker walker(object.program(), base);
+  Walker walker(object.program(), base, format);
   return walker.text(Slice{object.type(), bytes, object.bit_offset(), object.bit_size()}, depth);
 }
 
-Expected<std::string> format_top_value(const Object& object, IntegerBase base) {
+Expected<std::string> format_top_value(const Object& object, IntegerBase base, PrintFormat format) {
   CORONER_TRY(type, object.underlying_type());
   if (type->kind() == TypeKind::function) {
     const uint64_t address = object.address().value_or(0);
     return fmt::format("{{{}}} {:#x}{}", declaration(object.type(), ""), address,
                        symbol_suffix(object.program(), address));
   }
-  CORONER_TRY(text, format_value(object, base, 0));
-  if (type->kind() != TypeKind::pointer) return text;
+  CORONER_TRY(text, format_value(object, base, 0, format));
+  // gdb shows a pointer's type only in its natural form (p, p/s).
+  if (type->kind() != TypeKind::pointer || (format != PrintFormat::natural && format != PrintFormat::string))
+    return text;
   CORONER_TRY(target, type->target().get());
   CORONER_TRY(target_type, symbols::underlying(target));
   if (is_char(*target_type)) return text;  // gdb shows the string instead of the type
@@ -284,7 +283,7 @@ Expected<nlohmann::json> value_json(const Object& object) {
   CORONER_TRY(type, object.underlying_type());
   if (type->kind() == TypeKind::function) return nlohmann::json(fmt::format("{:#x}", object.address().value_or(0)));
   CORONER_TRY(bytes, object.read_bytes());
-  Walker walker(object.program(), IntegerBase::natural);
+  Walker walker(object.program(), IntegerBase::natural, PrintFormat::natural);
   return walker.json(Slice{object.type(), bytes, object.bit_offset(), object.bit_size()}, 0);
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "analyzer/object.hpp"
+#include "analyzer/print_format.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -16,12 +17,16 @@ namespace coroner {
 enum class IntegerBase { natural, hex, decimal };
 
 // The value at nesting depth `depth` (members of the outermost struct are
-// at depth 1). The object is read once, as a whole.
-Expected<std::string> format_value(const Object& object, IntegerBase base, int depth = 0);
+// at depth 1). The object is read once, as a whole. A gdb format letter
+// (p/x) applies to every scalar inside the value and overrides `base`.
+Expected<std::string> format_value(const Object& object, IntegerBase base, int depth = 0,
+                                   PrintFormat format = PrintFormat::natural);
 // As `p` shows a whole value: pointers with their type first
 // ("(struct task_struct *) 0x... <init_task>"), functions as
-// "{void (void)} 0x... <schedule>".
-Expected<std::string> format_top_value(const Object& object, IntegerBase base);
+// "{void (void)} 0x... <schedule>"; with a format letter other than /s,
+// pointers without their type (as gdb).
+Expected<std::string> format_top_value(const Object& object, IntegerBase base,
+                                       PrintFormat format = PrintFormat::natural);
 
 Expected<nlohmann::json> value_json(const Object& object);
 

@@ -1,5 +1,6 @@
 #include "capture/options.hpp"
 
+#include "capture/capture_manual.hpp"
 #include "capture/format/vmcoreinfo.hpp"
 
 #include <fmt/format.h>
@@ -130,36 +131,6 @@ Expected<CaptureOptions> parse_options(const std::vector<std::string>& args) {
   return o;
 }
 
-std::string usage_text() {
-  return R"(Usage: coroner-capture [-c|-l|-p|-z] [--zstd-level N] [-d LEVEL] [-E] [-F] [--split]
-                       [--num-threads N] [--message-level N] [-f] VMCORE DUMPFILE [DUMPFILE...]
-       coroner-capture --dump-dmesg VMCORE LOGFILE
-
-Writes a crash dump that crash, drgn, makedumpfile and coroner can open, from
-VMCORE: /proc/vmcore in a kdump capture kernel, an ELF vmcore file, a
-kdump-compressed dump (to filter or compress it again) or /proc/kcore.
-
-  -c, -l, -p, -z     compress pages with zlib, lzo, snappy or zstd
-                     (kdump-compressed output; without one pages are stored raw)
-  --zstd-level N     zstd level, 1 to 22, or -100 to -1 for zstd's fast modes (default 1)
-  -d LEVEL           exclude pages, a sum of: 1 zero-filled, 2 non-private
-                     cache, 4 private cache, 8 user data, 16 free (default 0)
-  -E                 write an ELF dump instead of kdump-compressed
-  -F                 write makedumpfile's flattened format to standard output
-                     (reassemble with makedumpfile -R); no DUMPFILE
-  --split            write one dump in several DUMPFILEs, one pfn range each
-  --num-threads N    compress with N worker threads (default 0: in line)
-  --dump-dmesg       write only the kernel log, as text, to LOGFILE
-  --message-level N  a sum of: 1 progress bar, 2 messages, 4 errors,
-                     16 closing report (default 23)
-  -f                 overwrite an existing DUMPFILE
-  -h, --help         this text
-  -v, --version      the version
-
-Dump files are created mode 0600. A block device as DUMPFILE is written in
-place. On a full disk, an I/O error, SIGINT or SIGTERM the dump is left
-marked incomplete and the exit status is non-zero.
-)";
-}
+std::string usage_text() { return manual::help_text(capture_manual()); }
 
 }  // namespace coroner::capture

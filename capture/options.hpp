@@ -41,6 +41,7 @@ struct CaptureOptions {
 // reason for a bad or inconsistent command line.
 Expected<CaptureOptions> parse_options(const std::vector<std::string>& args);
 
+// --help: rendered from capture_manual().
 std::string usage_text();
 
 }  // namespace coroner::capture

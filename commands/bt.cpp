@@ -180,7 +180,10 @@ Command bt_command() {
           "  Frames come from the unwind tables (ORC or DWARF CFI, arm64 frame pointers), with inlined\n"
           "  functions as frames of their own marked (inlined). An exception or interrupt frame shows\n"
           "  its registers before the interrupted function; the user-mode registers at the syscall\n"
-          "  boundary end the trace. When the unwind stops early, the last line says why (bt: ...).",
+          "  boundary end the trace. When the unwind stops early, the last line says why (bt: ...).\n"
+          "  crash> bt\n"
+          "  crash> bt -a\n"
+          "  crash> bt -f 1",
           run_bt};
 }
 

@@ -26,6 +26,7 @@ struct CommandContext {
   // with current_pid by `set`.
   std::optional<uint64_t> current_task;
   bool quit = false;                   // set by `q`
+  bool json_lines = false;             // each JSON document on one line (batch runs of several commands)
 
   bool json() const { return format == OutputFormat::json; }
   void emit(const nlohmann::json& document) const;

@@ -348,7 +348,9 @@ Command dis_command() {
           "            address without COUNT shows the whole function\n"
           "    -l      show the source file and line of the instructions\n"
           "    -r      show the function from its start up to ADDRESS\n"
-          "    -s      show the source text with the instructions, when the file is found",
+          "    -s      show the source text with the instructions, when the file is found\n"
+          "  crash> dis -l fx_crash_level3\n"
+          "  crash> dis -r fx_write+0x20",
           run_dis};
 }
 

@@ -231,7 +231,9 @@ Command eval_command() {
           "    operators: + - * / % << >> & | ^, unary ~ and -, parentheses (C precedence)\n"
           "    operands: numbers (0x... or with hex letters: hex; digits only: decimal; suffix k, m\n"
           "              or g multiplies by 1024, 1M, 1G) and symbols (their addresses)\n"
-          "    -b  list the bit positions that are set   -l  accepted (values are 64-bit)",
+          "    -b  list the bit positions that are set   -l  accepted (values are 64-bit)\n"
+          "  crash> eval (1 << 12) - 1\n"
+          "  crash> eval -b 0x80000011",
           run_eval};
 }
 
@@ -239,7 +241,8 @@ Command ascii_command() {
   return {"ascii", "the bytes of hexadecimal values as ASCII characters",
           "  ascii [VALUE...]\n"
           "    each 64-bit hexadecimal VALUE's bytes in memory (little-endian) order, control\n"
-          "    characters as <NAME>; without values, an ASCII chart",
+          "    characters as <NAME>; without values, an ASCII chart\n"
+          "  crash> ascii 2f6e69622f",
           run_ascii};
 }
 

@@ -138,7 +138,8 @@ Command files_command() {
           "    ROOT and CWD, then FD FILE DENTRY INODE TYPE (REG DIR CHR BLK FIFO SOCK LNK) PATH for each\n"
           "    descriptor; paths as the kernel's d_path() builds them, across mount points: pipe:[INODE],\n"
           "    socket:[INODE], anon_inode:NAME for pseudo files, \" (deleted)\" after a removed file\n"
-          "    -d DENTRY  that dentry: DENTRY INODE SUPERBLK TYPE PATH",
+          "    -d DENTRY  that dentry: DENTRY INODE SUPERBLK TYPE PATH\n"
+          "  crash> files 1",
           run_files};
 }
 

@@ -130,7 +130,10 @@ Command foreach_command() {
           "  With no selector: every task, the idle task of each CPU included. Selectors that\n"
           "  name tasks add up; states, kernel, user, gleader and active narrow the result.\n"
           "  bt takes bt's display options, ps its display options (-G -s -p -c -t -l -m -a -g -r),\n"
-          "  task -R member,... -x -d.",
+          "  task -R member,... -x -d.\n"
+          "  crash> foreach bt\n"
+          "  crash> foreach kernel bt -s\n"
+          "  crash> foreach UN ps",
           run_foreach};
 }
 

@@ -1,5 +1,6 @@
 // help and q: the shell's own commands.
 #include "commands/builtin.hpp"
+#include "commands/command_usage.hpp"
 
 #include <ostream>
 
@@ -7,12 +8,25 @@ namespace coroner::commands {
 
 namespace {
 
+// crash's help page: NAME, SYNOPSIS, DESCRIPTION (options and notes),
+// EXAMPLES, all from the command's usage text.
 Expected<void> run_help(CommandContext& ctx, const Arguments& args) {
   if (!args.empty()) {
     const Command* c = find_command(args.front());
     if (!c) return make_error(Errc::invalid_argument, "no such command: {}", args.front());
-    if (ctx.json()) ctx.emit({{"name", c->name}, {"summary", c->summary}, {"usage", c->usage}});
-    else ctx.out << "NAME\n  " << c->name << " - " << c->summary << "\n\nSYNOPSIS\n" << c->usage << "\n";
+    const CommandUsage usage = parse_usage(*c);
+    if (ctx.json()) {
+      ctx.emit({{"name", c->name},
+                {"summary", c->summary},
+                {"synopsis", usage.synopsis},
+                {"description", usage.details},
+                {"examples", usage.examples}});
+      return {};
+    }
+    ctx.out << "NAME\n  " << c->name << " - " << c->summary << "\n\nSYNOPSIS\n" << usage.synopsis;
+    if (!usage.details.empty()) ctx.out << "\nDESCRIPTION\n" << usage.details;
+    if (!usage.examples.empty()) ctx.out << "\nEXAMPLES\n";
+    for (const std::string& example : usage.examples) ctx.out << "  crash> " << example << '\n';
     return {};
   }
   if (ctx.json()) {
@@ -34,8 +48,8 @@ Expected<void> run_quit(CommandContext& ctx, const Arguments&) {
 }  // namespace
 
 Command help_command() {
-  return {"help", "list the commands, or describe one", "  help [COMMAND]", run_help};
+  return {"help", "list the commands, or describe one", "  help [COMMAND]\n  crash> help bt", run_help};
 }
-Command quit_command() { return {"q", "leave coroner (also: exit, quit)", "  q", run_quit}; }
+Command quit_command() { return {"q", "leave coroner (also: exit, quit)", "  q\n  crash> q", run_quit}; }
 
 }  // namespace coroner::commands

@@ -206,7 +206,9 @@ Command list_command() {
           "    -s/-S SPEC     print STRUCT (or its listed members) for each entry\n"
           "    -l OFFSET      with -s: entries are linkage addresses OFFSET into the structure\n"
           "    -x / -d        integers in hex / decimal\n"
-          "  A loop, a NULL link or an unreadable entry ends the walk with an error naming it.",
+          "  A loop, a NULL link or an unreadable entry ends the walk with an error naming it.\n"
+          "  crash> list task_struct.tasks -s task_struct.pid,comm -h init_task\n"
+          "  crash> list -H modules module.list -s module.name",
           run_list};
 }
 

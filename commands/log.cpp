@@ -139,7 +139,10 @@ Command log_command() {
           "    -t  no time stamps\n"
           "    -d  the device of dev_printk() records (SUBSYSTEM=, DEVICE=)\n"
           "    -m  each record's level, <L>\n"
-          "    -c  who logged each record: [T<pid>] a thread, [C<cpu>] a CPU (5.10+, or CONFIG_PRINTK_CALLER)",
+          "    -c  who logged each record: [T<pid>] a thread, [C<cpu>] a CPU (5.10+, or CONFIG_PRINTK_CALLER)\n"
+          "  crash> log\n"
+          "  crash> log -T\n"
+          "  crash> log -m",
           run_log};
 }
 

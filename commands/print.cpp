@@ -1,6 +1,7 @@
 // p, px, pd: evaluate a C expression and print its value as crash does
 // ("jiffies_64 = 4294893298", structs gdb-style), with crash's per-CPU
-// suffix: `p runqueues:1`, `p runqueues:a`, `p irq_stat:0,1`.
+// suffix: `p runqueues:1`, `p runqueues:a`, `p irq_stat:0,1`, and gdb's
+// format letters: `p/x fx_magic`.
 #include "analyzer/expression.hpp"
 #include "analyzer/type_format.hpp"
 #include "analyzer/value_format.hpp"
@@ -76,10 +77,15 @@ Expected<void> print_per_cpu_addresses(CommandContext& ctx, const GlobalObject& 
 
 Expected<void> print(CommandContext& ctx, const Arguments& args, IntegerBase base, std::string_view usage) {
   std::string expression;
+  PrintFormat format = PrintFormat::natural;
   for (const std::string& word : args) {
     if (expression.empty() && word == "-x") base = IntegerBase::hex;
     else if (expression.empty() && word == "-d") base = IntegerBase::decimal;
-    else expression += (expression.empty() ? "" : " ") + word;
+    else if (expression.empty() && word.starts_with("/")) {
+      // "p/x" reaches us as "p" "/x" (run_command_line splits it).
+      CORONER_TRY(letter, parse_print_format(std::string_view(word).substr(1)));
+      format = letter;
+    } else expression += (expression.empty() ? "" : " ") + word;
   }
   if (expression.empty()) return make_error(Errc::invalid_argument, "usage: {}", usage);
   CORONER_TRY(split, split_cpu_suffix(ctx.program, expression));
@@ -96,7 +102,7 @@ Expected<void> print(CommandContext& ctx, const Arguments& args, IntegerBase bas
       ctx.emit(document);
       return {};
     }
-    CORONER_TRY(text, format_top_value(object, base));
+    CORONER_TRY(text, format_top_value(object, base, format));
     ctx.out << split.expression << " = " << text << '\n';
     return {};
   }
@@ -110,7 +116,7 @@ Expected<void> print(CommandContext& ctx, const Arguments& args, IntegerBase bas
       instances.push_back(std::move(instance));
       continue;
     }
-    CORONER_TRY(text, format_top_value(object, base));
+    CORONER_TRY(text, format_top_value(object, base, format));
     ctx.out << fmt::format("per_cpu({}, {}) = {}\n", split.expression, cpu, text);
   }
   if (ctx.json()) ctx.emit({{"expression", split.expression}, {"cpus", instances}});
@@ -120,27 +126,31 @@ Expected<void> print(CommandContext& ctx, const Arguments& args, IntegerBase bas
 constexpr const char* kOptions =
     "    EXPRESSION   a C expression: symbols, members (. and ->), [i], *, &, casts,\n"
     "                 + - * /, sizeof, per_cpu(VAR, CPU), integer literals\n"
-    "    :CPU         a per-CPU variable's instance on CPU (:a all, :0,2 or :0-1 lists)";
+    "    :CPU         a per-CPU variable's instance on CPU (:a all, :0,2 or :0-1 lists)\n"
+    "    /FMT         gdb's format letter for every scalar of the value (structs and arrays\n"
+    "                 too): /x hex, /d signed and /u unsigned decimal, /o octal, /t binary,\n"
+    "                 /c character, /a address with its symbol, /z zero-padded hex, /s natural";
 
 }  // namespace
 
 Command p_command() {
   return {"p", "print the value of an expression",
-          std::string("  p [-x|-d] EXPRESSION[:CPU]\n    -x, -d       print integers in hex or decimal\n") + kOptions,
+          std::string("  p[/FMT] [-x|-d] EXPRESSION[:CPU]\n    -x, -d       print integers in hex or decimal\n") + kOptions +
+              "\n  crash> p/x fx_magic\n  crash> p -d init_task.se.load\n  crash> p runqueues:a",
           [](CommandContext& ctx, const Arguments& args) {
-            return print(ctx, args, IntegerBase::natural, "p [-x|-d] EXPRESSION[:CPU]");
+            return print(ctx, args, IntegerBase::natural, "p[/FMT] [-x|-d] EXPRESSION[:CPU]");
           }};
 }
 
 Command px_command() {
-  return {"px", "print the value of an expression in hex", std::string("  px EXPRESSION[:CPU]\n") + kOptions,
+  return {"px", "print the value of an expression in hex", std::string("  px EXPRESSION[:CPU]\n") + kOptions + "\n  crash> px jiffies_64",
           [](CommandContext& ctx, const Arguments& args) {
             return print(ctx, args, IntegerBase::hex, "px EXPRESSION[:CPU]");
           }};
 }
 
 Command pd_command() {
-  return {"pd", "print the value of an expression in decimal", std::string("  pd EXPRESSION[:CPU]\n") + kOptions,
+  return {"pd", "print the value of an expression in decimal", std::string("  pd EXPRESSION[:CPU]\n") + kOptions + "\n  crash> pd init_task.prio",
           [](CommandContext& ctx, const Arguments& args) {
             return print(ctx, args, IntegerBase::decimal, "pd EXPRESSION[:CPU]");
           }};

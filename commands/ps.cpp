@@ -291,7 +291,11 @@ Command ps_command() {
           "  ST TR ZO DE PA WA NE), %MEM, VSZ and RSS (KiB: total_vm and the mm counters plus the threads'\n"
           "  unsynced caches), COMM ([kernel thread]); \">\" marks each CPU's active task. Parts of the task\n"
           "  lists that cannot be read are named first (WARNING: ...), the tasks behind them are still listed\n"
-          "  when another link reaches them.",
+          "  when another link reaches them.\n"
+          "  crash> ps\n"
+          "  crash> ps -k\n"
+          "  crash> ps -p 1\n"
+          "  crash> ps -S",
           run_ps};
 }
 

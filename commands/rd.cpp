@@ -180,7 +180,9 @@ Command rd_command() {
           "    -k  kernel virtual address (default)\n"
           "    -x  hex (default)  -d  signed decimal  -D  unsigned decimal\n"
           "    -a  ASCII string up to a NUL\n"
-          "    -s  64-bit values: symbol+offset when inside the kernel image or a module, else hex",
+          "    -s  64-bit values: symbol+offset when inside the kernel image or a module, else hex\n"
+          "  crash> rd -s init_task 8\n"
+          "  crash> rd -32 -d jiffies 2",
           run_rd};
 }
 

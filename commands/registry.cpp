@@ -30,7 +30,7 @@ const Command* find_command(std::string_view name) {
 // Strings read from a dump (comm, char arrays) need not be UTF-8: invalid
 // bytes become U+FFFD, so the document is always valid JSON (README).
 void CommandContext::emit(const nlohmann::json& document) const {
-  out << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  out << document.dump(json_lines ? -1 : 2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
 Expected<Arguments> split_command_line(std::string_view line) {
@@ -62,6 +62,11 @@ Expected<Arguments> split_command_line(std::string_view line) {
 Expected<void> run_command_line(CommandContext& context, std::string_view line) {
   CORONER_TRY(words, split_command_line(line));
   if (words.empty() || words.front().starts_with("#")) return {};
+  // gdb's "p/x EXPR": the command "p" with the word "/x" before its arguments.
+  if (const size_t slash = words.front().find('/'); slash != std::string::npos && slash > 0) {
+    words.insert(words.begin() + 1, words.front().substr(slash));
+    words.front().resize(slash);
+  }
   const Command* command = find_command(words.front());
   if (!command)
     return make_error(Errc::invalid_argument, "{}: command not found (\"help\" lists the commands)", words.front());

@@ -303,7 +303,9 @@ Command search_command() {
           "    -s START, -e END, -l LENGTH  limit the range (kernel addresses may be symbols)\n"
           "    -m MASK  ignore the bits set in MASK      -w / -h  32-bit / 16-bit values\n"
           "  Values are hexadecimal or symbols; each match prints as ADDRESS: VALUE.\n"
-          "  Pages the dump does not hold (filtered, not dumped) are skipped.",
+          "  Pages the dump does not hold (filtered, not dumped) are skipped.\n"
+          "  crash> search -k c0ffee11deadbeef\n"
+          "  crash> search -s init_task -l 4096 init_task",
           run_search};
 }
 

@@ -91,7 +91,10 @@ Command set_command() {
           "    (none)   the current context: PID, COMMAND, TASK, CPU, STATE\n"
           "    PID      that task (PID 0: CPU 0's idle task); TASK: a task_struct address in hex\n"
           "    -c CPU   the task active on that CPU\n"
-          "    -p       the panic task (the one running on the CPU that crashed)",
+          "    -p       the panic task (the one running on the CPU that crashed)\n"
+          "  crash> set\n"
+          "  crash> set 1\n"
+          "  crash> set -p",
           run_set};
 }
 

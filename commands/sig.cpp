@@ -135,7 +135,8 @@ Command sig_command() {
           "    (none)  the task of the `set` context, else the one running on the CPU that crashed\n"
           "    SIGNAL_STRUCT and NR_THREADS of the thread group, its sigaction table (SIG SIGACTION HANDLER\n"
           "    MASK FLAGS), then the thread's SIGPENDING, BLOCKED and PRIVATE_PENDING (SIGNAL set and\n"
-          "    SIGQUEUE), and the group's SHARED_PENDING",
+          "    SIGQUEUE), and the group's SHARED_PENDING\n"
+          "  crash> sig 1",
           run_sig};
 }
 

@@ -194,12 +194,13 @@ constexpr const char* kUsage =
 }  // namespace
 
 Command struct_command() {
-  return {"struct", "show a structure's layout or contents", std::string("  struct") + kUsage,
+  return {"struct", "show a structure's layout or contents", std::string("  struct") + kUsage +
+              "\n  crash> struct fx_item -o\n  crash> struct task_struct.comm,pid init_task",
           [](CommandContext& ctx, const Arguments& args) { return run_struct(ctx, args, "struct"); }};
 }
 
 Command union_command() {
-  return {"union", "show a union's layout or contents", std::string("  union") + kUsage,
+  return {"union", "show a union's layout or contents", std::string("  union") + kUsage + "\n  crash> union sigval -o",
           [](CommandContext& ctx, const Arguments& args) { return run_struct(ctx, args, "union"); }};
 }
 

@@ -121,7 +121,9 @@ Command sym_command() {
           "  sym [-l] [-m MODULE] [-q STRING] NAME|ADDRESS...\n"
           "    -l         list every symbol by address (vmlinux, then each module)\n"
           "    -m MODULE  list the symbols of a loaded module\n"
-          "    -q STRING  symbols whose name contains STRING",
+          "    -q STRING  symbols whose name contains STRING\n"
+          "  crash> sym panic\n"
+          "  crash> sym -q fx_crash",
           run_sym};
 }
 

@@ -165,7 +165,10 @@ Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
 Command sys_command() {
   return {"sys", "system data: kernel, dump file, CPUs, date, uptime, release, panic message",
           "  sys [-t]\n"
-          "    -t  the kernel's taint flags: tainted_mask and the letters of its set flags", run_sys};
+          "    -t  the kernel's taint flags: tainted_mask and the letters of its set flags\n"
+          "  crash> sys\n"
+          "  crash> sys -t",
+          run_sys};
 }
 
 }  // namespace coroner::commands

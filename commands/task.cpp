@@ -158,7 +158,9 @@ Command task_command() {
           "    (none)     the task of the `set` context, else the panic task\n"
           "    PID, TASK  those tasks (TASK: a task_struct address in hex)\n"
           "    -R LIST    only these members (se.on_rq, pids[1], ...); bare member names work the same\n"
-          "    -x / -d    integers in hex / decimal",
+          "    -x / -d    integers in hex / decimal\n"
+          "  crash> task\n"
+          "  crash> task -R comm,pid 1",
           run_task};
 }
 

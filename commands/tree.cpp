@@ -174,7 +174,8 @@ Command tree_command() {
           "    -s/-S SPEC  print STRUCT (or its listed members) at each entry\n"
           "    -x / -d     integers in hex / decimal\n"
           "  Radix trees and XArrays list their non-NULL entries (value entries included) in index\n"
-          "  order; maple trees their entries with ranges. Loops and corrupt nodes are errors.",
+          "  order; maple trees their entries with ranges. Loops and corrupt nodes are errors.\n"
+          "  crash> tree -t rbtree -o vmap_area.rb_node vmap_area_root",
           run_tree};
 }
 

@@ -260,7 +260,9 @@ Command vm_command() {
           "    -p      after each VMA, every page: VIRTUAL PHYSICAL, or FILE: path OFFSET: for a file page not\n"
           "            in memory, SWAP: entry for a swapped-out page, (not mapped)\n"
           "    -m      the task's struct mm_struct\n"
-          "  A kernel thread has no mm_struct: only its MM line (zeros) is shown. JSON: rss and total_vm in KiB.",
+          "  A kernel thread has no mm_struct: only its MM line (zeros) is shown. JSON: rss and total_vm in KiB.\n"
+          "  crash> vm 1\n"
+          "  crash> vm -p 1",
           run_vm};
 }
 

@@ -82,7 +82,8 @@ Command vtop_command() {
           "  vtop [-c PID | -u | -k] ADDRESS...\n"
           "    -c PID  user address in the address space of PID\n"
           "    -u      user address of the task context (set PID)\n"
-          "    -k      kernel virtual address (default for kernel-half addresses)",
+          "    -k      kernel virtual address (default for kernel-half addresses)\n"
+          "  crash> vtop init_task",
           run_vtop};
 }
 

@@ -165,13 +165,18 @@ Expected<void> run_ptype(CommandContext& ctx, const Arguments& args) {
 Command whatis_command() {
   return {"whatis", "show the declaration of a type, symbol or expression",
           "  whatis struct NAME | union NAME | enum NAME | TYPEDEF | SYMBOL | EXPRESSION\n"
-          "    structs and unions print their members and SIZE, as crash does",
+          "    structs and unions print their members and SIZE, as crash does\n"
+          "  crash> whatis init_task\n"
+          "  crash> whatis struct list_head",
           run_whatis};
 }
 
 Command ptype_command() {
   return {"ptype", "show a type, symbol's or expression's type expanded (gdb's ptype)",
-          "  ptype struct NAME | union NAME | enum NAME | TYPEDEF | SYMBOL | EXPRESSION", run_ptype};
+          "  ptype struct NAME | union NAME | enum NAME | TYPEDEF | SYMBOL | EXPRESSION\n"
+          "  crash> ptype enum pid_type\n"
+          "  crash> ptype init_task.se",
+          run_ptype};
 }
 
 }  // namespace coroner::commands

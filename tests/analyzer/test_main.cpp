@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace coroner::test {
@@ -67,7 +68,7 @@ TEST_CASE("coroner -s reads commands from standard input like crash -s", "[main]
   SECTION("a failing command prints one line naming it and the run exits 1") {
     Run bad = run_coroner(args, "rd nosuchsymbol\nsys\n");
     CHECK(bad.status == 1);
-    CHECK_THAT(bad.err, Catch::StartsWith("rd: "));
+    CHECK_THAT(bad.err, Catch::StartsWith("rd nosuchsymbol: "));
     CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
     CHECK_THAT(bad.out, Catch::Contains("RELEASE: 6.1.192"));  // the run went on
   }
@@ -76,17 +77,116 @@ TEST_CASE("coroner -s reads commands from standard input like crash -s", "[main]
     CHECK(bad.status == 1);
     CHECK_THAT(bad.err, Catch::Contains("frobnicate: command not found"));
   }
-  SECTION("--output json prints one JSON document per command") {
+  SECTION("--output json prints one JSON document per command, JSON Lines when several") {
     Run json = run_coroner("--output json " + args, "sys\nvtop " +
                            d31.facts()["memory_samples"][2]["vaddr"].get<std::string>() + "\n");
     CHECK(json.status == 0);
-    size_t split = json.out.find("\n}\n");
-    REQUIRE(split != std::string::npos);
-    auto sys = nlohmann::json::parse(json.out.substr(0, split + 2));
-    auto vtop = nlohmann::json::parse(json.out.substr(split + 3));
+    REQUIRE(std::count(json.out.begin(), json.out.end(), '\n') == 2);
+    const size_t split = json.out.find('\n');
+    auto sys = nlohmann::json::parse(json.out.substr(0, split));
+    auto vtop = nlohmann::json::parse(json.out.substr(split + 1));
     CHECK(sys["release"] == "6.1.192");
     CHECK(hex_value(vtop["paddr"]) == hex_value(d31.facts()["memory_samples"][2]["paddr"]));
   }
+}
+
+TEST_CASE("-x COMMAND and -i FILE run the same commands as standard input", "[main][batch]") {
+  const DumpCase& d31 = fixture_case("x86_64/oops-kdump/d31");
+  const std::string dump = d31.vmlinux() + " " + d31.files().front() + " --mod-path " +
+                           fs::path(d31.module_path()).parent_path().string();
+  const std::string pid = std::to_string(d31.facts()["tasks"][1]["pid"].get<int>());
+  const std::vector<std::string> commands = {"sys", "bt", "p/x fx_magic", "struct fx_item -o", "bt " + pid};
+  std::string script, options;
+  for (const std::string& command : commands) {
+    script += command + "\n";
+    options += " -x '" + command + "'";
+  }
+  const Run piped = run_coroner("-s " + dump, script);
+  REQUIRE(piped.status == 0);
+  CHECK(piped.err.empty());
+  CHECK_THAT(piped.out, Catch::Contains("RELEASE: 6.1.192"));
+  CHECK_THAT(piped.out, Catch::Contains("fx_magic = 0xc0ffee11deadbeef\n"));
+  CHECK_THAT(piped.out, Catch::Contains(d31.facts()["crashed_thread"]["stack"][0].get<std::string>()));
+
+  // -x: in order, then exit without reading standard input.
+  const Run with_x = run_coroner("-s" + options + " " + dump, "p jiffies_64\n");
+  CHECK(with_x.status == 0);
+  CHECK(with_x.out == piped.out);
+  CHECK(run_coroner("-s --command=sys " + dump, "").out == run_coroner("-s " + dump, "sys\n").out);
+
+  // -i FILE: the file's commands, then standard input's.
+  const fs::path file = cache_dir() / ("main-script-" + std::to_string(::getpid()));
+  std::ofstream(file) << "# a comment\n" << script << "\n";
+  const Run with_i = run_coroner("-s -i " + file.string() + " " + dump, "");
+  CHECK(with_i.status == 0);
+  CHECK(with_i.out == piped.out);
+  CHECK(run_coroner("-s -i " + file.string() + " " + dump, "sys\n").out ==
+        piped.out + run_coroner("-s " + dump, "sys\n").out);
+  fs::remove(file);
+  const Run missing = run_coroner("-s -i /nonexistent/script " + dump, "");
+  CHECK(missing.status == 2);
+  CHECK_THAT(missing.err, Catch::StartsWith("coroner: /nonexistent/script: cannot open"));
+
+  SECTION("--output json with several commands is JSON Lines, one document per command") {
+    const Run json = run_coroner("-s --output json" + options + " " + dump, "");
+    CHECK(json.status == 0);
+    std::vector<nlohmann::json> documents;
+    std::istringstream lines(json.out);
+    for (std::string line; std::getline(lines, line);) {
+      INFO(line);
+      REQUIRE(nlohmann::json::accept(line));
+      documents.push_back(nlohmann::json::parse(line));
+    }
+    REQUIRE(documents.size() == commands.size());
+    CHECK(documents[0]["release"] == d31.facts()["osrelease"]);
+    // p's JSON holds the number whatever the format letter.
+    CHECK(documents[2]["value"] == hex_value(d31.facts()["values"]["fx_magic"]));
+    // One command: one document, as text for people.
+    const Run one = run_coroner("-s --output json -x sys " + dump, "");
+    CHECK(std::count(one.out.begin(), one.out.end(), '\n') > 1);
+    CHECK(nlohmann::json::parse(one.out)["release"] == d31.facts()["osrelease"]);
+  }
+  SECTION("script lines pipe, redirect and use aliases as in the shell") {
+    std::vector<std::string> expected;
+    for (const std::string& line : lines_of(run_coroner("-s -x bt " + dump, "").out))
+      if (line.find("fx_crash") != std::string::npos) expected.push_back(line);
+    REQUIRE(expected.size() >= 3);  // fx_crash_level3..1 [fx_crash]
+    const fs::path log = cache_dir() / ("main-log-" + std::to_string(::getpid()));
+    const Run run = run_coroner("-s " + dump, "alias trace bt\ntrace | grep fx_crash\nlog > " + log.string() + "\n");
+    CHECK(run.status == 0);
+    std::vector<std::string> got = lines_of(run.out);
+    REQUIRE(!got.empty());
+    CHECK_THAT(got.front(), Catch::Contains("trace") && Catch::EndsWith("bt"));  // alias shows what it defined
+    got.erase(got.begin());
+    CHECK(got == expected);
+    std::ifstream written(log);
+    CHECK(std::string(std::istreambuf_iterator<char>(written), {}) == run_coroner("-s -x log " + dump, "").out);
+    fs::remove(log);
+  }
+  SECTION("a failing command exits 1, names itself on standard error, and the others run") {
+    const Run bad = run_coroner("-s -x sys -x 'p no_such_symbol' -x 'bt " + pid + "' " + dump, "");
+    CHECK(bad.status == 1);
+    CHECK_THAT(bad.err, Catch::StartsWith("p no_such_symbol: "));
+    CHECK_THAT(bad.err, Catch::Contains("no_such_symbol'"));
+    CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+    CHECK(bad.out == run_coroner("-s -x sys -x 'bt " + pid + "' " + dump, "").out);
+    const Run json = run_coroner("-s --output json -x sys -x frobnicate " + dump, "");
+    CHECK(json.status == 1);
+    CHECK(json.err == "frobnicate: command not found (\"help\" lists the commands)\n");
+    CHECK(nlohmann::json::parse(json.out)["release"] == d31.facts()["osrelease"]);
+  }
+}
+
+TEST_CASE("coroner --help is rendered from the descriptions of its options and commands", "[main][manual]") {
+  const Run help = run_coroner("--help", "");
+  CHECK(help.status == 0);
+  CHECK_THAT(help.out, Catch::StartsWith("Usage: coroner [-s] [-i FILE] [-x COMMAND]..."));
+  for (const char* option : {"-x, --command COMMAND", "-i FILE", "--output text|json", "--mod-path DIR",
+                             "--build-index VMLINUX", "CORONER_CACHE_DIR"})
+    CHECK_THAT(help.out, Catch::Contains(option));
+  const Run bad = run_coroner("-x", "");
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.err, Catch::StartsWith("coroner: -x needs a value\nUsage: coroner "));
 }
 
 TEST_CASE("coroner with no arguments opens the bundled sample dump", "[main][sample]") {

@@ -105,6 +105,52 @@ TEST_CASE("p VAR:CPU prints per-CPU instances; a bare per-CPU variable lists the
   }
 }
 
+TEST_CASE("p/FMT applies gdb's format letters to fx_magic, structs and arrays", "[print][format][facts]") {
+  size_t dumps = 0;
+  for (const DumpCase* dump : object_test_dumps()) {
+    const auto& values = dump->facts()["values"];
+    if (!values.contains("fx_magic")) continue;
+    ++dumps;
+    SECTION(dump->id) {
+      CommandRunner run(*dump);
+      const uint64_t magic = hex_value(values["fx_magic"]);
+      CHECK(run.text("p/x fx_magic") == "fx_magic = 0xc0ffee11deadbeef\n");
+      CHECK(run.text("p /x fx_magic") == "fx_magic = 0xc0ffee11deadbeef\n");
+      CHECK(run.text("p/z fx_magic") == "fx_magic = 0xc0ffee11deadbeef\n");
+      CHECK(run.text("p/d fx_magic") == fmt::format("fx_magic = {}\n", static_cast<int64_t>(magic)));
+      CHECK(run.text("p/u fx_magic") == fmt::format("fx_magic = {}\n", magic));
+      CHECK(run.text("p/o fx_magic") == fmt::format("fx_magic = 0{:o}\n", magic));
+      CHECK(run.text("p/t fx_magic") == fmt::format("fx_magic = {:b}\n", magic));
+      CHECK(run.text("p/c fx_magic") == "fx_magic = 239 '\\357'\n");  // the low byte, unsigned
+      CHECK(run.text("p/s fx_magic") == fmt::format("fx_magic = {}\n", magic));
+      CHECK(run.text("p/a fx_magic") == "fx_magic = 0xc0ffee11deadbeef\n");
+      CHECK(run.json("p/x fx_magic")["value"] == magic);
+      CHECK(run.text("px/d fx_magic") == run.text("p/d fx_magic"));
+
+      // Every scalar of a struct takes the letter; char arrays become numbers.
+      // (Casts name vmlinux's types only, so fx_item is not used here.)
+      const uint64_t weight = run.json("p init_task.se.load")["value"]["weight"];
+      CHECK_THAT(run.text("p/x init_task.se.load"), Catch::StartsWith(fmt::format("init_task.se.load = {{\n  weight = {:#x},\n", weight)));
+      CHECK_THAT(run.text("p/z init_task.se.load"), Catch::StartsWith(fmt::format("init_task.se.load = {{\n  weight = 0x{:016x},\n", weight)));
+      CHECK_THAT(run.text("p/x init_task.comm"), Catch::StartsWith("init_task.comm = {0x73, 0x77, 0x61, 0x70, 0x70, 0x65, 0x72, 0x2f, 0x30, 0x0,"));
+      CHECK_THAT(run.text("p/c init_task.comm"), Catch::StartsWith("init_task.comm = {115 's', 119 'w', 97 'a', 112 'p', 112 'p', 101 'e', 114 'r', 47 '/', 48 '0', 0 '\\000',"));
+      CHECK_THAT(run.text("p/d init_task.comm"), Catch::StartsWith("init_task.comm = {115, 119, 97, 112,"));
+      // Pointers: no type in front, /a names the symbol.
+      const std::string init_task = dump->facts()["symbols"]["init_task"];
+      CHECK(run.text("p/x &init_task") == "&init_task = " + init_task + "\n");
+      CHECK(run.text("p/a &init_task") == "&init_task = " + init_task + " <init_task>\n");
+      CHECK(run.text("p/s &init_task") == run.text("p &init_task"));
+      CHECK(run.text("p/c (int)-1") == "(int)-1 = -1 '\\377'\n");
+      CHECK(run.text("p/t (short)5") == "(short)5 = 101\n");
+      CHECK(run.text("p/z (short)3") == "(short)3 = 0x0003\n");
+      CHECK(run.text("p/o 0") == "0 = 0\n");
+      CHECK_THAT(run.failure("p/q fx_magic"), Catch::Contains("'/q' is not a print format"));
+      CHECK_THAT(run.failure("p/xx fx_magic"), Catch::Contains("not a print format"));
+    }
+  }
+  CHECK(dumps >= 3);
+}
+
 TEST_CASE("p errors: unknown symbol, unknown member, excluded page, bad syntax", "[print][errors]") {
   for (const DumpCase& dump : all_dumps()) {
     if (dump.id != "x86_64/oops-kdump/d31") continue;

@@ -1,0 +1,79 @@
+#include "analyzer/frontends/manual/coroner_manual.hpp"
+
+#include "commands/command.hpp"
+
+namespace coroner::frontends {
+
+namespace {
+
+manual::Section commands_section() {
+  manual::Section section{"COMMANDS",
+                          "crash's commands, with its options and columns. In the crash> shell, help COMMAND shows "
+                          "the same text.",
+                          {}};
+  for (const commands::Command& command : commands::all_commands())
+    section.entries.push_back({command.name + " - " + command.summary, command.usage});
+  return section;
+}
+
+}  // namespace
+
+manual::ProgramManual coroner_manual() {
+  manual::ProgramManual m;
+  m.name = "coroner";
+  m.section = 1;
+  m.summary = "analyze a Linux kernel crash dump with crash's commands";
+  m.synopsis = {
+      "[-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]",
+      "--build-index [--background] VMLINUX",
+  };
+  m.description =
+      "Opens a crash dump (ELF /proc/vmcore, QEMU dump-guest-memory, kdump-compressed, flattened, or all files "
+      "of a split dump) with the kernel's debug info and answers crash's commands: in the crash> shell when "
+      "standard input is a terminal, else from standard input, one command per line, exiting at its end. "
+      "VMLINUX and DUMP may be zstd, gzip or xz compressed. With no arguments coroner opens its bundled sample "
+      "dump.";
+  m.options = {
+      {"-s", "", "silent: no banner (for scripts)"},
+      {"-i", "FILE", "run the commands in FILE, one per line, first (crash's input file); then the shell or "
+                     "standard input"},
+      {"-x, --command", "COMMAND", "run COMMAND and exit; repeatable, the commands run in order (after -i)"},
+      {"--output", "text|json",
+       "json: every command prints one JSON document whose keys are crash's column names in lower case; "
+       "several commands print JSON Lines (one compact document per line)"},
+      {"--mod-path", "DIR", "where to look for module debug info (.ko files); repeatable"},
+      {"--build-index", "VMLINUX",
+       "build the caches that make a start fast (DWARF name index, symbol table) and exit"},
+      {"--background", "", "with --build-index: at low priority (what a session without caches starts)"},
+      {"-h, --help", "", "this text"},
+      {"--version", "", "the version"},
+  };
+  m.sections = {
+      commands_section(),
+      {"EXIT STATUS",
+       "0 when every command succeeded; 1 when a command failed (each failure is one line on standard error "
+       "naming the command) or the dump cannot be opened; 2 for a bad command line.",
+       {}},
+      {"ENVIRONMENT",
+       "CORONER_CACHE_DIR: where decompressed inputs and the symbol caches are kept (default "
+       "~/.cache/coroner).\n"
+       "\n"
+       "CORONER_BACKGROUND_INDEX=0: a session without caches does not start coroner --build-index when it ends.",
+       {}},
+      {"EXAMPLES",
+       "A report from a script, one JSON document per line:\n"
+       "\n"
+       "  coroner -s --output json -x sys -x bt -x mod vmlinux vmcore\n"
+       "\n"
+       "crash's way, commands on standard input:\n"
+       "\n"
+       "  printf 'sys\\nbt -a\\nmod\\n' | coroner -s vmlinux vmcore",
+       {}},
+      {"SEE ALSO", "coroner-capture(8), crash(8), makedumpfile(8), drgn(1)", {}},
+  };
+  m.in_help = {"EXIT STATUS", "ENVIRONMENT"};
+  for (const commands::Command& command : commands::all_commands()) m.command_words.push_back(command.name);
+  return m;
+}
+
+}  // namespace coroner::frontends

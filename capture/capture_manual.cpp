@@ -1,0 +1,61 @@
+#include "capture/capture_manual.hpp"
+
+namespace coroner::capture {
+
+manual::ProgramManual capture_manual() {
+  manual::ProgramManual m;
+  m.name = "coroner-capture";
+  m.section = 8;
+  m.summary = "write a Linux crash dump, filtered and compressed (makedumpfile's options)";
+  m.synopsis = {
+      "[-c|-l|-p|-z] [--zstd-level N] [-d LEVEL] [-E] [-F] [--split] [--num-threads N] "
+      "[--message-level N] [-f] VMCORE DUMPFILE [DUMPFILE...]",
+      "--dump-dmesg VMCORE LOGFILE",
+  };
+  m.description =
+      "Writes a crash dump that crash, drgn, makedumpfile and coroner can open, from VMCORE: /proc/vmcore in a "
+      "kdump capture kernel, an ELF vmcore file, a kdump-compressed dump (to filter or compress it again) or "
+      "/proc/kcore.";
+  m.options = {
+      {"-c, -l, -p, -z", "",
+       "compress pages with zlib, lzo, snappy or zstd (kdump-compressed output; without one pages are stored raw)"},
+      {"--zstd-level", "N", "zstd level, 1 to 22, or -100 to -1 for zstd's fast modes (default 1)"},
+      {"-d", "LEVEL",
+       "exclude pages, a sum of: 1 zero-filled, 2 non-private cache, 4 private cache, 8 user data, 16 free "
+       "(default 0)"},
+      {"-E", "", "write an ELF dump instead of kdump-compressed"},
+      {"-F", "",
+       "write makedumpfile's flattened format to standard output (reassemble with makedumpfile -R); no DUMPFILE"},
+      {"--split", "", "write one dump in several DUMPFILEs, one pfn range each"},
+      {"--num-threads", "N", "compress with N worker threads (default 0: in line)"},
+      {"--dump-dmesg", "", "write only the kernel log, as text, to LOGFILE"},
+      {"--message-level", "N", "a sum of: 1 progress bar, 2 messages, 4 errors, 16 closing report (default 23)"},
+      {"-f", "", "overwrite an existing DUMPFILE"},
+      {"-h, --help", "", "this text"},
+      {"-v, --version", "", "the version"},
+  };
+  m.sections = {
+      {"FILES",
+       "Dump files are created mode 0600. A block device as DUMPFILE is written in place. The header is written "
+       "first, marked incomplete, and completed only after everything is written and synced.",
+       {}},
+      {"EXIT STATUS",
+       "0 when the dump is complete; 1 on an error (a full disk, an I/O error, SIGINT or SIGTERM leave the dump "
+       "marked incomplete); 2 for a bad command line.",
+       {}},
+      {"EXAMPLES",
+       "In a kdump capture kernel, the makedumpfile line of kdump-tools:\n"
+       "\n"
+       "  coroner-capture -z -d 31 /proc/vmcore /var/crash/dump\n"
+       "\n"
+       "Filter and compress a full ELF vmcore again, in four threads:\n"
+       "\n"
+       "  coroner-capture -c -d 31 --num-threads 4 vmcore dump.d31",
+       {}},
+      {"SEE ALSO", "coroner(1), makedumpfile(8), crash(8)", {}},
+  };
+  m.in_help = {"FILES", "EXIT STATUS"};
+  return m;
+}
+
+}  // namespace coroner::capture
