@@ -239,7 +239,7 @@ TEST_CASE("module symbols of fx_crash.ko", "[symbols][elf]") {
   }
 }
 
-TEST_CASE("a cached symbol table equals a freshly read one; a damaged cache is rebuilt", "[symbols][elf][cache]") {
+TEST_CASE("a cached symbol table equals a freshly read one, and a damaged cache is rebuilt", "[symbols][elf][cache]") {
   const DumpCase& c = *one_case_per_kernel().front();
   const fs::path dir = cache_dir() / "symbol-cache-test";
   fs::remove_all(dir);
