@@ -43,7 +43,10 @@ void exercise_dump(const Dump& dump) {
   (void)dump.utsname();
   (void)dump.virtual_ranges();
   std::array<std::byte, 64> buffer;
-  for (const PhysRange& range : dump.ranges()) {
+  std::vector<PhysRange> ranges = dump.ranges();
+  // The first few: an input can describe a range per page.
+  ranges.resize(std::min<size_t>(ranges.size(), 8));
+  for (const PhysRange& range : ranges) {
     if (range.size == 0) continue;
     for (uint64_t offset : {uint64_t{0}, range.size / 2, range.size - 1}) {
       size_t length = std::min<uint64_t>(buffer.size(), range.size - offset);

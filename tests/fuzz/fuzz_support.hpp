@@ -51,7 +51,7 @@ class CyclicMemory final : public PhysicalMemory {
 arch::EntryReader entry_reader(const PhysicalMemory& memory);
 
 // Asks `dump` for its notes, registers, VMCOREINFO and description, and
-// reads a few bytes at the start, middle and end of each physical range.
+// reads a few bytes at the start, middle and end of its first physical ranges.
 void exercise_dump(const Dump& dump);
 
 }  // namespace coroner::fuzz
