@@ -2,7 +2,8 @@
 # coroner set-up, in two commands (see README.md):
 #   ./setup.sh         install dependencies, build, open the crash> shell on
 #                      the bundled sample dump
-#   ./setup.sh test    install dependencies, build, run the whole test suite
+#   ./setup.sh test    install dependencies, build, run the whole test suite,
+#                      then the sanitizer build's tests and fuzz targets
 # Debian 12 packages only; apt-get runs only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -60,8 +61,16 @@ case "$mode" in
   shell)
     exec "$build_dir/analyzer/coroner" ;;
   test)
-    cd "$build_dir"
-    exec ctest --output-on-failure -j "$(nproc)" ;;
+    (cd "$build_dir" && ctest --output-on-failure -j "$(nproc)")
+    # A second build with ASan+UBSan (tests/fuzz/README.md): the fast test
+    # binaries and a short run of each fuzz target. Every test of a binary
+    # that was built is labelled (its name, or fuzz); layers and e2e are the
+    # normal build's, and the crash 8.0.2 runs test crash, not coroner.
+    sanitize_dir=${CORONER_SANITIZE_BUILD_DIR:-build-sanitize}
+    CC=clang-19 CXX=clang++-19 cmake -S . -B "$sanitize_dir" -DCORONER_SANITIZE=ON
+    cmake --build "$sanitize_dir" -j "$(nproc)" --target sanitizer_suite
+    cd "$sanitize_dir"
+    exec ctest --output-on-failure -j "$(nproc)" -L . -LE '^(layers|e2e)$' -E 'crash 8\.0\.2' ;;
   bench)
     exec bench/run.sh "$build_dir" ;;
   *)

@@ -4,8 +4,7 @@
 
 namespace coroner {
 
-KdumpPageCache::KdumpPageCache(size_t page_size, size_t pages)
-    : page_size_(page_size), slots_(pages), data_(page_size * pages) {
+KdumpPageCache::KdumpPageCache(size_t page_size, size_t pages) : page_size_(page_size), slots_(pages) {
   slot_of_.reserve(pages);
 }
 
@@ -21,6 +20,9 @@ bool KdumpPageCache::copy_out(uint64_t pfn, size_t offset, std::span<std::byte> 
 void KdumpPageCache::insert(uint64_t pfn, std::span<const std::byte> page) {
   std::lock_guard lock(mutex_);
   if (slots_.empty() || slot_of_.count(pfn)) return;
+  // Allocated with the first page: a dump opened only for its notes or
+  // VMCOREINFO (or refused after opening) never touches the megabytes.
+  if (data_.empty()) data_.resize(page_size_ * slots_.size());
   // Sweep until a slot not referenced since the last pass comes round.
   while (slots_[hand_].used && slots_[hand_].referenced) {
     slots_[hand_].referenced = false;

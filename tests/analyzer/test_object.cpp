@@ -43,8 +43,8 @@ TEST_CASE("globals, members and strings read through objects equal facts.json", 
       CHECK(string_of(global_object(program, "linux_banner")) == facts["values"]["linux_banner"]);
       auto uts = global_object(program, "init_uts_ns");
       REQUIRE(uts);
-      CHECK(string_of(uts->member("name.release")) == facts["osrelease"]);
-      CHECK(string_of(uts->member("name")->member("nodename")) == facts["nodename"]);
+      CHECK(string_of(uts->member("name.release")) == facts["osrelease"].get<std::string>());
+      CHECK(string_of(uts->member("name")->member("nodename")) == facts["nodename"].get<std::string>());
 
       auto init_task = global_object(program, "init_task");
       REQUIRE(init_task);
@@ -74,7 +74,7 @@ TEST_CASE("task_struct objects at facts' addresses give their pid and comm; the 
         Object object = Object::reference(program, **graph, task_type, address);
         INFO("pid " << task["pid"] << " at " << task["task"]);
         CHECK(unsigned_of(object.member("pid")) == task["pid"].get<uint64_t>());
-        CHECK(string_of(object.member("comm")) == task["comm"]);
+        CHECK(string_of(object.member("comm")) == task["comm"].get<std::string>());
         // (struct task_struct *)address, then ->tgid, as an expression would.
         auto pointer = Object::value(program, **graph, kernel_type(program, "struct task_struct *"), address);
         REQUIRE(pointer);

@@ -59,7 +59,7 @@ TEST_CASE("rd of every memory sample returns the bytes of facts.json", "[facts][
         nlohmann::json rd = run.json(fmt::format("rd -8 {} {}", sample["vaddr"].get<std::string>(), len));
         std::vector<uint8_t> bytes = bytes_of(rd);
         REQUIRE(bytes.size() == len);
-        CHECK(sha256_hex(bytes.data(), bytes.size()) == sample["sha256"]);
+        CHECK(sha256_hex(bytes.data(), bytes.size()) == sample["sha256"].get<std::string>());
       }
     }
   }

@@ -109,8 +109,8 @@ TEST_CASE("VmcoreInfo of the real ELF dumps: typed values equal facts.json", "[v
       REQUIRE(text);
       VmcoreInfo info = VmcoreInfo::parse(*text);
       const auto& facts = c.facts()["vmcoreinfo"];
-      CHECK(info.osrelease() == facts["OSRELEASE"]);
-      CHECK(info.build_id() == facts["BUILD-ID"]);
+      CHECK(info.osrelease() == facts["OSRELEASE"].get<std::string>());
+      CHECK(info.build_id() == facts["BUILD-ID"].get<std::string>());
       CHECK(info.kernel_offset() == std::stoull(facts["KERNELOFFSET"].get<std::string>(), nullptr, 16));
       CHECK(info.symbol("swapper_pg_dir") == test::hex_value(facts["SYMBOL(swapper_pg_dir)"]));
       if (facts.contains("NUMBER(phys_base)"))

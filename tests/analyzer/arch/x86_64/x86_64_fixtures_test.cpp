@@ -54,8 +54,8 @@ TEST_CASE("x86_64 fixtures: memory samples read through the kernel page tables",
       std::array<std::byte, 64> bytes{};
       auto read = o.memory->read(vaddr, bytes);
       if (!read) FAIL(read.error().message());
-      CHECK(test::sha256_hex(bytes.data(), bytes.size()) == sample["sha256"]);
-      CHECK(test::hex(bytes.data(), 8) == sample["first8"]);
+      CHECK(test::sha256_hex(bytes.data(), bytes.size()) == sample["sha256"].get<std::string>());
+      CHECK(test::hex(bytes.data(), 8) == sample["first8"].get<std::string>());
 
       Translation walk = o.memory->translate(vaddr);
       REQUIRE(walk.paddr);

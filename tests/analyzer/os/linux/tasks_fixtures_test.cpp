@@ -63,7 +63,7 @@ TEST_CASE("the task list holds every task of facts.json and each CPU's idle task
         INFO("PID " << pid);
         REQUIRE(by_pid.count(pid));
         const auto& t = by_pid[pid];
-        CHECK(t.comm == expected["comm"]);
+        CHECK(t.comm == expected["comm"].get<std::string>());
         CHECK(t.tgid == expected["tgid"]);
         CHECK(t.ppid == expected["ppid"]);
         CHECK(t.cpu == expected["cpu"]);

@@ -20,7 +20,7 @@ TEST_CASE("read_modules finds fx_crash at facts' base with its sections and buil
       REQUIRE(modules);
       REQUIRE(modules->size() == facts["modules"].size());
       KernelModule& m = *modules->front();
-      CHECK(m.name == facts["modules"][0]["name"]);
+      CHECK(m.name == facts["modules"][0]["name"].get<std::string>());
       CHECK(m.base == hex_value(facts["modules"][0]["base"]));
       CHECK(m.size % 4096 == 0);
       CHECK(m.contains(hex_value(facts["symbols"]["fx_magic"])));
