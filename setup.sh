@@ -2,8 +2,9 @@
 # coroner set-up, in two commands (see README.md):
 #   ./setup.sh         install dependencies, build, open the crash> shell on
 #                      the bundled sample dump
-#   ./setup.sh test    install dependencies, build, run the whole test suite,
-#                      then the sanitizer build's tests and fuzz targets
+#   ./setup.sh test    install dependencies, build, run the whole test suite
+#   ./setup.sh sanitize  (after test) the ASan+UBSan build's tests and a
+#                      short run of each fuzz target (tests/fuzz/README.md)
 # Debian 12 packages only; apt-get runs only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,7 +20,7 @@ build_dir=${CORONER_BUILD_DIR:-build}
 packages=(cmake g++ make pkg-config llvm-19-dev libcapstone-dev libreadline-dev libfmt-dev
           zlib1g-dev libzstd-dev liblzo2-dev libsnappy-dev liblzma-dev
           nlohmann-json3-dev zstd less)
-if [ "$mode" = test ] || [ "$mode" = bench ]; then
+if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = sanitize ]; then
   # catch2 (v2) is the tests' framework. They compare against the real tools
   # (makedumpfile, crash, pahole of dwarves, readelf/nm/objcopy of binutils)
   # and make dump variants with makedumpfile; libssl-dev gives them SHA-256 to check memory samples of
@@ -61,7 +62,9 @@ case "$mode" in
   shell)
     exec "$build_dir/analyzer/coroner" ;;
   test)
-    (cd "$build_dir" && ctest --output-on-failure -j "$(nproc)")
+    cd "$build_dir"
+    exec ctest --output-on-failure -j "$(nproc)" ;;
+  sanitize)
     # A second build with ASan+UBSan (tests/fuzz/README.md): the fast test
     # binaries and a short run of each fuzz target. Every test of a binary
     # that was built is labelled (its name, or fuzz); layers and e2e are the

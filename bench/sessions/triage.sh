@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A support engineer's first minute on a large distro kernel, each tool from
 # start to exit on the same dump, in the same run:
-#   sessions       `sys; bt`, `foreach bt`, and `sys; bt; ps; log; foreach bt` when
+#   sessions       `sys; bt`, `foreach bt`, `sys; bt; ps; log` and
+#                  `sys; bt; ps; log; foreach bt` when
 #                  coroner has ps and log (asked through its `help`); the
 #                  commands go on stdin, one per line
 #   coroner cold   no caches: a new, empty CORONER_CACHE_DIR for every run,
@@ -107,7 +108,7 @@ for dump in "${dumps[@]}"; do
   [ -n "$release" ] || { echo "$dump: no OSRELEASE in its VMCOREINFO" >&2; continue; }
   sessions=("sys; bt" "foreach bt")
   help=$(CORONER_CACHE_DIR=$work/warm CORONER_BACKGROUND_INDEX=0 "$coroner" -s "$vmlinux" "$dump" <<<"help" 2>&1 || true)
-  if grep -qw ps <<<"$help" && grep -qw log <<<"$help"; then sessions+=("sys; bt; ps; log; foreach bt"); fi
+  if grep -qw ps <<<"$help" && grep -qw log <<<"$help"; then sessions+=("sys; bt; ps; log" "sys; bt; ps; log; foreach bt"); fi
   rm -rf "$work/warm"
   CORONER_CACHE_DIR=$work/warm "$coroner" --build-index "$vmlinux" >/dev/null
   echo
