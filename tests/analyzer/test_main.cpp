@@ -90,7 +90,7 @@ TEST_CASE("coroner -s reads commands from standard input like crash -s", "[main]
   }
 }
 
-TEST_CASE("-x COMMAND and -i FILE run the same commands as standard input", "[main][batch]") {
+TEST_CASE("coroner -x COMMAND and -i FILE run the same commands as standard input", "[main][batch]") {
   const DumpCase& d31 = fixture_case("x86_64/oops-kdump/d31");
   const std::string dump = d31.vmlinux() + " " + d31.files().front() + " --mod-path " +
                            fs::path(d31.module_path()).parent_path().string();

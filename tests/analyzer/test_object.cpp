@@ -57,7 +57,7 @@ TEST_CASE("globals, members and strings read through objects equal facts.json", 
   }
 }
 
-TEST_CASE("task_struct objects at facts' addresses give their pid and comm; the task list links them",
+TEST_CASE("task_struct objects at facts' addresses give their pid and comm, the task list links them",
           "[object][facts]") {
   for (const DumpCase* dump : object_test_dumps()) {
     if (fact_tasks(*dump).empty()) continue;

@@ -58,7 +58,7 @@ TEST_CASE("dis shows fx_crash_level3 and panic with the bytes of memory_samples"
   }
 }
 
-TEST_CASE("dis -l and -s give fx_crash.c lines; -r ends at the address", "[facts][dis]") {
+TEST_CASE("dis -l and -s give fx_crash.c lines, -r ends at the address", "[facts][dis]") {
   for (const DumpCase* dump : module_dumps()) {
     SECTION(dump->id) {
       CommandRunner run(*dump);

@@ -63,7 +63,7 @@ TEST_CASE("log shows the records of facts.json on every dump", "[log][facts]") {
   }
 }
 
-TEST_CASE("log has the time stamps of the console; log -T dates them from the boot time", "[log][facts]") {
+TEST_CASE("log has the time stamps of the console, log -T dates them from the boot time", "[log][facts]") {
   for (const DumpCase& dump : all_dumps()) {
     SECTION(dump.id) {
       CommandRunner run(dump);
@@ -188,7 +188,7 @@ TEST_CASE("log: bad options are one-line errors", "[log]") {
   CHECK_THAT(run.failure("log -s"), Catch::Contains("-s is not supported"));
 }
 
-TEST_CASE("log reads VMCOREINFO alone; DWARF only fills keys a dump lacks", "[log][printk]") {
+TEST_CASE("log reads VMCOREINFO alone, DWARF only fills keys a dump lacks", "[log][printk]") {
   const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
   {
     CommandRunner run(dump);

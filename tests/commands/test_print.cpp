@@ -83,7 +83,7 @@ TEST_CASE("p prints structs gdb-style and follows pointers, casts and ->", "[pri
   }
 }
 
-TEST_CASE("p VAR:CPU prints per-CPU instances; a bare per-CPU variable lists their addresses", "[print][percpu]") {
+TEST_CASE("p VAR:CPU prints per-CPU instances, a bare per-CPU variable lists their addresses", "[print][percpu]") {
   for (const DumpCase* dump : object_test_dumps()) {
     SECTION(dump->id) {
       CommandRunner run(*dump);

@@ -60,7 +60,7 @@ uint64_t pfn_of(Program& program, uint64_t address) {
 
 }  // namespace
 
-TEST_CASE("ps goes on past unreadable pages of the task lists and names them; bt still works", "[ps][damaged]") {
+TEST_CASE("ps goes on past unreadable pages of the task lists and names them, bt still works", "[ps][damaged]") {
   const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
   const auto& facts = dump.facts();
   auto intact = open_program(dump);

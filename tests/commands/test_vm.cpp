@@ -96,7 +96,7 @@ TEST_CASE("vm -p gives each page's physical address as vtop does", "[vm]") {
   }
 }
 
-TEST_CASE("vm of a kernel thread shows its empty MM line only; -m prints the mm_struct", "[vm]") {
+TEST_CASE("vm of a kernel thread shows its empty MM line only, -m prints the mm_struct", "[vm]") {
   const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
   CommandRunner run(dump);
   const std::string kthread = run.text("vm 2");

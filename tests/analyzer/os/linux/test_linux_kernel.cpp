@@ -39,7 +39,7 @@ TEST_CASE("every fixture Program has the Linux model, which reads its modules", 
   }
 }
 
-TEST_CASE("kernel_model of a Program opened with another OS model is an error; no Linux pieces for an unknown "
+TEST_CASE("kernel_model of a Program opened with another OS model is an error, no Linux pieces for an unknown "
           "machine", "[linux_kernel]") {
   struct OtherOs final : OsModel {
     std::string_view name() const override { return "other"; }
