@@ -238,6 +238,12 @@ Error missing_global(const Program& program, std::string_view name, std::string_
   return make_error(Errc::not_found, "no symbol '{}' in {}{}", name, program.options().vmlinux, searched);
 }
 
+// vmlinux's own global; nullopt when its debug info has no such name.
+std::optional<Expected<GlobalObject>> kernel_lookup(const Program& program, symbols::DebugInfo& info,
+                                                    std::string_view name) {
+  return lookup(program, info, name, program.kaslr_offset(), program.percpu_linked_at_zero(), true);
+}
+
 Expected<Object> plain_object(Expected<GlobalObject> global, std::string_view name) {
   if (!global) return global.error();
   if (global->per_cpu)
@@ -249,15 +255,13 @@ Expected<Object> plain_object(Expected<GlobalObject> global, std::string_view na
 
 Expected<GlobalObject> find_kernel_global(const Program& program, std::string_view name) {
   CORONER_TRY(info, program.debug_info());
-  if (auto found = lookup(program, *info, name, program.kaslr_offset(), program.percpu_linked_at_zero(), true))
-    return std::move(*found);
+  if (auto found = kernel_lookup(program, *info, name)) return std::move(*found);
   return missing_global(program, name, "");
 }
 
 Expected<GlobalObject> find_global(const Program& program, std::string_view name) {
   CORONER_TRY(info, program.debug_info());
-  if (auto found = lookup(program, *info, name, program.kaslr_offset(), program.percpu_linked_at_zero(), true))
-    return std::move(*found);
+  if (auto found = kernel_lookup(program, *info, name)) return std::move(*found);
   // Then the loaded modules' debug info, already placed at their sections.
   if (auto modules = program.modules())
     for (const auto& module : **modules) {
