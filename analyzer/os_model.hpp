@@ -26,6 +26,14 @@ class Program;
 
 using KernelModules = std::vector<std::unique_ptr<KernelModule>>;
 
+// The modules that could be read, and what could not: a struct module that
+// is unreadable, or a list broken by a loop or a pointer that cannot be
+// followed. The modules before the damage are kept.
+struct ModuleList {
+  KernelModules modules;
+  std::vector<Error> skipped;
+};
+
 class OsModel {
  public:
   virtual ~OsModel() = default;
@@ -34,7 +42,7 @@ class OsModel {
 
   // The dump's kernel modules with their objects attached where they were
   // found. Program::modules() calls it once and keeps the result.
-  virtual Expected<KernelModules> read_modules() const = 0;
+  virtual Expected<ModuleList> read_modules() const = 0;
 };
 
 // Builds the OS model of an opened Program (its dump, architecture and

@@ -155,7 +155,12 @@ Expected<const KernelModules*> Program::modules() const {
     else modules_error_ = read.error();
   });
   if (modules_error_) return *modules_error_;
-  return &modules_;
+  return &modules_.modules;
+}
+
+const std::vector<Error>& Program::modules_skipped() const {
+  (void)modules();
+  return modules_.skipped;
 }
 
 KernelModule* Program::find_module(std::string_view name) const {

@@ -84,6 +84,9 @@ class Program {
   // The dump's kernel modules, read by the OS model on the first call (with
   // their objects attached where found).
   Expected<const KernelModules*> modules() const;
+  // What the module list walk could not read (empty when it was whole);
+  // modules() holds the modules before the damage.
+  const std::vector<Error>& modules_skipped() const;
   KernelModule* find_module(std::string_view name) const;  // nullptr if absent
   // The module whose memory holds address (nullptr if none; reads the modules).
   const KernelModule* module_at(uint64_t address) const;
@@ -152,7 +155,7 @@ class Program {
   mutable std::map<std::type_index, std::shared_ptr<void>> extensions_;
 
   mutable std::once_flag modules_once_;
-  mutable KernelModules modules_;
+  mutable ModuleList modules_;
   mutable std::optional<Error> modules_error_;
 };
 

@@ -35,9 +35,17 @@ void print(CommandContext& ctx, const std::vector<const KernelModule*>& modules)
       if (!m->problem.empty()) entry["problem"] = m->problem;
       list.push_back(std::move(entry));
     }
-    ctx.emit({{"modules", list}});
+    nlohmann::json document = {{"modules", list}};
+    if (const auto& skipped = ctx.program.modules_skipped(); !skipped.empty()) {
+      std::vector<std::string> errors;
+      for (const Error& e : skipped) errors.push_back(e.message());
+      document["errors"] = errors;
+    }
+    ctx.emit(document);
     return;
   }
+  // A damaged module list: what was lost, before the modules read.
+  for (const Error& e : ctx.program.modules_skipped()) ctx.out << "WARNING: module list: " << e.message() << '\n';
   size_t name_width = 4;
   for (const KernelModule* m : modules) name_width = std::max(name_width, m->name.size());
   ctx.out << fmt::format("{:>16}  {:<{}}  {:>16}  {:>8}  OBJECT FILE\n", "MODULE", "NAME", name_width, "BASE", "SIZE");

@@ -15,13 +15,14 @@ class FakeOs final : public OsModel {
  public:
   explicit FakeOs(int& reads) : reads_(reads) {}
   std::string_view name() const override { return "fake"; }
-  Expected<KernelModules> read_modules() const override {
+  Expected<ModuleList> read_modules() const override {
     ++reads_;
-    KernelModules modules;
-    modules.push_back(std::make_unique<KernelModule>());
-    modules.back()->name = "fake_mod";
-    modules.back()->core = {{0x1000, 0x100}};
-    return modules;
+    ModuleList list;
+    list.modules.push_back(std::make_unique<KernelModule>());
+    list.modules.back()->name = "fake_mod";
+    list.modules.back()->core = {{0x1000, 0x100}};
+    list.skipped.push_back(make_error(Errc::corrupt, "module list at 0x2000: a loop"));
+    return list;
   }
 
  private:
@@ -51,6 +52,8 @@ TEST_CASE("a Program is opened with its OS model, built once, which reads its mo
   REQUIRE(modules);
   REQUIRE((*modules)->size() == 1);
   CHECK((*program)->find_module("fake-mod") == (*modules)->front().get());
+  REQUIRE((*program)->modules_skipped().size() == 1);  // kept with the modules read before the damage
+  CHECK((*program)->modules_skipped().front().message() == "module list at 0x2000: a loop");
   (void)(*program)->modules();
   CHECK(reads == 1);
   CHECK(built == 1);

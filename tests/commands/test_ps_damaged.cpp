@@ -5,44 +5,14 @@
 // head) and the page of another task's tasks list_head (the task list
 // breaks there). ps lists every task it can still reach and names what it
 // skipped; bt of a readable task works; the lost task gives a one-line error.
-#include "capture/format/kdump_compressed.hpp"
-#include "capture/format/kdump_header.hpp"
 #include "tests/commands/command_runner.hpp"
+#include "tests/commands/dump_editor.hpp"
 
-#include <algorithm>
-#include <bit>
-#include <cstring>
-#include <fstream>
 #include <set>
 
 namespace coroner::test {
 
 namespace {
-
-std::vector<char> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
-}
-
-// Excludes page frame `pfn` from a kdump-compressed file's bytes: clears
-// its bit in the second (dumpable) bitmap and removes its descriptor, so
-// the pages after it keep theirs (descriptors are indexed by the rank of
-// the page among the dumpable ones).
-void exclude_page(std::vector<char>& file, const kdump::DiskDumpHeader& header, uint64_t pfn) {
-  const uint64_t bitmap = kdump::bitmap_offset(header) + kdump::bitmap_size(header);
-  const uint64_t descriptors = kdump::page_desc_offset(header);
-  auto byte_at = [&](uint64_t i) { return static_cast<uint8_t>(file[bitmap + i]); };
-  REQUIRE((byte_at(pfn / 8) >> (pfn % 8) & 1) == 1);
-  uint64_t rank = 0, total = 0;
-  for (uint64_t i = 0; i < kdump::bitmap_size(header); ++i) {
-    total += std::popcount(byte_at(i));
-    if (i < pfn / 8) rank += std::popcount(byte_at(i));
-  }
-  rank += std::popcount(static_cast<uint8_t>(byte_at(pfn / 8) & ((1u << (pfn % 8)) - 1)));
-  char* at = file.data() + descriptors + kdump::kPageDescSize * rank;
-  std::memmove(at, at + kdump::kPageDescSize, kdump::kPageDescSize * (total - rank - 1));
-  file[bitmap + pfn / 8] = static_cast<char>(byte_at(pfn / 8) & ~(1u << (pfn % 8)));
-}
 
 uint64_t read_member(Program& program, uint64_t address, std::string_view member) {
   auto offset = program.member_offset("struct task_struct", member);
@@ -86,15 +56,11 @@ TEST_CASE("ps goes on past unreadable pages of the task lists and names them, bt
   const uint64_t list_pfn = pfn_of(*intact, lost_task + *tasks_offset);
   const uint64_t list_page = (lost_task + *tasks_offset) & ~(page_size - 1);
 
-  std::vector<char> file = read_file(dump.files().front());
-  const auto& header = dynamic_cast<const KdumpDump&>(intact->dump()).header();
-  exclude_page(file, header, signal_pfn);
-  exclude_page(file, header, list_pfn);
-  const fs::path damaged = cache_dir() / "d31-lost-task-pages";
-  std::ofstream(damaged, std::ios::binary).write(file.data(), static_cast<std::streamsize>(file.size()));
-
+  DumpEditor editor(dump, *intact);
+  editor.exclude_page(signal_pfn);
+  editor.exclude_page(list_pfn);
   ProgramOptions options = program_options(dump);
-  options.dumps = {damaged.string()};
+  options.dumps = {editor.save("d31-lost-task-pages")};
   CommandRunner run(options, "d31 with two task pages excluded");
   const nlohmann::json ps = run.json("ps");
   REQUIRE(ps.contains("skipped"));

@@ -4,7 +4,7 @@
 
 namespace coroner::linux_kernel {
 
-Expected<KernelModules> LinuxKernel::read_modules() const { return read_and_attach_modules(program_); }
+Expected<ModuleList> LinuxKernel::read_modules() const { return read_and_attach_modules(program_); }
 
 Expected<std::unique_ptr<OsModel>> open_linux_kernel(const Program& program) {
   CORONER_TRY(arch, make_linux_arch(program.arch().machine()));

@@ -21,7 +21,7 @@ class LinuxKernel final : public OsModel {
 
   std::string_view name() const override { return "linux"; }
   // read_and_attach_modules (modules.hpp).
-  Expected<KernelModules> read_modules() const override;
+  Expected<ModuleList> read_modules() const override;
 
   const Program& program() const { return program_; }
   // What differs per architecture (the switched-out registers of a task).

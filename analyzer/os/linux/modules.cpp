@@ -303,7 +303,7 @@ Expected<void> read_kallsyms(const Program& program, KernelModule& module) {
 
 }  // namespace
 
-Expected<KernelModules> read_modules(const Program& program) {
+Expected<ModuleList> read_modules(const Program& program) {
   CORONER_TRY(info, program.debug_info());
   CORONER_TRY(layout, read_layout(*info));
   // Not symbol_address(): that falls back to the modules being read.
@@ -312,23 +312,32 @@ Expected<KernelModules> read_modules(const Program& program) {
   const uint64_t head = head_symbol->address;
   const KernelMemory& memory = program.memory();
 
-  KernelModules modules;
+  ModuleList list;
   ListBudget budget{kMaxModules};
+  // A module that cannot be read is skipped; the walk goes on through its
+  // list_head, which read_module does not need.
   auto read_module = [&](uint64_t address) -> Expected<void> {
     auto module = std::make_unique<KernelModule>();
     module->struct_address = address;
     module->cache_dir = program.options().cache_dir;
     auto where = [address](const Error& e) { return e.context(fmt::format("struct module at {:#x}", address)); };
     auto name = memory.read_string(address + layout.name, layout.name_size);
-    if (!name) return where(name.error());
+    if (!name) {
+      list.skipped.push_back(where(name.error()));
+      return {};
+    }
     module->name = *name;
     for (auto step : {read_memory, read_sections, read_build_id})
-      if (auto done = step(program, layout, *module); !done) return where(done.error());
-    modules.push_back(std::move(module));
+      if (auto done = step(program, layout, *module); !done) {
+        list.skipped.push_back(where(done.error()).context(module->name));
+        return {};
+      }
+    list.modules.push_back(std::move(module));
     return {};
   };
-  CORONER_CHECK(walk_list(memory, "module list", head, layout.list, budget, read_module));
-  return modules;
+  if (auto walked = walk_list(memory, "module list", head, layout.list, budget, read_module); !walked)
+    list.skipped.push_back(walked.error());
+  return list;
 }
 
 std::vector<std::string> module_search_dirs(const Program& program) {
@@ -374,14 +383,14 @@ size_t attach_objects(const KernelModules& modules, const std::vector<std::strin
   return attached;
 }
 
-Expected<KernelModules> read_and_attach_modules(const Program& program) {
-  CORONER_TRY(modules, read_modules(program));
-  attach_objects(modules, module_search_dirs(program));
-  for (const auto& module : modules)
+Expected<ModuleList> read_and_attach_modules(const Program& program) {
+  CORONER_TRY(list, read_modules(program));
+  attach_objects(list.modules, module_search_dirs(program));
+  for (const auto& module : list.modules)
     if (module->object_path().empty())
       if (auto read = read_kallsyms(program, *module); !read)
         module->problem += fmt::format("; no symbols in memory either: {}", read.error().message());
-  return modules;
+  return list;
 }
 
 }  // namespace coroner::linux_kernel

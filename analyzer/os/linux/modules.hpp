@@ -16,9 +16,11 @@
 namespace coroner::linux_kernel {
 
 // Every module of the kernel's `modules` list, in list order, without
-// objects attached. Bounded: a looping or corrupt list is an error naming
-// the struct module where it went wrong.
-Expected<KernelModules> read_modules(const Program& program);
+// objects attached. Bounded: a looping or broken list, or a struct module
+// that cannot be read, goes into `skipped` naming where it went wrong, and
+// the modules read until then are kept. An error only when the list cannot
+// be found at all (no `modules` symbol, no struct module in the DWARF).
+Expected<ModuleList> read_modules(const Program& program);
 
 // Where module objects are looked for, in order: --mod-path directories,
 // vmlinux's directory, /lib/modules/RELEASE and
@@ -35,6 +37,6 @@ size_t attach_objects(const KernelModules& modules, const std::vector<std::strin
 // read_modules + attach_objects(module_search_dirs), and the kernel's
 // kallsyms copy for a module without an object: what Program::modules()
 // holds (through LinuxKernel::read_modules).
-Expected<KernelModules> read_and_attach_modules(const Program& program);
+Expected<ModuleList> read_and_attach_modules(const Program& program);
 
 }  // namespace coroner::linux_kernel

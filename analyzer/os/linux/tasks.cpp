@@ -123,14 +123,15 @@ class TaskWalk {
   }
 
   // The circular list at `head` whose entries sit `link` bytes into each
-  // task: forward through next, and, if a pointer cannot be read, backward
-  // through prev from the head to where the forward walk stopped. Returns
-  // false if some part stayed out of reach.
+  // task: forward through next, and, if a pointer cannot be read or the
+  // list loops, backward through prev from the head to where the forward
+  // walk went. Returns false if some part stayed out of reach.
   bool walk(std::string_view what, uint64_t head, uint64_t link, const std::function<void(uint64_t)>& visit) {
-    std::unordered_set<uint64_t> links{head};
-    auto forward = follow(head, 0, link, links, visit);
+    std::unordered_set<uint64_t> forward_links{head};
+    auto forward = follow(head, 0, link, {head}, forward_links, visit);
     if (!forward) return true;
-    auto backward = follow(head, 8, link, links, visit);
+    std::unordered_set<uint64_t> backward_links;
+    auto backward = follow(head, 8, link, forward_links, backward_links, visit);
     if (!backward) {
       skip(fmt::format("{}: {}; the rest was reached backward from its head", what, *forward));
       return true;
@@ -150,15 +151,19 @@ class TaskWalk {
   }
 
   // Follows the pointer at `direction` (0 next, 8 prev) of each list_head
-  // until the list comes back to a link already visited; the reason it
-  // stopped early, if it did.
+  // until it reaches a link of `done` (forward: the head; backward: where
+  // the forward walk was), adding each link to `links`; the reason it
+  // stopped early, if it did. A link reached twice otherwise is a loop.
   std::optional<std::string> follow(uint64_t head, uint64_t direction, uint64_t link,
-                                    std::unordered_set<uint64_t>& links, const std::function<void(uint64_t)>& visit) {
+                                    const std::unordered_set<uint64_t>& done, std::unordered_set<uint64_t>& links,
+                                    const std::function<void(uint64_t)>& visit) {
     for (uint64_t at = head;;) {
       auto next = program_.memory().read_u64(at + direction);
       if (!next) return fmt::format("list_head {:#x}: {}", at, next.error().message());
       if (*next == 0) return fmt::format("list_head {:#x} has a NULL pointer", at);
-      if (!links.insert(*next).second) return std::nullopt;  // back at the head, or where the other walk was
+      if (done.count(*next)) return std::nullopt;
+      if (!links.insert(*next).second)
+        return fmt::format("list_head {:#x} points back to {:#x}, reached before (a loop)", at, *next);
       if (links.size() > kMaxTasks) return fmt::format("more than {} entries", kMaxTasks);
       visit(*next - link);
       at = *next;
