@@ -1,6 +1,7 @@
 #include "capture/format/decompressed_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <lzma.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -136,6 +137,41 @@ Expected<void> decode_xz(FILE* in, FILE* out, const std::string& path) {
   return {};
 }
 
+// The size a decompressed copy had when it was made, kept beside it.
+fs::path size_file(const fs::path& target) {
+  return target.parent_path() / fmt::format(".{}.size", target.filename().string());
+}
+
+// A copy made earlier is used only if it is still what was written: a
+// regular file (not a symlink) of this user, writable by no one else, of
+// the size recorded when it was made. Anything else (cut short by a full
+// disk, replaced, from an older coroner without the size) is made again.
+bool trusted_copy(const fs::path& target) {
+  struct stat st {};
+  if (::lstat(target.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)))
+    return false;
+  File sizes(std::fopen(size_file(target).c_str(), "r"));
+  unsigned long long recorded = 0;
+  return sizes && std::fscanf(sizes.get(), "%llu", &recorded) == 1 && recorded == static_cast<uint64_t>(st.st_size);
+}
+
+// Temporaries of processes that died while decompressing (".NAME.PID.tmp").
+void remove_stale_temporaries(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(".") || !name.ends_with(".tmp")) continue;
+    const std::string middle = name.substr(0, name.size() - 4);
+    const size_t dot = middle.rfind('.');
+    if (dot == std::string::npos) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(middle.c_str() + dot + 1, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 Expected<Compression> detect_file_compression(const std::string& path) {
@@ -186,9 +222,10 @@ Expected<std::string> decompressed_path(const std::string& path, const std::stri
   if (stem.has_extension()) stem.replace_extension();
   fs::path dir = fs::path(cache_dir) / fmt::format("{:016x}", key);
   fs::path target = dir / stem;
-  if (fs::exists(target, ec)) return target.string();
+  if (trusted_copy(target)) return target.string();
 
   CORONER_CHECK(create_cache_directory(dir.string()));
+  remove_stale_temporaries(dir);
   fs::path temp = dir / fmt::format(".{}.{}.tmp", stem.string(), getpid());
   {
     File in(std::fopen(path.c_str(), "rb"));
@@ -204,6 +241,16 @@ Expected<std::string> decompressed_path(const std::string& path, const std::stri
       return done.error();
     }
   }
+  // The size first: a copy renamed into place without it is made again.
+  const fs::path sizes = size_file(target), sizes_temp = sizes.string() + fmt::format(".{}.tmp", getpid());
+  {
+    File out(std::fopen(sizes_temp.c_str(), "w"));
+    if (!out || std::fprintf(out.get(), "%llu\n", static_cast<unsigned long long>(fs::file_size(temp, ec))) < 0 ||
+        std::fflush(out.get()) != 0)
+      return io_error(sizes_temp.string(), "cannot write the size of the decompressed copy");
+  }
+  fs::rename(sizes_temp, sizes, ec);
+  if (ec) return make_error(Errc::io, "{}: cannot rename into cache: {}", sizes.string(), ec.message());
   fs::rename(temp, target, ec);
   if (ec) return make_error(Errc::io, "{}: cannot rename into cache: {}", target.string(), ec.message());
   return target.string();

@@ -100,7 +100,7 @@ TEST_CASE("decompressed_path: zstd, gzip and xz round trips", "[decompress]") {
       auto again = decompressed_path(compressed.string(), scratch.cache.string());
       REQUIRE(again);
       CHECK(*again == *first);
-      CHECK(files_in(scratch.cache) == 1);
+      CHECK(files_in(scratch.cache) == 2);  // the copy and its recorded size
       fs::remove_all(scratch.cache);
     }
   }
@@ -150,6 +150,37 @@ TEST_CASE("decompressed_path: truncated and corrupt inputs fail and leave no cac
       CHECK(files_in(scratch.cache) == 0);
     }
   }
+}
+
+TEST_CASE("decompressed_path: a damaged or foreign copy is made again, stale temporaries go", "[decompress][corrupt]") {
+  Scratch scratch;
+  const std::string data = payload();
+  fs::path compressed = scratch.dir / "vmcore.zst";
+  write_all(compressed, test::compressed_stream(Compression::zstd, data));
+  auto first = decompressed_path(compressed.string(), scratch.cache.string());
+  REQUIRE(first);
+  const fs::path copy = *first;
+
+  SECTION("cut short") { fs::resize_file(copy, data.size() / 2); }
+  SECTION("extended") { write_all(copy, data + "more"); }
+  SECTION("writable by others") { fs::permissions(copy, fs::perms::others_write, fs::perm_options::add); }
+  SECTION("a symlink") {
+    fs::remove(copy);
+    fs::create_symlink("/etc/hostname", copy);
+  }
+  SECTION("its recorded size gone (an older coroner's copy)") {
+    fs::remove(copy.parent_path() / ("." + copy.filename().string() + ".size"));
+  }
+  SECTION("a temporary of a process that died") {
+    write_all(copy.parent_path() / ".vmcore.999999999.tmp", "partial");
+    fs::resize_file(copy, 10);
+  }
+  auto again = decompressed_path(compressed.string(), scratch.cache.string());
+  REQUIRE(again);
+  CHECK(*again == copy.string());
+  CHECK_FALSE(fs::is_symlink(copy));
+  CHECK(read_all(copy) == data);
+  CHECK(files_in(scratch.cache) == 2);
 }
 
 TEST_CASE("decompressed_path: a missing file is an I/O error naming it", "[decompress]") {
