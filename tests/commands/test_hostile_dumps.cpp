@@ -333,3 +333,49 @@ TEST_CASE("hostile dumps: damaged ELF program headers", "[hostile][facts]") {
 }
 
 }  // namespace coroner::test
+
+namespace coroner::test {
+
+TEST_CASE("hostile vmlinux: invalid ORC entries end a backtrace with the reason, never a made-up frame",
+          "[hostile][bt]") {
+  const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
+  CommandRunner intact(dump);
+  const std::vector<std::string> good = lines_of(intact.text("bt 1"));
+  REQUIRE(good.size() > 4);
+
+  // A copy of vmlinux whose .orc_unwind is all 0xff: each entry names no
+  // valid register and an unknown type.
+  std::string image = file_contents(dump.vmlinux());
+  const std::string sections = run_command("readelf -SW " + dump.vmlinux() + " | grep ' .orc_unwind '");
+  std::istringstream fields(sections.substr(sections.find(".orc_unwind ")));
+  std::string name, type, address, offset, size;
+  fields >> name >> type >> address >> offset >> size;
+  REQUIRE(name == ".orc_unwind");
+  const uint64_t at = std::stoull(offset, nullptr, 16), length = std::stoull(size, nullptr, 16);
+  REQUIRE(at + length <= image.size());
+  std::fill(image.begin() + static_cast<std::ptrdiff_t>(at), image.begin() + static_cast<std::ptrdiff_t>(at + length),
+            '\xff');
+  const fs::path dir = cache_dir() / "hostile-orc";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  write_file_contents(dir / "vmlinux", image);
+
+  ProgramOptions options = program_options(dump);
+  options.vmlinux = (dir / "vmlinux").string();
+  options.cache_dir = (dir / "cache").string();  // not the intact vmlinux's caches (same build-id)
+  CommandRunner run(options, "d31 with a vmlinux of invalid ORC entries");
+  const std::vector<std::string> bad = lines_of(run.text("bt 1"));
+  INFO("intact:\n" << intact.text("bt 1") << "damaged:\n" << run.text("bt 1"));
+  // The frames up to the first step that needs vmlinux's ORC (the
+  // module's own come from fx_crash.ko) are as before; no frame after it is
+  // made up: the trace ends with the reason ("ORC entry of ADDRESS: ...").
+  REQUIRE(bad.size() >= 2);
+  CHECK(bad[0] == good[0]);
+  size_t same = 1;
+  while (same < bad.size() && same < good.size() && bad[same] == good[same]) ++same;
+  REQUIRE(same < bad.size());
+  for (size_t i = same; i < bad.size(); ++i) CHECK_FALSE(bad[i].starts_with(" #"));
+  CHECK_THAT(bad.back(), Catch::Contains("ORC"));
+}
+
+}  // namespace coroner::test
