@@ -180,6 +180,40 @@ Expected<bool> part_truncated(const KdumpDump::Part& part) {
   return false;
 }
 
+// Writers put the page data right after the page descriptors, one
+// descriptor per page set in the dumpable bitmap. A bitmap with a bit
+// flipped would hand every later page its neighbour's descriptor, so the
+// count is checked against the file: the last descriptor must point past
+// the descriptor table, and the bytes after the table must not be one
+// more descriptor.
+Expected<void> check_descriptor_count(const KdumpDump::Part& part) {
+  const uint64_t count = part.dumped.rank(part.end_pfn) - part.rank_base;
+  if (count == 0 || (part.header.status & kdump::kFlagIncomplete)) return {};
+  const uint64_t table = kdump::page_desc_offset(part.header), data = table + count * kdump::kPageDescSize;
+  const uint64_t size = part.source->size(), block = static_cast<uint32_t>(part.header.block_size);
+  auto descriptor_into_data = [&](const kdump::PageDesc& d) {
+    return d.offset >= data && d.offset < size && d.size > 0 && d.size <= block && d.size <= size - d.offset &&
+           (d.flags & ~kdump::kCompressionFlags) == 0;
+  };
+  auto mismatch = [&](std::string_view what) {
+    return make_error(Errc::corrupt, "{}: the dumpable-page bitmap at offset {:#x} counts {} pages, but {} (a damaged "
+                      "bitmap would give pages other pages' data)", part.source->name(),
+                      kdump::bitmap_offset(part.header) + kdump::bitmap_size(part.header), count, what);
+  };
+  std::array<std::byte, kdump::kPageDescSize> raw{};
+  CORONER_CHECK(part.source->read_at(data - kdump::kPageDescSize, raw));
+  CORONER_TRY(last, kdump::decode_page_desc(raw));
+  if (!descriptor_into_data(last))
+    return mismatch(fmt::format("descriptor {} at offset {:#x} does not point into the page data after the table", count - 1,
+                                data - kdump::kPageDescSize));
+  if (data + raw.size() > size) return {};
+  CORONER_CHECK(part.source->read_at(data, raw));
+  CORONER_TRY(next, kdump::decode_page_desc(raw));
+  if (descriptor_into_data(next))
+    return mismatch(fmt::format("another page descriptor follows the table at offset {:#x}", data));
+  return {};
+}
+
 Expected<std::vector<ElfNote>> read_notes(const ParsedPart& part) {
   const SubHeader& sub = part.sub;
   if (sub.offset_note == 0 || sub.size_note == 0) return std::vector<ElfNote>{};
@@ -232,6 +266,7 @@ Expected<std::unique_ptr<Dump>> open_kdump(std::vector<std::shared_ptr<const Byt
     uint64_t rank_base = dumped.rank(p.start_pfn);
     KdumpDump::Part part{p.source, p.header, p.sub, p.start_pfn, p.end_pfn, std::move(dumped), rank_base};
     CORONER_TRY(cut, part_truncated(part));
+    if (!cut) CORONER_CHECK(check_descriptor_count(part));
     truncated = truncated || cut;
     parts.push_back(std::move(part));
   }

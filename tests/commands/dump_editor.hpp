@@ -74,6 +74,8 @@ class DumpEditor {
     const uint64_t rank = rank_of(pfn), total = dumpable_pages();
     char* at = bytes_.data() + kdump::page_desc_offset(kdump_header()) + kdump::kPageDescSize * rank;
     std::memmove(at, at + kdump::kPageDescSize, kdump::kPageDescSize * (total - rank - 1));
+    // The table is one descriptor shorter: its old last slot is a gap.
+    std::memset(at + kdump::kPageDescSize * (total - rank - 1), 0, kdump::kPageDescSize);
     bytes_[bitmap2() + pfn / 8] = static_cast<char>(bitmap_byte(pfn / 8) & ~(1u << (pfn % 8)));
     raw_pages_.erase(pfn);
   }

@@ -214,6 +214,24 @@ TEST_CASE("hostile dumps: damaged kdump headers and page descriptors", "[hostile
         check_samples_true_or_failing(run, dump, failed);
       }
 
+      // One bit of the dumpable bitmap set or cleared: the open fails (every
+      // page after it would take its neighbour's descriptor).
+      const uint64_t bitmap2 = kdump::bitmap_offset(header) + kdump::bitmap_size(header);
+      uint64_t clear_at = bitmap2, set_at = bitmap2;
+      while (static_cast<uint8_t>(pristine[clear_at]) == 0) ++clear_at;
+      while (static_cast<uint8_t>(pristine[set_at]) == 0xff) ++set_at;
+      for (auto [at, flip] : {std::pair{clear_at, std::countr_zero(static_cast<uint8_t>(pristine[clear_at]))},
+                              std::pair{set_at, std::countr_one(static_cast<uint8_t>(pristine[set_at]))}}) {
+        editor.bytes() = pristine;
+        editor.bytes()[at] = static_cast<char>(editor.bytes()[at] ^ (1 << flip));
+        ProgramOptions options = program_options(dump);
+        const std::string path = editor.save("hostile-bitmap-" + tag_of(dump));
+        options.dumps = {path};
+        auto program = Program::open(options);
+        REQUIRE_FALSE(program);
+        CHECK_THAT(program.error().message(), Catch::Contains(path) && Catch::Contains("dumpable-page bitmap"));
+      }
+
       // Page descriptors of the memory samples' pages: a size beyond the
       // block, an offset beyond the end of the file, a flipped byte in the
       // compressed data. Those reads fail naming the page; the rest are true.
