@@ -1,5 +1,5 @@
 // coroner-capture never leaves a dump that claims to be complete when it is
-// not: a full disk, SIGTERM in the middle of a write and a truncated input
+// not: a full disk, SIGTERM or SIGKILL in the middle of a write and a truncated input
 // each end with a non-zero exit, a one-line message naming the file, and
 // (where anything was written) a dump our reader reports as incomplete.
 #include "tests/capture/test_capture_support.hpp"
@@ -31,12 +31,12 @@ TEST_CASE("a full disk (/dev/full) fails with the file, offset and reason", "[ca
   }
 }
 
-TEST_CASE("SIGTERM mid-write leaves a dump marked incomplete", "[capture][faults][signal]") {
-  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
-  fs::path dir = capture_scratch("sigterm");
-  fs::path out = dir / "dump", log = dir / "stderr";
-  std::string vmcore = c.files().front();
-  // zlib at -d 0, one thread: the slowest write there is, several seconds.
+namespace {
+
+// Starts a slow capture (zlib at -d 0, one thread: several seconds), sends
+// `signal` once some pages are out, and returns the wait status; the
+// output is `out`, its stderr `log`.
+int interrupted_capture(const std::string& vmcore, const fs::path& out, const fs::path& log, int signal) {
   std::vector<std::string> args = {capture_executable(), "-c", "-d", "0", vmcore, out.string()};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -56,19 +56,17 @@ TEST_CASE("SIGTERM mid-write leaves a dump marked incomplete", "[capture][faults
   };
   while (std::chrono::steady_clock::now() < deadline && written() < 4 * 1024 * 1024)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ::kill(pid, SIGTERM);
+  ::kill(pid, signal);
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
-  std::string message = file_contents(log);
-  INFO(message);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
-  CHECK(message.find("interrupted by SIGTERM") != std::string::npos);
-  CHECK(message.find(out.string()) != std::string::npos);
+  return status;
+}
 
+// The dump says it is incomplete; what was written reads back right, and
+// pages never written are errors, not zeros.
+void check_incomplete_dump(const fs::path& out, const std::string& vmcore) {
   auto dump = open_or_fail({out.string()});
   CHECK(dump->incomplete());
-  // What was written reads back right; pages never written are errors, not zeros.
   auto input = open_or_fail({vmcore});
   std::vector<std::byte> a(dump->page_size()), b(dump->page_size());
   uint64_t good = 0, missing = 0, wrong = 0;
@@ -84,6 +82,34 @@ TEST_CASE("SIGTERM mid-write leaves a dump marked incomplete", "[capture][faults
   CHECK(good > 0);
   CHECK(missing > 0);
   CHECK(wrong == 0);
+}
+
+}  // namespace
+
+TEST_CASE("SIGTERM mid-write leaves a dump marked incomplete", "[capture][faults][signal]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  fs::path dir = capture_scratch("sigterm");
+  fs::path out = dir / "dump", log = dir / "stderr";
+  const int status = interrupted_capture(c.files().front(), out, log, SIGTERM);
+  std::string message = file_contents(log);
+  INFO(message);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+  CHECK(message.find("interrupted by SIGTERM") != std::string::npos);
+  CHECK(message.find(out.string()) != std::string::npos);
+  check_incomplete_dump(out, c.files().front());
+}
+
+// SIGKILL gives the writer no last word: only the header, written marked
+// incomplete before any page and cleared after the last, can tell.
+TEST_CASE("SIGKILL mid-write leaves a dump marked incomplete", "[capture][faults][signal]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  fs::path dir = capture_scratch("sigkill");
+  fs::path out = dir / "dump", log = dir / "stderr";
+  const int status = interrupted_capture(c.files().front(), out, log, SIGKILL);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  check_incomplete_dump(out, c.files().front());
 }
 
 TEST_CASE("a truncated input vmcore is a clear error", "[capture][faults]") {
