@@ -63,6 +63,22 @@ void check_samples_true_or_failing(CommandRunner& run, const DumpCase& dump, siz
   }
 }
 
+// The damaged copy at `path` either does not open -- a one-line error
+// naming it -- or reads every sample true or not at all.
+void check_open_fails_or_reads_true(const DumpCase& dump, const std::string& path, const std::string& what) {
+  ProgramOptions options = program_options(dump);
+  options.dumps = {path};
+  auto program = Program::open(options);
+  if (!program) {
+    CHECK_THAT(program.error().message(), Catch::Contains(path));
+    CHECK(program.error().message().find('\n') == std::string::npos);
+    return;
+  }
+  CommandRunner run(options, dump.id + " with " + what);
+  size_t failed = 0;
+  check_samples_true_or_failing(run, dump, failed);
+}
+
 }  // namespace
 
 TEST_CASE("hostile dumps: loops in the task and module lists, a bad printk record", "[hostile][facts]") {
@@ -200,18 +216,7 @@ TEST_CASE("hostile dumps: damaged kdump headers and page descriptors", "[hostile
         editor.bytes() = pristine;
         const auto encoded = kdump::encode_disk_dump_header(changed);
         std::memcpy(editor.bytes().data(), encoded.data(), encoded.size());
-        ProgramOptions options = program_options(dump);
-        const std::string path = editor.save("hostile-header-" + tag_of(dump));
-        options.dumps = {path};
-        auto program = Program::open(options);
-        if (!program) {
-          CHECK_THAT(program.error().message(), Catch::Contains(path));
-          CHECK(program.error().message().find('\n') == std::string::npos);
-          continue;
-        }
-        CommandRunner run(options, dump.id + " with " + c.what);
-        size_t failed = 0;
-        check_samples_true_or_failing(run, dump, failed);
+        check_open_fails_or_reads_true(dump, editor.save("hostile-header-" + tag_of(dump)), c.what);
       }
 
       // One bit of the dumpable bitmap set or cleared: the open fails (every
@@ -334,17 +339,7 @@ TEST_CASE("hostile dumps: damaged ELF program headers", "[hostile][facts]") {
         INFO(c.what);
         patch(0, header.data(), header.size());
         patch(c.offset, &c.value, c.width);
-        ProgramOptions options = program_options(dump);
-        options.dumps = {path};
-        auto program = Program::open(options);
-        if (!program) {
-          CHECK_THAT(program.error().message(), Catch::Contains(path));
-          CHECK(program.error().message().find('\n') == std::string::npos);
-          continue;
-        }
-        CommandRunner run(options, dump.id + " with " + c.what);
-        size_t failed = 0;
-        check_samples_true_or_failing(run, dump, failed);
+        check_open_fails_or_reads_true(dump, path, c.what);
       }
     }
   }
