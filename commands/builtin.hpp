@@ -40,5 +40,7 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
+// runq.cpp
+Command runq_command();
 
 }  // namespace coroner::commands
