@@ -81,15 +81,21 @@ nlohmann::json queued_json(const Program& program, const std::vector<linux_kerne
     entry["prio"] = q.prio;
     entry["depth"] = q.depth;
     entry["queue"] = fmt::format("{:#x}", q.queue);
+    if (q.running) entry["running"] = true;
     list.push_back(std::move(entry));
   }
   return list;
 }
 
+// The queued tasks (not the running one, which crash shows as CURRENT).
 void print_queued(std::ostream& out, const Program& program, const std::vector<linux_kernel::QueuedTask>& queued) {
-  if (queued.empty()) out << "     [no tasks queued]\n";
-  for (const linux_kernel::QueuedTask& q : queued)
+  bool any = false;
+  for (const linux_kernel::QueuedTask& q : queued) {
+    if (q.running) continue;
     out << fmt::format("     [{:3}] {}\n", q.prio, task_line(describe(program, q.task)));
+    any = true;
+  }
+  if (!any) out << "     [no tasks queued]\n";
 }
 
 nlohmann::json run_queue_json(const Program& program, const linux_kernel::RunQueue& rq) {
@@ -103,6 +109,11 @@ nlohmann::json run_queue_json(const Program& program, const linux_kernel::RunQue
                         {"cfs", queued_json(program, rq.cfs)},
                         {"dl_rb_root", fmt::format("{:#x}", rq.dl_root)},
                         {"dl", queued_json(program, rq.dl)}};
+  nlohmann::json groups = nlohmann::json::array();
+  for (const linux_kernel::CfsGroup& g : rq.cfs_groups)
+    groups.push_back({{"cfs_rq", fmt::format("{:#x}", g.cfs_rq)}, {"task_group", fmt::format("{:#x}", g.task_group)},
+                      {"name", g.name}, {"depth", g.depth}, {"first", g.first}, {"throttled", g.throttled}});
+  cpu["cfs_groups"] = std::move(groups);
   if (!rq.skipped.empty()) {
     std::vector<std::string> errors;
     for (const Error& e : rq.skipped) errors.push_back(e.message());
@@ -126,27 +137,50 @@ void print_run_queue(std::ostream& out, const Program& program, const linux_kern
   for (const Error& e : rq.skipped) out << "runq: " << e.message() << '\n';
 }
 
-// -g: the queues by task group, indented by depth, crash's TASK_GROUP
-// headers before a group's tasks.
-void print_by_group(std::ostream& out, const Program& program, const linux_kernel::RunQueue& rq, bool first) {
+// -g: the queues by task group, crash's TASK_GROUP header before each
+// group's tasks, indented by depth; the running task marked [CURRENT].
+void print_by_group(std::ostream& out, const Program& program, const linux_kernel::RunQueue& rq, bool first,
+                    bool rt_groups) {
   out << fmt::format("{}CPU {}\n", first ? "" : "\n", rq.cpu);
   out << "  CURRENT: " << task_line(describe(program, rq.current)) << '\n';
-  auto root_group = program.symbol_address("root_task_group").value_or(0);
-  auto print = [&](std::string_view kind, uint64_t root_queue, const std::vector<linux_kernel::QueuedTask>& queued,
-                   unsigned step, unsigned indent) {
-    out << fmt::format("  ROOT_TASK_GROUP: {:x}  {}: {:x}\n", root_group, kind, root_queue);
-    if (queued.empty()) out << "     [no tasks queued]\n";
-    uint64_t group = root_queue;
-    for (const linux_kernel::QueuedTask& q : queued) {
-      if (q.queue != group && q.depth > 0)
-        out << fmt::format("{:{}}TASK_GROUP  {}: {:x}\n", "", 2 + step * q.depth, kind, q.queue);
-      group = q.queue;
-      out << fmt::format("{:{}}[{:3}] {}{}\n", "", indent + step * q.depth, q.prio,
-                         task_line(describe(program, q.task)), q.task == rq.current ? " [CURRENT]" : "");
+  uint64_t root_group = program.symbol_address("root_task_group").value_or(0);
+  auto entry = [&](const linux_kernel::QueuedTask& q, unsigned indent) {
+    out << fmt::format("{:{}}[{:3}] {}{}\n", "", indent, q.prio, task_line(describe(program, q.task)),
+                       q.running ? " [CURRENT]" : "");
+  };
+  if (rt_groups) {
+    out << fmt::format("  ROOT_TASK_GROUP: {:x}  RT_RQ: {:x}\n", root_group, rq.rt_rq);
+    if (rq.rt.empty()) out << "     [no tasks queued]\n";
+    for (const linux_kernel::QueuedTask& q : rq.rt) entry(q, 5 + 6 * q.depth);
+  }
+  out << fmt::format("  ROOT_TASK_GROUP: {:x}  CFS_RQ: {:x}\n", root_group, rq.cfs_rq);
+  const auto& groups = rq.cfs_groups;
+  size_t next_group = 0;
+  auto print_groups_at = [&](size_t index) {
+    for (; next_group < groups.size() && groups[next_group].first == index; ++next_group) {
+      const linux_kernel::CfsGroup& g = groups[next_group];
+      out << fmt::format("{:{}}TASK_GROUP: {:x}  CFS_RQ: {:x} {}{}\n", "", 2 + 3 * g.depth, g.task_group, g.cfs_rq,
+                         g.name.empty() ? "" : " <" + g.name + ">", g.throttled ? " (THROTTLED)" : "");
+      // Empty: no task before the next group that is not inside it.
+      size_t end = rq.cfs.size();
+      bool subgroup = next_group + 1 < groups.size() && groups[next_group + 1].depth > g.depth;
+      for (size_t k = next_group + 1; k < groups.size(); ++k)
+        if (groups[k].depth <= g.depth) {
+          end = groups[k].first;
+          break;
+        }
+      bool own_tasks = std::any_of(rq.cfs.begin() + static_cast<std::ptrdiff_t>(g.first),
+                                   rq.cfs.begin() + static_cast<std::ptrdiff_t>(std::max(end, g.first)),
+                                   [&](const linux_kernel::QueuedTask& q) { return q.depth >= g.depth; });
+      if (!own_tasks && !subgroup) out << fmt::format("{:{}}[no tasks queued]\n", "", 5 + 3 * g.depth);
     }
   };
-  print("RT_RQ", rq.rt_array, rq.rt, 6, 5);
-  print("CFS_RQ", rq.cfs_rq, rq.cfs, 3, 5);
+  if (rq.cfs.empty() && groups.empty()) out << "     [no tasks queued]\n";
+  for (size_t i = 0; i < rq.cfs.size(); ++i) {
+    print_groups_at(i);
+    entry(rq.cfs[i], 5 + 3 * rq.cfs[i].depth);
+  }
+  print_groups_at(rq.cfs.size());
   for (const Error& e : rq.skipped) out << "runq: " << e.message() << '\n';
 }
 
@@ -202,11 +236,11 @@ Expected<void> show_timestamps(CommandContext& ctx, const std::vector<linux_kern
 
 Expected<void> run_runq(CommandContext& ctx, const Arguments& args) {
   CORONER_TRY(r, parse_request(args));
-  if (r.view == 'g') {
-    CORONER_TRY(info, ctx.program.debug_info());
-    CORONER_TRY(groups, info->has_member("struct task_group", "cfs_rq"));
-    if (!groups) return make_error(Errc::unsupported, "-g option not supported or applicable on this architecture or kernel");
-  }
+  CORONER_TRY(info, ctx.program.debug_info());
+  CORONER_TRY(cfs_groups, info->has_member("struct task_group", "cfs_rq"));
+  CORONER_TRY(rt_groups, info->has_member("struct task_group", "rt_rq"));
+  if (r.view == 'g' && !cfs_groups && !rt_groups)
+    return make_error(Errc::unsupported, "-g option not supported or applicable on this architecture or kernel");
   RunqRequest all = r;
   if (r.view == 'T') all.cpus.reset();  // crash's -T compares every CPU
   CORONER_TRY(states, selected_cpus(ctx.program, all));
@@ -221,7 +255,7 @@ Expected<void> run_runq(CommandContext& ctx, const Arguments& args) {
     return {};
   }
   for (size_t i = 0; i < queues.size(); ++i) {
-    if (r.view == 'g') print_by_group(ctx.out, ctx.program, queues[i], i == 0);
+    if (r.view == 'g') print_by_group(ctx.out, ctx.program, queues[i], i == 0, rt_groups);
     else print_run_queue(ctx.out, ctx.program, queues[i], i == 0);
   }
   return {};

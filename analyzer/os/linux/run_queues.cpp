@@ -19,6 +19,9 @@ struct RunQueueLayout {
   uint64_t cfs_timeline = 0, cfs_curr = 0;
   uint64_t se_run_node = 0;
   std::optional<uint64_t> se_my_q;  // FAIR_GROUP_SCHED
+  uint64_t cfs_tg = 0;  // with se_my_q
+  std::optional<uint64_t> cfs_throttled_member;  // CFS_BANDWIDTH
+  uint64_t tg_css = 0, css_cgroup = 0, cgroup_kn = 0, kn_parent = 0, kn_name = 0;
   uint64_t rt_active = 0, prio_queue = 0;
   unsigned prio_queues = 0;  // MAX_RT_PRIO
   uint64_t list_head_size = 0;
@@ -50,6 +53,19 @@ Expected<RunQueueLayout> read_run_queue_layout(const Program& program) {
   CORONER_TRY(run_node, program.member_offset("struct sched_entity", "run_node"));
   l.cfs_timeline = timeline, l.cfs_curr = cfs_curr, l.se_run_node = run_node;
   l.se_my_q = optional_offset(program, "struct sched_entity", "my_q");
+  if (l.se_my_q) {
+    CORONER_TRY(tg, program.member_offset("struct cfs_rq", "tg"));
+    l.cfs_tg = tg;
+    l.cfs_throttled_member = optional_offset(program, "struct cfs_rq", "throttled");
+    // The group's name, as cgroup v2 (kernfs, 3.15+) keeps it; none before.
+    auto css = program.member_offset("struct task_group", "css");
+    auto cgroup = program.member_offset("struct cgroup_subsys_state", "cgroup");
+    auto kn = program.member_offset("struct cgroup", "kn");
+    auto parent = program.member_offset("struct kernfs_node", "parent");
+    auto name = program.member_offset("struct kernfs_node", "name");
+    if (css && cgroup && kn && parent && name)
+      l.tg_css = *css, l.css_cgroup = *cgroup, l.cgroup_kn = *kn, l.kn_parent = *parent, l.kn_name = *name;
+  }
   CORONER_TRY(active, program.member_offset("struct rt_rq", "active"));
   CORONER_TRY(queue, program.member_offset("struct rt_prio_array", "queue"));
   CORONER_TRY(array_size, program.type_size("struct rt_prio_array"));
@@ -86,11 +102,16 @@ class QueueWalk {
   // The CFS tree of the cfs_rq at `cfs_rq`, entering group entities.
   void cfs(uint64_t cfs_rq, unsigned depth) {
     if (!enter(cfs_rq, depth, "cfs_rq")) return;
-    if (l_.se_my_q) {  // a running group entity is not in its parent's tree
-      auto curr = memory_.read_u64(cfs_rq + l_.cfs_curr);
-      auto my_q = curr && *curr ? memory_.read_u64(*curr + *l_.se_my_q) : Expected<uint64_t>(0);
-      if (!curr || !my_q) return skip(!curr ? curr.error() : my_q.error(), "cfs_rq", cfs_rq);
+    if (depth > 0) rq_.cfs_groups.push_back(group(cfs_rq, depth));
+    // The running entity is not in the tree: a group is entered through
+    // it, a task is the running one.
+    auto curr = memory_.read_u64(cfs_rq + l_.cfs_curr);
+    if (!curr) return skip(curr.error(), "cfs_rq", cfs_rq);
+    if (*curr) {
+      auto my_q = l_.se_my_q ? memory_.read_u64(*curr + *l_.se_my_q) : Expected<uint64_t>(0);
+      if (!my_q) return skip(my_q.error(), "cfs_rq", cfs_rq);
       if (*my_q) cfs(*my_q, depth + 1);
+      else add(rq_.cfs, *curr - l_.task_se, depth, cfs_rq, std::nullopt, /*running=*/true);
     }
     auto nodes = walk_rbtree(memory_, l_.rb, cfs_rq + l_.cfs_timeline, RbOrder::linear, false, kMaxQueued);
     if (!nodes) return skip(nodes.error(), "cfs_rq", cfs_rq);
@@ -152,9 +173,24 @@ class QueueWalk {
     return true;
   }
 
+  CfsGroup group(uint64_t cfs_rq, unsigned depth) {
+    CfsGroup g{cfs_rq, 0, "", depth, rq_.cfs.size(), false};
+    g.task_group = memory_.read_u64(cfs_rq + l_.cfs_tg).value_or(0);
+    if (l_.cfs_throttled_member) g.throttled = memory_.read_u32(cfs_rq + *l_.cfs_throttled_member).value_or(0) != 0;
+    if (g.task_group && l_.kn_name) {
+      auto cgroup = memory_.read_u64(g.task_group + l_.tg_css + l_.css_cgroup);
+      auto kn = cgroup && *cgroup ? memory_.read_u64(*cgroup + l_.cgroup_kn) : Expected<uint64_t>(0);
+      auto parent = kn && *kn ? memory_.read_u64(*kn + l_.kn_parent) : Expected<uint64_t>(0);
+      auto name = kn && *kn ? memory_.read_u64(*kn + l_.kn_name) : Expected<uint64_t>(0);
+      if (parent && *kn && *parent == 0) g.name = "/";
+      else if (name && *name) g.name = memory_.read_string(*name, 256).value_or("");
+    }
+    return g;
+  }
+
   void add(std::vector<QueuedTask>& to, uint64_t task, unsigned depth, uint64_t queue,
-           std::optional<int64_t> rt_prio = std::nullopt) {
-    QueuedTask q{task, 0, depth, queue};
+           std::optional<int64_t> rt_prio = std::nullopt, bool running = false) {
+    QueuedTask q{task, 0, depth, queue, running};
     if (rt_prio) {
       q.prio = *rt_prio;
     } else if (auto prio = memory_.read_value<int32_t>(task + l_.task_prio)) {
@@ -192,7 +228,8 @@ Expected<std::vector<RunQueue>> run_queues(const Program& program, const std::ve
       continue;
     }
     rq.address = *object->address();
-    rq.rt_array = rq.address + l.rq_rt + l.rt_active;
+    rq.rt_rq = rq.address + l.rq_rt;
+    rq.rt_array = rq.rt_rq + l.rt_active;
     rq.cfs_rq = rq.address + l.rq_cfs;
     rq.cfs_root = rq.cfs_rq + l.cfs_timeline;
     rq.dl_root = rq.address + l.rq_dl + l.dl_root;

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace coroner::linux_kernel {
@@ -28,6 +29,21 @@ struct QueuedTask {
   int64_t prio = 0;    // task_struct.prio; for RT the queue's index
   unsigned depth = 0;  // task groups above it (0: queued on the CPU's own queue)
   uint64_t queue = 0;  // the cfs_rq / rt_rq it is queued on
+  // The cfs_rq's running entity (cfs_rq->curr), which the tree leaves out:
+  // only crash's -g view lists it, as [CURRENT].
+  bool running = false;
+};
+
+// A task group's cfs_rq on one CPU (FAIR_GROUP_SCHED), entered through its
+// group entity: the tasks of `cfs` from `first` on up to the next group's
+// are queued there (or deeper).
+struct CfsGroup {
+  uint64_t cfs_rq = 0;
+  uint64_t task_group = 0;  // cfs_rq->tg
+  std::string name;         // its cgroup's name ("/" for the top), "" if unknown
+  unsigned depth = 0;       // 1 for a child of the root group
+  size_t first = 0;         // index into RunQueue::cfs
+  bool throttled = false;   // cfs_rq->throttled (CFS bandwidth)
 };
 
 struct RunQueue {
@@ -35,11 +51,13 @@ struct RunQueue {
   uint64_t address = 0;   // the struct rq
   uint64_t current = 0;   // rq->curr
   uint64_t clock = 0;     // rq->clock (ns)
+  uint64_t rt_rq = 0;     // &rq->rt
   uint64_t rt_array = 0;  // &rq->rt.active
   uint64_t cfs_rq = 0;    // &rq->cfs
   uint64_t cfs_root = 0;  // &rq->cfs.tasks_timeline
   uint64_t dl_root = 0;   // &rq->dl.root
   std::vector<QueuedTask> rt, cfs, dl;
+  std::vector<CfsGroup> cfs_groups;  // in the order they were entered
   std::vector<Error> skipped;  // queues that could not be read
 };
 
