@@ -40,7 +40,8 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
-// runq.cpp
+// runq.cpp, mount.cpp
 Command runq_command();
+Command mount_command();
 
 }  // namespace coroner::commands
