@@ -40,8 +40,9 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
-// runq.cpp, mount.cpp
+// runq.cpp, mount.cpp, irq.cpp
 Command runq_command();
 Command mount_command();
+Command irq_command();
 
 }  // namespace coroner::commands
