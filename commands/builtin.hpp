@@ -40,9 +40,10 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
-// runq.cpp, mount.cpp, irq.cpp
+// runq.cpp, mount.cpp, irq.cpp, swap.cpp
 Command runq_command();
 Command mount_command();
 Command irq_command();
+Command swap_command();
 
 }  // namespace coroner::commands
