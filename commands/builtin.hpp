@@ -40,10 +40,11 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
-// runq.cpp, mount.cpp, irq.cpp, swap.cpp
+// runq.cpp, mount.cpp, irq.cpp, swap.cpp, timer.cpp
 Command runq_command();
 Command mount_command();
 Command irq_command();
 Command swap_command();
+Command timer_command();
 
 }  // namespace coroner::commands
