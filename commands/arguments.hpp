@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace coroner::commands {
 
@@ -20,5 +21,8 @@ Expected<int64_t> parse_pid(std::string_view text);
 // An address: a symbol ("init_task", "panic+0x10") or a hex number
 // ("ffffffff81000000", "0xffff...").
 Expected<uint64_t> parse_address(const Program& program, std::string_view text);
+
+// A CPU list as crash's -c takes it: "3", "1,8,9", "1-3", "0,2-3".
+Expected<std::vector<uint32_t>> parse_cpu_list(std::string_view text);
 
 }  // namespace coroner::commands

@@ -25,24 +25,6 @@ struct BtRequest {
   std::vector<std::string> tasks;   // PIDs and task addresses
 };
 
-// "3", "1,8,9", "1-3", "0,2-3".
-Expected<std::vector<uint32_t>> parse_cpu_list(std::string_view text) {
-  std::vector<uint32_t> cpus;
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-    size_t dash = item.find('-');
-    auto first = parse_number(item.substr(0, dash), 10);
-    auto last = dash == std::string_view::npos ? first : parse_number(item.substr(dash + 1), 10);
-    if (item.empty() || !first || !last || *last < *first || *last - *first > 65536)
-      return make_error(Errc::invalid_argument, "invalid CPU list: {}", item);
-    for (uint64_t cpu = *first; cpu <= *last; ++cpu) cpus.push_back(static_cast<uint32_t>(cpu));
-  }
-  if (cpus.empty()) return make_error(Errc::invalid_argument, "-c needs a CPU list (usage: {})", kUsage);
-  return cpus;
-}
-
 Expected<BtRequest> parse_request(const Arguments& args) {
   BtRequest request;
   BacktraceOptions& o = request.options;

@@ -40,5 +40,12 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
+// runq.cpp, mount.cpp, irq.cpp, swap.cpp, timer.cpp, waitq.cpp
+Command runq_command();
+Command mount_command();
+Command irq_command();
+Command swap_command();
+Command timer_command();
+Command waitq_command();
 
 }  // namespace coroner::commands

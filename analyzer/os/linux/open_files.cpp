@@ -1,9 +1,7 @@
 #include "analyzer/os/linux/open_files.hpp"
 
-#include "analyzer/object.hpp"
 #include "analyzer/os/linux/cached_layout.hpp"
-#include "analyzer/os/linux/kernel_trees.hpp"
-#include "analyzer/os/linux/list_walk.hpp"
+#include "analyzer/os/linux/mounts.hpp"
 
 #include <bit>
 
@@ -15,7 +13,6 @@ namespace {
 // larger, but the fd array would not fit in memory): a bigger max_fds is
 // corrupt, and only this many descriptors are read.
 constexpr uint64_t kMaxFds = 1 << 20;
-constexpr size_t kMaxMounts = 1 << 20;
 
 Expected<FileLayout> read_file_layout(const Program& program) {
   FileLayout l;
@@ -117,31 +114,6 @@ void read_file_table(const KernelMemory& memory, const FileLayout& l, uint64_t f
       result.files.push_back(read_open_file(memory, l, static_cast<int64_t>(fd), *file));
     }
   }
-}
-
-// The mounts of the initial mount namespace: mnt_namespace.list of
-// mount.mnt_list before 6.8, the rbtree mnt_namespace.mounts of
-// mount.mnt_node since.
-Expected<std::vector<uint64_t>> initial_mounts(const Program& program) {
-  CORONER_TRY(nsproxy, kernel_object(program, "init_nsproxy"));
-  CORONER_TRY(ns_pointer, nsproxy.member("mnt_ns"));
-  CORONER_TRY(ns, ns_pointer.read_unsigned());
-  std::vector<uint64_t> mounts;
-  if (auto list = program.member_offset("struct mnt_namespace", "list")) {
-    CORONER_TRY(link, program.member_offset("struct mount", "mnt_list"));
-    ListBudget budget{kMaxMounts};
-    CORONER_CHECK(walk_list(program.memory(), "mount list", ns + *list, link, budget, [&](uint64_t mount) {
-      mounts.push_back(mount);
-      return Expected<void>();
-    }));
-    return mounts;
-  }
-  CORONER_TRY(root, program.member_offset("struct mnt_namespace", "mounts"));
-  CORONER_TRY(node, program.member_offset("struct mount", "mnt_node"));
-  CORONER_TRY(layout, rbtree_layout(program));
-  CORONER_TRY(nodes, walk_rbtree(program.memory(), layout, ns + root, RbOrder::linear, false, kMaxMounts));
-  for (const RbNode& n : nodes) mounts.push_back(n.address - node);
-  return mounts;
 }
 
 }  // namespace
