@@ -40,5 +40,7 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
+// net.cpp
+Command net_command();
 
 }  // namespace coroner::commands
