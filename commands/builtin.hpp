@@ -40,7 +40,11 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
-// net.cpp
+// net.cpp, ptov.cpp, ptob.cpp (ptob and btop), mach.cpp
+Command mach_command();
 Command net_command();
+Command ptov_command();
+Command ptob_command();
+Command btop_command();
 
 }  // namespace coroner::commands

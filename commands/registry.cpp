@@ -16,7 +16,7 @@ const std::vector<Command>& all_commands() {
       bt_command(), foreach_command(), ps_command(), task_command(),
       log_command(),
       vm_command(), files_command(), sig_command(),
-      net_command(),
+      net_command(), ptov_command(), ptob_command(), btop_command(), mach_command(),
   };
   return commands;
 }

@@ -8,6 +8,7 @@
 #include "analyzer/os/linux/tasks.hpp"
 #include "commands/builtin.hpp"
 #include "commands/date_format.hpp"
+#include "commands/memory_size.hpp"
 
 #include <algorithm>
 #include <ostream>
@@ -35,23 +36,6 @@ std::string format_load(const std::array<uint64_t, 3>& avenrun) {
     uint64_t hundredths = ((rounded & (kFixed1 - 1)) * 100) >> linux_kernel::kLoadFixedShift;
     text += fmt::format("{}{}.{:02}", text.empty() ? "" : ", ", whole, hundredths);
   }
-  return text;
-}
-
-// crash's MEMORY: within 64 MiB below a whole GiB counts as that GiB (the
-// kernel reserves some); then "511.5 MB", "2 GB", "640 KB" with one decimal
-// dropped when it is zero.
-std::string format_memory(uint64_t bytes, uint64_t page_size) {
-  constexpr uint64_t kGiB = uint64_t{1} << 30, kMiB = uint64_t{1} << 20, kKiB = 1024;
-  uint64_t next_gig = (bytes + kGiB - 1) / kGiB * kGiB;
-  if (next_gig - bytes <= 64 * kMiB) bytes = next_gig;
-  bytes = bytes / page_size * page_size;
-  if (bytes == 0) return "0";
-  auto size = static_cast<double>(bytes);
-  std::string text = bytes >= kGiB ? fmt::format("{:.1f} GB", size / kGiB)
-                     : bytes >= kMiB ? fmt::format("{:.1f} MB", size / kMiB)
-                                     : fmt::format("{} KB", bytes / kKiB);
-  if (auto at = text.find(".0 "); at != std::string::npos) text.erase(at, 2);
   return text;
 }
 
