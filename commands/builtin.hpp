@@ -40,7 +40,8 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
-// net.cpp, ptov.cpp, ptob.cpp (ptob and btop), mach.cpp
+// net.cpp, ptov.cpp, ptob.cpp (ptob and btop), mach.cpp, dev.cpp
+Command dev_command();
 Command mach_command();
 Command net_command();
 Command ptov_command();
