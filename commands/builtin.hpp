@@ -47,5 +47,12 @@ Command irq_command();
 Command swap_command();
 Command timer_command();
 Command waitq_command();
+// net.cpp, ptov.cpp, ptob.cpp (ptob and btop), mach.cpp, dev.cpp
+Command dev_command();
+Command mach_command();
+Command net_command();
+Command ptov_command();
+Command ptob_command();
+Command btop_command();
 
 }  // namespace coroner::commands

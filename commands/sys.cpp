@@ -1,19 +1,24 @@
-// sys: crash's system summary (KERNEL, DUMPFILE, CPUS, DATE, UPTIME, ...)
-// and `sys -t`, the kernel's taint flags.
+// sys: crash's system summary (KERNEL, DUMPFILE, CPUS, DATE, UPTIME, ...),
+// `sys -t` the kernel's taint flags, `sys -c` the system call table and
+// `sys config` the kernel's built-in .config.
+#include "analyzer/os/linux/kernel_config.hpp"
 #include "analyzer/os/linux/kernel_taint.hpp"
+#include "analyzer/os/linux/syscall_table.hpp"
 #include "analyzer/os/linux/system_info.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 #include "commands/builtin.hpp"
 #include "commands/date_format.hpp"
+#include "commands/memory_size.hpp"
 
 #include <algorithm>
 #include <ostream>
+#include <sstream>
 
 namespace coroner::commands {
 
 namespace {
 
-constexpr const char* kUsage = "sys [-t]";
+constexpr const char* kUsage = "sys [-t] [-c [NAME | NUMBER ...]] [config]";
 
 std::string format_uptime(uint64_t seconds) {
   uint64_t days = seconds / 86400;
@@ -31,23 +36,6 @@ std::string format_load(const std::array<uint64_t, 3>& avenrun) {
     uint64_t hundredths = ((rounded & (kFixed1 - 1)) * 100) >> linux_kernel::kLoadFixedShift;
     text += fmt::format("{}{}.{:02}", text.empty() ? "" : ", ", whole, hundredths);
   }
-  return text;
-}
-
-// crash's MEMORY: within 64 MiB below a whole GiB counts as that GiB (the
-// kernel reserves some); then "511.5 MB", "2 GB", "640 KB" with one decimal
-// dropped when it is zero.
-std::string format_memory(uint64_t bytes, uint64_t page_size) {
-  constexpr uint64_t kGiB = uint64_t{1} << 30, kMiB = uint64_t{1} << 20, kKiB = 1024;
-  uint64_t next_gig = (bytes + kGiB - 1) / kGiB * kGiB;
-  if (next_gig - bytes <= 64 * kMiB) bytes = next_gig;
-  bytes = bytes / page_size * page_size;
-  if (bytes == 0) return "0";
-  auto size = static_cast<double>(bytes);
-  std::string text = bytes >= kGiB ? fmt::format("{:.1f} GB", size / kGiB)
-                     : bytes >= kMiB ? fmt::format("{:.1f} MB", size / kMiB)
-                                     : fmt::format("{} KB", bytes / kKiB);
-  if (auto at = text.find(".0 "); at != std::string::npos) text.erase(at, 2);
   return text;
 }
 
@@ -151,7 +139,77 @@ Expected<void> show_summary(CommandContext& ctx) {
   return {};
 }
 
+// crash: with no spec every slot; else for each spec in turn, a NUMBER
+// picks that slot, a NAME every handler whose name holds it.
+std::vector<const linux_kernel::SystemCall*> selected(const std::vector<linux_kernel::SystemCall>& calls,
+                                                     const std::vector<std::string>& specs) {
+  std::vector<const linux_kernel::SystemCall*> shown;
+  if (specs.empty())
+    for (const linux_kernel::SystemCall& call : calls) shown.push_back(&call);
+  for (const std::string& spec : specs) {
+    bool number = std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; });
+    for (const linux_kernel::SystemCall& call : calls)
+      if (number ? std::to_string(call.number) == spec : call.name.find(spec) != std::string::npos)
+        shown.push_back(&call);
+  }
+  return shown;
+}
+
+Expected<void> show_system_calls(CommandContext& ctx, const std::vector<std::string>& specs) {
+  for (const std::string& spec : specs)
+    if (spec.starts_with("-")) return make_error(Errc::invalid_argument, "unknown option {} (usage: {})", spec, kUsage);
+  CORONER_TRY(table, linux_kernel::system_call_table(ctx.program, /*with_lines=*/true));
+  const std::vector<const linux_kernel::SystemCall*> shown = selected(table.calls, specs);
+  if (ctx.json()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const linux_kernel::SystemCall* call : shown)
+      list.push_back({{"number", call->number},
+                      {"handler", fmt::format("{:#x}", call->handler)},
+                      {"name", call->name.empty() ? nlohmann::json(nullptr) : nlohmann::json(call->name)},
+                      {"file", call->file.empty() ? nlohmann::json(nullptr) : nlohmann::json(call->file)},
+                      {"line", call->file.empty() ? nlohmann::json(nullptr) : nlohmann::json(call->line)}});
+    ctx.emit({{"sys_call_table", fmt::format("{:#x}", table.address)}, {"system_calls", list}});
+    return {};
+  }
+  // crash prints nothing, not even the header, when no slot matches.
+  if (shown.empty()) return {};
+  ctx.out << "NUM  SYSTEM CALL                FILE AND LINE NUMBER\n";
+  for (const linux_kernel::SystemCall* call : shown) {
+    if (call->name.empty()) {
+      ctx.out << fmt::format("{:3}  invalid sys_call_table entry: {:x}\n", call->number, call->handler);
+      continue;
+    }
+    std::string where = call->file.empty() ? "" : fmt::format("{}: {}", call->file, call->line);
+    ctx.out << fmt::format("{:3}  {:<26} {}\n", call->number, call->name, where);
+  }
+  return {};
+}
+
+Expected<void> show_config(CommandContext& ctx) {
+  CORONER_TRY(config, linux_kernel::kernel_config(ctx.program));
+  if (ctx.json()) {
+    // The settings as a map (CONFIG_X -> value); "is not set" lines as null.
+    nlohmann::json settings = nlohmann::json::object();
+    std::istringstream lines(config);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("CONFIG_")) {
+        size_t eq = line.find('=');
+        if (eq != std::string::npos) settings[line.substr(0, eq)] = line.substr(eq + 1);
+      } else if (line.starts_with("# CONFIG_") && line.ends_with(" is not set")) {
+        settings[line.substr(2, line.size() - 2 - std::string_view(" is not set").size())] = nullptr;
+      }
+    }
+    ctx.emit({{"config", settings}});
+    return {};
+  }
+  ctx.out << config;
+  if (!config.empty() && config.back() != '\n') ctx.out << '\n';
+  return {};
+}
+
 Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
+  if (!args.empty() && args[0] == "-c") return show_system_calls(ctx, {args.begin() + 1, args.end()});
+  if (args.size() == 1 && args[0] == "config") return show_config(ctx);
   bool taint = false;
   for (const std::string& word : args) {
     if (word == "-t") taint = true;
@@ -164,9 +222,13 @@ Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
 
 Command sys_command() {
   return {"sys", "system data: kernel, dump file, CPUs, date, uptime, release, panic message",
-          "  sys [-t]\n"
-          "    -t  the kernel's taint flags: tainted_mask and the letters of its set flags\n"
+          "  sys [-t] [-c [NAME | NUMBER ...]] [config]\n"
+          "    -t      the kernel's taint flags: tainted_mask and the letters of its set flags\n"
+          "    -c      the system call table: NUM SYSTEM CALL FILE AND LINE NUMBER for each slot of\n"
+          "            sys_call_table; a NUMBER shows that slot, a NAME each handler whose name holds it\n"
+          "    config  the kernel's .config, when built in (CONFIG_IKCONFIG); JSON: CONFIG_X -> value\n"
           "  crash> sys\n"
+          "  crash> sys -c write\n"
           "  crash> sys -t",
           run_sys};
 }

@@ -34,15 +34,6 @@ Expected<uint64_t> timekeeper_uptime(const Program& program) {
   return static_cast<uint64_t>(up);
 }
 
-// HZ from tick_nsec, the length of a tick (NTP may have trimmed it a little).
-Expected<uint64_t> tick_rate(const Program& program) {
-  CORONER_TRY(tick_nsec_address, program.symbol_address("tick_nsec"));
-  CORONER_TRY(tick_nsec, program.memory().read_u64(tick_nsec_address));
-  if (tick_nsec == 0 || tick_nsec > kNsecPerSec)
-    return make_error(Errc::corrupt, "tick_nsec at {:#x} is {}", tick_nsec_address, tick_nsec);
-  return (kNsecPerSec + tick_nsec / 2) / tick_nsec;
-}
-
 Expected<uint64_t> jiffies_uptime(const Program& program) {
   CORONER_TRY(hz, tick_rate(program));
   CORONER_TRY(jiffies_address, program.symbol_address("jiffies_64"));
@@ -110,6 +101,15 @@ Expected<std::string> panic_line(const Program& program) {
 }
 
 }  // namespace
+
+Expected<uint64_t> tick_rate(const Program& program) {
+  CORONER_TRY(tick_nsec_address, program.symbol_address("tick_nsec"));
+  CORONER_TRY(tick_nsec, program.memory().read_u64(tick_nsec_address));
+  if (tick_nsec == 0 || tick_nsec > kNsecPerSec)
+    return make_error(Errc::corrupt, "tick_nsec at {:#x} is {}", tick_nsec_address, tick_nsec);
+  return (kNsecPerSec + tick_nsec / 2) / tick_nsec;
+}
+
 
 Expected<Utsname> read_utsname(const Program& program) {
   CORONER_TRY(ns, program.symbol_address("init_uts_ns"));

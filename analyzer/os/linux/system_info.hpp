@@ -47,6 +47,9 @@ Expected<uint64_t> uptime_seconds(const Program& program);
 // uptime_seconds(), crash's boot_date, from which `log -T` dates records.
 Expected<int64_t> boot_time(const Program& program);
 
+// HZ from tick_nsec, the length of a tick (NTP may have trimmed it a little).
+Expected<uint64_t> tick_rate(const Program& program);
+
 // struct new_utsname of init_uts_ns.
 Expected<Utsname> read_utsname(const Program& program);
 
