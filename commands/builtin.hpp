@@ -54,5 +54,7 @@ Command net_command();
 Command ptov_command();
 Command ptob_command();
 Command btop_command();
+// pte.cpp
+Command pte_command();
 
 }  // namespace coroner::commands
