@@ -40,5 +40,7 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
+// kmem.cpp (kmem_address.cpp, kmem_views.cpp)
+Command kmem_command();
 
 }  // namespace coroner::commands

@@ -16,6 +16,7 @@ const std::vector<Command>& all_commands() {
       bt_command(), foreach_command(), ps_command(), task_command(),
       log_command(),
       vm_command(), files_command(), sig_command(),
+      kmem_command(),
   };
   return commands;
 }

@@ -1,0 +1,52 @@
+// How the dumped kernel's memory is used, as crash's `kmem -i` and
+// `kmem -V` show it: the kernel's counters (totalram, the vm_stat arrays
+// named by their enums, zones' free pages, hugetlb pools, swap devices,
+// the overcommit limit) plus what crash counts itself (shared pages from a
+// walk of every struct page, block device pages from the block device
+// inodes).
+#pragma once
+
+#include "analyzer/program.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace coroner::linux_kernel {
+
+struct VmStatCounter {
+  std::string name;  // the enumerator: "NR_FREE_PAGES"
+  int64_t value = 0;
+};
+
+// The global counters: vm_zone_stat and vm_node_stat (4.8+) or vm_stat
+// (before), and vm_numa_stat (4.14+ with NUMA).
+struct VmStat {
+  std::string zone_array;  // "vm_zone_stat", or "vm_stat" on older kernels
+  std::vector<VmStatCounter> zone, node, numa;
+  // The counter with this name in any of them.
+  std::optional<int64_t> find(std::string_view name) const;
+};
+Expected<VmStat> vm_stat(const Program& program);
+
+struct MemorySummary {
+  uint64_t page_size = 0;
+  uint64_t total_ram = 0;  // totalram_pages
+  uint64_t free = 0;       // the zones' NR_FREE_PAGES
+  uint64_t shared = 0;     // pages not reserved with more than one reference
+  uint64_t buffers = 0;    // the block devices' page cache
+  uint64_t cached = 0;     // NR_FILE_PAGES less swap cache and buffers
+  uint64_t slab = 0;       // NR_SLAB_RECLAIMABLE(_B) + NR_SLAB_UNRECLAIMABLE(_B)
+  uint64_t huge_total = 0, huge_free = 0;  // in base pages
+  bool has_swap = false;   // CONFIG_SWAP
+  uint64_t swap_total = 0, swap_used = 0;
+  std::optional<uint64_t> commit_limit;  // with sysctl_overcommit_memory
+  int64_t committed = 0;                 // vm_committed_as (not below 0)
+  // Parts that could not be read and were left at 0 (struct pages not in
+  // the dump, say).
+  std::vector<Error> skipped;
+};
+Expected<MemorySummary> memory_summary(const Program& program);
+
+}  // namespace coroner::linux_kernel

@@ -1,0 +1,153 @@
+// kmem ADDRESS: what a kernel address is, in crash's order: the symbol that
+// holds it (kernel image, modules); the vmalloc area (with the task whose
+// vmapped stack it is); the slab object (its cache, slab and whether the
+// object is free); the task whose task_struct or stack holds it; then its
+// struct page. Each part that does not apply is left out.
+#include "analyzer/os/linux/task_stack.hpp"
+#include "analyzer/os/linux/vmalloc_areas.hpp"
+#include "commands/kmem_views.hpp"
+#include "commands/task_selection.hpp"
+
+#include <ostream>
+#include <sstream>
+
+namespace coroner::commands {
+
+namespace {
+
+std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
+
+constexpr std::string_view kVmallocHeader =
+    "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE\n";
+constexpr std::string_view kSlabHeader = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE\n";
+
+bool in_kernel_image(const Program& program, uint64_t address) {
+  auto text = program.symbol_address("_text");
+  auto end = program.symbol_address("_end");
+  return (text && end && address >= *text && address < *end) || program.module_at(address);
+}
+
+nlohmann::json task_json(const linux_kernel::TaskAddress& owner) {
+  nlohmann::json j = task_header_json(owner.task);
+  j["in"] = owner.in_stack ? "stack" : "task_struct";
+  return j;
+}
+
+// The slab object block: the cache line, the slab line and the object.
+void print_slab(std::ostream& out, const linux_kernel::SlabAddress& found) {
+  const linux_kernel::Slab& s = found.slab;
+  out << kSlabCacheHeader << slab_cache_line(found.cache) << kSlabHeader;
+  out << fmt::format("  {:<16x}  {:<16x}  {:>4}  {:>5}  {:>9}  {:>4}\n", s.slab, s.memory, s.node, s.objects,
+                     s.allocated, s.free);
+  out << "  FREE / [ALLOCATED]\n";
+  if (found.object.address == 0) return;
+  if (!found.object.free) out << fmt::format("  [{:x}]\n", found.object.address);
+  else out << fmt::format("   {:x}  {}\n", found.object.address, s.cpu ? fmt::format("(cpu {} cache)", *s.cpu) : "");
+}
+
+nlohmann::json slab_json(const linux_kernel::SlabAddress& found) {
+  const linux_kernel::Slab& s = found.slab;
+  nlohmann::json j = {{"cache", slab_cache_json(found.cache)},
+                      {"slab", hex(s.slab)},
+                      {"memory", hex(s.memory)},
+                      {"node", s.node},
+                      {"total", s.objects},
+                      {"allocated", s.allocated},
+                      {"free", s.free},
+                      {"cpu", s.cpu ? nlohmann::json(*s.cpu) : nlohmann::json(nullptr)}};
+  if (found.object.address) {
+    j["object"] = hex(found.object.address);
+    j["object_allocated"] = !found.object.free;
+  } else {
+    j["object"] = nullptr;
+  }
+  return j;
+}
+
+// The struct page the address is, or the one of the frame it maps to.
+std::optional<linux_kernel::PageInfo> page_of(const Program& program, const linux_kernel::PageMap& pages,
+                                              uint64_t address, std::vector<std::string>& errors) {
+  std::optional<uint64_t> page;
+  if (pages.pfn_of_page(address)) {
+    page = address;
+  } else if (auto phys = program.memory().to_physical(address)) {
+    page = pages.page_of_pfn(*phys / pages.page_size());
+  }
+  if (!page) return std::nullopt;
+  auto info = pages.read(program.memory(), *page);
+  if (!info) {
+    errors.push_back(info.error().context("struct page").message());
+    return std::nullopt;
+  }
+  return *info;
+}
+
+}  // namespace
+
+Expected<void> show_kmem_address(CommandContext& ctx, uint64_t address) {
+  const Program& program = ctx.program;
+  nlohmann::json doc = {{"address", hex(address)}};
+  std::vector<std::string> errors;
+  std::ostringstream text;
+
+  if (in_kernel_image(program, address))
+    if (auto where = program.describe_address(address)) {
+      text << fmt::format("{:x} ({}) {}\n\n", address, where->symbol->type, where->text());
+      doc["symbol"] = {{"name", where->symbol->name}, {"offset", where->offset}, {"type", std::string(1, where->symbol->type)}};
+      if (!where->module.empty()) doc["symbol"]["module"] = where->module;
+    }
+
+  auto owner = linux_kernel::task_holding(program, address);
+  if (!owner) errors.push_back(owner.error().context("tasks").message());
+  bool owner_shown = false;
+
+  auto area = linux_kernel::vmalloc_area_of(program, address);
+  if (!area) errors.push_back(area.error().context("vmalloc areas").message());
+  if (area && *area) {
+    const linux_kernel::VmallocArea& a = **area;
+    if (owner && *owner && (*owner)->in_stack) {
+      text << task_header((*owner)->task) << "\n\n";
+      doc["task"] = task_json(**owner);
+      owner_shown = true;
+    }
+    text << kVmallocHeader
+         << fmt::format("{:<16x}  {:<16x}  {:x} - {:x}  {:>7}\n\n", a.vmap_area, a.vm_struct, a.start, a.end(), a.size);
+    doc["vmalloc"] = {{"vmap_area", hex(a.vmap_area)}, {"vm_struct", hex(a.vm_struct)}, {"start", hex(a.start)},
+                      {"end", hex(a.end())}, {"size", a.size}};
+  }
+
+  auto slab = linux_kernel::find_slab_address(program, address);
+  if (!slab) errors.push_back(slab.error().context("slab").message());
+  if (slab && *slab) {
+    print_slab(text, **slab);
+    text << '\n';
+    doc["slab"] = slab_json(**slab);
+  }
+
+  if (!owner_shown && owner && *owner) {
+    text << task_header((*owner)->task) << "\n\n";
+    doc["task"] = task_json(**owner);
+  }
+
+  auto pages = linux_kernel::PageMap::of(program);
+  std::optional<linux_kernel::PageInfo> page;
+  if (pages) page = page_of(program, **pages, address, errors);
+  else errors.push_back(pages.error().context("struct pages").message());
+  if (page) {
+    text << kPageHeader << page_line(**pages, *page);
+    doc["page"] = page_json(**pages, *page);
+  } else {
+    text << fmt::format("{:x}: kernel virtual address not found in mem map\n", address);
+  }
+
+  if (ctx.json()) {
+    if (!errors.empty()) doc["errors"] = errors;
+    ctx.emit(doc);
+    return {};
+  }
+  ctx.out << text.str();
+  for (const std::string& e : errors) ctx.out << "kmem: " << e << '\n';
+  return {};
+}
+
+}  // namespace coroner::commands

@@ -1,0 +1,40 @@
+#include "commands/kmem_views.hpp"
+
+namespace coroner::commands {
+
+namespace {
+
+std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
+
+}  // namespace
+
+std::string slab_cache_line(const linux_kernel::SlabCache& c) {
+  std::string counts = c.total ? fmt::format("{:>9}  {:>8}  {:>5}", *c.allocated, *c.total, *c.slabs)
+                               : fmt::format("{:>9}  {:>8}  {:>5}", "?", "?", "?");
+  return fmt::format("{:<16x} {:>8}  {}  {:>4}k  {}\n", c.address, c.object_size, counts, c.slab_bytes / 1024, c.name);
+}
+
+nlohmann::json slab_cache_json(const linux_kernel::SlabCache& c) {
+  nlohmann::json j = {{"cache", hex(c.address)},     {"name", c.name},
+                      {"objsize", c.object_size},   {"size", c.size},
+                      {"objects_per_slab", c.objects_per_slab}, {"slab_size", c.slab_bytes}};
+  auto count = [](const std::optional<uint64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  j["allocated"] = count(c.allocated), j["total"] = count(c.total), j["slabs"] = count(c.slabs);
+  if (c.error) j["error"] = c.error->message();
+  return j;
+}
+
+std::string page_line(const linux_kernel::PageMap& pages, const linux_kernel::PageInfo& p) {
+  return fmt::format("{:<16x} {:>8x} {:>16x} {:>8x} {:>2} {}\n", p.page, p.pfn * pages.page_size(), p.mapping, p.index,
+                     p.count, pages.describe_flags(p.flags));
+}
+
+nlohmann::json page_json(const linux_kernel::PageMap& pages, const linux_kernel::PageInfo& p) {
+  nlohmann::json names = nlohmann::json::array();
+  for (const linux_kernel::PageFlagName& f : pages.flag_names())
+    if (p.flags & f.mask) names.push_back(f.name);
+  return {{"page", hex(p.page)},   {"physical", hex(p.pfn * pages.page_size())}, {"mapping", hex(p.mapping)},
+          {"index", hex(p.index)}, {"count", p.count}, {"flags", hex(p.flags)}, {"flag_names", names}};
+}
+
+}  // namespace coroner::commands

@@ -1,0 +1,29 @@
+// What the views of kmem share: crash's slab cache line (kmem -s, and the
+// first lines of kmem ADDRESS for a slab object) and its struct page line
+// (kmem -p, the last lines of kmem ADDRESS), as text and as JSON.
+#pragma once
+
+#include "analyzer/os/linux/page_map.hpp"
+#include "analyzer/os/linux/slab_caches.hpp"
+#include "commands/command.hpp"
+
+#include <string>
+
+namespace coroner::commands {
+
+inline constexpr std::string_view kSlabCacheHeader = "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME\n";
+inline constexpr std::string_view kPageHeader = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS\n";
+
+// CACHE OBJSIZE ALLOCATED TOTAL SLABS SSIZE NAME ("?" for counts that could
+// not be gathered).
+std::string slab_cache_line(const linux_kernel::SlabCache& cache);
+nlohmann::json slab_cache_json(const linux_kernel::SlabCache& cache);
+
+// PAGE PHYSICAL MAPPING INDEX CNT FLAGS.
+std::string page_line(const linux_kernel::PageMap& pages, const linux_kernel::PageInfo& page);
+nlohmann::json page_json(const linux_kernel::PageMap& pages, const linux_kernel::PageInfo& page);
+
+// What kmem says of one address (kmem_address.cpp).
+Expected<void> show_kmem_address(CommandContext& ctx, uint64_t address);
+
+}  // namespace coroner::commands
