@@ -81,7 +81,12 @@ Expected<SlubLayout> read_slub_layout(const Program& program) {
   CORONER_TRY(node_bytes, node_type->size());
   l.cache_list = list, l.cache_name = name, l.cache_object_size = object_size, l.cache_size = size;
   l.cache_offset = offset, l.cache_oo = oo, l.cache_cpu_slab = cpu_slab, l.cache_node = node, l.cache_flags = flags;
+  // A kmem_cache is allocated only up to node[nr_node_ids].
   l.node_slots = node_bytes / 8;
+  if (auto ids = kernel_object(program, "nr_node_ids")) {
+    CORONER_TRY(count, ids->read_unsigned());
+    l.node_slots = std::min<uint64_t>(l.node_slots, count);
+  }
   if (auto random = member("struct kmem_cache", "random")) l.cache_random = *random;
   if (auto pad = member("struct kmem_cache", "red_left_pad")) l.cache_red_left_pad = *pad;
   CORONER_TRY(cpu_freelist, member("struct kmem_cache_cpu", "freelist"));
