@@ -1,6 +1,7 @@
 // kmem: the kernel's memory as crash's kmem shows it:
 //   kmem -i             memory usage (PAGES TOTAL PERCENTAGE)
 //   kmem -s [CACHE]     SLUB caches: CACHE OBJSIZE ALLOCATED TOTAL SLABS SSIZE NAME
+//   kmem -S [CACHE]     their slabs and objects (kmem_slabs.cpp)
 //   kmem -v             vmalloc areas: VMAP_AREA VM_STRUCT ADDRESS RANGE SIZE
 //   kmem -V             the vm_stat counters
 //   kmem ADDRESS        what the address is (kmem_address.cpp)
@@ -16,7 +17,7 @@ namespace coroner::commands {
 
 namespace {
 
-constexpr std::string_view kUsage = "kmem -i | -v | -V | -s [CACHE] | ADDRESS";
+constexpr std::string_view kUsage = "kmem -i | -v | -V | -s|-S [CACHE] | ADDRESS";
 
 std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
@@ -90,22 +91,27 @@ Expected<void> show_memory_summary(CommandContext& ctx) {
   return {};
 }
 
-Expected<void> show_slab_caches(CommandContext& ctx, const std::vector<std::string>& names) {
+// The caches -s and -S show: all, or the one named or at that address.
+Expected<linux_kernel::SlabCacheList> selected_caches(CommandContext& ctx, const std::vector<std::string>& names) {
   if (names.size() > 1) return make_error(Errc::invalid_argument, "only one kmem_cache reference is allowed");
-  std::vector<linux_kernel::SlabCache> caches;
-  std::vector<Error> skipped;
-  if (names.empty()) {
-    CORONER_TRY(list, linux_kernel::slab_caches(ctx.program));
-    caches = std::move(list.caches), skipped = std::move(list.skipped);
-  } else if (auto address = parse_number(names[0], 16); address && *address > 0xffff) {
+  if (names.empty()) return linux_kernel::slab_caches(ctx.program);
+  linux_kernel::SlabCacheList selected;
+  if (auto address = parse_number(names[0], 16); address && *address > 0xffff) {
     CORONER_TRY(cache, linux_kernel::read_slab_cache(ctx.program, *address));
-    caches.push_back(std::move(cache));
-  } else {
-    CORONER_TRY(list, linux_kernel::slab_caches(ctx.program));
-    for (linux_kernel::SlabCache& c : list.caches)
-      if (c.name == names[0]) caches.push_back(std::move(c));
-    if (caches.empty()) return make_error(Errc::not_found, "no kmem_cache named '{}'", names[0]);
+    selected.caches.push_back(std::move(cache));
+    return selected;
   }
+  CORONER_TRY(list, linux_kernel::slab_caches(ctx.program));
+  for (linux_kernel::SlabCache& c : list.caches)
+    if (c.name == names[0]) selected.caches.push_back(std::move(c));
+  if (selected.caches.empty()) return make_error(Errc::not_found, "no kmem_cache named '{}'", names[0]);
+  return selected;
+}
+
+Expected<void> show_slab_caches(CommandContext& ctx, const std::vector<std::string>& names) {
+  CORONER_TRY(selected, selected_caches(ctx, names));
+  const std::vector<linux_kernel::SlabCache>& caches = selected.caches;
+  const std::vector<Error>& skipped = selected.skipped;
   if (ctx.json()) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& c : caches) list.push_back(slab_cache_json(c));
@@ -176,7 +182,7 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
   char mode = 0;
   std::vector<std::string> words;
   for (const std::string& a : args) {
-    if (a.size() == 2 && a[0] == '-' && std::string_view("isvV").find(a[1]) != std::string_view::npos) {
+    if (a.size() == 2 && a[0] == '-' && std::string_view("isSvV").find(a[1]) != std::string_view::npos) {
       if (mode && mode != a[1])
         return make_error(Errc::invalid_argument, "-{} and {} exclude each other (usage: {})", mode, a, kUsage);
       mode = a[1];
@@ -194,6 +200,11 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
       return mode == 'i' ? show_memory_summary(ctx) : mode == 'v' ? show_vmalloc_areas(ctx) : show_vm_stat(ctx);
     case 's':
       return show_slab_caches(ctx, words);
+    case 'S': {
+      CORONER_TRY(selected, selected_caches(ctx, words));
+      for (const Error& e : selected.skipped) ctx.out << "kmem: skipped " << e.message() << '\n';
+      return show_cache_slabs(ctx, selected.caches);
+    }
     default:
       break;
   }
@@ -206,11 +217,14 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
 
 Command kmem_command() {
   return {"kmem", "kernel memory: usage summary, slab caches, vmalloc areas, what an address is",
-          "  kmem -i | -v | -V | -s [CACHE] | ADDRESS\n"
+          "  kmem -i | -v | -V | -s|-S [CACHE] | ADDRESS\n"
           "    -i         memory usage: TOTAL MEM, FREE, USED, SHARED, BUFFERS, CACHED, SLAB, the hugetlb\n"
           "               pools, swap, the overcommit limit and what is committed (PAGES TOTAL PERCENTAGE)\n"
           "    -s [CACHE] SLUB caches, or the one named (or at that kmem_cache address):\n"
           "               CACHE OBJSIZE ALLOCATED TOTAL SLABS SSIZE NAME, counted as crash counts them\n"
+          "    -S [CACHE] the same, then each CPU's KMEM_CACHE_CPU, its SLAB (every object: [ALLOCATED] or\n"
+          "               FREE, \"(cpu N cache)\" on a CPU's lockless freelist) and PARTIAL slabs, and each\n"
+          "               KMEM_CACHE_NODE (NODE SLABS PARTIAL PER-CPU) with its PARTIAL and FULL lists\n"
           "    -v         vmalloc areas: VMAP_AREA VM_STRUCT ADDRESS RANGE SIZE\n"
           "    -V         the vm_stat counters (VM_ZONE_STAT, VM_NODE_STAT, VM_NUMA_STAT)\n"
           "    ADDRESS    what the address is: the symbol that holds it, its vmalloc area, the slab object\n"

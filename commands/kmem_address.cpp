@@ -19,7 +19,6 @@ std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
 constexpr std::string_view kVmallocHeader =
     "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE\n";
-constexpr std::string_view kSlabHeader = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE\n";
 
 bool in_kernel_image(const Program& program, uint64_t address) {
   auto text = program.symbol_address("_text");
@@ -35,32 +34,16 @@ nlohmann::json task_json(const linux_kernel::TaskAddress& owner) {
 
 // The slab object block: the cache line, the slab line and the object.
 void print_slab(std::ostream& out, const linux_kernel::SlabAddress& found) {
-  const linux_kernel::Slab& s = found.slab;
-  out << kSlabCacheHeader << slab_cache_line(found.cache) << kSlabHeader;
-  out << fmt::format("  {:<16x}  {:<16x}  {:>4}  {:>5}  {:>9}  {:>4}\n", s.slab, s.memory, s.node, s.objects,
-                     s.allocated, s.free);
+  out << kSlabCacheHeader << slab_cache_line(found.cache) << kSlabHeader << slab_line(found.slab);
   out << "  FREE / [ALLOCATED]\n";
-  if (found.object.address == 0) return;
-  if (!found.object.free) out << fmt::format("  [{:x}]\n", found.object.address);
-  else out << fmt::format("   {:x}  {}\n", found.object.address, s.cpu ? fmt::format("(cpu {} cache)", *s.cpu) : "");
+  if (found.object.address) out << slab_object_line(found.slab, found.object);
 }
 
-nlohmann::json slab_json(const linux_kernel::SlabAddress& found) {
-  const linux_kernel::Slab& s = found.slab;
-  nlohmann::json j = {{"cache", slab_cache_json(found.cache)},
-                      {"slab", hex(s.slab)},
-                      {"memory", hex(s.memory)},
-                      {"node", s.node},
-                      {"total", s.objects},
-                      {"allocated", s.allocated},
-                      {"free", s.free},
-                      {"cpu", s.cpu ? nlohmann::json(*s.cpu) : nlohmann::json(nullptr)}};
-  if (found.object.address) {
-    j["object"] = hex(found.object.address);
-    j["object_allocated"] = !found.object.free;
-  } else {
-    j["object"] = nullptr;
-  }
+nlohmann::json slab_address_json(const linux_kernel::SlabAddress& found) {
+  nlohmann::json j = slab_json(found.slab, false);
+  j["cache"] = slab_cache_json(found.cache);
+  j["object"] = found.object.address ? nlohmann::json(hex(found.object.address)) : nlohmann::json(nullptr);
+  if (found.object.address) j["object_allocated"] = !found.object.free;
   return j;
 }
 
@@ -121,7 +104,7 @@ Expected<void> show_kmem_address(CommandContext& ctx, uint64_t address) {
   if (slab && *slab) {
     print_slab(text, **slab);
     text << '\n';
-    doc["slab"] = slab_json(**slab);
+    doc["slab"] = slab_address_json(**slab);
   }
 
   if (!owner_shown && owner && *owner) {

@@ -24,6 +24,28 @@ nlohmann::json slab_cache_json(const linux_kernel::SlabCache& c) {
   return j;
 }
 
+std::string slab_line(const linux_kernel::Slab& s) {
+  return fmt::format("  {:<16x}  {:<16x}  {:>4}  {:>5}  {:>9}  {:>4}\n", s.slab, s.memory, s.node, s.objects, s.allocated,
+                     s.free);
+}
+
+std::string slab_object_line(const linux_kernel::Slab& s, const linux_kernel::SlabObject& object) {
+  if (!object.free) return fmt::format("  [{:x}]\n", object.address);
+  return fmt::format("   {:x}  {}\n", object.address, s.cpu ? fmt::format("(cpu {} cache)", *s.cpu) : "");
+}
+
+nlohmann::json slab_json(const linux_kernel::Slab& s, bool objects) {
+  nlohmann::json j = {{"slab", hex(s.slab)},   {"memory", hex(s.memory)}, {"node", s.node},
+                      {"total", s.objects},    {"allocated", s.allocated}, {"free", s.free},
+                      {"cpu", s.cpu ? nlohmann::json(*s.cpu) : nlohmann::json(nullptr)}};
+  if (objects) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& o : s.object_list) list.push_back({{"address", hex(o.address)}, {"allocated", !o.free}});
+    j["objects"] = list;
+  }
+  return j;
+}
+
 std::string page_line(const linux_kernel::PageMap& pages, const linux_kernel::PageInfo& p) {
   return fmt::format("{:<16x} {:>8x} {:>16x} {:>8x} {:>2} {}\n", p.page, p.pfn * pages.page_size(), p.mapping, p.index,
                      p.count, pages.describe_flags(p.flags));

@@ -12,6 +12,7 @@
 namespace coroner::commands {
 
 inline constexpr std::string_view kSlabCacheHeader = "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME\n";
+inline constexpr std::string_view kSlabHeader = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE\n";
 inline constexpr std::string_view kPageHeader = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS\n";
 
 // CACHE OBJSIZE ALLOCATED TOTAL SLABS SSIZE NAME ("?" for counts that could
@@ -19,9 +20,21 @@ inline constexpr std::string_view kPageHeader = "      PAGE       PHYSICAL      
 std::string slab_cache_line(const linux_kernel::SlabCache& cache);
 nlohmann::json slab_cache_json(const linux_kernel::SlabCache& cache);
 
+// A slab's line under kSlabHeader, and an object's: "  [ADDRESS]" when
+// allocated, "   ADDRESS  " when free ("(cpu N cache)" after it on a CPU's
+// current slab).
+std::string slab_line(const linux_kernel::Slab& slab);
+std::string slab_object_line(const linux_kernel::Slab& slab, const linux_kernel::SlabObject& object);
+// The slab's counts; with its objects when `objects`.
+nlohmann::json slab_json(const linux_kernel::Slab& slab, bool objects);
+
 // PAGE PHYSICAL MAPPING INDEX CNT FLAGS.
 std::string page_line(const linux_kernel::PageMap& pages, const linux_kernel::PageInfo& page);
 nlohmann::json page_json(const linux_kernel::PageMap& pages, const linux_kernel::PageInfo& page);
+
+// kmem -S [CACHE]: every slab of the cache (of every cache) with its
+// objects (kmem_slabs.cpp).
+Expected<void> show_cache_slabs(CommandContext& ctx, const std::vector<linux_kernel::SlabCache>& caches);
 
 // What kmem says of one address (kmem_address.cpp).
 Expected<void> show_kmem_address(CommandContext& ctx, uint64_t address);

@@ -146,6 +146,44 @@ TEST_CASE("kmem ADDRESS names the kmalloc cache of each fx_items object, allocat
   }
 }
 
+TEST_CASE("kmem -S lists each slab's objects consistently with its counts", "[kmem][facts]") {
+  for (const DumpCase& dump : all_dumps()) {
+    if (!dump.facts().contains("values")) continue;
+    SECTION(dump.id) {
+      CommandRunner run(dump);
+      const std::string item = dump.facts()["values"]["fx_items"][0]["addr"];
+      const std::string cache = run.json("kmem " + item)["slab"]["cache"]["name"];
+      const nlohmann::json doc = run.json("kmem -S " + cache);
+      REQUIRE(doc["caches"].size() == 1);
+      const nlohmann::json& c = doc["caches"][0];
+      CHECK(c["name"] == cache);
+      CHECK_FALSE(c.contains("slab_errors"));
+      size_t slabs_seen = 0;
+      auto check_slab = [&](const nlohmann::json& slab) {
+        ++slabs_seen;
+        CHECK(slab["allocated"].get<uint64_t>() + slab["free"].get<uint64_t>() == slab["total"]);
+        if (!slab.contains("objects")) return;
+        REQUIRE(slab["objects"].size() == slab["total"]);
+        size_t free = 0;
+        for (const auto& o : slab["objects"]) free += o["allocated"] == false;
+        CHECK(free == slab["free"]);
+      };
+      for (const auto& cpu : c["cpus"]) {
+        if (!cpu["slab"].is_null()) check_slab(cpu["slab"]);
+        for (const auto& s : cpu["partial"]) check_slab(s);
+      }
+      uint64_t node_slabs = 0;
+      for (const auto& node : c["nodes"]) {
+        node_slabs += node["slabs"].get<uint64_t>();
+        CHECK(node["partial"].size() == node["partial_count"]);
+        for (const auto& s : node["partial"]) check_slab(s);
+      }
+      CHECK(node_slabs == c["slabs"]);
+      CHECK(slabs_seen <= node_slabs);
+    }
+  }
+}
+
 TEST_CASE("kmem ADDRESS names the task whose stack or task_struct holds it", "[kmem][facts]") {
   for (const DumpCase& dump : all_dumps()) {
     if (!dump.facts().contains("tasks")) continue;
@@ -203,6 +241,7 @@ TEST_CASE("kmem rejects bad arguments with one line", "[kmem][errors]") {
   CHECK_THAT(run.failure("kmem -i 1"), Catch::Contains("-i takes no argument"));
   CHECK_THAT(run.failure("kmem -s task_struct dentry"), Catch::Contains("only one kmem_cache reference is allowed"));
   CHECK_THAT(run.failure("kmem -s no_such_cache"), Catch::Contains("no kmem_cache named 'no_such_cache'"));
+  CHECK_THAT(run.failure("kmem -S no_such_cache"), Catch::Contains("no kmem_cache named 'no_such_cache'"));
   CHECK_THAT(run.failure("kmem no_such_symbol"), Catch::Contains("no_such_symbol"));
 }
 

@@ -16,6 +16,7 @@ constexpr size_t kMaxCaches = 1 << 16;
 constexpr size_t kMaxPartialSlabs = size_t{1} << 22;
 constexpr uint64_t kMaxObjectsPerSlab = 1 << 15;  // slab.objects is 15 bits
 constexpr uint64_t kSlabRedZone = 0x400;          // SLAB_RED_ZONE
+constexpr uint64_t kSlabStoreUser = 0x10000;      // SLAB_STORE_USER: SLUB keeps the full slabs listed
 
 // A bitfield inside a structure: the byte that holds its first bit.
 struct BitField {
@@ -30,6 +31,7 @@ struct SlubLayout {
   uint64_t cpu_freelist = 0, cpu_slab = 0;
   std::optional<uint64_t> cpu_partial;  // CONFIG_SLUB_CPU_PARTIAL
   uint64_t node_nr_partial = 0, node_partial = 0, node_nr_slabs = 0, node_total_objects = 0;
+  std::optional<uint64_t> node_full;  // SLUB_DEBUG
   uint64_t slab_cache = 0, slab_freelist = 0, slab_list = 0, slab_next = 0;
   BitField inuse, objects;
   bool swab_free_pointer = false;  // SLAB_FREELIST_HARDENED mixes in the byte-swapped address (5.7+)
@@ -104,6 +106,7 @@ Expected<SlubLayout> read_slub_layout(const Program& program) {
                       "CONFIG_SLUB_DEBUG, which SLUB's counts need");
   l.node_nr_partial = nr_partial, l.node_partial = partial, l.node_nr_slabs = *nr_slabs;
   l.node_total_objects = *total_objects;
+  if (auto full = member("struct kmem_cache_node", "full")) l.node_full = *full;
   CORONER_TRY(slab_cache, member(slab, "slab_cache"));
   CORONER_TRY(slab_freelist, member(slab, "freelist"));
   auto slab_list = member(slab, "slab_list");  // 5.0+
@@ -177,6 +180,7 @@ struct CacheHead {
   SlabCache info;
   uint64_t cpu_slab = 0;  // the per-CPU pointer
   uint64_t red_left_pad = 0;
+  uint64_t flags = 0;
   FreePointer fp;
 };
 
@@ -197,6 +201,7 @@ Expected<CacheHead> read_cache_head(const Program& program, const SlubLayout& l,
   h.info.objects_per_slab = oo & 0xffff;
   h.info.slab_bytes = l.page_size << (oo >> 16);
   h.cpu_slab = cpu_slab;
+  h.flags = flags;
   h.fp.offset = offset;
   h.fp.swab = l.swab_free_pointer;
   if (l.cache_random) {
@@ -367,6 +372,80 @@ Expected<Slab> read_slab(const Program& program, const SlabCache& cache, uint64_
   CORONER_TRY(l, slub_layout(program));
   CORONER_TRY(head, read_cache_head(program, *l, cache.address));
   return read_slab_of(program, *l, head, slab);
+}
+
+Expected<CacheSlabs> cache_slabs(const Program& program, const SlabCache& cache) {
+  const KernelMemory& memory = program.memory();
+  CORONER_TRY(l, slub_layout(program));
+  CORONER_TRY(head, read_cache_head(program, *l, cache.address));
+  CacheSlabs result;
+  result.cache = cache;
+  auto failed = [&](const Error& e, std::string_view where) {
+    result.errors.push_back(e.context(fmt::format("{}: {}", cache.name, where)));
+  };
+  std::vector<uint64_t> cpu_slabs_per_node(l->node_slots, 0);
+  for (const auto& [cpu, offset] : l->cpu_offsets) {
+    CpuSlabs c;
+    c.cpu = cpu, c.kmem_cache_cpu = head.cpu_slab + offset;
+    std::string where = fmt::format("CPU {}", cpu);
+    auto slab = memory.read_u64(c.kmem_cache_cpu + l->cpu_slab);
+    if (!slab) failed(slab.error(), where);
+    if (slab && *slab) {
+      auto s = read_slab_of(program, *l, head, *slab);
+      if (!s) {
+        failed(s.error(), where);
+        result.cpus.push_back(std::move(c));
+        continue;
+      }
+      if (s->node < cpu_slabs_per_node.size()) ++cpu_slabs_per_node[s->node];
+      c.slab = std::move(*s);
+    }
+    if (l->cpu_partial) {
+      auto partial = memory.read_u64(c.kmem_cache_cpu + *l->cpu_partial);
+      std::unordered_set<uint64_t> seen;
+      for (uint64_t next = partial.value_or(0); next && seen.insert(next).second && seen.size() <= kMaxPartialSlabs;) {
+        auto s = read_slab_of(program, *l, head, next);
+        if (!s) {
+          failed(s.error(), where + " partial");
+          break;
+        }
+        c.partial.push_back(std::move(*s));
+        auto following = memory.read_u64(next + l->slab_next);
+        next = following.value_or(0);
+      }
+    }
+    result.cpus.push_back(std::move(c));
+  }
+  // A list of slabs (slab_list) from the list_head at `head_address`.
+  auto slab_list = [&](uint64_t head_address, std::string_view where, std::vector<Slab>& out) {
+    ListBudget budget{kMaxPartialSlabs};
+    auto walked = walk_list(memory, where, head_address, l->slab_list, budget, [&](uint64_t slab) -> Expected<void> {
+      CORONER_TRY(s, read_slab_of(program, *l, head, slab));
+      out.push_back(std::move(s));
+      return {};
+    });
+    if (!walked) failed(walked.error(), where);
+  };
+  for (uint64_t n = 0; n < l->node_slots; ++n) {
+    auto node = memory.read_u64(cache.address + l->cache_node + n * 8);
+    if (!node || *node == 0) continue;
+    NodeSlabs ns;
+    ns.node = static_cast<unsigned>(n), ns.kmem_cache_node = *node, ns.per_cpu = cpu_slabs_per_node[n];
+    auto nr_slabs = memory.read_u64(*node + l->node_nr_slabs);
+    auto nr_partial = memory.read_u64(*node + l->node_nr_partial);
+    if (!nr_slabs || !nr_partial) {
+      failed(!nr_slabs ? nr_slabs.error() : nr_partial.error(), fmt::format("node {}", n));
+      continue;
+    }
+    ns.nr_slabs = *nr_slabs, ns.nr_partial = *nr_partial;
+    slab_list(*node + l->node_partial, fmt::format("node {} partial list", n), ns.partial);
+    if (l->node_full && (head.flags & kSlabStoreUser)) {
+      ns.full.emplace();
+      slab_list(*node + *l->node_full, fmt::format("node {} full list", n), *ns.full);
+    }
+    result.nodes.push_back(std::move(ns));
+  }
+  return result;
 }
 
 Expected<std::optional<SlabAddress>> find_slab_address(const Program& program, uint64_t address) {

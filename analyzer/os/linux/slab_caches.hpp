@@ -62,6 +62,32 @@ struct Slab {
 
 Expected<Slab> read_slab(const Program& program, const SlabCache& cache, uint64_t slab);
 
+// Every slab of a cache as crash's `kmem -S` lists them: each CPU's
+// current slab and partial slabs, then each node's partial list and, where
+// SLUB keeps one (SLAB_STORE_USER caches of SLUB_DEBUG kernels), its list
+// of full slabs. A slab that cannot be read ends its list, with the
+// reason in `errors`.
+struct CpuSlabs {
+  uint32_t cpu = 0;
+  uint64_t kmem_cache_cpu = 0;
+  std::optional<Slab> slab;
+  std::vector<Slab> partial;
+};
+struct NodeSlabs {
+  unsigned node = 0;
+  uint64_t kmem_cache_node = 0;
+  uint64_t nr_slabs = 0, nr_partial = 0, per_cpu = 0;  // per_cpu: CPU slabs on this node
+  std::vector<Slab> partial;
+  std::optional<std::vector<Slab>> full;  // nullopt: not tracked
+};
+struct CacheSlabs {
+  SlabCache cache;
+  std::vector<CpuSlabs> cpus;
+  std::vector<NodeSlabs> nodes;
+  std::vector<Error> errors;
+};
+Expected<CacheSlabs> cache_slabs(const Program& program, const SlabCache& cache);
+
 // What an address in a slab page is: the cache, the slab, and the object
 // that holds it. nullopt when the address is not in a slab page.
 struct SlabAddress {
