@@ -4,6 +4,7 @@
 //   kmem -S [CACHE]     their slabs and objects (kmem_slabs.cpp)
 //   kmem -v             vmalloc areas: VMAP_AREA VM_STRUCT ADDRESS RANGE SIZE
 //   kmem -V             the vm_stat counters
+//   kmem -z             zones; -p [ADDRESS] struct pages; -g [FLAGS] page flags (kmem_pages.cpp)
 //   kmem ADDRESS        what the address is (kmem_address.cpp)
 #include "analyzer/os/linux/memory_summary.hpp"
 #include "analyzer/os/linux/vmalloc_areas.hpp"
@@ -17,7 +18,7 @@ namespace coroner::commands {
 
 namespace {
 
-constexpr std::string_view kUsage = "kmem -i | -v | -V | -s|-S [CACHE] | ADDRESS";
+constexpr std::string_view kUsage = "kmem -i | -v | -V | -z | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS";
 
 std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
@@ -182,7 +183,7 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
   char mode = 0;
   std::vector<std::string> words;
   for (const std::string& a : args) {
-    if (a.size() == 2 && a[0] == '-' && std::string_view("isSvV").find(a[1]) != std::string_view::npos) {
+    if (a.size() == 2 && a[0] == '-' && std::string_view("isSvVpgz").find(a[1]) != std::string_view::npos) {
       if (mode && mode != a[1])
         return make_error(Errc::invalid_argument, "-{} and {} exclude each other (usage: {})", mode, a, kUsage);
       mode = a[1];
@@ -198,6 +199,19 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
     case 'V':
       if (!words.empty()) return make_error(Errc::invalid_argument, "-{} takes no argument (usage: {})", mode, kUsage);
       return mode == 'i' ? show_memory_summary(ctx) : mode == 'v' ? show_vmalloc_areas(ctx) : show_vm_stat(ctx);
+    case 'z':
+      if (!words.empty()) return make_error(Errc::invalid_argument, "-z takes no argument (usage: {})", kUsage);
+      return show_zones(ctx);
+    case 'p':
+    case 'g': {
+      if (words.size() > 1) return make_error(Errc::invalid_argument, "-{} takes one argument (usage: {})", mode, kUsage);
+      std::optional<uint64_t> value;
+      if (!words.empty()) {
+        CORONER_TRY(number, mode == 'p' ? parse_address(ctx.program, words[0]) : parse_number(words[0], 16));
+        value = number;
+      }
+      return mode == 'p' ? show_pages(ctx, value) : show_page_flags(ctx, value);
+    }
     case 's':
       return show_slab_caches(ctx, words);
     case 'S': {
@@ -217,7 +231,7 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
 
 Command kmem_command() {
   return {"kmem", "kernel memory: usage summary, slab caches, vmalloc areas, what an address is",
-          "  kmem -i | -v | -V | -s|-S [CACHE] | ADDRESS\n"
+          "  kmem -i | -v | -V | -z | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS\n"
           "    -i         memory usage: TOTAL MEM, FREE, USED, SHARED, BUFFERS, CACHED, SLAB, the hugetlb\n"
           "               pools, swap, the overcommit limit and what is committed (PAGES TOTAL PERCENTAGE)\n"
           "    -s [CACHE] SLUB caches, or the one named (or at that kmem_cache address):\n"
@@ -227,6 +241,10 @@ Command kmem_command() {
           "               KMEM_CACHE_NODE (NODE SLABS PARTIAL PER-CPU) with its PARTIAL and FULL lists\n"
           "    -v         vmalloc areas: VMAP_AREA VM_STRUCT ADDRESS RANGE SIZE\n"
           "    -V         the vm_stat counters (VM_ZONE_STAT, VM_NODE_STAT, VM_NUMA_STAT)\n"
+          "    -z         each zone: SIZE, PRESENT, MIN/LOW/HIGH watermarks and its VM_STAT counters\n"
+          "    -p [ADDRESS] the struct page of ADDRESS (a struct page, or an address mapped to one):\n"
+          "               PAGE PHYSICAL MAPPING INDEX CNT FLAGS; without ADDRESS every page of RAM\n"
+          "    -g [FLAGS] enum pageflags: PAGE-FLAG BIT VALUE, only those set in FLAGS (hex) when given\n"
           "    ADDRESS    what the address is: the symbol that holds it, its vmalloc area, the slab object\n"
           "               (cache, SLAB MEMORY NODE TOTAL ALLOCATED FREE, [OBJECT] when allocated), the\n"
           "               task whose task_struct or stack holds it, and its struct page\n"

@@ -47,24 +47,6 @@ nlohmann::json slab_address_json(const linux_kernel::SlabAddress& found) {
   return j;
 }
 
-// The struct page the address is, or the one of the frame it maps to.
-std::optional<linux_kernel::PageInfo> page_of(const Program& program, const linux_kernel::PageMap& pages,
-                                              uint64_t address, std::vector<std::string>& errors) {
-  std::optional<uint64_t> page;
-  if (pages.pfn_of_page(address)) {
-    page = address;
-  } else if (auto phys = program.memory().to_physical(address)) {
-    page = pages.page_of_pfn(*phys / pages.page_size());
-  }
-  if (!page) return std::nullopt;
-  auto info = pages.read(program.memory(), *page);
-  if (!info) {
-    errors.push_back(info.error().context("struct page").message());
-    return std::nullopt;
-  }
-  return *info;
-}
-
 }  // namespace
 
 Expected<void> show_kmem_address(CommandContext& ctx, uint64_t address) {

@@ -59,4 +59,21 @@ nlohmann::json page_json(const linux_kernel::PageMap& pages, const linux_kernel:
           {"index", hex(p.index)}, {"count", p.count}, {"flags", hex(p.flags)}, {"flag_names", names}};
 }
 
+std::optional<linux_kernel::PageInfo> page_of(const Program& program, const linux_kernel::PageMap& pages,
+                                              uint64_t address, std::vector<std::string>& errors) {
+  std::optional<uint64_t> page;
+  if (pages.pfn_of_page(address)) {
+    page = address;
+  } else if (auto phys = program.memory().to_physical(address)) {
+    page = pages.page_of_pfn(*phys / pages.page_size());
+  }
+  if (!page) return std::nullopt;
+  auto info = pages.read(program.memory(), *page);
+  if (!info) {
+    errors.push_back(info.error().context("struct page").message());
+    return std::nullopt;
+  }
+  return *info;
+}
+
 }  // namespace coroner::commands

@@ -31,6 +31,15 @@ nlohmann::json slab_json(const linux_kernel::Slab& slab, bool objects);
 // PAGE PHYSICAL MAPPING INDEX CNT FLAGS.
 std::string page_line(const linux_kernel::PageMap& pages, const linux_kernel::PageInfo& page);
 nlohmann::json page_json(const linux_kernel::PageMap& pages, const linux_kernel::PageInfo& page);
+// The struct page `address` is, else the one of the frame it maps to;
+// nullopt when neither (a failed read of the page is added to `errors`).
+std::optional<linux_kernel::PageInfo> page_of(const Program& program, const linux_kernel::PageMap& pages,
+                                              uint64_t address, std::vector<std::string>& errors);
+
+// kmem -p [ADDRESS], -g [FLAGS], -z (kmem_pages.cpp).
+Expected<void> show_pages(CommandContext& ctx, std::optional<uint64_t> address);
+Expected<void> show_page_flags(CommandContext& ctx, std::optional<uint64_t> flags);
+Expected<void> show_zones(CommandContext& ctx);
 
 // kmem -S [CACHE]: every slab of the cache (of every cache) with its
 // objects (kmem_slabs.cpp).

@@ -233,6 +233,35 @@ TEST_CASE("kmem ADDRESS on kernel and module symbols, vmalloc areas and unmapped
   CHECK(run.text("kmem 0x10") == "10: kernel virtual address not found in mem map\n");
 }
 
+TEST_CASE("kmem -z, -g and -p agree with kmem -i and the slab pages", "[kmem][facts]") {
+  for (const DumpCase& dump : all_dumps()) {
+    if (!dump.facts().contains("values")) continue;
+    SECTION(dump.id) {
+      CommandRunner run(dump);
+      int64_t free = 0, present = 0;
+      const nlohmann::json zones = run.json("kmem -z");
+      for (const auto& zone : zones["zones"]) {
+        free += zone["vm_stat"]["NR_FREE_PAGES"].get<int64_t>();
+        present += zone["present"].get<int64_t>();
+        CHECK(zone["min"] <= zone["low"]);
+        CHECK(zone["low"] <= zone["high"]);
+      }
+      const nlohmann::json info = run.json("kmem -i");
+      CHECK(info["free"] == free);
+      CHECK(info["total_mem"] <= present);  // managed pages are the present ones less the reserved
+      // PG_slab's bit, named as crash names it; the fx_items' page has it.
+      const nlohmann::json slab_flag = run.json("kmem -g 200");
+      REQUIRE(slab_flag["flags"].size() == 1);
+      CHECK(slab_flag["flags"][0]["flag"] == "PG_slab");
+      const std::string item = dump.facts()["values"]["fx_items"][0]["addr"];
+      const nlohmann::json page = run.json("kmem -p " + item)["pages"][0];
+      CHECK((hex_value(page["flags"]) & 0x200) != 0);
+      CHECK(page == run.json("kmem " + item)["page"]);
+      CHECK(run.json("kmem -p " + page["page"].get<std::string>())["pages"][0] == page);
+    }
+  }
+}
+
 TEST_CASE("kmem rejects bad arguments with one line", "[kmem][errors]") {
   CommandRunner run(fixture_case("x86_64/oops-kdump/d31"));
   CHECK_THAT(run.failure("kmem"), Catch::Contains("missing option or address"));
@@ -243,6 +272,10 @@ TEST_CASE("kmem rejects bad arguments with one line", "[kmem][errors]") {
   CHECK_THAT(run.failure("kmem -s no_such_cache"), Catch::Contains("no kmem_cache named 'no_such_cache'"));
   CHECK_THAT(run.failure("kmem -S no_such_cache"), Catch::Contains("no kmem_cache named 'no_such_cache'"));
   CHECK_THAT(run.failure("kmem no_such_symbol"), Catch::Contains("no_such_symbol"));
+  CHECK_THAT(run.failure("kmem -z 1"), Catch::Contains("-z takes no argument"));
+  CHECK_THAT(run.failure("kmem -g 1 2"), Catch::Contains("-g takes one argument"));
+  CHECK_THAT(run.failure("kmem -g zz"), Catch::Contains("zz"));
+  CHECK_THAT(run.failure("kmem -p 0x10"), Catch::Contains("not a struct page nor mapped to one"));
 }
 
 }  // namespace coroner::test

@@ -260,6 +260,49 @@ Expected<VmStat> vm_stat(const Program& program) {
   return stat;
 }
 
+Expected<std::vector<ZoneInfo>> zones(const Program& program) {
+  const KernelMemory& memory = program.memory();
+  CORONER_TRY(debug, program.debug_info());
+  CORONER_TRY(zones_offset, program.member_offset("struct pglist_data", "node_zones"));
+  CORONER_TRY(zones_member, debug->find_member("struct pglist_data", "node_zones"));
+  CORONER_TRY(zones_type, symbols::underlying(zones_member.type));
+  CORONER_TRY(zone_size, program.type_size("struct zone"));
+  CORONER_TRY(name, program.member_offset("struct zone", "name"));
+  CORONER_TRY(spanned, program.member_offset("struct zone", "spanned_pages"));
+  CORONER_TRY(present, program.member_offset("struct zone", "present_pages"));
+  CORONER_TRY(vm_stat_offset, program.member_offset("struct zone", "vm_stat"));
+  auto watermark = program.member_offset("struct zone", "_watermark");  // 5.0+
+  if (!watermark) watermark = program.member_offset("struct zone", "watermark");
+  if (!watermark) return watermark.error();
+  CORONER_TRY(item_names, enum_names(program, "enum zone_stat_item", "NR_VM_ZONE_STAT_ITEMS"));
+  auto mark = [&](std::string_view enumerator, int64_t fallback) {
+    return debug->find_enumerator(enumerator).value_or(fallback);
+  };
+  const int64_t wmark_min = mark("WMARK_MIN", 0), wmark_low = mark("WMARK_LOW", 1), wmark_high = mark("WMARK_HIGH", 2);
+  std::vector<ZoneInfo> result;
+  const std::vector<uint64_t> pgdats = nodes(program);
+  for (size_t n = 0; n < pgdats.size(); ++n) {
+    for (uint64_t z = 0; z < zones_type->length().value_or(0); ++z) {
+      ZoneInfo info;
+      info.node = static_cast<unsigned>(n), info.index = static_cast<unsigned>(z);
+      info.address = pgdats[n] + zones_offset + z * zone_size;
+      CORONER_TRY(name_pointer, memory.read_u64(info.address + name));
+      info.name = memory.read_string(name_pointer, 64).value_or("(unknown) ");
+      CORONER_TRY(spanned_pages, memory.read_u64(info.address + spanned));
+      CORONER_TRY(present_pages, memory.read_u64(info.address + present));
+      CORONER_TRY(min, memory.read_u64(info.address + *watermark + 8 * wmark_min));
+      CORONER_TRY(low, memory.read_u64(info.address + *watermark + 8 * wmark_low));
+      CORONER_TRY(high, memory.read_u64(info.address + *watermark + 8 * wmark_high));
+      info.spanned = spanned_pages, info.present = present_pages, info.min = min, info.low = low, info.high = high;
+      std::vector<int64_t> values(item_names.size());
+      CORONER_CHECK(memory.read(info.address + vm_stat_offset, std::as_writable_bytes(std::span(values))));
+      for (size_t i = 0; i < item_names.size(); ++i) info.vm_stat.push_back({item_names[i], values[i]});
+      result.push_back(std::move(info));
+    }
+  }
+  return result;
+}
+
 Expected<MemorySummary> memory_summary(const Program& program) {
   MemorySummary s;
   s.page_size = program.arch().page_size();

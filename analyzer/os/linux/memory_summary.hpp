@@ -30,6 +30,18 @@ struct VmStat {
 };
 Expected<VmStat> vm_stat(const Program& program);
 
+// A zone of each node (pglist_data.node_zones), as crash's `kmem -z`
+// shows it.
+struct ZoneInfo {
+  unsigned node = 0, index = 0;
+  uint64_t address = 0;  // the struct zone
+  std::string name;      // "DMA32"
+  uint64_t spanned = 0, present = 0;
+  uint64_t min = 0, low = 0, high = 0;  // _watermark[WMARK_*] (watermark before 5.0)
+  std::vector<VmStatCounter> vm_stat;   // the zone's own counters
+};
+Expected<std::vector<ZoneInfo>> zones(const Program& program);
+
 struct MemorySummary {
   uint64_t page_size = 0;
   uint64_t total_ram = 0;  // totalram_pages

@@ -88,14 +88,16 @@ Expected<PageMap> PageMap::make(const Program& program) {
   CORONER_TRY(types, kernel_types(program));
   if (auto pageflags = types->find_type("enum pageflags")) {
     if (auto type = symbols::underlying(*pageflags)) {
+      size_t main_flags = 0;  // the flags before __NR_PAGEFLAGS; aliases follow it
       for (const symbols::Enumerator& e : (*type)->enumerators()) {
-        if (e.name == "__NR_PAGEFLAGS") break;  // aliases follow
-        if (e.name.starts_with("PG_") && e.value < 64) map.flag_bits_.emplace_back(e.name.substr(3), e.value);
+        if (e.name == "__NR_PAGEFLAGS") main_flags = map.flag_bits_.size();
+        else if (e.name.starts_with("PG_") && e.value < 64) map.flag_bits_.emplace_back(e.name.substr(3), e.value);
       }
+      if (map.flag_names_.empty())  // crash's fallback: the enum's names
+        for (size_t i = 0; i < main_flags; ++i)
+          map.flag_names_.push_back({uint64_t{1} << map.flag_bits_[i].second, map.flag_bits_[i].first});
     }
   }
-  if (map.flag_names_.empty())  // crash's fallback: the enum's names
-    for (const auto& [name, bit] : map.flag_bits_) map.flag_names_.push_back({uint64_t{1} << bit, name});
   return map;
 }
 

@@ -55,6 +55,9 @@ class PageMap {
   // The bit of a flag of enum pageflags ("slab", "reserved", "head");
   // nullopt when this kernel has no such flag.
   std::optional<unsigned> flag_bit(std::string_view name) const;
+  // Every enumerator of enum pageflags, aliases ("checked" for
+  // owner_priv_1) after the flags, without the "PG_" prefix.
+  const std::vector<std::pair<std::string, unsigned>>& pageflags() const { return flag_bits_; }
   // The names crash prints after a page's flags, lowest bit first.
   const std::vector<PageFlagName>& flag_names() const { return flag_names_; }
   // "200 slab": the flags in hex and the names of the bits set.
@@ -74,7 +77,7 @@ class PageMap {
   uint64_t direct_map_ = 0;
   std::vector<MemMapSpan> spans_;  // sorted by mem_map
   std::vector<PageFlagName> flag_names_;
-  std::vector<std::pair<std::string, unsigned>> flag_bits_;  // enum pageflags
+  std::vector<std::pair<std::string, unsigned>> flag_bits_;  // enum pageflags, in order
 };
 
 // The virtual address of physical 0 in the direct map: the architecture's
