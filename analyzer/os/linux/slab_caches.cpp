@@ -36,7 +36,6 @@ struct SlubLayout {
   BitField inuse, objects;
   bool swab_free_pointer = false;  // SLAB_FREELIST_HARDENED mixes in the byte-swapped address (5.7+)
   std::vector<std::pair<uint32_t, uint64_t>> cpu_offsets;  // possible CPU -> __per_cpu_offset
-  unsigned slab_flag = 0;  // PG_slab
   uint64_t page_size = 0;
 };
 
@@ -132,11 +131,7 @@ Expected<SlubLayout> read_slub_layout(const Program& program) {
     }
     l.cpu_offsets.emplace_back(cpu, offset);
   }
-  CORONER_TRY(pages, PageMap::of(program));
-  auto slab_flag = pages->flag_bit("slab");
-  if (!slab_flag) return make_error(Errc::unsupported, "enum pageflags has no PG_slab");
-  l.slab_flag = *slab_flag;
-  l.page_size = pages->page_size();
+  l.page_size = program.arch().page_size();
   return l;
 }
 
@@ -457,8 +452,10 @@ Expected<std::optional<SlabAddress>> find_slab_address(const Program& program, u
   auto page = pages->page_of_pfn(*phys / l->page_size);
   if (!page) return std::optional<SlabAddress>();
   CORONER_TRY(slab, pages->head_of(memory, *page));
+  auto slab_flag = pages->flag_bit("slab");
+  if (!slab_flag) return make_error(Errc::unsupported, "enum pageflags has no PG_slab");
   CORONER_TRY(flags, memory.read_u64(slab + pages->layout().flags));
-  if (!((flags >> l->slab_flag) & 1)) return std::optional<SlabAddress>();
+  if (!((flags >> *slab_flag) & 1)) return std::optional<SlabAddress>();
   CORONER_TRY(cache, memory.read_u64(slab + l->slab_cache));
   CORONER_TRY(head, read_cache_head(program, *l, cache));
   SlabAddress found;
