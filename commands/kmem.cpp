@@ -5,6 +5,7 @@
 //   kmem -v             vmalloc areas: VMAP_AREA VM_STRUCT ADDRESS RANGE SIZE
 //   kmem -V             the vm_stat counters
 //   kmem -z             zones; -p [ADDRESS] struct pages; -g [FLAGS] page flags (kmem_pages.cpp)
+//   kmem -h             hugetlb pools
 //   kmem ADDRESS        what the address is (kmem_address.cpp)
 #include "analyzer/os/linux/memory_summary.hpp"
 #include "analyzer/os/linux/vmalloc_areas.hpp"
@@ -18,7 +19,7 @@ namespace coroner::commands {
 
 namespace {
 
-constexpr std::string_view kUsage = "kmem -i | -v | -V | -z | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS";
+constexpr std::string_view kUsage = "kmem -i | -v | -V | -z | -h | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS";
 
 std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
@@ -179,11 +180,31 @@ Expected<void> show_vm_stat(CommandContext& ctx) {
   return {};
 }
 
+Expected<void> show_huge_pools(CommandContext& ctx) {
+  CORONER_TRY(pools, linux_kernel::huge_pools(ctx.program));
+  const uint64_t page_size = ctx.program.arch().page_size();
+  if (ctx.json()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& p : pools)
+      list.push_back({{"hstate", hex(p.hstate)}, {"size", page_size << p.order}, {"free", p.free},
+                      {"total", p.total}, {"name", p.name}});
+    ctx.emit({{"hstates", list}});
+    return {};
+  }
+  ctx.out << "     HSTATE        SIZE    FREE   TOTAL  NAME\n";
+  for (const auto& p : pools) {
+    std::string size = pages_to_size(uint64_t{1} << p.order, page_size);
+    if (auto space = size.find(' '); space != std::string::npos) size.erase(space, 1);  // "2MB"
+    ctx.out << fmt::format("{:x}  {:>5}  {:>6}  {:>6}  {}\n", p.hstate, size, p.free, p.total, p.name);
+  }
+  return {};
+}
+
 Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
   char mode = 0;
   std::vector<std::string> words;
   for (const std::string& a : args) {
-    if (a.size() == 2 && a[0] == '-' && std::string_view("isSvVpgz").find(a[1]) != std::string_view::npos) {
+    if (a.size() == 2 && a[0] == '-' && std::string_view("isSvVpgzh").find(a[1]) != std::string_view::npos) {
       if (mode && mode != a[1])
         return make_error(Errc::invalid_argument, "-{} and {} exclude each other (usage: {})", mode, a, kUsage);
       mode = a[1];
@@ -200,8 +221,9 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
       if (!words.empty()) return make_error(Errc::invalid_argument, "-{} takes no argument (usage: {})", mode, kUsage);
       return mode == 'i' ? show_memory_summary(ctx) : mode == 'v' ? show_vmalloc_areas(ctx) : show_vm_stat(ctx);
     case 'z':
-      if (!words.empty()) return make_error(Errc::invalid_argument, "-z takes no argument (usage: {})", kUsage);
-      return show_zones(ctx);
+    case 'h':
+      if (!words.empty()) return make_error(Errc::invalid_argument, "-{} takes no argument (usage: {})", mode, kUsage);
+      return mode == 'z' ? show_zones(ctx) : show_huge_pools(ctx);
     case 'p':
     case 'g': {
       if (words.size() > 1) return make_error(Errc::invalid_argument, "-{} takes one argument (usage: {})", mode, kUsage);
@@ -231,7 +253,7 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
 
 Command kmem_command() {
   return {"kmem", "kernel memory: usage summary, slab caches, vmalloc areas, what an address is",
-          "  kmem -i | -v | -V | -z | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS\n"
+          "  kmem -i | -v | -V | -z | -h | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS\n"
           "    -i         memory usage: TOTAL MEM, FREE, USED, SHARED, BUFFERS, CACHED, SLAB, the hugetlb\n"
           "               pools, swap, the overcommit limit and what is committed (PAGES TOTAL PERCENTAGE)\n"
           "    -s [CACHE] SLUB caches, or the one named (or at that kmem_cache address):\n"
@@ -242,6 +264,7 @@ Command kmem_command() {
           "    -v         vmalloc areas: VMAP_AREA VM_STRUCT ADDRESS RANGE SIZE\n"
           "    -V         the vm_stat counters (VM_ZONE_STAT, VM_NODE_STAT, VM_NUMA_STAT)\n"
           "    -z         each zone: SIZE, PRESENT, MIN/LOW/HIGH watermarks and its VM_STAT counters\n"
+          "    -h         the hugetlb pools: HSTATE SIZE FREE TOTAL NAME (an error without hugetlbfs)\n"
           "    -p [ADDRESS] the struct page of ADDRESS (a struct page, or an address mapped to one):\n"
           "               PAGE PHYSICAL MAPPING INDEX CNT FLAGS; without ADDRESS every page of RAM\n"
           "    -g [FLAGS] enum pageflags: PAGE-FLAG BIT VALUE, only those set in FLAGS (hex) when given\n"

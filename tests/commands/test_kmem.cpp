@@ -273,6 +273,8 @@ TEST_CASE("kmem rejects bad arguments with one line", "[kmem][errors]") {
   CHECK_THAT(run.failure("kmem -S no_such_cache"), Catch::Contains("no kmem_cache named 'no_such_cache'"));
   CHECK_THAT(run.failure("kmem no_such_symbol"), Catch::Contains("no_such_symbol"));
   CHECK_THAT(run.failure("kmem -z 1"), Catch::Contains("-z takes no argument"));
+  // The fixture kernels have no hugetlbfs (crash: "hstates[] array does not exist").
+  CHECK_THAT(run.failure("kmem -h"), Catch::Contains("hstates[] array does not exist"));
   CHECK_THAT(run.failure("kmem -g 1 2"), Catch::Contains("-g takes one argument"));
   CHECK_THAT(run.failure("kmem -g zz"), Catch::Contains("zz"));
   CHECK_THAT(run.failure("kmem -p 0x10"), Catch::Contains("not a struct page nor mapped to one"));

@@ -152,23 +152,11 @@ Expected<uint64_t> swap_cache_pages(const Program& program) {
   return total;
 }
 
-// The hugetlb pools of hstates[], in base pages.
+// The hugetlb pools, in base pages (none without hugetlbfs).
 Expected<void> huge_pages(const Program& program, MemorySummary& s) {
-  auto hstates = kernel_object(program, "hstates");
-  if (!hstates) return {};
-  CORONER_TRY(size, program.type_size("struct hstate"));
-  CORONER_TRY(order, program.member_offset("struct hstate", "order"));
-  CORONER_TRY(nr, program.member_offset("struct hstate", "nr_huge_pages"));
-  CORONER_TRY(free, program.member_offset("struct hstate", "free_huge_pages"));
-  CORONER_TRY(bytes, hstates->byte_size());
-  for (uint64_t i = 0; i < bytes / size; ++i) {
-    uint64_t h = *hstates->address() + i * size;
-    CORONER_TRY(shift, program.memory().read_u32(h + order));
-    if (shift == 0 || shift >= 32) continue;
-    CORONER_TRY(total, program.memory().read_u64(h + nr));
-    CORONER_TRY(available, program.memory().read_u64(h + free));
-    s.huge_total += total << shift, s.huge_free += available << shift;
-  }
+  if (!program.symbol_address("hstates")) return {};
+  CORONER_TRY(pools, huge_pools(program));
+  for (const HugePool& pool : pools) s.huge_total += pool.total << pool.order, s.huge_free += pool.free << pool.order;
   return {};
 }
 
@@ -258,6 +246,30 @@ Expected<VmStat> vm_stat(const Program& program) {
   CORONER_TRY(zone, counters(program, "vm_stat", names));
   stat.zone = std::move(zone);
   return stat;
+}
+
+Expected<std::vector<HugePool>> huge_pools(const Program& program) {
+  auto hstates = kernel_object(program, "hstates");
+  if (!hstates) return make_error(Errc::unsupported, "hstates[] array does not exist: the kernel has no hugetlbfs");
+  CORONER_TRY(size, program.type_size("struct hstate"));
+  CORONER_TRY(order, program.member_offset("struct hstate", "order"));
+  CORONER_TRY(nr, program.member_offset("struct hstate", "nr_huge_pages"));
+  CORONER_TRY(free, program.member_offset("struct hstate", "free_huge_pages"));
+  CORONER_TRY(name, program.member_offset("struct hstate", "name"));
+  CORONER_TRY(bytes, hstates->byte_size());
+  std::vector<HugePool> pools;
+  for (uint64_t i = 0; i < bytes / size; ++i) {
+    HugePool pool;
+    pool.hstate = *hstates->address() + i * size;
+    CORONER_TRY(shift, program.memory().read_u32(pool.hstate + order));
+    if (shift == 0 || shift >= 32) continue;  // an unused slot
+    CORONER_TRY(total, program.memory().read_u64(pool.hstate + nr));
+    CORONER_TRY(available, program.memory().read_u64(pool.hstate + free));
+    pool.order = shift, pool.total = total, pool.free = available;
+    pool.name = program.memory().read_string(pool.hstate + name, 32).value_or("");
+    pools.push_back(std::move(pool));
+  }
+  return pools;
 }
 
 Expected<std::vector<ZoneInfo>> zones(const Program& program) {

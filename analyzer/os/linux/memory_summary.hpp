@@ -42,6 +42,16 @@ struct ZoneInfo {
 };
 Expected<std::vector<ZoneInfo>> zones(const Program& program);
 
+// The hugetlb pools (hstates[] with an order), as `kmem -h` lists them;
+// an error on a kernel without hugetlbfs.
+struct HugePool {
+  uint64_t hstate = 0;
+  unsigned order = 0;          // pages per huge page: 1 << order
+  uint64_t free = 0, total = 0;  // huge pages
+  std::string name;            // "hugepages-2048kB"
+};
+Expected<std::vector<HugePool>> huge_pools(const Program& program);
+
 struct MemorySummary {
   uint64_t page_size = 0;
   uint64_t total_ram = 0;  // totalram_pages
