@@ -82,8 +82,7 @@ class PageMap {
 
 // The virtual address of physical 0 in the direct map: the architecture's
 // when the layout gives it (arm64), else the dumped kernel's
-// page_offset_base (x86_64, randomized by KASLR), else PAGE_OFFSET of the
-// unrandomized layout (__PAGE_OFFSET_BASE).
+// page_offset_base (x86_64, randomized by KASLR).
 Expected<uint64_t> direct_map_base(const Program& program);
 
 }  // namespace coroner::linux_kernel

@@ -6,6 +6,7 @@
 #include "analyzer/os/linux/page_map.hpp"
 
 #include <bit>
+#include <cstdio>
 #include <unordered_set>
 
 namespace coroner::linux_kernel {
