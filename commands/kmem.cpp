@@ -4,7 +4,8 @@
 //   kmem -S [CACHE]     their slabs and objects (kmem_slabs.cpp)
 //   kmem -v             vmalloc areas: VMAP_AREA VM_STRUCT ADDRESS RANGE SIZE
 //   kmem -V             the vm_stat counters
-//   kmem -z             zones; -p [ADDRESS] struct pages; -g [FLAGS] page flags (kmem_pages.cpp)
+//   kmem -z, -f         zones, their free lists; -p [ADDRESS] struct pages; -g [FLAGS] page flags
+//                       (kmem_pages.cpp)
 //   kmem -h             hugetlb pools
 //   kmem ADDRESS        what the address is (kmem_address.cpp)
 #include "analyzer/os/linux/memory_summary.hpp"
@@ -19,7 +20,7 @@ namespace coroner::commands {
 
 namespace {
 
-constexpr std::string_view kUsage = "kmem -i | -v | -V | -z | -h | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS";
+constexpr std::string_view kUsage = "kmem -i | -v | -V | -z | -f | -h | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS";
 
 std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
@@ -155,7 +156,8 @@ Expected<void> show_vm_stat(CommandContext& ctx) {
   const std::vector<std::pair<std::string, const std::vector<linux_kernel::VmStatCounter>*>> groups = {
       {stat.zone_array == "vm_stat" ? "VM_STAT" : "VM_ZONE_STAT", &stat.zone},
       {"VM_NODE_STAT", &stat.node},
-      {"VM_NUMA_STAT", &stat.numa}};
+      {"VM_NUMA_STAT", &stat.numa},
+      {"VM_EVENT_STATES", &stat.events}};
   if (ctx.json()) {
     nlohmann::json doc = nlohmann::json::object();
     for (const auto& [title, counters] : groups) {
@@ -169,13 +171,22 @@ Expected<void> show_vm_stat(CommandContext& ctx) {
   }
   size_t width = 0;
   for (const auto& [title, counters] : groups)
-    for (const auto& c : *counters) width = std::max(width, c.name.size());
+    if (counters != &stat.events)
+      for (const auto& c : *counters) width = std::max(width, c.name.size());
   bool first = true;
   for (const auto& [title, counters] : groups) {
-    if (counters->empty()) continue;
+    if (counters->empty() || counters == &stat.events) continue;
     ctx.out << (first ? "" : "\n") << "  " << title << ":\n";
     first = false;
     for (const auto& c : *counters) ctx.out << fmt::format("{:>{}}: {}\n", c.name, width, c.value);
+  }
+  // The event counters are aligned among themselves.
+  if (!stat.events.empty()) {
+    ctx.out << "\n  VM_EVENT_STATES:\n";
+    size_t event_width = 0;
+    for (const auto& c : stat.events) event_width = std::max(event_width, c.name.size());
+    for (const auto& c : stat.events)
+      ctx.out << fmt::format("{:>{}}: {}\n", c.name, event_width, static_cast<uint64_t>(c.value));
   }
   return {};
 }
@@ -204,7 +215,7 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
   char mode = 0;
   std::vector<std::string> words;
   for (const std::string& a : args) {
-    if (a.size() == 2 && a[0] == '-' && std::string_view("isSvVpgzh").find(a[1]) != std::string_view::npos) {
+    if (a.size() == 2 && a[0] == '-' && std::string_view("isSvVpgzhf").find(a[1]) != std::string_view::npos) {
       if (mode && mode != a[1])
         return make_error(Errc::invalid_argument, "-{} and {} exclude each other (usage: {})", mode, a, kUsage);
       mode = a[1];
@@ -222,8 +233,9 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
       return mode == 'i' ? show_memory_summary(ctx) : mode == 'v' ? show_vmalloc_areas(ctx) : show_vm_stat(ctx);
     case 'z':
     case 'h':
+    case 'f':
       if (!words.empty()) return make_error(Errc::invalid_argument, "-{} takes no argument (usage: {})", mode, kUsage);
-      return mode == 'z' ? show_zones(ctx) : show_huge_pools(ctx);
+      return mode == 'z' ? show_zones(ctx) : mode == 'h' ? show_huge_pools(ctx) : show_free_lists(ctx);
     case 'p':
     case 'g': {
       if (words.size() > 1) return make_error(Errc::invalid_argument, "-{} takes one argument (usage: {})", mode, kUsage);
@@ -253,7 +265,7 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
 
 Command kmem_command() {
   return {"kmem", "kernel memory: usage summary, slab caches, vmalloc areas, what an address is",
-          "  kmem -i | -v | -V | -z | -h | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS\n"
+          "  kmem -i | -v | -V | -z | -f | -h | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS\n"
           "    -i         memory usage: TOTAL MEM, FREE, USED, SHARED, BUFFERS, CACHED, SLAB, the hugetlb\n"
           "               pools, swap, the overcommit limit and what is committed (PAGES TOTAL PERCENTAGE)\n"
           "    -s [CACHE] SLUB caches, or the one named (or at that kmem_cache address):\n"
@@ -262,8 +274,11 @@ Command kmem_command() {
           "               FREE, \"(cpu N cache)\" on a CPU's lockless freelist) and PARTIAL slabs, and each\n"
           "               KMEM_CACHE_NODE (NODE SLABS PARTIAL PER-CPU) with its PARTIAL and FULL lists\n"
           "    -v         vmalloc areas: VMAP_AREA VM_STRUCT ADDRESS RANGE SIZE\n"
-          "    -V         the vm_stat counters (VM_ZONE_STAT, VM_NODE_STAT, VM_NUMA_STAT)\n"
+          "    -V         the vm_stat counters (VM_ZONE_STAT, VM_NODE_STAT, VM_NUMA_STAT) and the per-CPU\n"
+          "               VM_EVENT_STATES summed over the CPUs\n"
           "    -z         each zone: SIZE, PRESENT, MIN/LOW/HIGH watermarks and its VM_STAT counters\n"
+          "    -f         each zone's free lists: AREA SIZE FREE_AREA_STRUCT BLOCKS PAGES per order and\n"
+          "               migrate type, then nr_free_pages, \"(verified)\" when the lists add up to it\n"
           "    -h         the hugetlb pools: HSTATE SIZE FREE TOTAL NAME (an error without hugetlbfs)\n"
           "    -p [ADDRESS] the struct page of ADDRESS (a struct page, or an address mapped to one):\n"
           "               PAGE PHYSICAL MAPPING INDEX CNT FLAGS; without ADDRESS every page of RAM\n"

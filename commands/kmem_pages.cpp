@@ -1,18 +1,27 @@
 // kmem's page and zone views: -p [ADDRESS] (struct pages: PAGE PHYSICAL
 // MAPPING INDEX CNT FLAGS, every page of RAM without an address), -g
-// [FLAGS] (enum pageflags: PAGE-FLAG BIT VALUE, those set in FLAGS), -z
-// (each zone's size, watermarks and vm_stat counters).
+// [FLAGS] (enum pageflags: PAGE-FLAG BIT VALUE, those set in FLAGS), -f
+// (each zone's free lists: BLOCKS and PAGES per order and migrate type),
+// -z (each zone's size, watermarks and vm_stat counters).
 #include "analyzer/os/linux/memory_summary.hpp"
 #include "commands/interrupt.hpp"
 #include "commands/kmem_views.hpp"
 
 #include <ostream>
+#include <sstream>
 
 namespace coroner::commands {
 
 namespace {
 
 std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
+
+// crash's centered columns: the odd space goes right, or left with RJUST.
+std::string centered(std::string_view text, size_t width, bool rjust = false) {
+  if (text.size() >= width) return std::string(text);
+  const size_t left = (width - text.size() + (rjust ? 1 : 0)) / 2;
+  return std::string(left, ' ') + std::string(text) + std::string(width - text.size() - left, ' ');
+}
 
 }  // namespace
 
@@ -68,6 +77,67 @@ Expected<void> show_page_flags(CommandContext& ctx, std::optional<uint64_t> flag
     if (flags) doc["value"] = hex(*flags);
     ctx.emit(doc);
   }
+  return {};
+}
+
+Expected<void> show_free_lists(CommandContext& ctx) {
+  CORONER_TRY(zones, linux_kernel::zones(ctx.program));
+  CORONER_TRY(pages, linux_kernel::PageMap::of(ctx.program));
+  std::vector<Error> errors;
+  nlohmann::json list = nlohmann::json::array();
+  int64_t sum = 0, found = 0;
+  std::ostringstream out;
+  for (const auto& z : zones) {
+    int64_t free = 0;
+    for (const auto& c : z.vm_stat)
+      if (c.name == "NR_FREE_PAGES") free = c.value;
+    sum += free;
+    // The zone's first struct page, and its index in its node's mem_map.
+    uint64_t mem_map = 0, mapnr = 0;
+    if (z.spanned) {
+      mem_map = pages->page_of_pfn(z.start_pfn).value_or(0);
+      auto node_map = pages->page_of_pfn(z.node_start_pfn);
+      if (mem_map && node_map && mem_map >= *node_map) mapnr = (mem_map - *node_map) / pages->layout().size;
+    }
+    if (z.index == 0 && z.several_nodes) {
+      if (z.node) out << '\n' << std::string(74, '-') << '\n';
+      out << fmt::format("{}NODE\n {:2}\n", z.node ? "\n" : "", z.node);
+    }
+    out << fmt::format("{}ZONE  NAME        SIZE    FREE  {}  START_PADDR  START_MAPNR\n", z.index ? "\n" : "",
+                       centered("MEM_MAP", 16));
+    out << fmt::format("{:3}   {:<9} {:6}  {:6}  {}  {}  {}\n", z.index, z.name, z.spanned, free,
+                       centered(fmt::format("{:x}", mem_map), 16), centered(fmt::format("{:x}", z.start_pfn * pages->page_size()), 11, true),
+                       centered(fmt::format("{}", mapnr), 11, true));
+    nlohmann::json areas = nlohmann::json::array();
+    if (free) {
+      CORONER_TRY(lists, linux_kernel::free_lists(ctx.program, z, errors));
+      out << "AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES\n";
+      for (const auto& l : lists) {
+        const uint64_t block_pages = uint64_t{1} << l.order;
+        out << fmt::format("{:3}  {:>7}  {}  {:6} {:6}\n", l.order, fmt::format("{}k", block_pages * pages->page_size() / 1024),
+                           centered(fmt::format("{:x}", l.list), 16), l.blocks, l.blocks * block_pages);
+        found += static_cast<int64_t>(l.blocks * block_pages);
+        areas.push_back({{"order", l.order}, {"type", l.type}, {"free_list", hex(l.list)}, {"blocks", l.blocks},
+                         {"pages", l.blocks * block_pages}});
+      }
+    }
+    list.push_back({{"node", z.node}, {"zone", z.index}, {"name", z.name}, {"size", z.spanned}, {"free", free},
+                    {"mem_map", hex(mem_map)}, {"start_paddr", hex(z.start_pfn * pages->page_size())},
+                    {"start_mapnr", mapnr}, {"free_lists", areas}});
+  }
+  if (ctx.json()) {
+    nlohmann::json doc = {{"zones", list}, {"nr_free_pages", sum}, {"found", found}};
+    if (!errors.empty()) {
+      std::vector<std::string> messages;
+      for (const Error& e : errors) messages.push_back(e.message());
+      doc["errors"] = messages;
+    }
+    ctx.emit(doc);
+    return {};
+  }
+  ctx.out << out.str();
+  ctx.out << fmt::format("\nnr_free_pages: {}  ", sum) << (sum == found ? "(verified)\n" : fmt::format("(found {})\n", found));
+  for (const Error& e : errors) ctx.out << "kmem: " << e.message() << '\n';
   return {};
 }
 

@@ -36,10 +36,11 @@ nlohmann::json page_json(const linux_kernel::PageMap& pages, const linux_kernel:
 std::optional<linux_kernel::PageInfo> page_of(const Program& program, const linux_kernel::PageMap& pages,
                                               uint64_t address, std::vector<std::string>& errors);
 
-// kmem -p [ADDRESS], -g [FLAGS], -z (kmem_pages.cpp).
+// kmem -p [ADDRESS], -g [FLAGS], -z, -f (kmem_pages.cpp).
 Expected<void> show_pages(CommandContext& ctx, std::optional<uint64_t> address);
 Expected<void> show_page_flags(CommandContext& ctx, std::optional<uint64_t> flags);
 Expected<void> show_zones(CommandContext& ctx);
+Expected<void> show_free_lists(CommandContext& ctx);
 
 // kmem -S [CACHE]: every slab of the cache (of every cache) with its
 // objects (kmem_slabs.cpp).

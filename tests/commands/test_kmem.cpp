@@ -233,7 +233,7 @@ TEST_CASE("kmem ADDRESS on kernel and module symbols, vmalloc areas and unmapped
   CHECK(run.text("kmem 0x10") == "10: kernel virtual address not found in mem map\n");
 }
 
-TEST_CASE("kmem -z, -g and -p agree with kmem -i and the slab pages", "[kmem][facts]") {
+TEST_CASE("kmem -z, -f, -g and -p agree with kmem -i and the slab pages", "[kmem][facts]") {
   for (const DumpCase& dump : all_dumps()) {
     if (!dump.facts().contains("values")) continue;
     SECTION(dump.id) {
@@ -248,6 +248,12 @@ TEST_CASE("kmem -z, -g and -p agree with kmem -i and the slab pages", "[kmem][fa
       }
       const nlohmann::json info = run.json("kmem -i");
       CHECK(info["free"] == free);
+      // The buddy allocator's free lists hold exactly NR_FREE_PAGES (pages
+      // on the per-CPU lists count in neither).
+      const nlohmann::json lists = run.json("kmem -f");
+      CHECK(lists["nr_free_pages"] == free);
+      CHECK(lists["found"] == free);
+      CHECK_FALSE(lists.contains("errors"));
       CHECK(info["total_mem"] <= present);  // managed pages are the present ones less the reserved
       // PG_slab's bit, named as crash names it; the fx_items' page has it.
       const nlohmann::json slab_flag = run.json("kmem -g 200");

@@ -14,6 +14,7 @@ namespace coroner::linux_kernel {
 namespace {
 
 constexpr size_t kMaxBlockDevices = 1 << 20;
+constexpr size_t kMaxFreeBlocks = size_t{1} << 32;  // more than any machine's pages
 constexpr uint64_t kSwapUsed = 1;             // SWP_USED
 constexpr uint64_t kMemMapChunk = 1 << 12;    // struct pages read at once
 
@@ -41,6 +42,23 @@ Expected<std::vector<VmStatCounter>> counters(const Program& program, std::strin
   std::vector<VmStatCounter> result;
   for (size_t i = 0; i < names.size(); ++i) result.push_back({names[i], values[i]});
   return result;
+}
+
+// The per-CPU vm_event_states summed over the possible CPUs; none without
+// CONFIG_VM_EVENT_COUNTERS.
+Expected<void> event_counters(const Program& program, VmStat& stat) {
+  auto events = find_kernel_global(program, "vm_event_states");
+  if (!events || !events->per_cpu) return {};
+  CORONER_TRY(names, enum_names(program, "enum vm_event_item", "NR_VM_EVENT_ITEMS"));
+  CORONER_TRY(cpus, possible_cpus(program));
+  std::vector<uint64_t> sums(names.size()), values(names.size());
+  for (uint32_t cpu : cpus) {
+    CORONER_TRY(instance, per_cpu(*events, cpu));
+    CORONER_CHECK(program.memory().read(*instance.address(), std::as_writable_bytes(std::span(values))));
+    for (size_t i = 0; i < values.size(); ++i) sums[i] += values[i];
+  }
+  for (size_t i = 0; i < names.size(); ++i) stat.events.push_back({names[i], static_cast<int64_t>(sums[i])});
+  return {};
 }
 
 // Every pglist_data: node_data[] with NUMA, else contig_page_data.
@@ -239,12 +257,14 @@ Expected<VmStat> vm_stat(const Program& program) {
         stat.numa = std::move(numa);
       }
     }
+    CORONER_CHECK(event_counters(program, stat));
     return stat;
   }
   stat.zone_array = "vm_stat";
   CORONER_TRY(names, enum_names(program, "enum zone_stat_item", "NR_VM_ZONE_STAT_ITEMS"));
   CORONER_TRY(zone, counters(program, "vm_stat", names));
   stat.zone = std::move(zone);
+  CORONER_CHECK(event_counters(program, stat));
   return stat;
 }
 
@@ -282,6 +302,8 @@ Expected<std::vector<ZoneInfo>> zones(const Program& program) {
   CORONER_TRY(name, program.member_offset("struct zone", "name"));
   CORONER_TRY(spanned, program.member_offset("struct zone", "spanned_pages"));
   CORONER_TRY(present, program.member_offset("struct zone", "present_pages"));
+  CORONER_TRY(start_pfn, program.member_offset("struct zone", "zone_start_pfn"));
+  CORONER_TRY(node_start_pfn, program.member_offset("struct pglist_data", "node_start_pfn"));
   CORONER_TRY(vm_stat_offset, program.member_offset("struct zone", "vm_stat"));
   auto watermark = program.member_offset("struct zone", "_watermark");  // 5.0+
   if (!watermark) watermark = program.member_offset("struct zone", "watermark");
@@ -306,12 +328,47 @@ Expected<std::vector<ZoneInfo>> zones(const Program& program) {
       CORONER_TRY(low, memory.read_u64(info.address + *watermark + 8 * wmark_low));
       CORONER_TRY(high, memory.read_u64(info.address + *watermark + 8 * wmark_high));
       info.spanned = spanned_pages, info.present = present_pages, info.min = min, info.low = low, info.high = high;
+      CORONER_TRY(first_pfn, memory.read_u64(info.address + start_pfn));
+      CORONER_TRY(node_first_pfn, memory.read_u64(pgdats[n] + node_start_pfn));
+      info.start_pfn = first_pfn, info.node_start_pfn = node_first_pfn, info.several_nodes = pgdats.size() > 1;
       std::vector<int64_t> values(item_names.size());
       CORONER_CHECK(memory.read(info.address + vm_stat_offset, std::as_writable_bytes(std::span(values))));
       for (size_t i = 0; i < item_names.size(); ++i) info.vm_stat.push_back({item_names[i], values[i]});
       result.push_back(std::move(info));
     }
   }
+  return result;
+}
+
+Expected<std::vector<FreeList>> free_lists(const Program& program, const ZoneInfo& zone, std::vector<Error>& errors) {
+  CORONER_TRY(debug, program.debug_info());
+  CORONER_TRY(free_area, program.member_offset("struct zone", "free_area"));
+  CORONER_TRY(areas_member, debug->find_member("struct zone", "free_area"));
+  CORONER_TRY(areas_type, symbols::underlying(areas_member.type));
+  CORONER_TRY(area_size, program.type_size("struct free_area"));
+  CORONER_TRY(list_offset, program.member_offset("struct free_area", "free_list"));
+  CORONER_TRY(lists_member, debug->find_member("struct free_area", "free_list"));
+  CORONER_TRY(lists_type, symbols::underlying(lists_member.type));
+  CORONER_TRY(list_head_size, program.type_size("struct list_head"));
+  const uint64_t orders = areas_type->length().value_or(0);
+  const uint64_t types = lists_type->length().value_or(1);
+  std::vector<FreeList> result;
+  ListBudget budget{kMaxFreeBlocks};
+  for (uint64_t order = 0; order < orders; ++order)
+    for (uint64_t type = 0; type < types; ++type) {
+      FreeList list;
+      list.order = static_cast<unsigned>(order), list.type = static_cast<unsigned>(type);
+      list.list = zone.address + free_area + order * area_size + list_offset + type * list_head_size;
+      auto walked = walk_list(program.memory(), "free list", list.list, 0, budget, [&](uint64_t) -> Expected<void> {
+        ++list.blocks;
+        return {};
+      });
+      result.push_back(list);
+      if (!walked) {
+        errors.push_back(walked.error().context(fmt::format("{} free_area[{}].free_list[{}]", zone.name, order, type)));
+        return result;
+      }
+    }
   return result;
 }
 

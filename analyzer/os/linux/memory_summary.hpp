@@ -25,6 +25,8 @@ struct VmStatCounter {
 struct VmStat {
   std::string zone_array;  // "vm_zone_stat", or "vm_stat" on older kernels
   std::vector<VmStatCounter> zone, node, numa;
+  // The per-CPU vm_event_states summed over the CPUs (CONFIG_VM_EVENT_COUNTERS).
+  std::vector<VmStatCounter> events;
   // The counter with this name in any of them.
   std::optional<int64_t> find(std::string_view name) const;
 };
@@ -37,10 +39,23 @@ struct ZoneInfo {
   uint64_t address = 0;  // the struct zone
   std::string name;      // "DMA32"
   uint64_t spanned = 0, present = 0;
+  uint64_t start_pfn = 0, node_start_pfn = 0;
   uint64_t min = 0, low = 0, high = 0;  // _watermark[WMARK_*] (watermark before 5.0)
   std::vector<VmStatCounter> vm_stat;   // the zone's own counters
+  bool several_nodes = false;           // the kernel has more than one node
 };
 Expected<std::vector<ZoneInfo>> zones(const Program& program);
+
+// One free list of a zone's buddy allocator: free_area[order].free_list[type]
+// and how many blocks of 2^order pages it holds.
+struct FreeList {
+  unsigned order = 0, type = 0;
+  uint64_t list = 0;  // the list_head
+  uint64_t blocks = 0;
+};
+// Every free list of the zone, by order then migrate type; a list that
+// cannot be walked ends the walk (the error in `errors`).
+Expected<std::vector<FreeList>> free_lists(const Program& program, const ZoneInfo& zone, std::vector<Error>& errors);
 
 // The hugetlb pools (hstates[] with an order), as `kmem -h` lists them;
 // an error on a kernel without hugetlbfs.
