@@ -1,8 +1,9 @@
 // kmem ADDRESS: what a kernel address is, in crash's order: the symbol that
 // holds it (kernel image, modules); the vmalloc area (with the task whose
 // vmapped stack it is); the slab object (its cache, slab and whether the
-// object is free); the task whose task_struct or stack holds it; then its
-// struct page. Each part that does not apply is left out.
+// object is free); the task whose task_struct or stack holds it; the free
+// block of the buddy allocator that holds its page; then its struct page.
+// Each part that does not apply is left out.
 #include "analyzer/os/linux/task_stack.hpp"
 #include "analyzer/os/linux/vmalloc_areas.hpp"
 #include "commands/kmem_views.hpp"
@@ -19,6 +20,17 @@ std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
 constexpr std::string_view kVmallocHeader =
     "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE\n";
+
+// "1st", "2nd", "3rd", "4th", "11th", "21st".
+std::string ordinal(uint64_t n) {
+  const char* suffix = "th";
+  if (n % 100 < 11 || n % 100 > 13) {
+    if (n % 10 == 1) suffix = "st";
+    else if (n % 10 == 2) suffix = "nd";
+    else if (n % 10 == 3) suffix = "rd";
+  }
+  return fmt::format("{}{}", n, suffix);
+}
 
 bool in_kernel_image(const Program& program, uint64_t address) {
   auto text = program.symbol_address("_text");
@@ -98,6 +110,21 @@ Expected<void> show_kmem_address(CommandContext& ctx, uint64_t address) {
   std::optional<linux_kernel::PageInfo> page;
   if (pages) page = page_of(program, **pages, address, errors);
   else errors.push_back(pages.error().context("struct pages").message());
+
+  // A free page: the buddy block that holds it, as kmem -f shows its zone and list.
+  if (page) {
+    auto block = linux_kernel::free_block_of(program, page->pfn);
+    if (!block) errors.push_back(block.error().context("free lists").message());
+    if (block && *block) {
+      const linux_kernel::FreeBlock& b = **block;
+      text << zone_free_area_lines(**pages, b.zone) << "AREA    SIZE  FREE_AREA_STRUCT\n"
+           << free_area_line(**pages, b.list) << '\n' << fmt::format("{:x}  ", b.head);
+      if (b.list.order) text << fmt::format("({:x} is {} of {} pages)", address, ordinal(b.index + 1), uint64_t{1} << b.list.order);
+      text << "\n\n";
+      doc["free"] = {{"zone", b.zone.name}, {"order", b.list.order}, {"free_list", hex(b.list.list)},
+                     {"block", hex(b.head)}, {"page_index", b.index}};
+    }
+  }
   if (page) {
     text << kPageHeader << page_line(**pages, *page);
     doc["page"] = page_json(**pages, *page);

@@ -23,7 +23,33 @@ std::string centered(std::string_view text, size_t width, bool rjust = false) {
   return std::string(left, ' ') + std::string(text) + std::string(width - text.size() - left, ' ');
 }
 
+int64_t zone_free_pages(const linux_kernel::ZoneInfo& z) {
+  for (const auto& c : z.vm_stat)
+    if (c.name == "NR_FREE_PAGES") return c.value;
+  return 0;
+}
+
 }  // namespace
+
+std::string zone_free_area_lines(const linux_kernel::PageMap& pages, const linux_kernel::ZoneInfo& z) {
+  // The zone's first struct page, and its index in its node's mem_map.
+  uint64_t mem_map = 0, mapnr = 0;
+  if (z.spanned) {
+    mem_map = pages.page_of_pfn(z.start_pfn).value_or(0);
+    auto node_map = pages.page_of_pfn(z.node_start_pfn);
+    if (mem_map && node_map && mem_map >= *node_map) mapnr = (mem_map - *node_map) / pages.layout().size;
+  }
+  return fmt::format("ZONE  NAME        SIZE    FREE  {}  START_PADDR  START_MAPNR\n", centered("MEM_MAP", 16)) +
+         fmt::format("{:3}   {:<9} {:6}  {:6}  {}  {}  {}\n", z.index, z.name, z.spanned, zone_free_pages(z),
+                     centered(fmt::format("{:x}", mem_map), 16),
+                     centered(fmt::format("{:x}", z.start_pfn * pages.page_size()), 11, true),
+                     centered(fmt::format("{}", mapnr), 11, true));
+}
+
+std::string free_area_line(const linux_kernel::PageMap& pages, const linux_kernel::FreeList& l) {
+  return fmt::format("{:3}  {:>7}  {}  ", l.order, fmt::format("{}k", (pages.page_size() << l.order) / 1024),
+                     centered(fmt::format("{:x}", l.list), 16));
+}
 
 Expected<void> show_pages(CommandContext& ctx, std::optional<uint64_t> address) {
   const Program& program = ctx.program;
@@ -88,42 +114,27 @@ Expected<void> show_free_lists(CommandContext& ctx) {
   int64_t sum = 0, found = 0;
   std::ostringstream out;
   for (const auto& z : zones) {
-    int64_t free = 0;
-    for (const auto& c : z.vm_stat)
-      if (c.name == "NR_FREE_PAGES") free = c.value;
+    const int64_t free = zone_free_pages(z);
     sum += free;
-    // The zone's first struct page, and its index in its node's mem_map.
-    uint64_t mem_map = 0, mapnr = 0;
-    if (z.spanned) {
-      mem_map = pages->page_of_pfn(z.start_pfn).value_or(0);
-      auto node_map = pages->page_of_pfn(z.node_start_pfn);
-      if (mem_map && node_map && mem_map >= *node_map) mapnr = (mem_map - *node_map) / pages->layout().size;
-    }
     if (z.index == 0 && z.several_nodes) {
       if (z.node) out << '\n' << std::string(74, '-') << '\n';
       out << fmt::format("{}NODE\n {:2}\n", z.node ? "\n" : "", z.node);
     }
-    out << fmt::format("{}ZONE  NAME        SIZE    FREE  {}  START_PADDR  START_MAPNR\n", z.index ? "\n" : "",
-                       centered("MEM_MAP", 16));
-    out << fmt::format("{:3}   {:<9} {:6}  {:6}  {}  {}  {}\n", z.index, z.name, z.spanned, free,
-                       centered(fmt::format("{:x}", mem_map), 16), centered(fmt::format("{:x}", z.start_pfn * pages->page_size()), 11, true),
-                       centered(fmt::format("{}", mapnr), 11, true));
+    out << (z.index ? "\n" : "") << zone_free_area_lines(*pages, z);
     nlohmann::json areas = nlohmann::json::array();
     if (free) {
       CORONER_TRY(lists, linux_kernel::free_lists(ctx.program, z, errors));
       out << "AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES\n";
       for (const auto& l : lists) {
         const uint64_t block_pages = uint64_t{1} << l.order;
-        out << fmt::format("{:3}  {:>7}  {}  {:6} {:6}\n", l.order, fmt::format("{}k", block_pages * pages->page_size() / 1024),
-                           centered(fmt::format("{:x}", l.list), 16), l.blocks, l.blocks * block_pages);
+        out << free_area_line(*pages, l) << fmt::format("{:6} {:6}\n", l.blocks, l.blocks * block_pages);
         found += static_cast<int64_t>(l.blocks * block_pages);
         areas.push_back({{"order", l.order}, {"type", l.type}, {"free_list", hex(l.list)}, {"blocks", l.blocks},
                          {"pages", l.blocks * block_pages}});
       }
     }
     list.push_back({{"node", z.node}, {"zone", z.index}, {"name", z.name}, {"size", z.spanned}, {"free", free},
-                    {"mem_map", hex(mem_map)}, {"start_paddr", hex(z.start_pfn * pages->page_size())},
-                    {"start_mapnr", mapnr}, {"free_lists", areas}});
+                    {"start_paddr", hex(z.start_pfn * pages->page_size())}, {"free_lists", areas}});
   }
   if (ctx.json()) {
     nlohmann::json doc = {{"zones", list}, {"nr_free_pages", sum}, {"found", found}};

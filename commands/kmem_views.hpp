@@ -3,6 +3,7 @@
 // (kmem -p, the last lines of kmem ADDRESS), as text and as JSON.
 #pragma once
 
+#include "analyzer/os/linux/memory_summary.hpp"
 #include "analyzer/os/linux/page_map.hpp"
 #include "analyzer/os/linux/slab_caches.hpp"
 #include "commands/command.hpp"
@@ -35,6 +36,11 @@ nlohmann::json page_json(const linux_kernel::PageMap& pages, const linux_kernel:
 // nullopt when neither (a failed read of the page is added to `errors`).
 std::optional<linux_kernel::PageInfo> page_of(const Program& program, const linux_kernel::PageMap& pages,
                                               uint64_t address, std::vector<std::string>& errors);
+
+// A zone's lines of kmem -f (ZONE NAME SIZE FREE MEM_MAP START_PADDR
+// START_MAPNR) and a free list's columns (AREA SIZE FREE_AREA_STRUCT).
+std::string zone_free_area_lines(const linux_kernel::PageMap& pages, const linux_kernel::ZoneInfo& zone);
+std::string free_area_line(const linux_kernel::PageMap& pages, const linux_kernel::FreeList& list);
 
 // kmem -p [ADDRESS], -g [FLAGS], -z, -f (kmem_pages.cpp).
 Expected<void> show_pages(CommandContext& ctx, std::optional<uint64_t> address);

@@ -4,6 +4,7 @@
 #include "analyzer/os/linux/list_walk.hpp"
 #include "analyzer/os/linux/page_map.hpp"
 
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -370,6 +371,33 @@ Expected<std::vector<FreeList>> free_lists(const Program& program, const ZoneInf
       }
     }
   return result;
+}
+
+Expected<std::optional<FreeBlock>> free_block_of(const Program& program, uint64_t pfn) {
+  CORONER_TRY(pages, PageMap::of(program));
+  CORONER_TRY(lru, program.member_offset("struct page", "lru"));  // the buddy list link
+  auto page = pages->page_of_pfn(pfn);
+  if (!page) return std::optional<FreeBlock>();
+  CORONER_TRY(all, zones(program));
+  for (const ZoneInfo& zone : all) {
+    if (pfn < zone.start_pfn || pfn - zone.start_pfn >= zone.spanned) continue;
+    std::vector<Error> errors;
+    CORONER_TRY(lists, free_lists(program, zone, errors));
+    if (!errors.empty()) return errors.front();
+    for (const FreeList& list : lists) {
+      if (list.blocks == 0) continue;
+      const uint64_t bytes = (uint64_t{1} << list.order) * pages->layout().size;
+      std::optional<FreeBlock> found;
+      ListBudget budget{list.blocks + 1};
+      CORONER_CHECK(walk_list(program.memory(), "free list", list.list, lru, budget, [&](uint64_t head) {
+        if (!found && *page >= head && *page - head < bytes)
+          found = FreeBlock{zone, list, head, (*page - head) / pages->layout().size};
+        return Expected<void>();
+      }));
+      if (found) return found;
+    }
+  }
+  return std::optional<FreeBlock>();
 }
 
 Expected<MemorySummary> memory_summary(const Program& program) {

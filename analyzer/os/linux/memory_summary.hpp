@@ -57,6 +57,16 @@ struct FreeList {
 // cannot be walked ends the walk (the error in `errors`).
 Expected<std::vector<FreeList>> free_lists(const Program& program, const ZoneInfo& zone, std::vector<Error>& errors);
 
+// The free block (on a buddy free list) that holds the page frame `pfn`:
+// its zone, list and first struct page; nullopt when the frame is not free.
+struct FreeBlock {
+  ZoneInfo zone;
+  FreeList list;
+  uint64_t head = 0;  // the block's first struct page
+  uint64_t index = 0; // the frame's page within the block, from 0
+};
+Expected<std::optional<FreeBlock>> free_block_of(const Program& program, uint64_t pfn);
+
 // The hugetlb pools (hstates[] with an order), as `kmem -h` lists them;
 // an error on a kernel without hugetlbfs.
 struct HugePool {
