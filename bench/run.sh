@@ -22,3 +22,7 @@ if [ -x bench/stacks/foreach_bt.sh ]; then
   echo; echo "== foreach bt (coroner vs drgn vs crash) =="
   bench/stacks/foreach_bt.sh "$build"
 fi
+if [ -x bench/kmem/kmem.sh ]; then
+  echo; echo "== kmem -s, kmem -i cold and warm (coroner vs crash vs \$DRGN_CRASH; needs bench/symbols/make_dump.sh first) =="
+  bench/kmem/kmem.sh "$build" || echo "(no distro-kernel dump: run bench/symbols/make_dump.sh)"
+fi

@@ -56,5 +56,7 @@ Command ptob_command();
 Command btop_command();
 // pte.cpp
 Command pte_command();
+// kmem.cpp (kmem_address.cpp, kmem_views.cpp)
+Command kmem_command();
 
 }  // namespace coroner::commands

@@ -19,6 +19,7 @@ const std::vector<Command>& all_commands() {
       runq_command(), mount_command(), irq_command(), swap_command(), timer_command(), waitq_command(),
       net_command(), ptov_command(), ptob_command(), btop_command(), mach_command(),
       dev_command(), pte_command(),
+      kmem_command(),
   };
   return commands;
 }

@@ -7,6 +7,7 @@
 // included), translated page by page. -u searches the VMAs of the context
 // task; -p physical memory. Pages the dump lacks are skipped.
 #include "analyzer/os/linux/kernel_trees.hpp"
+#include "analyzer/os/linux/page_map.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
@@ -102,20 +103,12 @@ Expected<SearchRequest> parse(const CommandContext& ctx, const Arguments& args) 
   return r;
 }
 
-// The virtual address of physical 0 in the direct map (linear map).
-Expected<uint64_t> direct_map_base(const Program& program) {
-  if (auto base = program.arch().linear_map_base()) return *base;
-  CORONER_TRY(symbol, program.symbol_address("page_offset_base"));
-  CORONER_TRY(base, program.memory().read_u64(symbol));
-  return base;
-}
-
 Expected<std::vector<Region>> kernel_regions(const Program& program) {
   std::vector<Region> regions;
   const KernelMemory& memory = program.memory();
   const uint64_t page = program.arch().page_size();
 
-  CORONER_TRY(base, direct_map_base(program));
+  CORONER_TRY(base, linux_kernel::direct_map_base(program));
   // The base must agree with the page tables on a page that is mapped.
   for (const PhysRange& range : memory.physical().ranges()) {
     auto phys = memory.to_physical(base + range.start);

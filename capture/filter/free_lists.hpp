@@ -4,13 +4,17 @@
 #pragma once
 
 #include "analyzer/arch/kernel_memory.hpp"
-#include "capture/filter/mem_map.hpp"
+#include "analyzer/os/linux/mem_map.hpp"
 #include "capture/format/vmcoreinfo.hpp"
 
 #include <functional>
 #include <vector>
 
 namespace coroner::capture {
+
+// The mem_map locator is shared with the analyzer (analyzer/os/linux).
+using linux_kernel::MemMapLocator;
+using linux_kernel::MemMapSpan;
 
 // Calls `on_block(pfn, order)` for every block on a free list. `spans` are
 // the mem_maps of RAM (to turn a struct page address into a pfn);

@@ -1,7 +1,7 @@
 #include "capture/filter/page_filter.hpp"
 
 #include "capture/filter/free_lists.hpp"
-#include "capture/filter/mem_map.hpp"
+#include "analyzer/os/linux/mem_map.hpp"
 #include "capture/filter/page_flags.hpp"
 
 #include <algorithm>

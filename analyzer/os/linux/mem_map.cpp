@@ -1,9 +1,9 @@
-#include "capture/filter/mem_map.hpp"
+#include "analyzer/os/linux/mem_map.hpp"
 
 #include <bit>
 #include <limits>
 
-namespace coroner::capture {
+namespace coroner::linux_kernel {
 namespace {
 
 constexpr uint64_t kSectionMarkedPresent = 1;
@@ -159,4 +159,4 @@ std::optional<MemMapSpan> MemMapLocator::span_of(uint64_t pfn) const {
   return MemMapSpan{start, start + pages_per_section_, *map};
 }
 
-}  // namespace coroner::capture
+}  // namespace coroner::linux_kernel

@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace coroner::capture {
+namespace coroner::linux_kernel {
 
 // The struct pages of pfns [pfn_start, pfn_end) are an array at kernel
 // virtual address `mem_map` (the struct page of pfn_start).
@@ -72,4 +72,4 @@ class MemMapLocator {
   mutable std::unordered_map<uint64_t, std::optional<uint64_t>> roots_;  // root index -> its sections
 };
 
-}  // namespace coroner::capture
+}  // namespace coroner::linux_kernel
