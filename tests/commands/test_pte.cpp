@@ -13,7 +13,7 @@ namespace {
 std::vector<std::pair<uint64_t, uint64_t>> leaf_entries(CommandRunner& run, const DumpCase& dump) {
   std::vector<std::string> addresses = {run.json("mod")["modules"][0]["base"], "init_task"};
   if (dump.facts().contains("values") && dump.facts()["values"].contains("fx_items"))
-    addresses.push_back(dump.facts()["values"]["fx_items"][0]["address"]);
+    addresses.push_back(dump.facts()["values"]["fx_items"][0]["addr"]);
   std::vector<std::pair<uint64_t, uint64_t>> out;
   for (const std::string& address : addresses) {
     const nlohmann::json walk = run.json("vtop " + address);
