@@ -66,4 +66,15 @@ inline std::vector<std::string> crash_outputs(const DumpCase& dump, const std::v
   return outputs;
 }
 
+// Each command's text, from `run` and from crash over the same dump, line by line.
+template <typename Runner>
+void check_same_as_crash(Runner& run, const DumpCase& dump, const std::vector<std::string>& commands) {
+  const std::vector<std::string> expected = crash_outputs(dump, commands);
+  REQUIRE(expected.size() == commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    INFO(commands[i]);
+    check_same_lines(run.text(commands[i]), expected[i]);
+  }
+}
+
 }  // namespace coroner::test

@@ -58,12 +58,7 @@ TEST_CASE("pte prints what crash 8.0.2 prints on the x86_64 dumps", "[pte][crash
       CommandRunner run(dump);
       std::vector<std::string> commands = {"pte 0", "pte 80000001f4a00e7", "pte 8000000006a11063"};
       for (const auto& [entry, page] : leaf_entries(run, dump)) commands.push_back(fmt::format("pte {:x}", entry));
-      const std::vector<std::string> crash = crash_outputs(dump, commands);
-      REQUIRE(crash.size() == commands.size());
-      for (size_t i = 0; i < commands.size(); ++i) {
-        INFO(commands[i]);
-        check_same_lines(run.text(commands[i]), crash[i]);
-      }
+      check_same_as_crash(run, dump, commands);
     }
   }
 }
