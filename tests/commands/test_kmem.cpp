@@ -3,6 +3,7 @@
 // kmem ADDRESS on the fx_items objects (kmalloc'ed by fx_crash.c) and on a
 // task's stack and task_struct, the JSON documents, bad arguments.
 #include "tests/commands/command_runner.hpp"
+#include "tests/commands/crash_session.hpp"
 #include "tests/commands/guest_console.hpp"
 
 #include <map>
@@ -264,6 +265,46 @@ TEST_CASE("kmem -z, -f, -g and -p agree with kmem -i and the slab pages", "[kmem
       CHECK((hex_value(page["flags"]) & 0x200) != 0);
       CHECK(page == run.json("kmem " + item)["page"]);
       CHECK(run.json("kmem -p " + page["page"].get<std::string>())["pages"][0] == page);
+    }
+  }
+}
+
+// The first page of the first non-empty free list of kmem -f, found by
+// following the list's next pointer to the struct page's buddy list_head.
+TEST_CASE("kmem ADDRESS of a free page names its zone, free list and order, as crash does", "[kmem][facts]") {
+  for (const DumpCase& dump : all_dumps()) {
+    if (dump.variant != "d31" && dump.variant != "kdump-zlib") continue;
+    SECTION(dump.id) {
+      CommandRunner run(dump);
+      const nlohmann::json lists = run.json("kmem -f");
+      const nlohmann::json* found = nullptr;
+      for (const auto& zone : lists["zones"]) {
+        for (const auto& list : zone["free_lists"])
+          if (list["blocks"].get<int64_t>() > 0) {
+            found = &list;
+            break;
+          }
+        if (found) break;
+      }
+      REQUIRE(found);
+      auto next = run.program().memory().read_u64(hex_value((*found)["free_list"]));
+      auto link = run.program().member_offset("struct page", "lru");
+      REQUIRE(next);
+      REQUIRE(link);
+      const uint64_t page = *next - *link;
+      const nlohmann::json by_page = run.json(fmt::format("kmem {:#x}", page));
+      INFO(by_page.dump());
+      REQUIRE(by_page.contains("free"));
+      CHECK(by_page["free"]["free_list"] == (*found)["free_list"]);
+      CHECK(by_page["free"]["order"] == (*found)["order"]);
+      CHECK(hex_value(by_page["free"]["block"]) == page);
+      CHECK(by_page["page"]["count"] == 0);
+      // The page's own memory, through the direct map, is the same free page.
+      const uint64_t physical = hex_value(by_page["page"]["physical"]);
+      const uint64_t virt = hex_value(run.json(fmt::format("ptov {:#x}", physical + 0x10))["virtual"]);
+      CHECK(run.json(fmt::format("kmem {:#x}", virt))["free"] == by_page["free"]);
+      if (dump.arch_dir.find("x86_64") != std::string::npos && crash_installed())
+        check_same_as_crash(run, dump, {fmt::format("kmem {:x}", page), fmt::format("kmem {:x}", virt)});
     }
   }
 }
