@@ -57,4 +57,15 @@ Expected<std::vector<uint32_t>> parse_cpu_list(std::string_view text) {
   return cpus;
 }
 
+Expected<std::vector<uint32_t>> option_cpu_list(const std::vector<std::string>& args, size_t& i, size_t j,
+                                                std::string_view usage) {
+  std::string_view list = std::string_view(args[i]).substr(j + 1);
+  if (list.empty()) {
+    if (i + 1 >= args.size())
+      return make_error(Errc::invalid_argument, "-{} needs a CPU list (usage: {})", args[i][j], usage);
+    list = args[++i];
+  }
+  return parse_cpu_list(list);
+}
+
 }  // namespace coroner::commands

@@ -5,6 +5,7 @@
 #include "analyzer/program.hpp"
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,5 +25,10 @@ Expected<uint64_t> parse_address(const Program& program, std::string_view text);
 
 // A CPU list as crash's -c takes it: "3", "1,8,9", "1-3", "0,2-3".
 Expected<std::vector<uint32_t>> parse_cpu_list(std::string_view text);
+
+// The CPU list of the option letter at args[i][j] ("-c LIST" or "-cLIST"):
+// the rest of the word, else the next word (i then moves past it).
+Expected<std::vector<uint32_t>> option_cpu_list(const std::vector<std::string>& args, size_t& i, size_t j,
+                                                std::string_view usage);
 
 }  // namespace coroner::commands

@@ -46,13 +46,7 @@ Expected<BtRequest> parse_request(const Arguments& args) {
         case 't': o.scan = BacktraceOptions::Scan::from_sp; break;
         case 'T': o.scan = BacktraceOptions::Scan::from_bottom; break;
         case 'c': {
-          // -c LIST or -cLIST
-          std::string_view list = j + 1 < word.size() ? std::string_view(word).substr(j + 1) : std::string_view();
-          if (list.empty()) {
-            if (i + 1 >= args.size()) return make_error(Errc::invalid_argument, "-c needs a CPU list (usage: {})", kUsage);
-            list = args[++i];
-          }
-          CORONER_TRY(cpus, parse_cpu_list(list));
+          CORONER_TRY(cpus, option_cpu_list(args, i, j, kUsage));
           request.cpus.insert(request.cpus.end(), cpus.begin(), cpus.end());
           j = word.size();
           break;

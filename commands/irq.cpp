@@ -38,12 +38,7 @@ Expected<IrqRequest> parse_request(const Arguments& args) {
       char c = word[j];
       if (c == 'c') {
         if (r.cpus) return make_error(Errc::invalid_argument, "only one -c option allowed");
-        std::string_view list = std::string_view(word).substr(j + 1);
-        if (list.empty()) {
-          if (i + 1 >= args.size()) return make_error(Errc::invalid_argument, "-c needs a CPU list (usage: {})", kUsage);
-          list = args[++i];
-        }
-        CORONER_TRY(cpus, parse_cpu_list(list));
+        CORONER_TRY(cpus, option_cpu_list(args, i, j, kUsage));
         r.cpus = cpus;
         break;
       }

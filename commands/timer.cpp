@@ -30,12 +30,7 @@ Expected<void> run_timer(CommandContext& ctx, const Arguments& args) {
   std::optional<std::vector<uint32_t>> only;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "-C" || (args[i].starts_with("-C") && args[i].size() > 2)) {
-      std::string_view list = args[i].size() > 2 ? std::string_view(args[i]).substr(2) : std::string_view();
-      if (list.empty()) {
-        if (i + 1 >= args.size()) return make_error(Errc::invalid_argument, "-C needs a CPU list (usage: {})", kUsage);
-        list = args[++i];
-      }
-      CORONER_TRY(cpus, parse_cpu_list(list));
+      CORONER_TRY(cpus, option_cpu_list(args, i, 1, kUsage));
       only = cpus;
     } else if (args[i] == "-r") {
       return make_error(Errc::unsupported, "-r (hrtimers) is not supported yet");
