@@ -57,3 +57,28 @@ distro_dump_inputs() {
   fi
   [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is needed" >&2; exit 2; }
 }
+
+# session_tools: for the benches that run one crash-style session in each
+# tool: sets work (a scratch directory removed at exit) and tools
+# (coroner-cold, coroner-warm, drgn-crash when $DRGN_CRASH is set, crash
+# unless NO_CRASH=1); exits 2 if $DRGN_CRASH is not executable.
+session_tools() {
+  if [ -n "${DRGN_CRASH:-}" ] && [ ! -x "$DRGN_CRASH" ]; then echo "DRGN_CRASH=$DRGN_CRASH is not executable" >&2; exit 2; fi
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  tools=(coroner-cold coroner-warm)
+  [ -n "${DRGN_CRASH:-}" ] && tools+=(drgn-crash)
+  [ "${NO_CRASH:-0}" != 1 ] && command -v crash >/dev/null && tools+=(crash)
+  return 0
+}
+
+# tool_command TOOL DUMP: sets cmd to TOOL's command line on DUMP (a cold
+# coroner's cache is $work/cold, a warm one's $work/warm).
+tool_command() {
+  case $1 in
+    coroner-cold) cmd=(env "CORONER_CACHE_DIR=$work/cold" CORONER_BACKGROUND_INDEX=0 "$coroner" -s "$vmlinux" "$2") ;;
+    coroner-warm) cmd=(env "CORONER_CACHE_DIR=$work/warm" CORONER_BACKGROUND_INDEX=0 "$coroner" -s "$vmlinux" "$2") ;;
+    drgn-crash) cmd=("$DRGN_CRASH" "$vmlinux" "$2") ;;
+    crash) cmd=(crash -s "$vmlinux" "$2") ;;
+  esac
+}

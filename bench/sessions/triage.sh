@@ -37,24 +37,7 @@ coroner=$build/analyzer/coroner
 runs=${RUNS:-5}
 source "$repo/bench/lib.sh"
 distro_dump_inputs "$@"
-if [ -n "${DRGN_CRASH:-}" ] && [ ! -x "$DRGN_CRASH" ]; then echo "DRGN_CRASH=$DRGN_CRASH is not executable" >&2; exit 2; fi
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-tools=(coroner-cold coroner-warm)
-[ -n "${DRGN_CRASH:-}" ] && tools+=(drgn-crash)
-[ "${NO_CRASH:-0}" != 1 ] && command -v crash >/dev/null && tools+=(crash)
-
-# Sets cmd to TOOL's command line on DUMP.
-tool_command() {
-  case $1 in
-    coroner-cold) cmd=(env "CORONER_CACHE_DIR=$work/cold" CORONER_BACKGROUND_INDEX=0 "$coroner" -s "$vmlinux" "$2") ;;
-    coroner-warm) cmd=(env "CORONER_CACHE_DIR=$work/warm" CORONER_BACKGROUND_INDEX=0 "$coroner" -s "$vmlinux" "$2") ;;
-    drgn-crash) cmd=("$DRGN_CRASH" "$vmlinux" "$2") ;;
-    crash) cmd=(crash -s "$vmlinux" "$2") ;;
-  esac
-}
+session_tools
 
 # Whether OUT is a complete answer to SESSION: the release when it has sys,
 # a backtrace always.
