@@ -76,6 +76,9 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
     total.pages_written += r.pages_written;
     total.zero_pages += r.zero_pages;
     total.unavailable += r.unavailable;
+    total.unreadable += r.unreadable;
+    total.unreadable_as_zeros += r.unreadable_as_zeros;
+    total.first_unreadable_pfn = std::min(total.first_unreadable_pfn, r.first_unreadable_pfn);
   };
   if (options.flatten && ::isatty(STDOUT_FILENO))
     return make_error(Errc::invalid_argument, "-F writes a binary stream: redirect standard output to a file or a pipe");
@@ -116,6 +119,9 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
   // Zero pages of a kdump file have descriptors but share one page of data.
   report.stats.kept = total.pages_written - (options.elf ? 0 : total.zero_pages);
   report.unavailable = plan.missing_in_input + total.unavailable;
+  report.unreadable = total.unreadable;
+  report.unreadable_as_zeros = total.unreadable_as_zeros;
+  report.first_unreadable = total.first_unreadable_pfn * plan.page_size;
   report.page_size = plan.page_size;
   report.pages_written = report.stats.kept;
   report.peak_buffers = peak_buffers;
@@ -147,6 +153,13 @@ int run_capture(const CaptureOptions& options, const std::atomic<int>* stop, std
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   report.peak_rss = peak_rss_bytes();
   if (options.message_level & kMessageReport) fmt::print(messages, "{}", format_report(report));
+  if (report.unreadable) {
+    // The dump is written and usable, but not whole: say so, and exit with
+    // a status of its own so that a kdump script can tell.
+    if (options.message_level & kMessageError)
+      fmt::print(messages, "coroner-capture: {}\n", unreadable_message(options.input, report));
+    return kExitUnreadablePages;
+  }
   return 0;
 }
 

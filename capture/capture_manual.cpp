@@ -41,7 +41,10 @@ manual::ProgramManual capture_manual() {
        {}},
       {"EXIT STATUS",
        "0 when the dump is complete; 1 on an error (a full disk, an I/O error, SIGINT or SIGTERM leave the dump "
-       "marked incomplete); 2 for a bad command line.",
+       "marked incomplete); 2 for a bad command line; 3 when the dump is written but some pages of the input "
+       "could not be read (EIO from /proc/vmcore): a kdump file leaves them out of its bitmap, so readers say "
+       "they are not in the dump; an ELF dump writes them as zeros unless zero pages are excluded (-d with bit "
+       "1). The message names the first one and the count.",
        {}},
       {"EXAMPLES",
        "In a kdump capture kernel, the makedumpfile line of kdump-tools:\n"

@@ -52,7 +52,8 @@ std::string human_bytes(uint64_t bytes) {
 
 std::string format_report(const CaptureReport& r) {
   const FilterStats& s = r.stats;
-  uint64_t excluded = s.zero + s.cache + s.cache_private + s.user + s.free + s.hwpoison + s.offline + r.unavailable;
+  uint64_t excluded = s.zero + s.cache + s.cache_private + s.user + s.free + s.hwpoison + s.offline + r.unavailable +
+                      r.unreadable - r.unreadable_as_zeros;
   auto share = [&](uint64_t n) { return s.total ? 100.0 * n / s.total : 0.0; };
   std::string out;
   out += fmt::format("RAM pages        : {:>10}  ({})\n", s.total, human_bytes(s.total * r.page_size));
@@ -66,6 +67,7 @@ std::string format_report(const CaptureReport& r) {
   row("hwpoison", s.hwpoison);
   row("offline", s.offline);
   if (r.unavailable) row("not in the input dump", r.unavailable);
+  if (r.unreadable) row("unreadable (I/O error)", r.unreadable);
   out += fmt::format("Written pages    : {:>10}  ({:.1f}%)\n", r.pages_written, share(r.pages_written));
   out += fmt::format("Output size      : {}\n", human_bytes(r.output_bytes));
   double rate = r.seconds > 0 ? s.total * r.page_size / r.seconds : 0;
@@ -73,6 +75,17 @@ std::string format_report(const CaptureReport& r) {
   out += fmt::format("Peak memory      : {} resident, {} in page buffers\n", human_bytes(r.peak_rss),
                      human_bytes(r.peak_buffers));
   return out;
+}
+
+std::string unreadable_message(const std::string& input, const CaptureReport& r) {
+  uint64_t left_out = r.unreadable - r.unreadable_as_zeros;
+  std::string how;
+  if (left_out) how = fmt::format("{} left out of the dump (readers say they are not in it)", left_out);
+  if (r.unreadable_as_zeros)
+    how += fmt::format("{}{} written as zeros (an ELF dump cannot mark them)", how.empty() ? "" : ", ",
+                       r.unreadable_as_zeros);
+  return fmt::format("{}: {} page{} could not be read (I/O error), the first at physical address {:#x}: {}", input,
+                     r.unreadable, r.unreadable == 1 ? "" : "s", r.first_unreadable, how);
 }
 
 }  // namespace coroner::capture

@@ -38,6 +38,9 @@ class Progress {
 struct CaptureReport {
   FilterStats stats;             // pages by reason (zero counted by the writer)
   uint64_t unavailable = 0;      // kept pages the input held no data for
+  uint64_t unreadable = 0;       // kept pages whose read failed (EIO)
+  uint64_t unreadable_as_zeros = 0;  // of those, written as zeros (ELF output)
+  uint64_t first_unreadable = 0;     // physical address of the first
   uint64_t page_size = 0;
   uint64_t pages_written = 0;
   uint64_t output_bytes = 0;
@@ -48,6 +51,9 @@ struct CaptureReport {
 
 // Multi-line text, e.g. "Excluded pages: 102341 (92.1%)\n  zero: 42 ...".
 std::string format_report(const CaptureReport& report);
+
+// The closing error of a capture whose input failed some page reads.
+std::string unreadable_message(const std::string& input, const CaptureReport& report);
 
 // "12.3 MiB"
 std::string human_bytes(uint64_t bytes);

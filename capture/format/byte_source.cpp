@@ -1,8 +1,10 @@
 #include "capture/format/byte_source.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,9 +45,53 @@ class MappedFile final : public ByteSource {
   uint64_t size_;
 };
 
+// A file read with pread: /proc/vmcore in a capture kernel, where a page the
+// firmware will not give back fails its read with EIO. In a mapping that
+// read would be a SIGBUS; here it is an error naming the offset, which the
+// caller can survive.
+class ReadFile final : public ByteSource {
+ public:
+  ReadFile(std::string name, int fd, uint64_t size) : name_(std::move(name)), fd_(fd), size_(size) {}
+  ~ReadFile() override { ::close(fd_); }
+  ReadFile(const ReadFile&) = delete;
+  ReadFile& operator=(const ReadFile&) = delete;
+
+  const std::string& name() const override { return name_; }
+  uint64_t size() const override { return size_; }
+
+  Expected<void> read_at(uint64_t offset, std::span<std::byte> out) const override {
+    if (offset > size_ || out.size() > size_ - offset)
+      return make_error(Errc::truncated, "{}: file ends at offset {:#x}, wanted {} bytes at offset {:#x}",
+                        name_, size_, out.size(), offset);
+    size_t done = 0;
+    while (done < out.size()) {
+      ssize_t got = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0)
+        return make_error(Errc::io, "{}: cannot read {} bytes at offset {:#x}: {}", name_, out.size() - done,
+                          offset + done, std::strerror(errno));
+      if (got == 0)
+        return make_error(Errc::truncated, "{}: file ends at offset {:#x}, wanted {} bytes at offset {:#x}",
+                          name_, offset + done, out.size(), offset);
+      done += static_cast<size_t>(got);
+    }
+    return {};
+  }
+
+ private:
+  std::string name_;
+  int fd_;
+  uint64_t size_;
+};
+
+bool on_procfs(int fd) {
+  struct statfs fs {};
+  return ::fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
+
 }  // namespace
 
-Expected<std::shared_ptr<const ByteSource>> open_mapped_file(const std::string& path) {
+Expected<std::shared_ptr<const ByteSource>> open_file_source(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return make_error(Errc::io, "{}: cannot open: {}", path, std::strerror(errno));
   struct stat st {};
@@ -63,6 +109,7 @@ Expected<std::shared_ptr<const ByteSource>> open_mapped_file(const std::string& 
     off_t end = ::lseek(fd, 0, SEEK_END);
     size = end > 0 ? static_cast<uint64_t>(end) : 0;
   }
+  if (on_procfs(fd)) return std::shared_ptr<const ByteSource>(std::make_shared<ReadFile>(path, fd, size));
   const std::byte* data = nullptr;
   if (size > 0) {
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);

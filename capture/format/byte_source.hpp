@@ -1,5 +1,5 @@
 // Random-access bytes of a dump file. Readers parse through this, so the
-// same kdump or ELF reader serves a plain file (mmapped) and a flattened
+// same kdump or ELF reader serves a plain file (mmapped), /proc/vmcore (read) and a flattened
 // stream (an index over makedumpfile -F records).
 #pragma once
 
@@ -27,7 +27,9 @@ class ByteSource {
   virtual std::span<const std::byte> view(uint64_t offset, uint64_t size) const { return {}; }
 };
 
-// Maps a file read-only. Errors name the file and the system's reason.
-Expected<std::shared_ptr<const ByteSource>> open_mapped_file(const std::string& path);
+// Opens a file read-only: mapped, or read with pread when it lives in /proc
+// (/proc/vmcore, whose unreadable pages fail with EIO). Errors name the file
+// and the system's reason.
+Expected<std::shared_ptr<const ByteSource>> open_file_source(const std::string& path);
 
 }  // namespace coroner

@@ -44,7 +44,7 @@ struct OpenedFile {
 // stream, and detects what remains.
 Expected<OpenedFile> open_file(const std::string& path) {
   CORONER_TRY(real_path, decompressed_path(path));
-  CORONER_TRY(source, open_mapped_file(real_path));
+  CORONER_TRY(source, open_file_source(real_path));
   if (source->size() == 0) return make_error(Errc::unsupported, "{}: empty file, not a vmcore", path);
   CORONER_TRY(head, read_head(*source));
   if (looks_like_flattened(head)) {

@@ -19,14 +19,16 @@ std::vector<Segment> plan_segments(const DumpPlan& plan) {
   for (const PhysRange& r : plan.ranges) {
     Segment seg{r.start};
     uint64_t run_pages = 0, run_bytes = 0;
+    bool run_unreadable = false;  // a run holding an unreadable page always ends the segment
     for (uint64_t pfn = r.start / ps; pfn * ps < r.end(); ++pfn) {
       uint64_t extent = std::min(r.end(), (pfn + 1) * ps) - std::max(r.start, pfn * ps);
       if (!plan.keep.test(pfn)) {
         ++run_pages;
         run_bytes += extent;
+        run_unreadable = run_unreadable || std::binary_search(plan.unreadable.begin(), plan.unreadable.end(), pfn);
         continue;
       }
-      if (run_pages >= kElfExcludedRunPages) {
+      if (run_pages >= kElfExcludedRunPages || run_unreadable) {
         seg.memsz += run_bytes;
         segments.push_back(seg);
         seg = Segment{std::max(r.start, pfn * ps), 0, extent, extent};
@@ -35,6 +37,7 @@ std::vector<Segment> plan_segments(const DumpPlan& plan) {
         seg.filesz = seg.memsz;
       }
       run_pages = run_bytes = 0;
+      run_unreadable = false;
     }
     seg.memsz += run_bytes;
     segments.push_back(seg);
@@ -121,9 +124,16 @@ Expected<WriteResult> write_elf(DumpPlan& plan, const PipelineSettings& settings
     progress.start("Finding zero pages", plan.keep.count());
     auto scanned = scan.run(plan.keep, 0, plan.max_pfn, [&](const PageBatch& batch) -> Expected<void> {
       for (const EncodedPage& page : batch.pages) {
-        if (page.outcome == PageOutcome::zero) ++result.zero_pages;
-        else if (page.outcome == PageOutcome::unavailable) ++result.unavailable;
-        else continue;
+        if (page.outcome == PageOutcome::zero) {
+          ++result.zero_pages;
+        } else if (page.outcome == PageOutcome::unavailable) {
+          ++result.unavailable;
+        } else if (page.outcome == PageOutcome::unreadable) {
+          result.count_unreadable(page.pfn);
+          plan.unreadable.push_back(page.pfn);  // batches arrive in pfn order
+        } else {
+          continue;
+        }
         plan.keep.clear(page.pfn);
       }
       progress.advance(batch.pages.size());
@@ -181,8 +191,14 @@ Expected<WriteResult> write_elf(DumpPlan& plan, const PipelineSettings& settings
       uint64_t from = std::max(start, seg->paddr), to = std::min(start + ps, seg->paddr + seg->filesz);
       if (from >= to) continue;
       std::span<const std::byte> bytes = zeros;
-      if (page.outcome == PageOutcome::unavailable) ++result.unavailable;  // written as zeros
-      else bytes = std::span(batch.data).subspan(page.data_offset, page.size);
+      if (page.outcome == PageOutcome::unavailable) {
+        ++result.unavailable;  // written as zeros
+      } else if (page.outcome == PageOutcome::unreadable) {
+        result.count_unreadable(page.pfn);
+        ++result.unreadable_as_zeros;
+      } else {
+        bytes = std::span(batch.data).subspan(page.data_offset, page.size);
+      }
       bytes = bytes.subspan(from - start, to - from);
       uint64_t at = seg->offset + (from - seg->paddr);
       if (!run.empty() && run_at + run.size() != at) CORONER_CHECK(flush());

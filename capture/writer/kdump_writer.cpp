@@ -134,8 +134,10 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
       kdump::PageDesc desc;
       switch (page.outcome) {
         case PageOutcome::unavailable:
+        case PageOutcome::unreadable:
           plan.keep.clear(page.pfn);
-          ++result.unavailable;
+          if (page.outcome == PageOutcome::unavailable) ++result.unavailable;
+          else result.count_unreadable(page.pfn);
           bitmap_changed = true;
           continue;
         case PageOutcome::zero:

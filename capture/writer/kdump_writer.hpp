@@ -16,6 +16,7 @@
 #include "capture/writer/output_sink.hpp"
 #include "capture/writer/page_pipeline.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -25,6 +26,16 @@ struct WriteResult {
   uint64_t pages_written = 0;  // descriptors written (zero pages included)
   uint64_t zero_pages = 0;     // all-zero pages (bit 1 of the dump level)
   uint64_t unavailable = 0;    // kept pages the input turned out not to hold
+  // Kept pages whose read failed (EIO): left out of the dump's bitmap (kdump,
+  // or ELF with zero pages excluded) or written as zeros (other ELF dumps).
+  uint64_t unreadable = 0;
+  uint64_t unreadable_as_zeros = 0;
+  uint64_t first_unreadable_pfn = UINT64_MAX;
+
+  void count_unreadable(uint64_t pfn) {
+    ++unreadable;
+    first_unreadable_pfn = std::min(first_unreadable_pfn, pfn);
+  }
 };
 
 // The pfn range one file holds: everything, or one part of --split.

@@ -84,11 +84,14 @@ void PagePipeline::process(Job& job, std::vector<std::byte>& page, std::vector<s
     auto got = read_page(pfn, page);
     if (!got) {
       Errc code = got.error().code();
-      if (code != Errc::excluded_by_filter && code != Errc::not_in_dump) {
+      if (code == Errc::io) {
+        encoded.outcome = PageOutcome::unreadable;
+      } else if (code == Errc::excluded_by_filter || code == Errc::not_in_dump) {
+        encoded.outcome = PageOutcome::unavailable;
+      } else {
         job.error = got.error().context(fmt::format("reading page frame {:#x}", pfn));
         return;
       }
-      encoded.outcome = PageOutcome::unavailable;
     } else if (settings_.detect_zero && all_zero(page)) {
       encoded.outcome = PageOutcome::zero;
     } else {

@@ -37,6 +37,7 @@ enum class PageOutcome : uint8_t {
   compressed,   // stored compressed with the pipeline's codec
   zero,         // all zero (only with detect_zero); no data
   unavailable,  // the input holds no data for it (excluded by its filter); no data
+  unreadable,   // reading it from the input failed (EIO from /proc/vmcore); no data
 };
 
 struct EncodedPage {

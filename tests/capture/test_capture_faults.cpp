@@ -2,9 +2,11 @@
 // not: a full disk, SIGTERM or SIGKILL in the middle of a write and a truncated input
 // each end with a non-zero exit, a one-line message naming the file, and
 // (where anything was written) a dump our reader reports as incomplete.
+// Input pages that fail to read (EIO) are left out and the exit says so.
 #include "tests/capture/test_capture_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -136,6 +138,73 @@ TEST_CASE("a truncated input vmcore is a clear error", "[capture][faults]") {
     CHECK(std::count(result.output.begin(), result.output.end(), '\n') == 1);
     if (fs::exists(out)) CHECK(open_or_fail({out.string()})->incomplete());
     fs::remove(cut);
+  }
+}
+
+namespace {
+
+// The file offset and physical address of the first PT_LOAD of an ELF vmcore.
+std::pair<uint64_t, uint64_t> first_load(const std::string& vmcore) {
+  std::ifstream in(vmcore, std::ios::binary);
+  Elf64_Ehdr ehdr{};
+  in.read(reinterpret_cast<char*>(&ehdr), sizeof ehdr);
+  for (unsigned i = 0; i < ehdr.e_phnum; ++i) {
+    Elf64_Phdr phdr{};
+    in.seekg(static_cast<std::streamoff>(ehdr.e_phoff + i * sizeof phdr));
+    in.read(reinterpret_cast<char*>(&phdr), sizeof phdr);
+    if (phdr.p_type == PT_LOAD) return {phdr.p_offset, phdr.p_paddr};
+  }
+  FAIL("no PT_LOAD in " << vmcore);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("input pages that fail with EIO are left out of the dump and the exit says so", "[capture][faults][eio]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  const std::string vmcore = fs::canonical(c.files().front()).string();
+  // Four pages 1 MiB into the first PT_LOAD, the kernel image: kept at -d 31,
+  // and not needed to filter (no page table, no struct page).
+  auto [offset, paddr] = first_load(vmcore);
+  const uint64_t bad = paddr + 0x100000, bad_pages = 4, page = 4096;
+  const std::string shim = fmt::format("CORONER_EIO_FILE={} CORONER_EIO_OFFSET={} CORONER_EIO_LENGTH={} LD_PRELOAD={}",
+                                       vmcore, offset + 0x100000, bad_pages * page, CORONER_EIO_SHIM);
+  auto original = open_or_fail({vmcore});
+  fs::path dir = capture_scratch("eio");
+  // -l: a kdump file; -E -d 31: an ELF without zero pages (they are left out
+  // of its PT_LOADs); -E -d 30: an ELF with every page, where they are zeros.
+  struct Form {
+    std::string options;
+    bool left_out;
+  };
+  for (const Form& form : {Form{"-l -d 31", true}, Form{"-E -d 31", true}, Form{"-E -d 30", false}}) {
+    fs::path out = dir / "dump";
+    fs::remove(out);
+    auto result = run_shell(fmt::format("{} {} {} {} {}", shim, capture_executable(), form.options, vmcore, out.string()));
+    INFO(form.options << ": " << result.output);
+    CHECK(result.status == 3);
+    CHECK(result.output.find(fmt::format("{}: 4 pages could not be read (I/O error), the first at physical address {:#x}",
+                                         vmcore, bad)) != std::string::npos);
+    CHECK(result.output.find(form.left_out ? "4 left out of the dump" : "4 written as zeros") != std::string::npos);
+    auto dump = open_or_fail({out.string()});
+    CHECK_FALSE(dump->incomplete());
+    std::vector<std::byte> got(page), want(page);
+    for (uint64_t i = 0; i < bad_pages; ++i) {
+      auto read = dump->read(bad + i * page, got);
+      if (form.left_out) {
+        REQUIRE_FALSE(read);
+        CHECK((read.error().code() == Errc::excluded_by_filter || read.error().code() == Errc::not_in_dump));
+      } else {
+        REQUIRE(read);
+        CHECK(std::all_of(got.begin(), got.end(), [](std::byte b) { return b == std::byte{0}; }));
+      }
+    }
+    // The pages around them are whole.
+    for (uint64_t at : {bad - page, bad + bad_pages * page}) {
+      REQUIRE(dump->read(at, got));
+      REQUIRE(original->read(at, want));
+      CHECK(got == want);
+    }
   }
 }
 

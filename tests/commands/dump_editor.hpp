@@ -30,7 +30,7 @@ class DumpEditor {
  public:
   // `intact` is the dump opened as it is; the copy is of its first file.
   DumpEditor(const DumpCase& dump, const Program& intact) : intact_(intact) {
-    auto file = open_mapped_file(dump.files().front());
+    auto file = open_file_source(dump.files().front());
     REQUIRE(file);
     std::shared_ptr<const ByteSource> source = *file;
     std::array<std::byte, 16> head{};

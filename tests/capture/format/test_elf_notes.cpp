@@ -188,7 +188,7 @@ TEST_CASE("QEMU notes of the real x86_64 dump agree with its NT_PRSTATUS notes",
   for (const auto& c : test::all_dumps())
     if (c.id == "x86_64/panic-qemu/elf") qemu = &c;
   REQUIRE(qemu);
-  auto source = open_mapped_file(qemu->files().front());
+  auto source = open_file_source(qemu->files().front());
   REQUIRE(source);
   auto dump = open_elf_dump(*source);
   REQUIRE(dump);
@@ -224,7 +224,7 @@ TEST_CASE("QEMU notes of the real x86_64 dump agree with its NT_PRSTATUS notes",
   // The arm64 QEMU dump and the kdump vmcores carry no QEMU notes.
   for (const auto& c : test::all_dumps()) {
     if (c.id != "arm64/panic-qemu/elf" && c.id != "x86_64/oops-kdump/vmcore") continue;
-    auto other_source = open_mapped_file(c.files().front());
+    auto other_source = open_file_source(c.files().front());
     REQUIRE(other_source);
     auto other = open_elf_dump(*other_source);
     REQUIRE(other);

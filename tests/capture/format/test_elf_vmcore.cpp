@@ -20,7 +20,7 @@ using test::DumpCase;
 namespace fs = std::filesystem;
 
 std::unique_ptr<Dump> open_elf(const std::string& path) {
-  auto source = open_mapped_file(path);
+  auto source = open_file_source(path);
   REQUIRE(source);
   auto dump = open_elf_dump(*source);
   if (!dump) FAIL(dump.error().message());
@@ -28,7 +28,7 @@ std::unique_ptr<Dump> open_elf(const std::string& path) {
 }
 
 Expected<std::unique_ptr<Dump>> try_open_elf(const std::string& path) {
-  auto source = open_mapped_file(path);
+  auto source = open_file_source(path);
   REQUIRE(source);
   return open_elf_dump(*source);
 }
@@ -412,7 +412,7 @@ TEST_CASE("ELF reader: damaged copies of a real dump fail with clear errors", "[
   auto real = open_elf(original);
   fs::path dir = scratch_dir();
 
-  auto source = open_mapped_file(original);
+  auto source = open_file_source(original);
   REQUIRE(source);
   auto ehdr_bytes = file_prefix(original, sizeof(Elf64_Ehdr));
   auto eh = get<Elf64_Ehdr>(ehdr_bytes, 0);

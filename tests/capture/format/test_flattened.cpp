@@ -123,7 +123,7 @@ TEST_CASE("flattened: the real -F stream equals makedumpfile -R's reassembly", "
       run_command("makedumpfile -R " + tmp + " < " + stream_path);
       fs::rename(tmp, reassembled);
     }
-    auto stream = open_mapped_file(stream_path);
+    auto stream = open_file_source(stream_path);
     REQUIRE(stream);
     auto flat = open_flattened(*stream);
     REQUIRE(flat);

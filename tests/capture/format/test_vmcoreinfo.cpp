@@ -101,7 +101,7 @@ TEST_CASE("VmcoreInfo of the real ELF dumps: typed values equal facts.json", "[v
   for (const test::DumpCase& c : test::all_dumps()) {
     if (c.variant != "vmcore" && c.variant != "elf") continue;
     DYNAMIC_SECTION(c.id) {
-      auto source = open_mapped_file(c.files().front());
+      auto source = open_file_source(c.files().front());
       REQUIRE(source);
       auto dump = open_elf_dump(*source);
       REQUIRE(dump);

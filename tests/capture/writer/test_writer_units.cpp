@@ -108,7 +108,7 @@ TEST_CASE("the flattened stream replays to the same bytes, later records winning
     REQUIRE((*sink)->finish());
   }
   ::close(fd);
-  auto stream = open_mapped_file(path.string());
+  auto stream = open_file_source(path.string());
   REQUIRE(stream);
   auto file = open_flattened(*stream);
   REQUIRE(file);
@@ -138,7 +138,7 @@ TEST_CASE("a flattened stream without its end record is refused", "[capture][fla
     REQUIRE((*sink)->write_at(0, bytes_of("partial")));
   }
   ::close(fd);
-  auto stream = open_mapped_file(path.string());
+  auto stream = open_file_source(path.string());
   REQUIRE(stream);
   CHECK_FALSE(open_flattened(*stream));
 }
