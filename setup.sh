@@ -2,9 +2,10 @@
 # coroner set-up, in two commands (see README.md):
 #   ./setup.sh         install dependencies, build, open the crash> shell on
 #                      the bundled sample dump
-#   ./setup.sh test    install dependencies, build, run the whole test suite
-#   ./setup.sh sanitize  (after test) the ASan+UBSan build's tests and a
-#                      short run of each fuzz target (tests/fuzz/README.md)
+#   ./setup.sh test    install dependencies, build, run the whole test suite,
+#                      then the ASan+UBSan build's tests and a short run of
+#                      each fuzz target (tests/fuzz/README.md)
+#   ./setup.sh sanitize  only that second part
 # Debian 12 packages only; apt-get runs only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -58,24 +59,32 @@ else
   cmake --build "$build_dir" -j "$(nproc)"
 fi
 
+# A second build with ASan+UBSan (tests/fuzz/README.md): the fast test
+# binaries and a short run of each fuzz target. Every test of a binary that
+# was built is labelled (its name, or fuzz); layers and e2e are the normal
+# build's, and the crash 8.0.2 runs test crash, not coroner.
+sanitizer_suite() {
+  local dir=${CORONER_SANITIZE_BUILD_DIR:-build-sanitize}
+  # (set -e does not hold in a function called with ||: chained by &&)
+  CC=clang-19 CXX=clang++-19 cmake -S . -B "$dir" -DCORONER_SANITIZE=ON &&
+  cmake --build "$dir" -j "$(nproc)" --target sanitizer_suite &&
+  (cd "$dir" && ctest --output-on-failure -j "$(nproc)" -L . -LE '^(layers|e2e)$' -E 'crash 8\.0\.2')
+}
+
 case "$mode" in
   shell)
     exec "$build_dir/analyzer/coroner" ;;
   test)
-    cd "$build_dir"
-    exec ctest --output-on-failure -j "$(nproc)" ;;
+    # Both suites run whatever the first gives; the exit says if either failed.
+    status=0
+    (cd "$build_dir" && ctest --output-on-failure -j "$(nproc)") || status=1
+    echo "setup: the normal suite is done; now the sanitizer build"
+    sanitizer_suite || status=1
+    exit $status ;;
   sanitize)
-    # A second build with ASan+UBSan (tests/fuzz/README.md): the fast test
-    # binaries and a short run of each fuzz target. Every test of a binary
-    # that was built is labelled (its name, or fuzz); layers and e2e are the
-    # normal build's, and the crash 8.0.2 runs test crash, not coroner.
-    sanitize_dir=${CORONER_SANITIZE_BUILD_DIR:-build-sanitize}
-    CC=clang-19 CXX=clang++-19 cmake -S . -B "$sanitize_dir" -DCORONER_SANITIZE=ON
-    cmake --build "$sanitize_dir" -j "$(nproc)" --target sanitizer_suite
-    cd "$sanitize_dir"
-    exec ctest --output-on-failure -j "$(nproc)" -L . -LE '^(layers|e2e)$' -E 'crash 8\.0\.2' ;;
+    sanitizer_suite ;;
   bench)
     exec bench/run.sh "$build_dir" ;;
   *)
-    echo "usage: $0 [shell|test|bench]" >&2; exit 2 ;;
+    echo "usage: $0 [shell|test|sanitize|bench]" >&2; exit 2 ;;
 esac

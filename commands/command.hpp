@@ -5,6 +5,7 @@
 #pragma once
 
 #include "analyzer/program.hpp"
+#include "commands/command_words.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,8 +33,6 @@ struct CommandContext {
   void emit(const nlohmann::json& document) const;
 };
 
-using Arguments = std::vector<std::string>;
-
 struct Command {
   std::string name;
   std::string summary;  // one line for `help`
@@ -44,9 +43,6 @@ struct Command {
 // Every command, in `help` order. Registered in one place (registry.cpp).
 const std::vector<Command>& all_commands();
 const Command* find_command(std::string_view name);
-
-// Splits a command line into words; single and double quotes group words.
-Expected<Arguments> split_command_line(std::string_view line);
 
 // Runs one command line. Errors are returned, not printed.
 Expected<void> run_command_line(CommandContext& context, std::string_view line);

@@ -37,32 +37,6 @@ void CommandContext::emit(const nlohmann::json& document) const {
   out << document.dump(json_lines ? -1 : 2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
-Expected<Arguments> split_command_line(std::string_view line) {
-  Arguments words;
-  std::string word;
-  bool in_word = false;
-  char quote = 0;
-  for (char c : line) {
-    if (quote) {
-      if (c == quote) quote = 0;
-      else word.push_back(c);
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      in_word = true;
-    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      if (in_word) words.push_back(std::move(word));
-      word.clear();
-      in_word = false;
-    } else {
-      word.push_back(c);
-      in_word = true;
-    }
-  }
-  if (quote) return make_error(Errc::invalid_argument, "unterminated {} quote", quote);
-  if (in_word) words.push_back(std::move(word));
-  return words;
-}
-
 Expected<void> run_command_line(CommandContext& context, std::string_view line) {
   CORONER_TRY(words, split_command_line(line));
   if (words.empty() || words.front().starts_with("#")) return {};

@@ -36,7 +36,9 @@ KdumpDump::KdumpDump(std::vector<Part> parts, kdump::PageBitmap in_memory, std::
       flattened_(flattened),
       truncated_(truncated),
       cache_(std::make_unique<KdumpPageCache>(block_size_, cache_pages(block_size_))) {
-  for (auto [first, end] : in_memory_.runs()) ranges_.push_back({first * block_size_, (end - first) * block_size_});
+  auto runs = in_memory_.runs();
+  ranges_.reserve(runs.size());
+  for (auto [first, end] : runs) ranges_.push_back({first * block_size_, (end - first) * block_size_});
 }
 
 KdumpDump::~KdumpDump() = default;

@@ -1,5 +1,6 @@
 #include "capture/format/kdump_page_cache.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace coroner {
@@ -20,9 +21,11 @@ bool KdumpPageCache::copy_out(uint64_t pfn, size_t offset, std::span<std::byte> 
 void KdumpPageCache::insert(uint64_t pfn, std::span<const std::byte> page) {
   std::lock_guard lock(mutex_);
   if (slots_.empty() || slot_of_.count(pfn)) return;
-  // Allocated with the first page: a dump opened only for its notes or
-  // VMCOREINFO (or refused after opening) never touches the megabytes.
-  if (data_.empty()) data_.resize(page_size_ * slots_.size());
+  // Grown as slots fill (they fill in order until the hand first wraps): a
+  // dump opened for its notes, or for a few pages, never touches the
+  // megabytes of a full cache.
+  if (data_.size() < (hand_ + 1) * page_size_)
+    data_.resize(std::min(slots_.size(), std::max<size_t>(16, 2 * data_.size() / page_size_)) * page_size_);
   // Sweep until a slot not referenced since the last pass comes round.
   while (slots_[hand_].used && slots_[hand_].referenced) {
     slots_[hand_].referenced = false;

@@ -3,7 +3,7 @@
 // parsers every command uses on those words.
 #include "analyzer/frontends/command_line/line_parts.hpp"
 #include "commands/arguments.hpp"
-#include "commands/command.hpp"
+#include "commands/command_words.hpp"
 
 #include <string_view>
 
