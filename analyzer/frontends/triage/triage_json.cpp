@@ -47,6 +47,12 @@ nlohmann::json report_json(const TriageReport& r) {
       {"taint", {{"mask", r.taint_mask}, {"letters", r.taint_letters}, {"flags", r.taint_names}}},
       {"crash_cpu", optional_json(r.crash_cpu)},
       {"crashing_task", r.crashing_task ? task_json(*r.crashing_task) : nlohmann::json()},
+      {"instruction", r.instruction ? nlohmann::json{{"address", hex(r.instruction->address)},
+                                                     {"symbol", r.instruction->symbol},
+                                                     {"text", r.instruction->text},
+                                                     {"file", r.instruction->file},
+                                                     {"line", r.instruction->line}}
+                                    : nlohmann::json()},
       {"registers", registers}};
   nlohmann::json out = {
       {"format", "coroner-triage/1"},

@@ -61,6 +61,11 @@ std::vector<Block> layout(const TriageReport& r) {
     verdict.fields.emplace_back("taint", fmt::format("{} ({:#x}{}{})", r.taint_letters.empty() ? "none" : r.taint_letters,
                                                      r.taint_mask, r.taint_names.empty() ? "" : ": ",
                                                      fmt::join(r.taint_names, ", ")));
+  if (r.instruction)
+    verdict.fields.emplace_back("instruction", fmt::format("{:#x} {}: {}{}", r.instruction->address, r.instruction->symbol,
+                                                           r.instruction->text,
+                                                           r.instruction->file.empty() ? ""
+                                                               : fmt::format("  {}:{}", r.instruction->file, r.instruction->line)));
   if (r.crashing_task) verdict.fields.emplace_back("crashing task", task_text(*r.crashing_task));
   verdict.fields.emplace_back("release", r.release);
   verdict.fields.emplace_back("machine", r.machine);

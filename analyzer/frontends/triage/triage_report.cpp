@@ -12,6 +12,7 @@
 #include "analyzer/os/linux/task_registers.hpp"
 #include "analyzer/os/linux/task_state.hpp"
 #include "analyzer/os/linux/tasks.hpp"
+#include "commands/command.hpp"
 #include "commands/stack_format.hpp"
 #include "commands/task_selection.hpp"
 
@@ -19,6 +20,7 @@
 
 #include <algorithm>
 #include <map>
+#include <sstream>
 
 namespace coroner::frontends::triage {
 
@@ -111,6 +113,25 @@ void add_crash(TriageReport& report, const Program& program) {
     for (size_t i = 0; i < names.size(); ++i)
       if (auto value = state.registers->get(i)) report.registers.push_back({std::string(names[i]), *value});
   }
+}
+
+// The first frame below the plumbing of an exception (oops, BUG) is where
+// it faulted: its instruction as `dis -l` decodes it.
+void add_faulting_instruction(TriageReport& report, Program& program) {
+  if ((report.kind != "oops" && report.kind != "bug") || !report.crashing_task) return;
+  const auto& stack = report.crashing_task->stack;
+  auto frame = std::find_if(stack.begin(), stack.end(),
+                            [](const ReportFrame& f) { return !f.function.empty() && !is_plumbing_frame(f.function); });
+  if (frame == stack.end()) return;
+  std::ostringstream out;
+  commands::CommandContext context{program, commands::OutputFormat::json, out, {}, {}};
+  if (auto result = commands::run_command_line(context, fmt::format("dis -l {:#x} 1", frame->pc)); !result)
+    return report.problems.push_back("faulting instruction: " + result.error().message());
+  const nlohmann::json json = nlohmann::json::parse(out.str(), nullptr, false);
+  if (!json.contains("instructions") || json["instructions"].empty()) return;
+  const nlohmann::json& i = json["instructions"][0];
+  report.instruction = FaultingInstruction{frame->pc, i.value("symbol", ""), i.value("instruction", ""),
+                                           i.value("file", ""), i.value("line", 0u)};
 }
 
 void add_taint(TriageReport& report, const Program& program) {
@@ -215,7 +236,7 @@ void add_run_queues(TriageReport& report, const Program& program) {
 
 }  // namespace
 
-TriageReport build_report(const Program& program, const std::set<std::string>& sections) {
+TriageReport build_report(Program& program, const std::set<std::string>& sections) {
   TriageReport report;
   report.sections = sections;
   report.machine = std::string(program.arch().name());
@@ -234,6 +255,7 @@ TriageReport build_report(const Program& program, const std::set<std::string>& s
   report.crash_time = system.time;
   add_taint(report, program);
   add_crash(report, program);
+  add_faulting_instruction(report, program);
   if (sections.contains("modules")) add_modules(report, program);
   if (sections.contains("hung") || sections.contains("active")) add_tasks(report, program);
   if (sections.contains("memory")) add_memory(report, program);
@@ -261,6 +283,7 @@ Expected<TriageReport> build_report_without_vmlinux(const std::vector<std::strin
   auto log = linux_kernel::read_printk_log(info, memory);
   if (log) {
     add_verdict_from_log(report, *log);
+    if (!log->empty()) report.uptime_seconds = log->back().ts_nsec / 1000000000;  // the last record's time stamp
     if (auto crash = console_crash(*log, report.panic_line)) {
       report.crash_cpu = crash->cpu;
       report.crashing_task = ReportTask{crash->pid, crash->comm, 0, crash->cpu, "", {}, {}, {}};

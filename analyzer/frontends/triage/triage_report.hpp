@@ -75,6 +75,15 @@ struct RunQueueLength {
   size_t rt = 0, cfs = 0, dl = 0;
 };
 
+// The instruction that faulted (oops, BUG), as `dis -l` shows it.
+struct FaultingInstruction {
+  uint64_t address = 0;
+  std::string symbol;  // "<fx_crash_level3+65>"
+  std::string text;    // "movl   $0x42,0"
+  std::string file;
+  uint32_t line = 0;
+};
+
 struct Register {
   std::string name;
   uint64_t value = 0;
@@ -92,6 +101,7 @@ struct TriageReport {
   std::vector<std::string> taint_names;  // TAINT_OOT_MODULE, ...
   std::optional<uint32_t> crash_cpu;
   std::optional<ReportTask> crashing_task;
+  std::optional<FaultingInstruction> instruction;
   std::vector<Register> registers;       // the crashing CPU's, as the dump saved them
   CrashSignature signature;
   // The system.
@@ -114,7 +124,8 @@ inline constexpr size_t kLogTailLines = 40;
 inline constexpr size_t kTopSlabs = 10;
 
 // The report of an opened dump with its vmlinux.
-TriageReport build_report(const Program& program, const std::set<std::string>& sections);
+// (Not const: the faulting instruction comes from the `dis` command.)
+TriageReport build_report(Program& program, const std::set<std::string>& sections);
 
 // The report of a dump opened without vmlinux: what VMCOREINFO and the log
 // give. An error only when the dump cannot be opened or has no VMCOREINFO.

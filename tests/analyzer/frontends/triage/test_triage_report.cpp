@@ -89,7 +89,18 @@ TEST_CASE("triage JSON of every fixture dump validates against the schema and na
       CHECK(json["run_queues"].size() == 2);
       CHECK(json["memory"]["top_slab_caches"].size() == frontends::triage::kTopSlabs);
       CHECK(json["log"]["tail"].size() == frontends::triage::kLogTailLines);
-      if (dump.scenario != "panic-qemu") CHECK(json["verdict"]["fault_address"] == "0x0");
+      // The oops's faulting instruction: the store to NULL at fx_crash.c:62.
+      const nlohmann::json& instruction = json["verdict"]["instruction"];
+      if (dump.scenario == "panic-qemu") {
+        CHECK(instruction.is_null());
+      } else {
+        CHECK(json["verdict"]["fault_address"] == "0x0");
+        CHECK(instruction["address"] == (*level3)["pc"]);
+        CHECK(instruction["symbol"].get<std::string>().starts_with("<fx_crash_level3+"));
+        CHECK(instruction["file"].get<std::string>().ends_with("fx_crash.c"));
+        CHECK(instruction["line"] == (*level3)["line"]);
+        CHECK_FALSE(instruction["text"].get<std::string>().empty());
+      }
     }
   }
   check_valid_against_schema(dir);
