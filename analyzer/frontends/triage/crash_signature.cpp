@@ -198,6 +198,12 @@ std::optional<uint64_t> fault_address(std::string_view panic_line) {
   return std::nullopt;
 }
 
+std::optional<std::string> first_warning(const std::vector<linux_kernel::LogRecord>& log) {
+  for (std::string_view line : log_lines(log))
+    if (line.starts_with("WARNING:") || line.starts_with("BUG:")) return std::string(line);
+  return std::nullopt;
+}
+
 std::optional<ConsoleCrash> console_crash(const std::vector<linux_kernel::LogRecord>& log,
                                           std::string_view panic_line) {
   static const std::regex pattern(R"(^CPU: (\d+) PID: (\d+) Comm: (\S+))");

@@ -72,6 +72,10 @@ std::vector<SignatureFrame> console_trace(const std::vector<linux_kernel::LogRec
 // "at virtual address 0000...").
 std::optional<uint64_t> fault_address(std::string_view panic_line);
 
+// The log's first "WARNING:" or "BUG:" line: what often explains a later
+// crash.
+std::optional<std::string> first_warning(const std::vector<linux_kernel::LogRecord>& log);
+
 // "CPU: 0 PID: 1 Comm: init ..." after the panic line: the crashing CPU,
 // PID and command as the kernel printed them.
 struct ConsoleCrash {

@@ -31,29 +31,12 @@ namespace {
 constexpr std::pair<unsigned, char> kModuleTaints[] = {{0, 'P'}, {1, 'F'}, {10, 'C'}, {12, 'O'},
                                                        {13, 'E'}, {15, 'K'}, {16, 'X'}, {18, 'N'}};
 
-std::vector<std::string_view> lines_of(const std::string& text) {
-  std::vector<std::string_view> lines;
-  std::string_view rest = text;
-  for (size_t end; (end = rest.find('\n')) != std::string_view::npos; rest.remove_prefix(end + 1))
-    lines.push_back(rest.substr(0, end));
-  lines.push_back(rest);
-  return lines;
-}
-
-// The log's context: the last kLogTailLines lines (with time stamps) up to
-// the end of the log, and its first WARNING:/BUG: line.
+// The log's context: its last kLogTailLines records (with time stamps),
+// and its first WARNING:/BUG: line.
 void add_log_context(TriageReport& report, const std::vector<linux_kernel::LogRecord>& log) {
-  std::vector<std::string> lines;
-  for (const auto& record : log) {
-    std::string line = linux_kernel::format_log_text(linux_kernel::log_timestamp(record), record);
-    if (!report.first_warning)
-      for (std::string_view text : lines_of(record.text))
-        if (!report.first_warning && (text.starts_with("WARNING:") || text.starts_with("BUG:")))
-          report.first_warning = std::string(text);
-    lines.push_back(std::move(line));
-  }
-  const size_t from = lines.size() > kLogTailLines ? lines.size() - kLogTailLines : 0;
-  report.log_tail.assign(lines.begin() + static_cast<std::ptrdiff_t>(from), lines.end());
+  for (size_t i = log.size() > kLogTailLines ? log.size() - kLogTailLines : 0; i < log.size(); ++i)
+    report.log_tail.push_back(linux_kernel::format_log_text(linux_kernel::log_timestamp(log[i]), log[i]));
+  report.first_warning = first_warning(log);
 }
 
 // The verdict's log part: panic line, kind, fault address, the signature
@@ -212,6 +195,7 @@ void add_memory(TriageReport& report, const Program& program) {
     std::stable_sort(memory.top_slabs.begin(), memory.top_slabs.end(),
                      [](const SlabUsage& a, const SlabUsage& b) { return a.bytes > b.bytes; });
     if (memory.top_slabs.size() > kTopSlabs) memory.top_slabs.resize(kTopSlabs);
+    for (const Error& e : caches->skipped) report.problems.push_back("slab caches: " + e.message());
   }
   report.memory = std::move(memory);
 }

@@ -6,7 +6,9 @@
 // the release, the log tail and the same signature. The text and markdown
 // forms and the command line (exit status, one-line errors).
 #include "analyzer/frontends/triage/triage_render.hpp"
+#include "analyzer/os/linux/tasks.hpp"
 #include "tests/analyzer/frontends/triage/triage_fixtures.hpp"
+#include "tests/commands/dump_editor.hpp"
 
 #include <fmt/format.h>
 
@@ -140,6 +142,46 @@ TEST_CASE("triage without vmlinux gives kind, panic line, release, log tail and 
     }
   }
   check_valid_against_schema(dir);
+}
+
+TEST_CASE("triage lists a task in D state with its stack, and a damaged slab cache list costs only the caches",
+          "[triage][facts]") {
+  const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
+  auto intact = open_program(dump);
+  auto sleeper = linux_kernel::find_task(*intact, 41);
+  REQUIRE(sleeper);
+  REQUIRE(sleeper->comm == "fx_sleeper");
+  auto state = intact->member_offset("task_struct", "__state");
+  REQUIRE(state);
+  auto caches = intact->symbol_address("slab_caches");
+  REQUIRE(caches);
+  DumpEditor editor(dump, *intact);
+  // fx_sleeper in TASK_UNINTERRUPTIBLE (__state is an unsigned int: the
+  // word's upper half, the next member, kept).
+  const uint64_t word = editor.read_u64(sleeper->address + *state);
+  editor.write_u64(sleeper->address + *state, (word & ~uint64_t(0xffffffff)) | 2);
+  // slab_caches.next sent to an address that is not mapped.
+  editor.write_u64(*caches, 0xdead000000000100);
+  ProgramOptions options = program_options(dump);
+  options.dumps = {editor.save("triage-hung-task-d31")};
+  const TriageReport report = triage_report(options, "fx_sleeper in D state, slab_caches broken");
+
+  REQUIRE(report.hung_tasks.size() == 1);
+  const frontends::triage::ReportTask& hung = report.hung_tasks.front();
+  CHECK(hung.pid == 41);
+  CHECK(hung.state == "UN");
+  CHECK_FALSE(hung.waiting_ns);  // the fixture kernel keeps no sched_info (CONFIG_SCHED_INFO off)
+  CHECK(std::any_of(hung.stack.begin(), hung.stack.end(),
+                    [](const ReportFrame& f) { return f.function == "fx_sleep_leaf" && f.module == "fx_crash"; }));
+  // The verdict and the rest stand; the caches are named as not read.
+  CHECK(report.signature.title == "BUG: kernel NULL pointer dereference in fx_crash_level3");
+  REQUIRE(report.memory);
+  CHECK(report.memory->top_slabs.empty());
+  CHECK(report.memory->total_ram > 0);
+  CHECK(report.modules.size() == 1);
+  CHECK(std::any_of(report.problems.begin(), report.problems.end(),
+                    [](const std::string& p) { return p.starts_with("slab caches: "); }));
+  CHECK(frontends::triage::render_text(report).find("== Not read ==") != std::string::npos);
 }
 
 TEST_CASE("triage text and markdown open with the verdict and show the signature's frames", "[triage]") {
