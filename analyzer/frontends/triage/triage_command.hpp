@@ -3,7 +3,8 @@
 // out, as a stateless job. Without a VMLINUX argument the kernel's debug
 // vmlinux is looked for by the dump's build-id and release
 // (/usr/lib/debug); when none is found the report is made from VMCOREINFO
-// and the log alone, and says so.
+// and the log alone, and says so -- as when the vmlinux given cannot be
+// opened or is not the dump's kernel (the report names why).
 #pragma once
 
 #include <iosfwd>

@@ -228,6 +228,15 @@ TEST_CASE("coroner triage writes the report, exits 0, and rejects bad arguments 
     const std::string output = run_command(fmt::format("{} triage {} 2>&1; echo status=$?", CORONER_BINARY, arguments));
     CHECK(output == error + "\nstatus=2\n");
   }
+  // Another kernel's vmlinux: the report from the log, naming the mismatch.
+  const nlohmann::json wrong = nlohmann::json::parse(run_command(fmt::format(
+      "{} triage --format json {} {}", CORONER_BINARY, fixture_case("arm64/oops-kdump/d31").vmlinux(),
+      dump.files().front())));
+  CHECK(wrong["with_vmlinux"] == false);
+  CHECK(wrong["signature"]["title"] == "BUG: kernel NULL pointer dereference in fx_crash_level3");
+  REQUIRE(wrong["problems"].size() == 1);
+  CHECK(wrong["problems"][0].get<std::string>().starts_with("vmlinux: "));
+  CHECK(wrong["problems"][0].get<std::string>().find("does not match") != std::string::npos);
   const std::string missing = run_command(fmt::format("{} triage /nonexistent/dump 2>&1; echo status=$?", CORONER_BINARY));
   CHECK(missing.ends_with("status=1\n"));
   CHECK(std::count(missing.begin(), missing.end(), '\n') == 2);
