@@ -12,7 +12,7 @@
 #include "analyzer/os/linux/task_registers.hpp"
 #include "analyzer/os/linux/task_state.hpp"
 #include "analyzer/os/linux/tasks.hpp"
-#include "commands/command.hpp"
+#include "commands/disassembly.hpp"
 #include "commands/stack_format.hpp"
 #include "commands/task_selection.hpp"
 
@@ -20,7 +20,6 @@
 
 #include <algorithm>
 #include <map>
-#include <sstream>
 
 namespace coroner::frontends::triage {
 
@@ -99,22 +98,16 @@ void add_crash(TriageReport& report, const Program& program) {
 }
 
 // The first frame below the plumbing of an exception (oops, BUG) is where
-// it faulted: its instruction as `dis -l` decodes it.
-void add_faulting_instruction(TriageReport& report, Program& program) {
+// it faulted: its instruction as `dis` decodes it, its line the frame's.
+void add_faulting_instruction(TriageReport& report, const Program& program) {
   if ((report.kind != "oops" && report.kind != "bug") || !report.crashing_task) return;
   const auto& stack = report.crashing_task->stack;
   auto frame = std::find_if(stack.begin(), stack.end(),
                             [](const ReportFrame& f) { return !f.function.empty() && !is_plumbing_frame(f.function); });
   if (frame == stack.end()) return;
-  std::ostringstream out;
-  commands::CommandContext context{program, commands::OutputFormat::json, out, {}, {}};
-  if (auto result = commands::run_command_line(context, fmt::format("dis -l {:#x} 1", frame->pc)); !result)
-    return report.problems.push_back("faulting instruction: " + result.error().message());
-  const nlohmann::json json = nlohmann::json::parse(out.str(), nullptr, false);
-  if (!json.contains("instructions") || json["instructions"].empty()) return;
-  const nlohmann::json& i = json["instructions"][0];
-  report.instruction = FaultingInstruction{frame->pc, i.value("symbol", ""), i.value("instruction", ""),
-                                           i.value("file", ""), i.value("line", 0u)};
+  auto decoded = commands::decode_instruction(program, frame->pc);
+  if (!decoded) return report.problems.push_back("faulting instruction: " + decoded.error().message());
+  report.instruction = FaultingInstruction{frame->pc, decoded->symbol, decoded->text, frame->file, frame->line};
 }
 
 void add_taint(TriageReport& report, const Program& program) {
@@ -220,7 +213,7 @@ void add_run_queues(TriageReport& report, const Program& program) {
 
 }  // namespace
 
-TriageReport build_report(Program& program, const std::set<std::string>& sections) {
+TriageReport build_report(const Program& program, const std::set<std::string>& sections) {
   TriageReport report;
   report.sections = sections;
   report.machine = std::string(program.arch().name());

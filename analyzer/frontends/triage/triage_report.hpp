@@ -124,8 +124,7 @@ inline constexpr size_t kLogTailLines = 40;
 inline constexpr size_t kTopSlabs = 10;
 
 // The report of an opened dump with its vmlinux.
-// (Not const: the faulting instruction comes from the `dis` command.)
-TriageReport build_report(Program& program, const std::set<std::string>& sections);
+TriageReport build_report(const Program& program, const std::set<std::string>& sections);
 
 // The report of a dump opened without vmlinux: what VMCOREINFO and the log
 // give. An error only when the dump cannot be opened or has no VMCOREINFO.
