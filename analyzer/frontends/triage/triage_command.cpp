@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -16,6 +18,10 @@ namespace coroner::frontends {
 namespace {
 
 using triage::ReportFormat;
+
+constexpr std::string_view kUsage =
+    "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [VMLINUX] DUMP [DUMP...]";
+constexpr std::array<std::string_view, 2> kHelpOptions = {"-h", "--help"};
 
 struct TriageOptions {
   ReportFormat format = ReportFormat::text;
@@ -123,6 +129,10 @@ Expected<triage::TriageReport> make_report(const TriageOptions& options) {
 }  // namespace
 
 int run_triage(const std::vector<std::string>& args, std::ostream& out, std::ostream& errors) {
+  if (std::find_first_of(args.begin(), args.end(), kHelpOptions.begin(), kHelpOptions.end()) != args.end()) {
+    out << "usage: coroner " << kUsage << "\n(coroner --help tells more)\n";
+    return 0;
+  }
   auto options = parse_options(args);
   if (!options) {
     errors << "coroner: " << options.error().message() << '\n';

@@ -219,6 +219,7 @@ TEST_CASE("coroner triage writes the report, exits 0, and rejects bad arguments 
   const std::string text = run_command(fmt::format("{} triage {}", CORONER_BINARY, dump.files().front()));
   CHECK(text.find("oops: BUG: kernel NULL pointer dereference in fx_crash_level3 (module fx_crash)") != std::string::npos);
   CHECK(text.find("Missing: without the kernel's vmlinux") != std::string::npos);
+  CHECK(run_command(fmt::format("{} triage --help", CORONER_BINARY)).starts_with("usage: coroner triage [--format "));
   for (const auto& [arguments, error] : std::vector<std::pair<std::string, std::string>>{
            {"--format pdf x", "coroner: triage: --format takes text, markdown, json or html, not 'pdf'"},
            {"--sections log,disks x", "coroner: triage: unknown section 'disks' (sections: backtrace,registers,log,"
