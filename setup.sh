@@ -27,8 +27,9 @@ if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = sanitize ]; then
   # and make dump variants with makedumpfile; libssl-dev gives them SHA-256 to check memory samples of
   # facts.json; clang-19 and libclang-rt-19-dev build the libFuzzer targets;
   # python3-drgn is the third reference next to crash (bench, by hand);
-  # groff-base checks the generated man pages.
-  packages+=(catch2 makedumpfile crash dwarves binutils libssl-dev clang-19 libclang-rt-19-dev python3-drgn groff-base)
+  # groff-base checks the generated man pages; python3-jsonschema validates triage's JSON and chromium
+  # opens its HTML report headless.
+  packages+=(catch2 makedumpfile crash dwarves binutils libssl-dev clang-19 libclang-rt-19-dev python3-drgn groff-base python3-jsonschema chromium)
 fi
 # bench: GNU time measures; python3 runs drgn and make_large_vmcore.py;
 # bench/symbols/make_dump.sh boots a distro kernel under QEMU with a busybox

@@ -5,11 +5,14 @@
 // Commands come from -i FILE, then -x (and exit), else the terminal (the
 // crash> shell) or, when standard input is not a terminal, one per line
 // from it.
+//   coroner triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [VMLINUX] DUMP [DUMP...]
+// writes a triage report (frontends/triage/triage_command.hpp).
 #include "analyzer/frontends/batch/batch.hpp"
 #include "analyzer/frontends/index_builder/index_builder.hpp"
 #include "analyzer/frontends/manual/coroner_manual.hpp"
 #include "analyzer/frontends/shell/banner.hpp"
 #include "analyzer/frontends/shell/shell.hpp"
+#include "analyzer/frontends/triage/triage_command.hpp"
 #include "analyzer/os/linux/linux_kernel.hpp"
 #include "analyzer/program.hpp"
 #include "capture/format/decompressed_file.hpp"
@@ -44,6 +47,8 @@ std::optional<std::filesystem::path> sample_directory() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "triage")
+    return coroner::frontends::run_triage({argv + 2, argv + argc}, std::cout, std::cerr);
   coroner::ProgramOptions options;
   coroner::commands::OutputFormat format = coroner::commands::OutputFormat::text;
   bool silent = false;

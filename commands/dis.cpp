@@ -5,6 +5,7 @@
 // itself when the file can be found (-s).
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
+#include "commands/disassembly.hpp"
 #include "symbols/line_table.hpp"
 
 #include <capstone/capstone.h>
@@ -340,6 +341,15 @@ Expected<void> run_dis(CommandContext& ctx, const Arguments& args) {
 }
 
 }  // namespace
+
+Expected<DecodedInstruction> decode_instruction(const Program& program, uint64_t address) {
+  CORONER_TRY(disassembler, Disassembler::make(program.dump().machine()));
+  CORONER_TRY(code, read_code(program, address, kMaxInstructionBytes));
+  std::vector<Instruction> decoded = disassembler.decode(code, address, 1);
+  if (decoded.empty()) return make_error(Errc::corrupt, "{:#x}: no instruction could be decoded", address);
+  return DecodedInstruction{address, label(program, address), instruction_text(program, decoded.front()),
+                            decoded.front().bytes};
+}
 
 Command dis_command() {
   return {"dis", "disassemble kernel or module code",

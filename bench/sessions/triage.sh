@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # A support engineer's first minute on a large distro kernel, each tool from
 # start to exit on the same dump, in the same run:
-#   sessions       `sys; bt`, `foreach bt`, `sys; bt; ps; log` and
-#                  `sys; bt; ps; log; foreach bt` when
-#                  coroner has ps and log (asked through its `help`); the
-#                  commands go on stdin, one per line
+#   sessions       `sys; bt`, `foreach bt`, `sys; bt; ps; log`,
+#                  `sys; bt; ps; log; foreach bt` and `sys; bt; log; ps; kmem -i`
+#                  when coroner has ps, log and kmem (asked through its
+#                  `help`); the commands go on stdin, one per line
+#   triage         in the `sys; bt; log; ps; kmem -i` session, also
+#                  `coroner triage VMLINUX DUMP` (the whole report: verdict,
+#                  signature, backtraces, log, modules, tasks, memory, run
+#                  queues), cold and warm as below, next to crash typing
+#                  those five commands
 #   coroner cold   no caches: a new, empty CORONER_CACHE_DIR for every run,
 #                  its background index builder off (CORONER_BACKGROUND_INDEX=0)
 #                  so that it fills no later run's cache and takes no CPU
@@ -20,7 +25,7 @@
 # (clock around each run, ms) and the median peak RSS (GNU time %M) of each
 # tool, and the median of the paired ratios to drgn-crash and to crash.
 # Every run's output must hold the dump's release (sessions with sys) and a
-# backtrace ("PID:"), else the row says "wrong".
+# backtrace ("PID:"; a triage report: its verdict), else the row says "wrong".
 #
 # usage: bench/sessions/triage.sh [BUILD_DIR] [VMLINUX DUMP...]
 #   With no VMLINUX and DUMP: CACHE_DIR/vmlinux and CACHE_DIR/dump/vmcore.*
@@ -42,24 +47,34 @@ session_tools
 # Whether OUT is a complete answer to SESSION: the release when it has sys,
 # a backtrace always.
 output_ok() {
-  local out=$1 session=$2
+  local out=$1 session=$2 tool=$3
   if [[ $session == *sys* ]] && ! grep -Fq "$release" "$out"; then return 1; fi
-  grep -q 'PID: ' "$out"
+  if [[ $tool == triage-* ]]; then grep -q '^== Verdict ==' "$out"; else grep -q 'PID: ' "$out"; fi
+}
+
+# session_command TOOL DUMP: sets cmd as tool_command does, and for
+# triage-cold / triage-warm to the triage report (stdin unused).
+session_command() {
+  case $1 in
+    triage-cold) cmd=(env "CORONER_CACHE_DIR=$work/cold" CORONER_BACKGROUND_INDEX=0 "$coroner" triage "$vmlinux" "$2") ;;
+    triage-warm) cmd=(env "CORONER_CACHE_DIR=$work/warm" CORONER_BACKGROUND_INDEX=0 "$coroner" triage "$vmlinux" "$2") ;;
+    *) tool_command "$1" "$2" ;;
+  esac
 }
 
 # Runs TOOL once on SESSION (commands on stdin) and prints "wall_s rss_mib",
 # or "fail"/"wrong" (the output stays in $work/out.TOOL).
 run_once() {
   local tool=$1 session=$2 cmd out=$work/out.$1 timing=$work/time.$1 start end e m
-  tool_command "$tool" "$dump"
-  [ "$tool" = coroner-cold ] && rm -rf "$work/cold"
+  session_command "$tool" "$dump"
+  [[ $tool == *-cold ]] && rm -rf "$work/cold"
   rm -f "$timing"
   start=$EPOCHREALTIME
   "${priority[@]}" /usr/bin/time -o "$timing" -f "%e %M" "${cmd[@]}" \
     < <(sed 's/; */\n/g' <<<"$session") >"$out" 2>&1 || true
   end=$EPOCHREALTIME
   [ -s "$timing" ] || { echo fail; return; }
-  output_ok "$out" "$session" || { echo wrong; return; }
+  output_ok "$out" "$session" "$tool" || { echo wrong; return; }
   read -r e m < <(tail -1 "$timing")
   awk -v s="$start" -v e="$end" -v m="$m" 'BEGIN{printf "%.3f %d\n", e - s, m / 1024}'
 }
@@ -92,6 +107,9 @@ for dump in "${dumps[@]}"; do
   sessions=("sys; bt" "foreach bt")
   help=$(CORONER_CACHE_DIR=$work/warm CORONER_BACKGROUND_INDEX=0 "$coroner" -s "$vmlinux" "$dump" <<<"help" 2>&1 || true)
   if grep -qw ps <<<"$help" && grep -qw log <<<"$help"; then sessions+=("sys; bt; ps; log" "sys; bt; ps; log; foreach bt"); fi
+  if grep -qw ps <<<"$help" && grep -qw log <<<"$help" && grep -qw kmem <<<"$help"; then
+    sessions+=("sys; bt; log; ps; kmem -i")
+  fi
   rm -rf "$work/warm"
   CORONER_CACHE_DIR=$work/warm "$coroner" --build-index "$vmlinux" >/dev/null
   echo
@@ -100,9 +118,11 @@ for dump in "${dumps[@]}"; do
   for session in "${sessions[@]}"; do
     declare -A result=()  # tool -> "wall rss" lines, one per run
     declare -A bad=()
-    for tool in "${tools[@]}"; do run_once "$tool" "$session" >/dev/null; done  # warm-up
+    session_tools=("${tools[@]}")
+    [ "$session" = "sys; bt; log; ps; kmem -i" ] && session_tools+=(triage-cold triage-warm)
+    for tool in "${session_tools[@]}"; do run_once "$tool" "$session" >/dev/null; done  # warm-up
     for run in $(seq "$runs"); do
-      for tool in "${tools[@]}"; do
+      for tool in "${session_tools[@]}"; do
         [ -n "${bad[$tool]:-}" ] && continue
         r=$(run_once "$tool" "$session")
         if [[ ! $r =~ ^[0-9] ]]; then
@@ -112,7 +132,7 @@ for dump in "${dumps[@]}"; do
         result[$tool]+="$r"$'\n'
       done
     done
-    for tool in "${tools[@]}"; do
+    for tool in "${session_tools[@]}"; do
       if [ -n "${bad[$tool]:-}" ]; then
         printf "%-18s %-13s %s\n" "$session" "$tool" "${bad[$tool]}"
         continue

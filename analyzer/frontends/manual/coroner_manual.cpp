@@ -26,6 +26,8 @@ manual::ProgramManual coroner_manual() {
   m.synopsis = {
       "[-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]",
       "--build-index [--background] VMLINUX",
+      "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [VMLINUX] DUMP "
+      "[DUMP...]",
   };
   m.description =
       "Opens a crash dump (ELF /proc/vmcore, QEMU dump-guest-memory, kdump-compressed, flattened, or all files "
@@ -45,6 +47,17 @@ manual::ProgramManual coroner_manual() {
       {"--build-index", "VMLINUX",
        "build the caches that make a start fast (DWARF name index, symbol table) and exit"},
       {"--background", "", "with --build-index: at low priority (what a session without caches starts)"},
+      {"triage", "",
+       "write a triage report of the dump (verdict, crash signature, crashing backtrace, registers, log, "
+       "modules, hung and active tasks, memory, run queues) and exit 0 when one was written, also a partial one. "
+       "Without VMLINUX the debug vmlinux is looked for under /usr/lib/debug by build-id and release; without "
+       "one the report holds what VMCOREINFO and the log give"},
+      {"--format", "text|markdown|json|html",
+       "triage: the report's form; json follows docs/triage-schema.json, html is one self-contained page"},
+      {"--sections", "LIST",
+       "triage: the comma-separated sections besides the verdict and signature: backtrace, registers, log, "
+       "modules, hung, active, memory, runq, or all (the default)"},
+      {"-o", "FILE", "triage: write the report to FILE instead of standard output"},
       {"-h, --help", "", "this text"},
       {"--version", "", "the version"},
   };
