@@ -1,0 +1,89 @@
+#include "analyzer/frontends/gdbstub/gdbserver.hpp"
+
+#include "analyzer/frontends/gdbstub/connection.hpp"
+#include "analyzer/frontends/gdbstub/kernel_target.hpp"
+#include "analyzer/os/linux/linux_kernel.hpp"
+
+#include <unistd.h>
+
+#include <ostream>
+
+namespace coroner::frontends {
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "coroner gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]";
+
+struct ServerRequest {
+  ProgramOptions program;
+  bool stdio = false;
+  gdbstub::ListenAddress listen;  // 127.0.0.1:1234 unless --listen says otherwise
+};
+
+Expected<ServerRequest> parse_request(const std::vector<std::string>& args) {
+  ServerRequest request;
+  std::vector<std::string> positional;
+  bool listen_given = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--stdio") {
+      request.stdio = true;
+    } else if (a == "--listen" || a == "--mod-path" || a == "--pid") {
+      if (i + 1 == args.size()) return make_error(Errc::invalid_argument, "{} needs a value (usage: {})", a, kUsage);
+      const std::string& value = args[++i];
+      if (a == "--mod-path") {
+        request.program.module_dirs.push_back(value);
+      } else if (a == "--pid") {
+        return make_error(Errc::unsupported, "--pid (process mode) is not implemented yet");
+      } else {
+        CORONER_TRY(address, gdbstub::parse_listen_address(value));
+        request.listen = address;
+        listen_given = true;
+      }
+    } else if (a.size() > 1 && a[0] == '-') {
+      return make_error(Errc::invalid_argument, "unknown option {} (usage: {})", a, kUsage);
+    } else {
+      positional.push_back(a);
+    }
+  }
+  if (request.stdio && listen_given)
+    return make_error(Errc::invalid_argument, "--stdio and --listen cannot be combined (usage: {})", kUsage);
+  if (positional.size() < 2)
+    return make_error(Errc::invalid_argument, "need a VMLINUX and a DUMP (usage: {})", kUsage);
+  request.program.vmlinux = positional[0];
+  request.program.dumps.assign(positional.begin() + 1, positional.end());
+  request.program.os_model = linux_kernel::open_linux_kernel;
+  return request;
+}
+
+}  // namespace
+
+int run_gdbserver(const std::vector<std::string>& args, std::ostream& log) {
+  auto request = parse_request(args);
+  if (!request) {
+    log << "coroner gdbserver: " << request.error().message() << '\n';
+    return 2;
+  }
+  auto program = Program::open(request->program);
+  if (!program) {
+    log << "coroner gdbserver: " << program.error().message() << '\n';
+    return 1;
+  }
+  auto target = gdbstub::KernelTarget::open(**program);
+  if (!target) {
+    log << "coroner gdbserver: " << target.error().message() << '\n';
+    return 1;
+  }
+  if (request->stdio) {
+    gdbstub::serve_client(**target, STDIN_FILENO, STDOUT_FILENO);
+    return 0;
+  }
+  if (auto served = gdbstub::serve_tcp(**target, request->listen, log); !served) {
+    log << "coroner gdbserver: " << served.error().message() << '\n';
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace coroner::frontends
