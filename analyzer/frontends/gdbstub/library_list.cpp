@@ -8,9 +8,12 @@ namespace coroner::gdbstub {
 
 namespace {
 
+constexpr uint64_t kUnplacedSections = 0xffffffffffff0000;
+
 // One address per allocated section of the object, in section order; a
-// section the kernel did not keep (.modinfo, __versions, empty ones) at 0,
-// where nothing of the kernel lives.
+// section the kernel did not keep (.modinfo, __versions, empty ones) at the
+// top of the address space, where nothing lives on x86_64 or arm64 (at 0,
+// gdb would name a user-space or NULL address after them).
 std::optional<std::vector<uint64_t>> section_bases(const KernelModule& module) {
   auto object = symbols::open_elf(module.object_path());
   if (!object) return std::nullopt;
@@ -21,7 +24,7 @@ std::optional<std::vector<uint64_t>> section_bases(const KernelModule& module) {
     auto name = section.getName();
     if (!name) return std::nullopt;
     auto placed = module.sections.find(name->str());
-    bases.push_back(placed == module.sections.end() ? 0 : placed->second);
+    bases.push_back(placed == module.sections.end() ? kUnplacedSections : placed->second);
   }
   return bases;
 }
