@@ -44,14 +44,18 @@ void serve_client(const DebugTarget& target, int in_fd, int out_fd, int refuse_f
   std::string last_sent;  // for a '-' from the client
   bool acks = true;
   char buffer[4096];
+  bool leaving = false;  // the client has closed its end: what it sent is still answered
   for (;;) {
-    pollfd fds[2] = {{in_fd, POLLIN, 0}, {refuse_fd, POLLIN, 0}};
-    if (poll(fds, refuse_fd >= 0 ? 2 : 1, -1) < 0) {
+    pollfd fds[2] = {{in_fd, POLLIN | POLLRDHUP, 0}, {refuse_fd, POLLIN, 0}};
+    if (poll(fds, refuse_fd >= 0 && !leaving ? 2 : 1, -1) < 0) {
       if (errno == EINTR) continue;
       return;
     }
-    if (refuse_fd >= 0 && (fds[1].revents & POLLIN)) refuse_pending(refuse_fd);
-    if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    leaving = leaving || (fds[0].revents & (POLLRDHUP | POLLHUP));
+    // A client that connects while this one is served is refused; one that
+    // comes as this one leaves waits for its turn.
+    if (refuse_fd >= 0 && !leaving && (fds[1].revents & POLLIN)) refuse_pending(refuse_fd);
+    if (!(fds[0].revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR))) continue;
     ssize_t n = read(in_fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;

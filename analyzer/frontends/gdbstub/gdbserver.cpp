@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <ostream>
 
 namespace coroner::frontends {
@@ -60,6 +61,10 @@ Expected<ServerRequest> parse_request(const std::vector<std::string>& args) {
 }  // namespace
 
 int run_gdbserver(const std::vector<std::string>& args, std::ostream& log) {
+  if (std::find(args.begin(), args.end(), "--help") != args.end() || std::find(args.begin(), args.end(), "-h") != args.end()) {
+    log << "usage: " << kUsage << "\n(coroner --help tells more)\n";
+    return 0;
+  }
   auto request = parse_request(args);
   if (!request) {
     log << "coroner gdbserver: " << request.error().message() << '\n';

@@ -26,6 +26,7 @@ manual::ProgramManual coroner_manual() {
   m.synopsis = {
       "[-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]",
       "--build-index [--background] VMLINUX",
+      "gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]",
   };
   m.description =
       "Opens a crash dump (ELF /proc/vmcore, QEMU dump-guest-memory, kdump-compressed, flattened, or all files "
@@ -45,6 +46,17 @@ manual::ProgramManual coroner_manual() {
       {"--build-index", "VMLINUX",
        "build the caches that make a start fast (DWARF name index, symbol table) and exit"},
       {"--background", "", "with --build-index: at low priority (what a session without caches starts)"},
+      {"gdbserver", "",
+       "serve the dump to gdb or LLDB over the gdb remote protocol instead of answering commands: every task "
+       "is a thread (each CPU's active task first, the crashing one selected), with the registers the dump "
+       "saved or the switched-out ones; memory reads through the page tables (a page the dump lacks is "
+       "\"Cannot access memory\"); vmlinux is placed by the KASLR offset (qOffsets) and each module with its "
+       ".ko by the library list, so `gdb vmlinux -ex 'target remote | coroner gdbserver --stdio vmlinux "
+       "vmcore'` needs nothing typed. Read only: writes, breakpoints and resuming are refused"},
+      {"--stdio", "", "with gdbserver: speak the protocol on standard input and output (gdb's target remote | ...)"},
+      {"--listen", "[HOST:]PORT",
+       "with gdbserver: listen on TCP (default 127.0.0.1:1234; loopback unless HOST says otherwise), one "
+       "client at a time, the next after it leaves"},
       {"-h, --help", "", "this text"},
       {"--version", "", "the version"},
   };

@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <array>
 #include <cstdio>
 #include <set>
@@ -38,6 +42,37 @@ std::string run_gdb(const DumpCase& dump, const std::vector<std::string>& comman
   for (const std::string& c : commands) command += " -ex '" + c + "'";
   return shell_output(command + " " + dump.vmlinux() + " < /dev/null");
 }
+
+ServerProcess::ServerProcess(const DumpCase& dump) {
+  int err[2];
+  REQUIRE(pipe(err) == 0);
+  pid_ = fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
+    dup2(err[1], STDERR_FILENO);
+    close(err[0]);
+    execl("/bin/sh", "sh", "-c", ("exec env " + gdbserver_command(dump, "--listen 127.0.0.1:0")).c_str(), nullptr);
+    _exit(127);
+  }
+  close(err[1]);
+  // "Listening on 127.0.0.1:PORT" once the dump is open.
+  std::string log;
+  char c;
+  while (log.find('\n') == std::string::npos && read(err[0], &c, 1) == 1) log.push_back(c);
+  close(err[0]);
+  INFO(log);
+  size_t colon = log.rfind(':');
+  REQUIRE((log.starts_with("Listening on ") && colon != std::string::npos));
+  port_ = static_cast<uint16_t>(std::stoi(log.substr(colon + 1)));
+}
+
+ServerProcess::~ServerProcess() {
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+}
+
+bool ServerProcess::running() const { return waitpid(pid_, nullptr, WNOHANG) == 0; }
+
 
 std::vector<const DumpCase*> shipped_dumps() {
   static const std::set<std::string> shipped = {"vmcore", "d31", "d31-zstd", "d31-snappy", "elf", "kdump-zlib"};

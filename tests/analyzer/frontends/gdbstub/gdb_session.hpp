@@ -5,6 +5,7 @@
 
 #include "tests/support/fixtures.hpp"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,20 @@ std::string run_gdb(const DumpCase& dump, const std::vector<std::string>& comman
 // The shipped dumps (not the makedumpfile-made variants of the same
 // vmcore, which read the same pages).
 std::vector<const DumpCase*> shipped_dumps();
+
+// `coroner gdbserver --listen 127.0.0.1:0` on a dump as a child process,
+// killed when this goes.
+class ServerProcess {
+ public:
+  explicit ServerProcess(const DumpCase& dump);
+  ~ServerProcess();
+  uint16_t port() const { return port_; }
+  bool running() const;
+
+ private:
+  int pid_ = -1;
+  uint16_t port_ = 0;
+};
 
 // Runs a shell command and returns its standard output and error, whatever
 // its exit status.

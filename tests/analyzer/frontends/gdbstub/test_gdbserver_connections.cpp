@@ -12,9 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,43 +21,6 @@
 namespace coroner::test {
 
 namespace {
-
-// The server as a child process; killed when the test ends.
-class ServerProcess {
- public:
-  explicit ServerProcess(const DumpCase& dump) {
-    int err[2];
-    REQUIRE(pipe(err) == 0);
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      dup2(err[1], STDERR_FILENO);
-      close(err[0]);
-      execl("/bin/sh", "sh", "-c", ("exec env " + gdbserver_command(dump, "--listen 127.0.0.1:0")).c_str(), nullptr);
-      _exit(127);
-    }
-    close(err[1]);
-    // "Listening on 127.0.0.1:PORT" once the dump is open.
-    std::string log;
-    char c;
-    while (log.find('\n') == std::string::npos && read(err[0], &c, 1) == 1) log.push_back(c);
-    close(err[0]);
-    INFO(log);
-    size_t colon = log.rfind(':');
-    REQUIRE((log.starts_with("Listening on ") && colon != std::string::npos));
-    port_ = static_cast<uint16_t>(std::stoi(log.substr(colon + 1)));
-  }
-  ~ServerProcess() {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-  }
-  uint16_t port() const { return port_; }
-  bool running() const { return waitpid(pid_, nullptr, WNOHANG) == 0; }
-
- private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
 
 // A raw protocol client.
 class Client {
