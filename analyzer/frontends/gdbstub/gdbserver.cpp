@@ -2,7 +2,9 @@
 
 #include "analyzer/frontends/gdbstub/connection.hpp"
 #include "analyzer/frontends/gdbstub/kernel_target.hpp"
+#include "analyzer/frontends/gdbstub/process_target.hpp"
 #include "analyzer/os/linux/linux_kernel.hpp"
+#include "commands/arguments.hpp"
 
 #include <unistd.h>
 
@@ -14,12 +16,13 @@ namespace coroner::frontends {
 namespace {
 
 constexpr std::string_view kUsage =
-    "coroner gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]";
+    "coroner gdbserver [--listen [HOST:]PORT | --stdio] [--pid PID] [--mod-path DIR] VMLINUX DUMP [DUMP...]";
 
 struct ServerRequest {
   ProgramOptions program;
   bool stdio = false;
   gdbstub::ListenAddress listen;  // 127.0.0.1:1234 unless --listen says otherwise
+  std::optional<int64_t> pid;     // process mode
 };
 
 Expected<ServerRequest> parse_request(const std::vector<std::string>& args) {
@@ -36,7 +39,8 @@ Expected<ServerRequest> parse_request(const std::vector<std::string>& args) {
       if (a == "--mod-path") {
         request.program.module_dirs.push_back(value);
       } else if (a == "--pid") {
-        return make_error(Errc::unsupported, "--pid (process mode) is not implemented yet");
+        CORONER_TRY(pid, commands::parse_pid(value));
+        request.pid = pid;
       } else {
         CORONER_TRY(address, gdbstub::parse_listen_address(value));
         request.listen = address;
@@ -58,6 +62,16 @@ Expected<ServerRequest> parse_request(const std::vector<std::string>& args) {
   return request;
 }
 
+// The kernel, or with --pid one process.
+Expected<std::unique_ptr<gdbstub::DebugTarget>> open_target(const Program& program, std::optional<int64_t> pid) {
+  if (pid) {
+    CORONER_TRY(process, gdbstub::ProcessTarget::open(program, *pid));
+    return std::unique_ptr<gdbstub::DebugTarget>(std::move(process));
+  }
+  CORONER_TRY(kernel, gdbstub::KernelTarget::open(program));
+  return std::unique_ptr<gdbstub::DebugTarget>(std::move(kernel));
+}
+
 }  // namespace
 
 int run_gdbserver(const std::vector<std::string>& args, std::ostream& log) {
@@ -75,7 +89,7 @@ int run_gdbserver(const std::vector<std::string>& args, std::ostream& log) {
     log << "coroner gdbserver: " << program.error().message() << '\n';
     return 1;
   }
-  auto target = gdbstub::KernelTarget::open(**program);
+  auto target = open_target(**program, request->pid);
   if (!target) {
     log << "coroner gdbserver: " << target.error().message() << '\n';
     return 1;

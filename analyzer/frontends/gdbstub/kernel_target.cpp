@@ -20,6 +20,20 @@ std::string extra_info(const Program& program, const linux_kernel::Task& task) {
 
 }  // namespace
 
+size_t read_readable_prefix(const Program& program, uint64_t address, std::span<std::byte> out,
+                            std::optional<uint64_t> root) {
+  // Page by page, so that the bytes before an unreadable page still count.
+  const uint64_t page = program.arch().page_size();
+  size_t done = 0;
+  while (done < out.size()) {
+    uint64_t at = address + done;
+    size_t chunk = std::min<uint64_t>(out.size() - done, page - (at % page));
+    if (!program.memory().read(at, out.subspan(done, chunk), root)) break;
+    done += chunk;
+  }
+  return done;
+}
+
 uint64_t KernelTarget::thread_id(const linux_kernel::Task& task) {
   return task.pid > 0 ? static_cast<uint64_t>(task.pid) : kIdleThreadBase + task.cpu;
 }
@@ -83,16 +97,7 @@ size_t KernelTarget::read_memory(uint64_t thread, uint64_t address, std::span<st
     if (!user_root) return 0;
     root = *user_root;
   }
-  // Page by page, so that the bytes before an unreadable page still count.
-  const uint64_t page = program_.arch().page_size();
-  size_t done = 0;
-  while (done < out.size()) {
-    uint64_t at = address + done;
-    size_t chunk = std::min<uint64_t>(out.size() - done, page - (at % page));
-    if (!program_.memory().read(at, out.subspan(done, chunk), root)) break;
-    done += chunk;
-  }
-  return done;
+  return read_readable_prefix(program_, address, out, root);
 }
 
 std::optional<std::string> KernelTarget::offsets() const {

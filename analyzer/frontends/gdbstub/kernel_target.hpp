@@ -15,6 +15,12 @@
 
 namespace coroner::gdbstub {
 
+// Reads memory page by page into out, through the kernel's page tables or
+// those at `root`; how many bytes could be read before the first
+// unreadable page (the DebugTarget::read_memory contract).
+size_t read_readable_prefix(const Program& program, uint64_t address, std::span<std::byte> out,
+                            std::optional<uint64_t> root);
+
 class KernelTarget : public DebugTarget {
  public:
   // Reads the task list (an error only when there is none).
