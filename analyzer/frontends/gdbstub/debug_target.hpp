@@ -38,6 +38,8 @@ class DebugTarget {
   virtual std::optional<std::string> offsets() const = 0;
   // The qXfer:libraries:read document.
   virtual std::string libraries() const = 0;
+  // The process's auxiliary vector (qXfer:auxv:read), nullopt for none.
+  virtual std::optional<std::string> auxv() const { return std::nullopt; }
 };
 
 }  // namespace coroner::gdbstub

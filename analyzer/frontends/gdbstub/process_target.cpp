@@ -65,4 +65,24 @@ size_t ProcessTarget::read_memory(uint64_t thread, uint64_t address, std::span<s
   return read_readable_prefix(program_, address, out, *root);
 }
 
+
+std::optional<std::string> ProcessTarget::auxv() const {
+  const linux_kernel::Task& task = tasks_.at(stop_thread_);
+  auto offset = program_.member_offset("struct mm_struct", "saved_auxv");
+  if (!offset || task.mm == 0) return std::nullopt;
+  // Pairs of (type, value) up to AT_NULL; the array is AT_VECTOR_SIZE long
+  // (46 entries on 6.1), bounded here in case AT_NULL is missing.
+  constexpr size_t kMaxPairs = 64;
+  std::string bytes;
+  for (size_t i = 0; i < kMaxPairs; ++i) {
+    uint64_t pair[2];
+    if (!program_.memory().read(task.mm + *offset + i * sizeof pair, std::as_writable_bytes(std::span(pair))))
+      break;
+    bytes.append(reinterpret_cast<const char*>(pair), sizeof pair);
+    if (pair[0] == 0) break;
+  }
+  if (bytes.empty()) return std::nullopt;
+  return bytes;
+}
+
 }  // namespace coroner::gdbstub

@@ -28,6 +28,8 @@ class ProcessTarget : public DebugTarget {
   // A process is not relocated as a whole: gdb takes its addresses as they are.
   std::optional<std::string> offsets() const override { return std::nullopt; }
   std::string libraries() const override { return "<library-list/>\n"; }
+  // mm->saved_auxv, what the kernel gave the process at exec.
+  std::optional<std::string> auxv() const override;
 
  private:
   explicit ProcessTarget(const Program& program) : program_(program) {}

@@ -77,8 +77,8 @@ SessionReply RemoteSession::handle(std::string_view packet) {
 
 std::string RemoteSession::query(std::string_view packet) {
   if (packet.starts_with("qSupported"))
-    return fmt::format("PacketSize={:x};QStartNoAckMode+;qXfer:features:read+;qXfer:libraries:read+",
-                       kMaxPacketSize);
+    return fmt::format("PacketSize={:x};QStartNoAckMode+;qXfer:features:read+;qXfer:libraries:read+{}",
+                       kMaxPacketSize, target_.auxv() ? ";qXfer:auxv:read+" : "");
   if (packet == "qAttached" || packet.starts_with("qAttached:")) return "1";
   if (packet == "qC") return fmt::format("QC{:x}", general_thread_);
   if (packet == "qOffsets") return target_.offsets().value_or("");
@@ -168,6 +168,10 @@ std::string RemoteSession::transfer(std::string_view packet) const {
     document = target_.description().xml;
   } else if (object == "libraries") {
     document = target_.libraries();
+  } else if (object == "auxv") {
+    auto auxv = target_.auxv();
+    if (!auxv) return "E00";
+    document = std::move(*auxv);
   } else {
     return {};
   }

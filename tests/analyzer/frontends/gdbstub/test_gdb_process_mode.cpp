@@ -1,7 +1,8 @@
 // `coroner gdbserver --pid N` on the full (unfiltered) fixture dumps: gdb
 // sees the process's user-mode registers exactly as bt shows them at the
 // syscall boundary, and reads its memory through its own page tables (the
-// busybox ELF header at 0x400000, facts.json's user_memory).
+// busybox ELF header at 0x400000, facts.json's user_memory) and its
+// auxiliary vector.
 #include "tests/analyzer/frontends/gdbstub/gdb_session.hpp"
 #include "tests/commands/command_runner.hpp"
 
@@ -31,7 +32,7 @@ TEST_CASE("gdbserver --pid: a process's user registers and memory", "[gdbstub][g
       const std::string command = gdb_for(dump) + " -batch -nx -ex 'target remote | " +
                                   gdbserver_command(dump, fmt::format("--stdio --pid {}", pid)) +
                                   "' -ex 'info registers' -ex 'x/4xb " + sample["vaddr"].get<std::string>() +
-                                  "' < /dev/null";
+                                  "' -ex 'info auxv' < /dev/null";
       const std::string output = shell_output(command);
       INFO(output);
       std::map<std::string, uint64_t> shown;
@@ -52,7 +53,10 @@ TEST_CASE("gdbserver --pid: a process's user registers and memory", "[gdbstub][g
         CHECK(found->second == expected);
         ++compared;
       }
-      CHECK(compared >= 18);  // x86_64's general registers and rip; arm64's x0..x30, sp, pc
+      CHECK(compared >= 18);
+      // The auxiliary vector the kernel kept (mm->saved_auxv) through qXfer:auxv:read.
+      CHECK(std::regex_search(output, std::regex(R"(AT_ENTRY\s+Entry point of program\s+0x[0-9a-f]+)")));
+      CHECK_THAT(output, Catch::Contains("AT_NULL"));  // x86_64's general registers and rip; arm64's x0..x30, sp, pc
       // A page the process never touched is not mapped (drgn says so); any
       // other fault of facts.json is drgn's own: busybox's header is there.
       const std::string vaddr = sample["vaddr"];

@@ -121,6 +121,9 @@ TEST_CASE("gdbstub session: read only, threads, registers, memory, qXfer", "[gdb
   CHECK(reply("qXfer:features:read:other.xml:0,10") == "E00");
   CHECK(reply("qXfer:features:read:target.xml:zz") == "E01");
   CHECK(reply("qXfer:libraries:read::0,1000") == "l<library-list/>");
+  // No auxiliary vector (the kernel): not offered, refused.
+  CHECK(reply("qSupported:xmlRegisters=i386").find("auxv") == std::string::npos);
+  CHECK(reply("qXfer:auxv:read::0,100") == "E00");
   CHECK(session.handle("D").close);
   SessionReply kill = session.handle("k");
   CHECK(kill.close);
