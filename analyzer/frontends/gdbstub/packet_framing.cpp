@@ -1,7 +1,5 @@
 #include "analyzer/frontends/gdbstub/packet_framing.hpp"
 
-#include <fmt/format.h>
-
 namespace coroner::gdbstub {
 
 namespace {
