@@ -3,6 +3,7 @@
 #include "analyzer/frontends/gdbstub/library_list.hpp"
 #include "analyzer/os/linux/task_registers.hpp"
 #include "analyzer/os/linux/task_state.hpp"
+#include "symbols/elf_file.hpp"
 
 #include <fmt/format.h>
 
@@ -16,6 +17,22 @@ namespace {
 std::string extra_info(const Program& program, const linux_kernel::Task& task) {
   std::string state = linux_kernel::state_letters(linux_kernel::task_state_bits(program), task.state);
   return fmt::format("{} {} [{}] cpu {}", task.pid, task.comm, state, task.cpu);
+}
+
+// The link-time address of the first PT_LOAD segment of an ELF file.
+std::optional<uint64_t> first_load_address(const std::string& path) {
+  auto object = symbols::open_elf(path);
+  if (!object) return std::nullopt;
+  const auto* elf = llvm::dyn_cast<llvm::object::ELF64LEObjectFile>(object->getBinary());
+  if (!elf) return std::nullopt;
+  auto headers = elf->getELFFile().program_headers();
+  if (!headers) {
+    llvm::consumeError(headers.takeError());
+    return std::nullopt;
+  }
+  for (const auto& header : *headers)
+    if (header.p_type == llvm::ELF::PT_LOAD) return header.p_vaddr;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -68,6 +85,7 @@ Expected<std::unique_ptr<KernelTarget>> KernelTarget::open(const Program& progra
   if (target->threads_.empty()) return make_error(Errc::not_found, "the dump's task list holds no task");
   if (target->stop_thread_ == 0) target->stop_thread_ = target->threads_.front().id;
   target->libraries_ = module_library_list(program);
+  target->first_segment_ = first_load_address(program.vmlinux_path());
   return target;
 }
 
@@ -101,11 +119,11 @@ size_t KernelTarget::read_memory(uint64_t thread, uint64_t address, std::span<st
 }
 
 std::optional<std::string> KernelTarget::offsets() const {
-  // The slide moves the whole image (x86_64's per-CPU section, linked at 0,
-  // stays: gdb relocates only text, data and bss by these, and the DWARF by
-  // the text offset).
-  uint64_t slide = static_cast<uint64_t>(program_.kaslr_offset());
-  return fmt::format("Text={:x};Data={:x};Bss={:x}", slide, slide, slide);
+  // The slide moves the whole image. Told as the new address of vmlinux's
+  // first segment, gdb moves every section of every segment by it (with
+  // Text=/Data=, only .text, .data and .bss would move, not .rodata).
+  if (!first_segment_) return std::nullopt;
+  return fmt::format("TextSeg={:x}", *first_segment_ + static_cast<uint64_t>(program_.kaslr_offset()));
 }
 
 }  // namespace coroner::gdbstub

@@ -47,6 +47,7 @@ class KernelTarget : public DebugTarget {
   std::vector<RemoteThread> threads_;
   std::map<uint64_t, linux_kernel::Task> tasks_;  // by thread id
   uint64_t stop_thread_ = 0;
+  std::optional<uint64_t> first_segment_;  // vmlinux's first PT_LOAD p_vaddr
   std::string libraries_;  // made once: gdb reads it in pieces
 };
 

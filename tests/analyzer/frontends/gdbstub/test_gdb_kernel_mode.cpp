@@ -141,6 +141,15 @@ TEST_CASE("gdbserver: gdb sees every task, the crash, module and kernel symbols 
         samples.emplace_back(hex_value(sample["vaddr"]), sample["first8"].get<std::string>());
         commands.push_back(fmt::format("x/8xb {:#x}", samples.back().first));
       }
+    // Where gdb places symbols of vmlinux (moved by the KASLR slide) and of
+    // the module (its sections): facts' run-time addresses, as $3, $4, ...
+    std::vector<std::string> symbol_addresses;
+    if (facts.contains("symbols"))
+      for (const auto& [name, address] : facts["symbols"].items()) {
+        commands.push_back(fmt::format("p/x (unsigned long)&{}", name));
+        symbol_addresses.push_back(fmt::format("${} = {}", symbol_addresses.size() + 3, address.get<std::string>()));
+      }
+    if (facts.contains("values")) commands.push_back("x/s linux_banner");
     std::optional<uint64_t> excluded = dump->filtered ? excluded_address(runner.program()) : std::nullopt;
     if (dump->filtered) {
       REQUIRE(excluded);
@@ -156,6 +165,9 @@ TEST_CASE("gdbserver: gdb sees every task, the crash, module and kernel symbols 
                                                             : runner.program().vmcoreinfo().osrelease();
     CHECK_THAT(output, Catch::Contains(fmt::format("= \"{}\"", release)));
     for (const auto& [address, first8] : samples) CHECK(examined_bytes(output, address) == first8);
+    for (const std::string& line : symbol_addresses) CHECK_THAT(output, Catch::Contains(line + "\n"));
+    if (facts.contains("values"))  // in .rodata: placed by the slide like .text
+      CHECK_THAT(output, Catch::Contains(facts["values"]["linux_banner"].get<std::string>().substr(0, 40)));
     if (excluded) CHECK_THAT(output, Catch::Contains(fmt::format("Cannot access memory at address {:#x}", *excluded)));
 
     const std::vector<GdbThread> threads = parse_info_threads(output);
