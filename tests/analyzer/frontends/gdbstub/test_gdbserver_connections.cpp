@@ -67,8 +67,10 @@ class Client {
   bool closed(int timeout_ms = 5000) {
     pollfd p{fd_, POLLIN, 0};
     if (poll(&p, 1, timeout_ms) <= 0) return false;
+    // End of file, or a reset when our last '+' reached a socket the server
+    // had already closed.
     char c;
-    return read(fd_, &c, 1) == 0;
+    return read(fd_, &c, 1) <= 0;
   }
 
  private:
