@@ -30,6 +30,7 @@ if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = sanitize ]; then
   # groff-base checks the generated man pages; python3-jsonschema validates triage's JSON and chromium
   # opens its HTML report headless.
   packages+=(catch2 makedumpfile crash dwarves binutils libssl-dev clang-19 libclang-rt-19-dev python3-drgn groff-base python3-jsonschema chromium)
+  packages+=(gdb gdb-multiarch lldb-19)  # clients of coroner gdbserver's tests (x86_64, arm64, LLDB)
 fi
 # bench: GNU time measures; python3 runs drgn and make_large_vmcore.py;
 # bench/symbols/make_dump.sh boots a distro kernel under QEMU with a busybox

@@ -1,6 +1,7 @@
 // coroner: the analyzer's command line (described for --help and the man
 // page in frontends/manual/coroner_manual.cpp).
 //   coroner [-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]
+//   coroner gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]
 // With no dump arguments it opens the sample dump shipped with coroner.
 // Commands come from -i FILE, then -x (and exit), else the terminal (the
 // crash> shell) or, when standard input is not a terminal, one per line
@@ -8,6 +9,7 @@
 //   coroner triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [VMLINUX] DUMP [DUMP...]
 // writes a triage report (frontends/triage/triage_command.hpp).
 #include "analyzer/frontends/batch/batch.hpp"
+#include "analyzer/frontends/gdbstub/gdbserver.hpp"
 #include "analyzer/frontends/index_builder/index_builder.hpp"
 #include "analyzer/frontends/manual/coroner_manual.hpp"
 #include "analyzer/frontends/shell/banner.hpp"
@@ -49,6 +51,8 @@ std::optional<std::filesystem::path> sample_directory() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "triage")
     return coroner::frontends::run_triage({argv + 2, argv + argc}, std::cout, std::cerr);
+  if (argc > 1 && std::string_view(argv[1]) == "gdbserver")
+    return coroner::frontends::run_gdbserver(std::vector<std::string>(argv + 2, argv + argc), std::cerr);
   coroner::ProgramOptions options;
   coroner::commands::OutputFormat format = coroner::commands::OutputFormat::text;
   bool silent = false;

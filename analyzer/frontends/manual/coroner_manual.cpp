@@ -28,6 +28,7 @@ manual::ProgramManual coroner_manual() {
       "--build-index [--background] VMLINUX",
       "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [VMLINUX] DUMP "
       "[DUMP...]",
+      "gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]",
   };
   m.description =
       "Opens a crash dump (ELF /proc/vmcore, QEMU dump-guest-memory, kdump-compressed, flattened, or all files "
@@ -58,6 +59,17 @@ manual::ProgramManual coroner_manual() {
        "triage: the comma-separated sections besides the verdict and signature: backtrace, registers, log, "
        "modules, hung, active, memory, runq, or all (the default)"},
       {"-o", "FILE", "triage: write the report to FILE instead of standard output"},
+      {"gdbserver", "",
+       "serve the dump to gdb or LLDB over the gdb remote protocol instead of answering commands: every task "
+       "is a thread (each CPU's active task first, the crashing one selected), with the registers the dump "
+       "saved or the switched-out ones; memory reads through the page tables (a page the dump lacks is "
+       "\"Cannot access memory\"); vmlinux is placed by the KASLR offset (qOffsets) and each module with its "
+       ".ko by the library list, so `gdb vmlinux -ex 'target remote | coroner gdbserver --stdio vmlinux "
+       "vmcore'` needs nothing typed. Read only: writes, breakpoints and resuming are refused"},
+      {"--stdio", "", "with gdbserver: speak the protocol on standard input and output (gdb's target remote | ...)"},
+      {"--listen", "[HOST:]PORT",
+       "with gdbserver: listen on TCP (default 127.0.0.1:1234; loopback unless HOST says otherwise), one "
+       "client at a time, the next after it leaves"},
       {"-h, --help", "", "this text"},
       {"--version", "", "the version"},
   };
