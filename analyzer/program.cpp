@@ -126,8 +126,13 @@ std::optional<SymbolicAddress> Program::describe_address(uint64_t address) const
     if (!s) return std::nullopt;
     return SymbolicAddress{s, address - s->address, module->name};
   }
+  // Outside vmlinux's image, only a symbol whose size covers the address:
+  // the nearest one below would name module memory the module list could
+  // not place (fx_crash_level3 as __brk_limit+0x...) or vmalloc memory.
   const symbols::Symbol* s = symbols().containing(address);
   if (!s) return std::nullopt;
+  const symbols::Symbol* end = symbols().find("_end");
+  if (end && address >= end->address && address - s->address >= s->size) return std::nullopt;
   return SymbolicAddress{s, address - s->address, {}};
 }
 
