@@ -1,11 +1,10 @@
 // kmem's node views: -n (each memory node with its zones, then the memory
 // sections: NR SECTION CODED_MEM_MAP MEM_MAP STATE PFN) and -m MEMBERS
-// (chosen struct page members of every page of RAM).
+// (chosen struct page members of every page of RAM, as crash shows them).
 #include "analyzer/os/linux/memory_summary.hpp"
 #include "commands/interrupt.hpp"
 #include "commands/kmem_views.hpp"
 
-#include <array>
 #include <cstring>
 #include <ostream>
 
@@ -30,9 +29,14 @@ std::string section_state(uint64_t flags) {
   return state;
 }
 
+// How crash shows a member: pointers and `flags` in hex, other integers in
+// decimal, structures (atomic_t, list_head) as their words in hex.
+enum class MemberKind { pointer, hex_integer, signed_integer, unsigned_integer, boolean, words };
+
 struct Member {
   std::string name;
   uint64_t offset = 0, size = 0;
+  MemberKind kind = MemberKind::unsigned_integer;
 };
 
 Expected<std::vector<Member>> page_members(const Program& program, std::string_view spec) {
@@ -47,12 +51,59 @@ Expected<std::vector<Member>> page_members(const Program& program, std::string_v
     if (!location) return make_error(Errc::invalid_argument, "invalid struct page member: {}", name);
     CORONER_TRY(type, symbols::underlying(location->type));
     CORONER_TRY(size, type->size());
-    if (location->bit_size || (size != 1 && size != 2 && size != 4 && size != 8))
-      return make_error(Errc::invalid_argument, "kmem -m: {} is {} bytes: only 1, 2, 4 and 8-byte members are shown",
-                        name, size);
-    members.push_back({name, location->bit_offset / 8, size});
+    Member m{name, location->bit_offset / 8, size};
+    const bool integer_size = size == 1 || size == 2 || size == 4 || size == 8;
+    bool supported = !location->bit_size;
+    switch (type->kind()) {
+      case symbols::TypeKind::pointer: m.kind = MemberKind::pointer; break;
+      case symbols::TypeKind::base:
+      case symbols::TypeKind::enumeration:
+        supported = supported && integer_size;
+        if (type->encoding() == symbols::Encoding::boolean) m.kind = MemberKind::boolean;
+        else if (name == "flags") m.kind = MemberKind::hex_integer;
+        else m.kind = type->is_signed() ? MemberKind::signed_integer : MemberKind::unsigned_integer;
+        break;
+      case symbols::TypeKind::structure:
+      case symbols::TypeKind::union_type:
+        supported = supported && size && (size % 4 == 0 || size == 2);
+        // crash shows the reference counts (_count, _mapcount: atomic_t) in decimal.
+        m.kind = (name.starts_with("_count") || name.starts_with("_mapcount")) && size == 4 ? MemberKind::signed_integer
+                                                                                            : MemberKind::words;
+        break;
+      default: supported = false;
+    }
+    if (!supported) return make_error(Errc::invalid_argument, "unsupported page member reference: page.{}", name);
+    members.push_back(m);
   }
   return members;
+}
+
+// The member's value as crash prints it.
+std::string member_text(const Member& m, std::span<const std::byte> bytes) {
+  auto integer = [&](size_t at, size_t size) {
+    uint64_t value = 0;
+    std::memcpy(&value, bytes.data() + at, size);  // little-endian targets
+    return value;
+  };
+  switch (m.kind) {
+    case MemberKind::pointer: return fmt::format("{:016x}", integer(0, 8));
+    case MemberKind::hex_integer: return fmt::format("{:0{}x}", integer(0, m.size), m.size * 2);
+    case MemberKind::unsigned_integer: return fmt::format("{}", integer(0, m.size));
+    case MemberKind::signed_integer: {
+      const unsigned shift = 64 - 8 * static_cast<unsigned>(m.size);
+      return fmt::format("{}", static_cast<int64_t>(integer(0, m.size) << shift) >> shift);
+    }
+    case MemberKind::boolean: {
+      const uint64_t value = integer(0, 1);
+      return value <= 1 ? (value ? "true" : "false") : fmt::format("{}", value);
+    }
+    case MemberKind::words: break;
+  }
+  const size_t word = m.size % 8 == 0 ? 8 : m.size % 4 == 0 ? 4 : 2;
+  std::string text;
+  for (size_t at = 0; at < m.size; at += word)
+    text += fmt::format("{}{:0{}x}", at ? "," : "", integer(at, word), word * 2);
+  return text;
 }
 
 }  // namespace
@@ -94,7 +145,7 @@ Expected<void> show_memory_nodes(CommandContext& ctx) {
       if (z.node == n) node_zones.push_back(&z);
     ctx.out << (n ? "\n" : "") << "NODE    SIZE      PGLIST_DATA       BOOTMEM_DATA       NODE_ZONES   \n";
     // The bootmem allocator's bootmem_data left with 4.20 (memblock); crash prints "----" without it.
-    ctx.out << fmt::format("{:>3}{:>10}   {:16x}        ----        {}\n", node.id, node.spanned, node.pgdat,
+    ctx.out << fmt::format("{:>3}    {:<8} {:16x}        ----        {}\n", node.id, node.spanned, node.pgdat,
                            node_zones.empty() ? "" : fmt::format("{:x}", node_zones[0]->address));
     for (size_t z = 1; z < node_zones.size(); ++z) ctx.out << fmt::format("{:52}{:x}\n", "", node_zones[z]->address);
     ctx.out << centered("MEM_MAP", 16) << "     START_PADDR    START_MAPNR\n";
@@ -127,32 +178,29 @@ Expected<void> show_page_members(CommandContext& ctx, std::string_view spec) {
     for (const Member& m : members) ctx.out << "  " << m.name;
     ctx.out << '\n';
   }
-  std::vector<uint64_t> values(members.size());
+  std::vector<std::string> values(members.size());
   for (const linux_kernel::MemMapSpan& span : pages->spans()) {
     CORONER_CHECK(check_interrupt());
     for (uint64_t pfn = span.pfn_start; pfn < span.pfn_end; ++pfn) {
       const uint64_t page = span.mem_map + (pfn - span.pfn_start) * pages->layout().size;
       bool read = true;
       for (size_t i = 0; i < members.size() && read; ++i) {
-        std::array<std::byte, 8> bytes{};
-        auto done = program.memory().read(page + members[i].offset, std::span(bytes).first(members[i].size));
-        if (!done) {
-          errors.push_back(fmt::format("struct page at {:#x}: {}", page, done.error().message()));
-          read = false;
-        } else {
-          values[i] = 0;
-          std::memcpy(&values[i], bytes.data(), members[i].size);  // little-endian targets
-        }
+        std::vector<std::byte> bytes(members[i].size);
+        auto done = program.memory().read(page + members[i].offset, bytes);
+        if (!done) errors.push_back(fmt::format("struct page at {:#x}: {}", page, done.error().message()));
+        else values[i] = member_text(members[i], bytes);
+        read = done.has_value();
       }
       if (!read) continue;
       if (ctx.json()) {
         nlohmann::json entry = {{"page", hex(page)}};
-        for (size_t i = 0; i < members.size(); ++i) entry[members[i].name] = hex(values[i]);
+        for (size_t i = 0; i < members.size(); ++i) entry[members[i].name] = values[i];
         list.push_back(std::move(entry));
         continue;
       }
-      ctx.out << fmt::format("{:x}", page);
-      for (size_t i = 0; i < members.size(); ++i) ctx.out << fmt::format("  {:0{}x}", values[i], members[i].size * 2);
+      // crash ends every value with two spaces, the last one too.
+      ctx.out << fmt::format("{:x}  ", page);
+      for (const std::string& value : values) ctx.out << value << "  ";
       ctx.out << '\n';
     }
   }

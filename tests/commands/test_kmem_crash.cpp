@@ -19,7 +19,7 @@ TEST_CASE("kmem -s, -S, -i, -v, -V, -z, -f, -F, -n, -m, -g, -p and kmem ADDRESS 
                                            "kmem -S task_struct", "kmem -S kmem_cache_node",
                                            "kmem -z",           "kmem -g",           "kmem -g 1200",
                                            "kmem -p",           "kmem -f",           "kmem -F",
-                                           "kmem -n",           "kmem -m flags,_refcount,mapping"};
+                                           "kmem -n",           "kmem -m flags,mapping,index,lru,_mapcount"};
       for (const auto& item : dump.facts()["values"]["fx_items"])
         for (const char* command : {"kmem ", "kmem -p "}) commands.push_back(command + item["addr"].get<std::string>().substr(2));
       const std::vector<std::string> expected = crash_outputs(dump, commands);
