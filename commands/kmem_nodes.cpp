@@ -1,6 +1,8 @@
 // kmem's node views: -n (each memory node with its zones, then the memory
-// sections: NR SECTION CODED_MEM_MAP MEM_MAP STATE PFN) and -m MEMBERS
+// sections: NR SECTION CODED_MEM_MAP MEM_MAP STATE PFN, then memory
+// hotplug's blocks: MEM_BLOCK NAME PHYSICAL RANGE NODE STATE START_SECTION_NO) and -m MEMBERS
 // (chosen struct page members of every page of RAM, as crash shows them).
+#include "analyzer/os/linux/memory_blocks.hpp"
 #include "analyzer/os/linux/memory_summary.hpp"
 #include "commands/interrupt.hpp"
 #include "commands/kmem_views.hpp"
@@ -106,6 +108,25 @@ std::string member_text(const Member& m, std::span<const std::byte> bytes) {
   return text;
 }
 
+// The memory blocks' table; crash's PHYSICAL RANGE needs the block size,
+// else it shows PHYSICAL START.
+void print_memory_blocks(std::ostream& out, const linux_kernel::MemoryBlocks& m, uint64_t section_bytes) {
+  constexpr size_t kPaddrWidth = 8;
+  const bool range = m.block_bytes.has_value();
+  const bool nid = !m.blocks.empty() && m.blocks.front().nid;
+  const std::string paddr = centered(range ? "PHYSICAL RANGE" : "PHYSICAL START", kPaddrWidth * 2 + (nid ? 2 : 0));
+  out << '\n' << fmt::format("   {:<13}", "MEM_BLOCK") << ' ' << centered("NAME", 10) << "   " << paddr
+      << (nid ? "   NODE  " : "    ") << "STATE   START_SECTION_NO\n";
+  for (const linux_kernel::MemoryBlock& b : m.blocks) {
+    const uint64_t start = b.start_section * section_bytes;
+    const std::string where = range ? fmt::format("{:>{}x} - {:>{}x}", start, kPaddrWidth, start + *m.block_bytes - 1, kPaddrWidth)
+                                    : centered(fmt::format("{:x}", start), kPaddrWidth * 2 + 3);
+    out << fmt::format(" {:<16x} {} {} ", b.address, centered(b.name, nid ? 12 : 10), where);
+    if (b.nid) out << centered(fmt::format("{}", *b.nid), 4) << ' ';
+    out << fmt::format(" {:<7} {:<12}\n", linux_kernel::memory_block_state_name(b.state), b.start_section);
+  }
+}
+
 }  // namespace
 
 Expected<void> show_memory_nodes(CommandContext& ctx) {
@@ -116,6 +137,8 @@ Expected<void> show_memory_nodes(CommandContext& ctx) {
   const uint64_t page_size = pages->page_size();
   auto mem_map_of = [&](uint64_t pfn, uint64_t size) { return size ? pages->page_of_pfn(pfn).value_or(0) : 0; };
   const std::vector<linux_kernel::MemSection> sections = pages->locator().present_sections();
+  CORONER_TRY(blocks, linux_kernel::memory_blocks(program));
+  const uint64_t section_bytes = pages->locator().span_pages() * page_size;
   if (ctx.json()) {
     nlohmann::json list = nlohmann::json::array();
     for (size_t n = 0; n < nodes.size(); ++n) {
@@ -135,7 +158,21 @@ Expected<void> show_memory_nodes(CommandContext& ctx) {
     for (const auto& s : sections)
       section_list.push_back({{"nr", s.nr}, {"section", hex(s.address)}, {"coded_mem_map", hex(s.coded)},
                               {"mem_map", hex(s.mem_map)}, {"state", section_state(s.flags)}, {"pfn", s.pfn}});
-    ctx.emit({{"memory_model", pages->locator().model_name()}, {"nodes", list}, {"sections", section_list}});
+    nlohmann::json doc = {{"memory_model", pages->locator().model_name()}, {"nodes", list}, {"sections", section_list}};
+    if (blocks) {
+      nlohmann::json block_list = nlohmann::json::array();
+      for (const auto& b : blocks->blocks) {
+        nlohmann::json entry = {{"mem_block", hex(b.address)}, {"name", b.name},
+                                {"start_paddr", hex(b.start_section * section_bytes)},
+                                {"state", linux_kernel::memory_block_state_name(b.state)},
+                                {"start_section_no", b.start_section}};
+        if (blocks->block_bytes) entry["end_paddr"] = hex(b.start_section * section_bytes + *blocks->block_bytes - 1);
+        if (b.nid) entry["node"] = *b.nid;
+        block_list.push_back(std::move(entry));
+      }
+      doc["memory_blocks"] = block_list;
+    }
+    ctx.emit(doc);
     return {};
   }
   for (size_t n = 0; n < nodes.size(); ++n) {
@@ -164,6 +201,7 @@ Expected<void> show_memory_nodes(CommandContext& ctx) {
   for (const auto& s : sections)
     ctx.out << fmt::format("{:2}  {:16x}  {:16x}  {:16x}  {:<4}  {:<16}\n", s.nr, s.address, s.coded, s.mem_map,
                            section_state(s.flags), s.pfn);
+  if (blocks) print_memory_blocks(ctx.out, *blocks, section_bytes);
   return {};
 }
 

@@ -7,13 +7,6 @@
 
 namespace coroner::test {
 
-namespace {
-
-// Made by bench/symbols/make_dump.sh, kept outside git.
-const fs::path kDistroDir = "/work/cache/bench-symbols";
-
-}  // namespace
-
 TEST_CASE("ipcs: a one-line error on the kernels without System V IPC", "[ipcs][errors]") {
   for (const DumpCase& dump : all_dumps()) {
     SECTION(dump.id) {
@@ -30,17 +23,9 @@ TEST_CASE("ipcs: a one-line error on the kernels without System V IPC", "[ipcs][
 }
 
 TEST_CASE("ipcs on the distro kernel's dump: its empty tables as crash 8.0.2 prints them", "[ipcs][crash]") {
-  const fs::path vmlinux = kDistroDir / "vmlinux", dump = kDistroDir / "dump" / "vmcore.elf-paging";
-  if (!fs::exists(vmlinux) || !fs::exists(dump)) {
-    WARN("no distro-kernel dump at " << kDistroDir << ": skipped");
-    return;
-  }
-  ProgramOptions options;
-  options.vmlinux = vmlinux.string();
-  options.dumps = {dump.string()};
-  options.cache_dir = (cache_dir() / "coroner").string();
-  options.os_model = linux_kernel::open_linux_kernel;
-  CommandRunner run(options, "distro dump");
+  const auto distro = distro_dump();
+  if (!distro) return;
+  CommandRunner run(distro->options(), "distro dump");
   const nlohmann::json doc = run.json("ipcs");
   for (const char* kind : {"shared_memory", "semaphores", "message_queues"}) {
     REQUIRE(doc.contains(kind));
@@ -49,18 +34,8 @@ TEST_CASE("ipcs on the distro kernel's dump: its empty tables as crash 8.0.2 pri
   CHECK_FALSE(doc.contains("errors"));
   if (!crash_installed()) return;
   const std::vector<std::string> commands = {"ipcs", "ipcs -s", "ipcs -m", "ipcs -q", "ipcs -q -m"};
-  std::string script;
-  for (const std::string& c : commands) script += c + "\np 0x5eed5eed5eed\n";
-  const fs::path input = cache_dir() / fmt::format("ipcs_crash.{}.in", getpid());
-  std::ofstream(input) << script << "q\n";
-  const std::string text = run_command("timeout 600 crash -s " + vmlinux.string() + " " + dump.string() + " < " +
-                                       input.string() + " 2>/dev/null || true");
-  std::vector<std::string> outputs(1);
-  for (const std::string& line : lines_of(text)) {
-    if (line.starts_with("$") && line.ends_with(" = 104373592874733")) outputs.emplace_back();
-    else if (!line.starts_with("WARNING: active task") && !(line.empty() && outputs.back().empty())) outputs.back() += line + "\n";
-  }
-  REQUIRE(outputs.size() == commands.size() + 1);
+  const std::vector<std::string> outputs = crash_outputs(distro->vmlinux, distro->dump, commands);
+  REQUIRE(outputs.size() == commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     INFO(commands[i]);
     check_same_lines(run.text(commands[i]), outputs[i]);

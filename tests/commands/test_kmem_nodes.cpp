@@ -3,8 +3,10 @@
 // holds the RAM its "Memory: X/YK available" line counted, the memory
 // sections cover the node and their mem_map is kmem -p's struct page of
 // their first frame, -F lists as many blocks as -f counts, -m reads what
-// -p reads; bad arguments.
+// -p reads; the memory blocks of the distro kernel's dump next to crash
+// 8.0.2; bad arguments.
 #include "tests/commands/command_runner.hpp"
+#include "tests/commands/crash_session.hpp"
 #include "tests/commands/guest_console.hpp"
 
 namespace coroner::test {
@@ -86,6 +88,26 @@ TEST_CASE("kmem -F lists the blocks kmem -f counts, -m the members kmem -p reads
         CHECK(shown["lru"].get<std::string>().size() == 2 * 16 + 1);  // list_head: next,prev
       }
     }
+  }
+}
+
+TEST_CASE("kmem -n on the distro kernel's dump: its memory blocks too, as crash 8.0.2 prints them", "[kmem][crash]") {
+  const auto distro = distro_dump();
+  if (!distro) return;
+  CommandRunner run(distro->options(), "distro dump");
+  const nlohmann::json doc = run.json("kmem -n");
+  REQUIRE_FALSE(doc["memory_blocks"].empty());  // Debian's kernel has memory hotplug
+  for (const auto& block : doc["memory_blocks"]) {
+    CHECK(block["state"] == "ONLINE");
+    CHECK(block["name"] == fmt::format("memory{}", block["start_section_no"].get<uint64_t>()));  // 128 MiB blocks of one section
+  }
+  if (!crash_installed()) return;
+  const std::vector<std::string> commands = {"kmem -n", "kmem -m flags,mapping,index"};
+  const std::vector<std::string> outputs = crash_outputs(distro->vmlinux, distro->dump, commands);
+  REQUIRE(outputs.size() == commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    INFO(commands[i]);
+    check_same_lines(run.text(commands[i]), outputs[i]);
   }
 }
 
