@@ -40,7 +40,8 @@ Command log_command();
 Command vm_command();
 Command files_command();
 Command sig_command();
-// runq.cpp, mount.cpp, irq.cpp, swap.cpp, timer.cpp, waitq.cpp
+// runq.cpp, mount.cpp, irq.cpp, swap.cpp, timer.cpp, waitq.cpp, ipcs.cpp
+Command ipcs_command();
 Command runq_command();
 Command mount_command();
 Command irq_command();

@@ -1,6 +1,10 @@
 // dev: crash's device data. Without options the character device majors
-// (CHRDEV NAME CDEV OPERATIONS, from chrdevs[]); -p the PCI buses and
-// devices (ROOT BUS BUSNAME, then PCI DEV DO:BU:SL.FN CLASS PCI_ID TYPE).
+// (CHRDEV NAME CDEV OPERATIONS, from chrdevs[]) and the block device majors
+// (BLKDEV NAME GENDISK OPERATIONS); -d the disks with their requests in
+// flight (MAJOR GENDISK NAME REQUEST_QUEUE TOTAL READ WRITE); -p the PCI
+// buses and devices (ROOT BUS BUSNAME, then PCI DEV DO:BU:SL.FN CLASS
+// PCI_ID TYPE).
+#include "analyzer/os/linux/block_devices.hpp"
 #include "analyzer/os/linux/devices.hpp"
 #include "commands/builtin.hpp"
 
@@ -10,7 +14,7 @@ namespace coroner::commands {
 
 namespace {
 
-constexpr std::string_view kUsage = "dev [-p]";
+constexpr std::string_view kUsage = "dev [-d | -p]";
 
 std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
@@ -30,18 +34,34 @@ nlohmann::json errors_json(const std::vector<Error>& skipped) {
   return errors;
 }
 
-Expected<void> show_char_devices(CommandContext& ctx) {
+std::string centered(std::string_view text, size_t width, bool rjust) {
+  if (text.size() >= width) return std::string(text);
+  const size_t left = (width - text.size() + (rjust ? 1 : 0)) / 2;
+  return std::string(left, ' ') + std::string(text) + std::string(width - text.size() - left, ' ');
+}
+
+Expected<void> show_devices(CommandContext& ctx) {
   CORONER_TRY(chars, linux_kernel::char_devices(ctx.program));
+  CORONER_TRY(blocks, linux_kernel::block_devices(ctx.program));
+  auto optional_hex = [](uint64_t value) { return value ? nlohmann::json(hex(value)) : nlohmann::json(nullptr); };
   if (ctx.json()) {
-    nlohmann::json list = nlohmann::json::array();
+    nlohmann::json list = nlohmann::json::array(), block_list = nlohmann::json::array();
     for (const auto& d : chars.devices)
       list.push_back({{"major", d.major},
                       {"name", d.name},
-                      {"cdev", d.cdev ? nlohmann::json(hex(d.cdev)) : nlohmann::json(nullptr)},
+                      {"cdev", optional_hex(d.cdev)},
                       {"operations", d.operations ? nlohmann::json(operations_text(ctx.program, d.operations))
                                                   : nlohmann::json(nullptr)}});
-    nlohmann::json doc = {{"chrdevs", list}};
-    if (!chars.skipped.empty()) doc["errors"] = errors_json(chars.skipped);
+    for (const auto& b : blocks.majors)
+      block_list.push_back({{"major", b.major},
+                            {"name", b.name},
+                            {"gendisk", optional_hex(b.gendisk)},
+                            {"operations", b.operations ? nlohmann::json(operations_text(ctx.program, b.operations))
+                                                        : nlohmann::json(nullptr)}});
+    nlohmann::json doc = {{"chrdevs", list}, {"blkdevs", block_list}};
+    std::vector<Error> skipped = chars.skipped;
+    skipped.insert(skipped.end(), blocks.skipped.begin(), blocks.skipped.end());
+    if (!skipped.empty()) doc["errors"] = errors_json(skipped);
     ctx.emit(doc);
     return {};
   }
@@ -53,6 +73,49 @@ Expected<void> show_char_devices(CommandContext& ctx) {
                              operations_text(ctx.program, d.operations));
   }
   print_skipped(ctx.out, chars.skipped);
+  ctx.out << "\nBLKDEV    NAME           " << centered("GENDISK", 16, true) << "  " << fmt::format("{:<16}\n", "OPERATIONS");
+  for (const auto& b : blocks.majors) {
+    const std::string name = b.name.empty() ? "(unknown)" : b.name;
+    if (b.operations == 0) ctx.out << fmt::format(" {:3}      {:<13}  {}\n", b.major, name, centered("(none)", 16, false));
+    else
+      ctx.out << fmt::format(" {:3}      {:<13}  {:16x}  {}\n", b.major, name, b.gendisk,
+                             operations_text(ctx.program, b.operations));
+  }
+  print_skipped(ctx.out, blocks.skipped);
+  return {};
+}
+
+// crash leaves out RAM disks and loop devices.
+bool listed_disk(const linux_kernel::Disk& disk) {
+  return !disk.name.starts_with("ram") && !disk.name.starts_with("loop");
+}
+
+Expected<void> show_disk_io(CommandContext& ctx) {
+  CORONER_TRY(blocks, linux_kernel::block_devices(ctx.program));
+  auto count = [](const std::optional<uint64_t>& value) { return value ? fmt::format("{}", *value) : "?"; };
+  if (ctx.json()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& d : blocks.disks) {
+      if (!listed_disk(d)) continue;
+      auto number = [](const std::optional<uint64_t>& value) { return value ? nlohmann::json(*value) : nlohmann::json(nullptr); };
+      list.push_back({{"major", d.major}, {"gendisk", hex(d.gendisk)}, {"name", d.name},
+                      {"request_queue", hex(d.queue)},
+                      {"total", d.reads && d.writes ? nlohmann::json(*d.reads + *d.writes) : nlohmann::json(nullptr)},
+                      {"read", number(d.reads)}, {"write", number(d.writes)}});
+    }
+    nlohmann::json doc = {{"disks", list}};
+    if (!blocks.skipped.empty()) doc["errors"] = errors_json(blocks.skipped);
+    ctx.emit(doc);
+    return {};
+  }
+  ctx.out << "MAJOR GENDISK            NAME       REQUEST_QUEUE      TOTAL  READ WRITE \n";
+  for (const auto& d : blocks.disks) {
+    if (!listed_disk(d)) continue;
+    const std::string total = d.reads && d.writes ? fmt::format("{}", *d.reads + *d.writes) : "?";
+    ctx.out << fmt::format("{:>5} {:<16x}   {:<10} {:<16x}   {:>5} {:>5} {:>5} \n", d.major, d.gendisk, d.name, d.queue,
+                           total, count(d.reads), count(d.writes));
+  }
+  print_skipped(ctx.out, blocks.skipped);
   return {};
 }
 
@@ -131,20 +194,24 @@ Expected<void> show_pci(CommandContext& ctx) {
 }
 
 Expected<void> run_dev(CommandContext& ctx, const Arguments& args) {
-  if (args.empty()) return show_char_devices(ctx);
+  if (args.empty()) return show_devices(ctx);
   if (args.size() == 1 && args[0] == "-p") return show_pci(ctx);
+  if (args.size() == 1 && args[0] == "-d") return show_disk_io(ctx);
   return make_error(Errc::invalid_argument, "unknown option {} (usage: {})", args[0], kUsage);
 }
 
 }  // namespace
 
 Command dev_command() {
-  return {"dev", "character devices (chrdevs) with their cdev and operations; -p the PCI buses and devices",
-          "  dev [-p]\n"
-          "    (none)  each registered character device major: CHRDEV NAME CDEV OPERATIONS\n"
+  return {"dev", "character and block devices with their operations; -d disk I/O in flight; -p the PCI devices",
+          "  dev [-d | -p]\n"
+          "    (none)  each registered character device major: CHRDEV NAME CDEV OPERATIONS, then each\n"
+          "            block device major (major_names[]): BLKDEV NAME GENDISK OPERATIONS, a disk of it\n"
+          "    -d      each disk (but RAM disks and loop devices): MAJOR GENDISK NAME REQUEST_QUEUE and its\n"
+          "            requests in flight, TOTAL READ WRITE (\"?\" when they cannot be counted)\n"
           "    -p      the PCI hierarchy from pci_root_buses: ROOT BUS BUSNAME, each bus's devices\n"
           "            PCI DEV DO:BU:SL.FN CLASS PCI_ID TYPE, then its child buses\n"
-          "  crash> dev -p",
+          "  crash> dev -d",
           run_dev};
 }
 

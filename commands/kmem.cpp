@@ -4,7 +4,8 @@
 //   kmem -S [CACHE]     their slabs and objects (kmem_slabs.cpp)
 //   kmem -v             vmalloc areas: VMAP_AREA VM_STRUCT ADDRESS RANGE SIZE
 //   kmem -V             the vm_stat counters
-//   kmem -z, -f         zones, their free lists; -p [ADDRESS] struct pages; -g [FLAGS] page flags
+//   kmem -n, -m MEMBERS memory nodes and sections; struct page members (kmem_nodes.cpp)
+//   kmem -z, -f, -F     zones, their free lists (and blocks); -p [ADDRESS] struct pages; -g [FLAGS] page flags
 //                       (kmem_pages.cpp)
 //   kmem -h             hugetlb pools
 //   kmem ADDRESS        what the address is (kmem_address.cpp)
@@ -20,7 +21,7 @@ namespace coroner::commands {
 
 namespace {
 
-constexpr std::string_view kUsage = "kmem -i | -v | -V | -z | -f | -h | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS";
+constexpr std::string_view kUsage = "kmem -i | -v | -V | -n | -z | -f | -F | -h | -s|-S [CACHE] | -p [ADDRESS] | -m MEMBERS | -g [FLAGS] | ADDRESS";
 
 std::string hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
@@ -215,7 +216,7 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
   char mode = 0;
   std::vector<std::string> words;
   for (const std::string& a : args) {
-    if (a.size() == 2 && a[0] == '-' && std::string_view("isSvVpgzhf").find(a[1]) != std::string_view::npos) {
+    if (a.size() == 2 && a[0] == '-' && std::string_view("isSvVpgzhfFnm").find(a[1]) != std::string_view::npos) {
       if (mode && mode != a[1])
         return make_error(Errc::invalid_argument, "-{} and {} exclude each other (usage: {})", mode, a, kUsage);
       mode = a[1];
@@ -234,8 +235,16 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
     case 'z':
     case 'h':
     case 'f':
+    case 'F':
+    case 'n':
       if (!words.empty()) return make_error(Errc::invalid_argument, "-{} takes no argument (usage: {})", mode, kUsage);
-      return mode == 'z' ? show_zones(ctx) : mode == 'h' ? show_huge_pools(ctx) : show_free_lists(ctx);
+      if (mode == 'n') return show_memory_nodes(ctx);
+      return mode == 'z' ? show_zones(ctx) : mode == 'h' ? show_huge_pools(ctx) : show_free_lists(ctx, mode == 'F');
+    case 'm':
+      if (words.size() != 1)
+        return make_error(Errc::invalid_argument, "-m takes one comma-separated list of struct page members (usage: {})",
+                          kUsage);
+      return show_page_members(ctx, words[0]);
     case 'p':
     case 'g': {
       if (words.size() > 1) return make_error(Errc::invalid_argument, "-{} takes one argument (usage: {})", mode, kUsage);
@@ -265,7 +274,8 @@ Expected<void> run_kmem(CommandContext& ctx, const Arguments& args) {
 
 Command kmem_command() {
   return {"kmem", "kernel memory: usage summary, slab caches, vmalloc areas, what an address is",
-          "  kmem -i | -v | -V | -z | -f | -h | -s|-S [CACHE] | -p [ADDRESS] | -g [FLAGS] | ADDRESS\n"
+          "  kmem -i | -v | -V | -n | -z | -f | -F | -h | -s|-S [CACHE] | -p [ADDRESS] | -m MEMBERS | -g [FLAGS] |\n"
+          "       ADDRESS\n"
           "    -i         memory usage: TOTAL MEM, FREE, USED, SHARED, BUFFERS, CACHED, SLAB, the hugetlb\n"
           "               pools, swap, the overcommit limit and what is committed (PAGES TOTAL PERCENTAGE)\n"
           "    -s [CACHE] SLUB caches, or the one named (or at that kmem_cache address):\n"
@@ -276,12 +286,19 @@ Command kmem_command() {
           "    -v         vmalloc areas: VMAP_AREA VM_STRUCT ADDRESS RANGE SIZE\n"
           "    -V         the vm_stat counters (VM_ZONE_STAT, VM_NODE_STAT, VM_NUMA_STAT) and the per-CPU\n"
           "               VM_EVENT_STATES summed over the CPUs\n"
+          "    -n         each memory node (NODE SIZE PGLIST_DATA BOOTMEM_DATA NODE_ZONES, its MEM_MAP\n"
+          "               START_PADDR START_MAPNR) and its zones, then every present memory section\n"
+          "               (NR SECTION CODED_MEM_MAP MEM_MAP STATE PFN; STATE: Present, Memmap, Online,\n"
+          "               Early, zone Device), then memory hotplug's blocks (MEM_BLOCK NAME PHYSICAL RANGE\n"
+          "               NODE STATE START_SECTION_NO)\n"
           "    -z         each zone: SIZE, PRESENT, MIN/LOW/HIGH watermarks and its VM_STAT counters\n"
           "    -f         each zone's free lists: AREA SIZE FREE_AREA_STRUCT BLOCKS PAGES per order and\n"
           "               migrate type, then nr_free_pages, \"(verified)\" when the lists add up to it\n"
+          "    -F         the same with every free block of each list (its first struct page)\n"
           "    -h         the hugetlb pools: HSTATE SIZE FREE TOTAL NAME (an error without hugetlbfs)\n"
           "    -p [ADDRESS] the struct page of ADDRESS (a struct page, or an address mapped to one):\n"
           "               PAGE PHYSICAL MAPPING INDEX CNT FLAGS; without ADDRESS every page of RAM\n"
+          "    -m MEMBERS the struct page members named (\"flags,_refcount\") of every page of RAM, in hex\n"
           "    -g [FLAGS] enum pageflags: PAGE-FLAG BIT VALUE, only those set in FLAGS (hex) when given\n"
           "    ADDRESS    what the address is: the symbol that holds it, its vmalloc area, the slab object\n"
           "               (cache, SLAB MEMORY NODE TOTAL ALLOCATED FREE, [OBJECT] when allocated), the\n"

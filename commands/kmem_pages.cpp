@@ -106,7 +106,7 @@ Expected<void> show_page_flags(CommandContext& ctx, std::optional<uint64_t> flag
   return {};
 }
 
-Expected<void> show_free_lists(CommandContext& ctx) {
+Expected<void> show_free_lists(CommandContext& ctx, bool blocks) {
   CORONER_TRY(zones, linux_kernel::zones(ctx.program));
   CORONER_TRY(pages, linux_kernel::PageMap::of(ctx.program));
   std::vector<Error> errors;
@@ -123,14 +123,23 @@ Expected<void> show_free_lists(CommandContext& ctx) {
     out << (z.index ? "\n" : "") << zone_free_area_lines(*pages, z);
     nlohmann::json areas = nlohmann::json::array();
     if (free) {
-      CORONER_TRY(lists, linux_kernel::free_lists(ctx.program, z, errors));
-      out << "AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES\n";
+      CORONER_TRY(lists, linux_kernel::free_lists(ctx.program, z, errors, blocks));
+      if (!blocks) out << "AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES\n";
       for (const auto& l : lists) {
         const uint64_t block_pages = uint64_t{1} << l.order;
-        out << free_area_line(*pages, l) << fmt::format("{:6} {:6}\n", l.blocks, l.blocks * block_pages);
+        // -F: crash's header again above each list, then the list's blocks.
+        if (blocks) out << "AREA    SIZE  FREE_AREA_STRUCT\n" << free_area_line(*pages, l) << '\n';
+        else out << free_area_line(*pages, l) << fmt::format("{:6} {:6}\n", l.blocks, l.blocks * block_pages);
+        for (uint64_t head : l.heads) out << fmt::format("{:x}\n", head);
         found += static_cast<int64_t>(l.blocks * block_pages);
-        areas.push_back({{"order", l.order}, {"type", l.type}, {"free_list", hex(l.list)}, {"blocks", l.blocks},
-                         {"pages", l.blocks * block_pages}});
+        nlohmann::json area = {{"order", l.order}, {"type", l.type}, {"free_list", hex(l.list)}, {"blocks", l.blocks},
+                               {"pages", l.blocks * block_pages}};
+        if (blocks) {
+          std::vector<std::string> heads;
+          for (uint64_t head : l.heads) heads.push_back(hex(head));
+          area["block_pages"] = heads;
+        }
+        areas.push_back(std::move(area));
       }
     }
     list.push_back({{"node", z.node}, {"zone", z.index}, {"name", z.name}, {"size", z.spanned}, {"free", free},

@@ -42,11 +42,16 @@ std::optional<linux_kernel::PageInfo> page_of(const Program& program, const linu
 std::string zone_free_area_lines(const linux_kernel::PageMap& pages, const linux_kernel::ZoneInfo& zone);
 std::string free_area_line(const linux_kernel::PageMap& pages, const linux_kernel::FreeList& list);
 
-// kmem -p [ADDRESS], -g [FLAGS], -z, -f (kmem_pages.cpp).
+// kmem -p [ADDRESS], -g [FLAGS], -z, -f, -F (kmem_pages.cpp).
 Expected<void> show_pages(CommandContext& ctx, std::optional<uint64_t> address);
 Expected<void> show_page_flags(CommandContext& ctx, std::optional<uint64_t> flags);
 Expected<void> show_zones(CommandContext& ctx);
-Expected<void> show_free_lists(CommandContext& ctx);
+// -F: each free list's blocks too (their first struct page).
+Expected<void> show_free_lists(CommandContext& ctx, bool blocks);
+
+// kmem -n, -m MEMBERS (kmem_nodes.cpp).
+Expected<void> show_memory_nodes(CommandContext& ctx);
+Expected<void> show_page_members(CommandContext& ctx, std::string_view members);
 
 // kmem -S [CACHE]: every slab of the cache (of every cache) with its
 // objects (kmem_slabs.cpp).

@@ -17,6 +17,7 @@ const std::vector<Command>& all_commands() {
       log_command(),
       vm_command(), files_command(), sig_command(),
       runq_command(), mount_command(), irq_command(), swap_command(), timer_command(), waitq_command(),
+      ipcs_command(),
       net_command(), ptov_command(), ptob_command(), btop_command(), mach_command(),
       dev_command(), pte_command(),
       kmem_command(),

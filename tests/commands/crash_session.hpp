@@ -3,12 +3,14 @@
 #pragma once
 
 #include "tests/support/fixtures.hpp"
+#include "tests/support/program_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -38,8 +40,9 @@ inline bool crash_installed() {
   return false;
 }
 
-// Runs crash once over all commands; returns each command's output.
-inline std::vector<std::string> crash_outputs(const DumpCase& dump, const std::vector<std::string>& commands) {
+// Runs crash once over all commands on VMLINUX and DUMP; returns each command's output.
+inline std::vector<std::string> crash_outputs(const std::string& vmlinux, const std::string& dump_file,
+                                              const std::vector<std::string>& commands) {
   const std::string marker = "104373592874733";  // p 0x5eed5eed5eed
   // One script per process: ctest runs the crash comparisons in parallel.
   const fs::path script = cache_dir() / fmt::format("crash_compare.{}.in", getpid());
@@ -50,8 +53,8 @@ inline std::vector<std::string> crash_outputs(const DumpCase& dump, const std::v
     for (const std::string& command : commands) out << command << "\np 0x5eed5eed5eed\n";
     out << "q\n";
   }
-  const std::string text = run_command("timeout 300 crash -s " + dump.vmlinux() + " " + dump.files().front() + " < " +
-                                       script.string() + " 2>/dev/null || true");
+  const std::string text = run_command("timeout 600 crash -s " + vmlinux + " " + dump_file + " < " + script.string() +
+                                       " 2>/dev/null || true");
   std::vector<std::string> outputs;
   std::string current;
   std::istringstream lines(text);
@@ -64,6 +67,29 @@ inline std::vector<std::string> crash_outputs(const DumpCase& dump, const std::v
     }
   }
   return outputs;
+}
+
+inline std::vector<std::string> crash_outputs(const DumpCase& dump, const std::vector<std::string>& commands) {
+  return crash_outputs(dump.vmlinux(), dump.files().front(), commands);
+}
+
+// The distro-kernel dump of bench/symbols/make_dump.sh (Debian's 6.1 kernel,
+// full config), kept outside git; nullopt (with a warning) when absent.
+struct DistroDump {
+  std::string vmlinux, dump;
+  ProgramOptions options() const {
+    ProgramOptions o;
+    o.vmlinux = vmlinux, o.dumps = {dump}, o.cache_dir = (cache_dir() / "coroner").string();
+    o.os_model = linux_kernel::open_linux_kernel;
+    return o;
+  }
+};
+inline std::optional<DistroDump> distro_dump() {
+  const fs::path dir = "/work/cache/bench-symbols";
+  DistroDump d{(dir / "vmlinux").string(), (dir / "dump" / "vmcore.elf-paging").string()};
+  if (fs::exists(d.vmlinux) && fs::exists(d.dump)) return d;
+  WARN("no distro-kernel dump in " << dir << ": skipped");
+  return std::nullopt;
 }
 
 // Each command's text, from `run` and from crash over the same dump, line by line.

@@ -1,8 +1,9 @@
 // dev on every fixture dump: the character device majors every kernel
 // registers (mem, the console and tty devices) with their operations, and
 // dev -p's PCI devices against what the guest kernel announced on its
-// console ("pci 0000:00:02.0: [1234:1111] type 00 class 0x030000"); next to
-// crash 8.0.2 on x86_64.
+// console ("pci 0000:00:02.0: [1234:1111] type 00 class 0x030000"), the
+// block devices and dev -d's disks against the virtio disks it announced
+// ("virtio_blk virtio1: [vda] ..."); next to crash 8.0.2 on x86_64.
 #include "tests/commands/command_runner.hpp"
 #include "tests/commands/crash_session.hpp"
 #include "tests/commands/guest_console.hpp"
@@ -83,25 +84,57 @@ TEST_CASE("dev lists the character devices every fixture kernel registers", "[de
   }
 }
 
+TEST_CASE("dev lists the virtio block major and dev -d the console's virtio disks on every dump", "[dev][facts]") {
+  static const std::regex announced(R"(^virtio_blk virtio\d+: \[(\w+)\] \d+ 512-byte logical blocks)");
+  for (const DumpCase& dump : all_dumps()) {
+    SECTION(dump.id) {
+      std::vector<std::string> expected;
+      for (const auto& [stamp, text] : console_lines(dump)) {
+        std::smatch m;
+        if (std::regex_search(text, m, announced)) expected.push_back(m[1]);
+      }
+      CommandRunner run(dump);
+      const nlohmann::json devices = run.json("dev"), disks = run.json("dev -d");
+      CHECK_FALSE(devices.contains("errors"));
+      CHECK_FALSE(disks.contains("errors"));
+      if (expected.empty()) {  // the panic-qemu guests have no disk
+        CHECK(disks["disks"].empty());
+      } else {
+        std::optional<nlohmann::json> virtblk;
+        for (const auto& b : devices["blkdevs"])
+          if (b["name"] == "virtblk") virtblk = b;
+        REQUIRE(virtblk);
+        CHECK((*virtblk)["operations"] == "virtblk_fops");
+        std::vector<std::string> names;
+        bool gendisk_listed = false;
+        for (const auto& d : disks["disks"]) {
+          names.push_back(d["name"]);
+          CHECK(d["major"] == (*virtblk)["major"]);
+          gendisk_listed |= d["gendisk"] == (*virtblk)["gendisk"];
+          REQUIRE(d["total"].is_number());
+          CHECK(d["total"].get<uint64_t>() == d["read"].get<uint64_t>() + d["write"].get<uint64_t>());
+        }
+        CHECK(names == expected);
+        CHECK(gendisk_listed);
+        CHECK_THAT(run.text("dev -d"), Catch::StartsWith("MAJOR GENDISK            NAME       REQUEST_QUEUE      TOTAL  READ WRITE \n"));
+      }
+    }
+  }
+}
+
 TEST_CASE("dev rejects bad arguments with one line", "[dev][errors]") {
   CommandRunner run(fixture_case("x86_64/oops-kdump/d31"));
   CHECK_THAT(run.failure("dev -z"), Catch::Contains("unknown option -z"));
 }
 
-TEST_CASE("dev and dev -p print what crash 8.0.2 prints on the x86_64 dumps", "[dev][pci][crash]") {
+TEST_CASE("dev, dev -d and dev -p print what crash 8.0.2 prints on the x86_64 dumps", "[dev][pci][crash]") {
   if (!crash_installed()) return;
   for (const std::string id : {"x86_64/oops-kdump/d31", "x86_64/panic-qemu/kdump-zlib"}) {
     SECTION(id) {
       const DumpCase& dump = fixture_case(id);
-      const std::vector<std::string> commands = {"dev", "dev -p"};
-      const std::vector<std::string> expected = crash_outputs(dump, commands);
-      REQUIRE(expected.size() == commands.size());
+      const std::vector<std::string> commands = {"dev", "dev -d", "dev -p"};
       CommandRunner run(dump);
-      // crash's dev goes on with the block devices (BLKDEV), which coroner
-      // does not show yet: the character devices are compared.
-      std::string chars = expected[0].substr(0, expected[0].find("\n\nBLKDEV") + 1);
-      check_same_lines(run.text("dev"), chars);
-      check_same_lines(run.text("dev -p"), expected[1]);
+      check_same_as_crash(run, dump, commands);
     }
   }
 }

@@ -1,6 +1,6 @@
 // help CMD: crash's help page (NAME, SYNOPSIS, DESCRIPTION, EXAMPLES) from
 // each command's one usage text; every example runs on the x86_64 oops
-// dump.
+// dump (ipcs's gives its error there: no CONFIG_SYSVIPC).
 #include "commands/command_usage.hpp"
 #include "tests/commands/command_runner.hpp"
 
@@ -30,6 +30,10 @@ TEST_CASE("help CMD shows the synopsis, every option and an example of each comm
     for (const std::string& example : usage.examples) {
       if (example == "q") continue;  // it would end the session, nothing to show
       INFO(example);
+      if (command.name == "ipcs") {  // the fixture kernels have no System V IPC: its one-line error
+        CHECK_THAT(run.failure(example), Catch::Contains("CONFIG_SYSVIPC is not set"));
+        continue;
+      }
       CHECK_FALSE(run.text(example).empty());
     }
   }

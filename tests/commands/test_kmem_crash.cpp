@@ -1,5 +1,5 @@
 // kmem next to crash 8.0.2 on the x86_64 fixture dumps, line by line: -s
-// (every cache's counts), -S (slabs and objects), -v, -V, -z, -f, -g, -p
+// (every cache's counts), -S (slabs and objects), -v, -V, -z, -f, -F, -n, -m, -g, -p
 // (every page, and one) and kmem ADDRESS on the fx_items objects
 // agree; -i agrees but for SLAB, where crash 8.0.2 looks for vm_stat names
 // that 5.9 renamed (NR_SLAB_*_B) and falls back to counting PG_slab pages,
@@ -9,7 +9,7 @@
 
 namespace coroner::test {
 
-TEST_CASE("kmem -s, -S, -i, -v, -V, -z, -f, -g, -p and kmem ADDRESS match crash 8.0.2 where crash is right", "[kmem][crash]") {
+TEST_CASE("kmem -s, -S, -i, -v, -V, -z, -f, -F, -n, -m, -g, -p and kmem ADDRESS match crash 8.0.2 where crash is right", "[kmem][crash]") {
   if (!crash_installed()) return;
   for (const std::string id : {"x86_64/oops-kdump/d31", "x86_64/panic-qemu/kdump-zlib", "x86_64/oops-kdump-la57/d31"}) {
     SECTION(id) {
@@ -18,7 +18,8 @@ TEST_CASE("kmem -s, -S, -i, -v, -V, -z, -f, -g, -p and kmem ADDRESS match crash 
                                            "kmem -V",           "kmem -s kmalloc-64", "kmem -S kmalloc-64",
                                            "kmem -S task_struct", "kmem -S kmem_cache_node",
                                            "kmem -z",           "kmem -g",           "kmem -g 1200",
-                                           "kmem -p",           "kmem -f"};
+                                           "kmem -p",           "kmem -f",           "kmem -F",
+                                           "kmem -n",           "kmem -m flags,mapping,index,lru,_mapcount"};
       for (const auto& item : dump.facts()["values"]["fx_items"])
         for (const char* command : {"kmem ", "kmem -p "}) commands.push_back(command + item["addr"].get<std::string>().substr(2));
       const std::vector<std::string> expected = crash_outputs(dump, commands);

@@ -135,15 +135,37 @@ std::optional<uint64_t> MemMapLocator::root_address(uint64_t root) const {
   return address;
 }
 
-// The decoded mem_map of a present section: the coded value is the array's
-// address minus the section's first pfn (in struct pages).
-std::optional<uint64_t> MemMapLocator::section_mem_map(uint64_t section) const {
+std::optional<MemSection> MemMapLocator::present_section(uint64_t section) const {
   auto root = root_address(section / sections_per_root_);
   if (!root) return std::nullopt;
-  uint64_t address = *root + (section % sections_per_root_) * section_size_ + section_map_offset_;
-  auto coded = memory_->read_u64(address);
+  uint64_t address = *root + (section % sections_per_root_) * section_size_;
+  auto coded = memory_->read_u64(address + section_map_offset_);
   if (!coded || !(*coded & kSectionMarkedPresent)) return std::nullopt;
-  return (*coded & kSectionMapMask) + section * pages_per_section_ * struct_page_size_;
+  // The coded value is the array's address minus the section's first pfn
+  // (in struct pages).
+  const uint64_t pfn = section * pages_per_section_;
+  return MemSection{section, address, *coded & kSectionMapMask, (*coded & kSectionMapMask) + pfn * struct_page_size_,
+                    *coded & ~kSectionMapMask, pfn};
+}
+
+std::optional<uint64_t> MemMapLocator::section_mem_map(uint64_t section) const {
+  auto found = present_section(section);
+  if (!found) return std::nullopt;
+  return found->mem_map;
+}
+
+std::vector<MemSection> MemMapLocator::present_sections() const {
+  std::vector<MemSection> sections;
+  if (model_ == Model::flatmem) return sections;
+  for (uint64_t root = 0; root < root_count_; ++root) {
+    if (!root_address(root)) continue;  // an absent (or unreadable) root: none of its sections is present
+    for (uint64_t i = 0; i < sections_per_root_; ++i) {
+      const uint64_t nr = root * sections_per_root_ + i;
+      if (nr >= section_count_) break;
+      if (auto section = present_section(nr)) sections.push_back(*section);
+    }
+  }
+  return sections;
 }
 
 std::optional<MemMapSpan> MemMapLocator::span_of(uint64_t pfn) const {

@@ -24,6 +24,15 @@ struct MemMapSpan {
   uint64_t mem_map = 0;
 };
 
+// A present memory section (SPARSEMEM): mem_section[nr] at `address`, its
+// section_mem_map coded (the array's address less the section's first pfn
+// in struct pages, flags masked off) and decoded, and its SECTION_* flag
+// bits (present, has mem_map, online, early, zone device).
+struct MemSection {
+  uint64_t nr = 0, address = 0, coded = 0, mem_map = 0, flags = 0;
+  uint64_t pfn = 0;  // its first page frame
+};
+
 class MemMapLocator {
  public:
   enum class Model { sparsemem_extreme, sparsemem, flatmem };
@@ -47,10 +56,14 @@ class MemMapLocator {
   // The span holding `pfn`, or nullopt when the kernel has no struct page
   // for it (no present section, unreadable mem_section, pfn out of range).
   std::optional<MemMapSpan> span_of(uint64_t pfn) const;
+  // Every present section in order (nr below NR_MEM_SECTIONS; sections of
+  // an unreadable root are left out); empty for FLATMEM.
+  std::vector<MemSection> present_sections() const;
 
  private:
   explicit MemMapLocator(const KernelMemory& memory) : memory_(&memory) {}
   std::optional<uint64_t> section_mem_map(uint64_t section) const;
+  std::optional<MemSection> present_section(uint64_t section) const;
   std::optional<uint64_t> root_address(uint64_t root) const;
   bool plausible_mem_map(uint64_t vaddr) const;
   // True when some section of `ram` is present and every present one

@@ -293,6 +293,28 @@ Expected<std::vector<HugePool>> huge_pools(const Program& program) {
   return pools;
 }
 
+Expected<std::vector<MemoryNode>> memory_nodes(const Program& program) {
+  const KernelMemory& memory = program.memory();
+  CORONER_TRY(start_pfn, program.member_offset("struct pglist_data", "node_start_pfn"));
+  CORONER_TRY(spanned, program.member_offset("struct pglist_data", "node_spanned_pages"));
+  CORONER_TRY(present, program.member_offset("struct pglist_data", "node_present_pages"));
+  auto node_id = program.member_offset("struct pglist_data", "node_id");
+  std::vector<MemoryNode> result;
+  for (uint64_t pgdat : nodes(program)) {
+    MemoryNode node;
+    node.pgdat = pgdat;
+    node.id = static_cast<unsigned>(result.size());
+    if (node_id)
+      if (auto id = memory.read_u32(pgdat + *node_id)) node.id = *id;
+    CORONER_TRY(first, memory.read_u64(pgdat + start_pfn));
+    CORONER_TRY(spanned_pages, memory.read_u64(pgdat + spanned));
+    CORONER_TRY(present_pages, memory.read_u64(pgdat + present));
+    node.start_pfn = first, node.spanned = spanned_pages, node.present = present_pages;
+    result.push_back(node);
+  }
+  return result;
+}
+
 Expected<std::vector<ZoneInfo>> zones(const Program& program) {
   const KernelMemory& memory = program.memory();
   CORONER_TRY(debug, program.debug_info());
@@ -341,7 +363,8 @@ Expected<std::vector<ZoneInfo>> zones(const Program& program) {
   return result;
 }
 
-Expected<std::vector<FreeList>> free_lists(const Program& program, const ZoneInfo& zone, std::vector<Error>& errors) {
+Expected<std::vector<FreeList>> free_lists(const Program& program, const ZoneInfo& zone, std::vector<Error>& errors,
+                                           bool heads) {
   CORONER_TRY(debug, program.debug_info());
   CORONER_TRY(free_area, program.member_offset("struct zone", "free_area"));
   CORONER_TRY(areas_member, debug->find_member("struct zone", "free_area"));
@@ -351,6 +374,7 @@ Expected<std::vector<FreeList>> free_lists(const Program& program, const ZoneInf
   CORONER_TRY(lists_member, debug->find_member("struct free_area", "free_list"));
   CORONER_TRY(lists_type, symbols::underlying(lists_member.type));
   CORONER_TRY(list_head_size, program.type_size("struct list_head"));
+  CORONER_TRY(lru, program.member_offset("struct page", "lru"));  // the buddy list link
   const uint64_t orders = areas_type->length().value_or(0);
   const uint64_t types = lists_type->length().value_or(1);
   std::vector<FreeList> result;
@@ -360,8 +384,9 @@ Expected<std::vector<FreeList>> free_lists(const Program& program, const ZoneInf
       FreeList list;
       list.order = static_cast<unsigned>(order), list.type = static_cast<unsigned>(type);
       list.list = zone.address + free_area + order * area_size + list_offset + type * list_head_size;
-      auto walked = walk_list(program.memory(), "free list", list.list, 0, budget, [&](uint64_t) -> Expected<void> {
+      auto walked = walk_list(program.memory(), "free list", list.list, lru, budget, [&](uint64_t page) -> Expected<void> {
         ++list.blocks;
+        if (heads) list.heads.push_back(page);
         return {};
       });
       result.push_back(list);

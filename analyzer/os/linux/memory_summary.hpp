@@ -46,16 +46,27 @@ struct ZoneInfo {
 };
 Expected<std::vector<ZoneInfo>> zones(const Program& program);
 
+// A memory node (pglist_data), as crash's `kmem -n` shows it.
+struct MemoryNode {
+  unsigned id = 0;
+  uint64_t pgdat = 0;
+  uint64_t start_pfn = 0, spanned = 0, present = 0;  // node_start_pfn, node_spanned_pages, node_present_pages
+};
+Expected<std::vector<MemoryNode>> memory_nodes(const Program& program);
+
 // One free list of a zone's buddy allocator: free_area[order].free_list[type]
 // and how many blocks of 2^order pages it holds.
 struct FreeList {
   unsigned order = 0, type = 0;
   uint64_t list = 0;  // the list_head
   uint64_t blocks = 0;
+  std::vector<uint64_t> heads;  // each block's first struct page, when asked for
 };
 // Every free list of the zone, by order then migrate type; a list that
 // cannot be walked ends the walk (the error in `errors`).
-Expected<std::vector<FreeList>> free_lists(const Program& program, const ZoneInfo& zone, std::vector<Error>& errors);
+// With `heads`, each block's first struct page too.
+Expected<std::vector<FreeList>> free_lists(const Program& program, const ZoneInfo& zone, std::vector<Error>& errors,
+                                           bool heads = false);
 
 // The free block (on a buddy free list) that holds the page frame `pfn`:
 // its zone, list and first struct page; nullopt when the frame is not free.

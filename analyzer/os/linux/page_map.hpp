@@ -41,6 +41,7 @@ class PageMap {
   static Expected<const PageMap*> of(const Program& program);
 
   const PageLayout& layout() const { return layout_; }
+  const MemMapLocator& locator() const { return locator_; }
   uint64_t page_size() const { return page_size_; }
   // The virtual address of physical 0 in the direct map.
   uint64_t direct_map_base() const { return direct_map_; }

@@ -36,10 +36,8 @@ Expected<uint64_t> timekeeper_uptime(const Program& program) {
 
 Expected<uint64_t> jiffies_uptime(const Program& program) {
   CORONER_TRY(hz, tick_rate(program));
-  CORONER_TRY(jiffies_address, program.symbol_address("jiffies_64"));
-  CORONER_TRY(jiffies, program.memory().read_u64(jiffies_address));
-  uint64_t initial = static_cast<uint32_t>(0 - kInitialJiffiesSeconds * hz);
-  return (jiffies - initial) / hz;
+  CORONER_TRY(ticks, uptime_ticks(program));
+  return ticks / hz;
 }
 
 Expected<uint64_t> cpu_mhz(const Program& program) {
@@ -175,6 +173,14 @@ Expected<int64_t> crash_time(const Program& program) {
   CORONER_TRY(tk, program.symbol_address("shadow_timekeeper"));
   CORONER_TRY(xtime, program.member_offset("struct timekeeper", "xtime_sec"));
   return program.memory().read_value<int64_t>(tk + xtime);
+}
+
+Expected<uint64_t> uptime_ticks(const Program& program) {
+  CORONER_TRY(hz, tick_rate(program));
+  CORONER_TRY(jiffies_address, program.symbol_address("jiffies_64"));
+  CORONER_TRY(jiffies, program.memory().read_u64(jiffies_address));
+  uint64_t initial = static_cast<uint32_t>(0 - kInitialJiffiesSeconds * hz);
+  return jiffies - initial;
 }
 
 Expected<uint64_t> uptime_seconds(const Program& program) {

@@ -42,6 +42,8 @@ Expected<int64_t> crash_time(const Program& program);
 // over HZ (from tick_nsec, TICK_NSEC = NSEC_PER_SEC / HZ); the timekeeper's
 // monotonic clock when those are missing.
 Expected<uint64_t> uptime_seconds(const Program& program);
+// The jiffies since boot: jiffies_64 since INITIAL_JIFFIES.
+Expected<uint64_t> uptime_ticks(const Program& program);
 
 // The wall-clock time of boot, seconds since the epoch: crash_time() minus
 // uptime_seconds(), crash's boot_date, from which `log -T` dates records.
