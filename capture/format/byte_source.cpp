@@ -13,6 +13,13 @@
 namespace coroner {
 namespace {
 
+Expected<void> check_within(const std::string& name, uint64_t size, uint64_t offset, uint64_t length) {
+  if (offset > size || length > size - offset)
+    return make_error(Errc::truncated, "{}: file ends at offset {:#x}, wanted {} bytes at offset {:#x}", name, size,
+                      length, offset);
+  return {};
+}
+
 class MappedFile final : public ByteSource {
  public:
   MappedFile(std::string name, const std::byte* data, uint64_t size)
@@ -27,9 +34,7 @@ class MappedFile final : public ByteSource {
   uint64_t size() const override { return size_; }
 
   Expected<void> read_at(uint64_t offset, std::span<std::byte> out) const override {
-    if (offset > size_ || out.size() > size_ - offset)
-      return make_error(Errc::truncated, "{}: file ends at offset {:#x}, wanted {} bytes at offset {:#x}",
-                        name_, size_, out.size(), offset);
+    CORONER_CHECK(check_within(name_, size_, offset, out.size()));
     std::memcpy(out.data(), data_ + offset, out.size());
     return {};
   }
@@ -60,9 +65,7 @@ class ReadFile final : public ByteSource {
   uint64_t size() const override { return size_; }
 
   Expected<void> read_at(uint64_t offset, std::span<std::byte> out) const override {
-    if (offset > size_ || out.size() > size_ - offset)
-      return make_error(Errc::truncated, "{}: file ends at offset {:#x}, wanted {} bytes at offset {:#x}",
-                        name_, size_, out.size(), offset);
+    CORONER_CHECK(check_within(name_, size_, offset, out.size()));
     size_t done = 0;
     while (done < out.size()) {
       ssize_t got = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));

@@ -20,24 +20,17 @@ constexpr uint32_t kReqOpMask = 0xff;        // REQ_OP_BITS: 8; odd operations w
 // Every gendisk that a block device inode of blockdev_superblock points to.
 Expected<std::vector<uint64_t>> inode_gendisks(const Program& program) {
   const KernelMemory& memory = program.memory();
-  CORONER_TRY(sb_symbol, program.symbol_address("blockdev_superblock"));
-  CORONER_TRY(sb, memory.read_u64(sb_symbol));
-  CORONER_TRY(s_inodes, program.member_offset("struct super_block", "s_inodes"));
-  CORONER_TRY(i_sb_list, program.member_offset("struct inode", "i_sb_list"));
   CORONER_TRY(bd_disk, program.member_offset("struct block_device", "bd_disk"));
   // The inode follows its block_device in a struct bdev_inode.
   auto vfs_inode = program.member_offset("struct bdev_inode", "vfs_inode");
   if (!vfs_inode) vfs_inode = program.type_size("struct block_device");
   if (!vfs_inode) return vfs_inode.error();
   std::vector<uint64_t> disks;
-  ListBudget budget{kMaxBlockInodes};
-  CORONER_CHECK(walk_list(memory, "block device inodes", sb + s_inodes, i_sb_list, budget,
-                          [&](uint64_t inode) -> Expected<void> {
-                            auto disk = memory.read_u64(inode - *vfs_inode + bd_disk);
-                            if (disk && *disk && std::find(disks.begin(), disks.end(), *disk) == disks.end())
-                              disks.push_back(*disk);
-                            return {};
-                          }));
+  CORONER_CHECK(for_each_block_device_inode(program, [&](uint64_t inode) -> Expected<void> {
+    auto disk = memory.read_u64(inode - *vfs_inode + bd_disk);
+    if (disk && *disk && std::find(disks.begin(), disks.end(), *disk) == disks.end()) disks.push_back(*disk);
+    return {};
+  }));
   return disks;
 }
 
@@ -171,6 +164,17 @@ Expected<BlockDevices> block_devices(const Program& program) {
     if (!entry) result.skipped.push_back(entry.error().context(fmt::format("major_names[{}]", slot)));
   }
   return result;
+}
+
+Expected<void> for_each_block_device_inode(const Program& program,
+                                           const std::function<Expected<void>(uint64_t inode)>& visit) {
+  const KernelMemory& memory = program.memory();
+  CORONER_TRY(sb_symbol, program.symbol_address("blockdev_superblock"));
+  CORONER_TRY(sb, memory.read_u64(sb_symbol));
+  CORONER_TRY(s_inodes, program.member_offset("struct super_block", "s_inodes"));
+  CORONER_TRY(i_sb_list, program.member_offset("struct inode", "i_sb_list"));
+  ListBudget budget{kMaxBlockInodes};
+  return walk_list(memory, "block device inodes", sb + s_inodes, i_sb_list, budget, visit);
 }
 
 }  // namespace coroner::linux_kernel

@@ -10,6 +10,7 @@
 #include "analyzer/program.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,5 +41,10 @@ struct BlockDevices {
   std::vector<Error> skipped;
 };
 Expected<BlockDevices> block_devices(const Program& program);
+
+// Calls `visit` with each inode of blockdev_superblock (one per block
+// device), bounded; used by dev -d and by kmem -i's BUFFERS.
+Expected<void> for_each_block_device_inode(const Program& program,
+                                           const std::function<Expected<void>(uint64_t inode)>& visit);
 
 }  // namespace coroner::linux_kernel

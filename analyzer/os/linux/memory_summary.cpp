@@ -1,6 +1,7 @@
 #include "analyzer/os/linux/memory_summary.hpp"
 
 #include "analyzer/object.hpp"
+#include "analyzer/os/linux/block_devices.hpp"
 #include "analyzer/os/linux/list_walk.hpp"
 #include "analyzer/os/linux/page_map.hpp"
 
@@ -14,7 +15,6 @@ namespace coroner::linux_kernel {
 
 namespace {
 
-constexpr size_t kMaxBlockDevices = 1 << 20;
 constexpr size_t kMaxFreeBlocks = size_t{1} << 32;  // more than any machine's pages
 constexpr uint64_t kSwapUsed = 1;             // SWP_USED
 constexpr uint64_t kMemMapChunk = 1 << 12;    // struct pages read at once
@@ -130,21 +130,15 @@ Expected<uint64_t> shared_pages(const Program& program, std::vector<Error>& skip
 // inodes of blockdev_superblock.
 Expected<uint64_t> blockdev_pages(const Program& program) {
   const KernelMemory& memory = program.memory();
-  CORONER_TRY(sb_symbol, program.symbol_address("blockdev_superblock"));
-  CORONER_TRY(sb, memory.read_u64(sb_symbol));
-  CORONER_TRY(s_inodes, program.member_offset("struct super_block", "s_inodes"));
-  CORONER_TRY(i_sb_list, program.member_offset("struct inode", "i_sb_list"));
   CORONER_TRY(i_mapping, program.member_offset("struct inode", "i_mapping"));
   CORONER_TRY(nrpages, program.member_offset("struct address_space", "nrpages"));
   uint64_t total = 0;
-  ListBudget budget{kMaxBlockDevices};
-  CORONER_CHECK(walk_list(memory, "block device inodes", sb + s_inodes, i_sb_list, budget,
-                          [&](uint64_t inode) -> Expected<void> {
-                            CORONER_TRY(mapping, memory.read_u64(inode + i_mapping));
-                            CORONER_TRY(pages, memory.read_u64(mapping + nrpages));
-                            total += pages;
-                            return {};
-                          }));
+  CORONER_CHECK(for_each_block_device_inode(program, [&](uint64_t inode) -> Expected<void> {
+    CORONER_TRY(mapping, memory.read_u64(inode + i_mapping));
+    CORONER_TRY(pages, memory.read_u64(mapping + nrpages));
+    total += pages;
+    return {};
+  }));
   return total;
 }
 
