@@ -148,9 +148,16 @@ Expected<ElfSymbols> read_elf_symbols(const llvm::object::ELFFile<ELFT>& file, c
     uint64_t address = common ? entry.st_size : entry.st_value;
     if (thumb_bit && !common && shndx != llvm::ELF::SHN_ABS && type == llvm::ELF::STT_FUNC) address &= ~uint64_t{1};
     if (relocatable && index != 0 && shndx != llvm::ELF::SHN_COMMON) address += (*sections)[index].sh_addr;
-    if (index != 0 && percpu_at_zero[index]) out.zero_based_percpu = true;
-    out.symbols.push_back({address, entry.st_size, name, index != 0 ? section_ids[index] : kNoSection, letter,
-                           type == llvm::ELF::STT_FUNC, type == llvm::ELF::STT_OBJECT});
+    uint32_t section = index != 0 ? section_ids[index] : kNoSection;
+    if (index != 0 && percpu_at_zero[index]) {
+      out.zero_based_percpu = true;
+      // The linker script's __per_cpu_load and __init_begin sit in x86_64's
+      // .data..percpu at their kernel address, not at an offset into it:
+      // KASLR moves them (as the kernel's kallsyms shows), so no section.
+      if (static_cast<int64_t>(address) < 0) section = kNoSection;
+    }
+    out.symbols.push_back({address, entry.st_size, name, section, letter, type == llvm::ELF::STT_FUNC,
+                           type == llvm::ELF::STT_OBJECT});
   }
   return out;
 }

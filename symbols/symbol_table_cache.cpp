@@ -16,7 +16,7 @@ namespace coroner::symbols {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'O', 'R', 'O', 'N', 'S', 'Y', 'M'};
-constexpr uint32_t kVersion = 4;
+constexpr uint32_t kVersion = 5;  // 5: __per_cpu_load and __init_begin move with KASLR
 constexpr size_t kHeaderSize = 48;
 constexpr size_t kRecordSize = 28;
 constexpr uint16_t kNoSection = 0xffff;
