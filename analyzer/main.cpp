@@ -1,8 +1,11 @@
 // coroner: the analyzer's command line (described for --help and the man
 // page in frontends/manual/coroner_manual.cpp).
-//   coroner [-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]
+//   coroner [-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--debuginfo-dir DIR] [--output text|json]
+//           [VMLINUX] DUMP [DUMP...]
 //   coroner gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]
-// With no dump arguments it opens the sample dump shipped with coroner.
+// With no dump arguments it opens the sample dump shipped with coroner; with
+// one argument it is the dump, and the vmlinux is found by its build-id
+// (--debuginfo-dir, /usr/lib/debug, debuginfod: symbols/build_id_search.hpp).
 // Commands come from -i FILE, then -x (and exit), else the terminal (the
 // crash> shell) or, when standard input is not a terminal, one per line
 // from it.
@@ -75,10 +78,12 @@ int main(int argc, char** argv) {
       build_index = true;
     } else if (a == "--background") {
       background = true;
-    } else if (a == "--mod-path" || a == "--output" || a == "-i" || a == "-x" || a == "--command") {
+    } else if (a == "--mod-path" || a == "--debuginfo-dir" || a == "--output" || a == "-i" || a == "-x" ||
+               a == "--command") {
       if (i + 1 == argc) return usage_error(a + " needs a value");
       std::string value = argv[++i];
       if (a == "--mod-path") options.module_dirs.push_back(value);
+      else if (a == "--debuginfo-dir") options.debuginfo_dirs.push_back(value);
       else if (a == "-x" || a == "--command") {
         script.push_back(value);
         exit_after_script = true;
@@ -112,9 +117,12 @@ int main(int argc, char** argv) {
     positional = {(*sample / "vmlinux.zst").string(), (*sample / "vmcore").string()};
     if (!silent) std::cout << "coroner: opening the bundled sample dump (" << sample->string() << ")\n";
   }
-  if (positional.size() < 2) return usage_error("need a VMLINUX and at least one DUMP");
-  options.vmlinux = positional[0];
-  options.dumps.assign(positional.begin() + 1, positional.end());
+  if (positional.size() == 1) {
+    options.dumps = positional;  // the vmlinux: found by the dump's build-id
+  } else {
+    options.vmlinux = positional[0];
+    options.dumps.assign(positional.begin() + 1, positional.end());
+  }
   options.os_model = coroner::linux_kernel::open_linux_kernel;
 
   auto program = coroner::Program::open(options);

@@ -1,6 +1,7 @@
 #include "analyzer/program.hpp"
 
 #include "capture/format/decompressed_file.hpp"
+#include "symbols/build_id_search.hpp"
 #include "symbols/elf_file.hpp"
 
 #include <algorithm>
@@ -46,8 +47,6 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
   std::string cache = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
   program->options_.cache_dir = cache;
 
-  CORONER_TRY(vmlinux, decompressed_path(options.vmlinux, cache));
-  program->vmlinux_ = vmlinux;
   CORONER_TRY(dump, open_dump(options.dumps));
   program->dump_ = std::move(dump);
   const Dump& d = *program->dump_;
@@ -58,13 +57,25 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
     return make_error(Errc::unsupported, "{}: the dump has no VMCOREINFO (not a Linux kernel dump, or the "
                                          "producer did not record it)", dump_name);
   program->vmcoreinfo_ = VmcoreInfo::parse(*text);
-
-  CORONER_TRY(image, read_kernel_image(vmlinux));
   std::string dump_id = program->vmcoreinfo_.build_id();
+
+  if (options.vmlinux.empty()) {
+    if (dump_id.empty())
+      return make_error(Errc::not_found, "{}: no vmlinux given and the dump's VMCOREINFO has no BUILD-ID to find "
+                                         "it by", dump_name);
+    // Not found: the mode without debug info (kallsyms, BTF) opens here.
+    CORONER_TRY(found, symbols::find_vmlinux_by_build_id(dump_id, {.debuginfo_dirs = options.debuginfo_dirs}));
+    program->options_.vmlinux = found.path;
+    program->vmlinux_origin_ = found.origin;
+  }
+  const std::string& given = program->options_.vmlinux;
+  CORONER_TRY(vmlinux, decompressed_path(given, cache));
+  program->vmlinux_ = vmlinux;
+  CORONER_TRY(image, read_kernel_image(vmlinux));
   if (!dump_id.empty() && image.build_id && image.build_id->substr(0, dump_id.size()) != dump_id)
     return make_error(Errc::invalid_argument,
                       "{} does not match {}: build-id {} in the kernel, {} in the dump's VMCOREINFO",
-                      options.vmlinux, dump_name, *image.build_id, dump_id);
+                      given, dump_name, *image.build_id, dump_id);
   program->percpu_linked_at_zero_ = image.percpu_linked_at_zero;
   if (const std::optional<uint64_t> offset = program->vmcoreinfo_.kernel_offset()) {
     program->kaslr_offset_ = static_cast<int64_t>(*offset);

@@ -26,7 +26,8 @@
 namespace coroner {
 
 struct ProgramOptions {
-  std::string vmlinux;               // may be .zst/.gz/.xz
+  std::string vmlinux;               // may be .zst/.gz/.xz; "" = found by the dump's build-id
+  std::vector<std::string> debuginfo_dirs;  // --debuginfo-dir: searched first for it
   std::vector<std::string> dumps;    // one dump, or the parts of a split dump
   std::vector<std::string> module_dirs;  // --mod-path
   std::string cache_dir;             // "" = default_cache_dir()
@@ -45,13 +46,17 @@ struct SymbolicAddress {
 
 class Program {
  public:
-  // Opens the dump and the kernel, checks that they belong together
-  // (build-id), and sets up translation. DWARF and the symbol table are read
+  // Opens the dump and the kernel (without options.vmlinux, the one its
+  // build-id names: symbols/build_id_search.hpp), checks that they belong
+  // together (build-id), and sets up translation. DWARF and the symbol table are read
   // on first use (the symbol table at once only when VMCOREINFO lacks
   // KERNELOFFSET: the slide then comes from _stext).
   static Expected<std::unique_ptr<Program>> open(const ProgramOptions& options);
 
+  // options().vmlinux is the file found when none was given, and
+  // vmlinux_origin() where (symbols::FoundVmlinux::origin; "" if given).
   const ProgramOptions& options() const { return options_; }
+  const std::string& vmlinux_origin() const { return vmlinux_origin_; }
   const std::string& vmlinux_path() const { return vmlinux_; }  // decompressed copy
   const Dump& dump() const { return *dump_; }
   const VmcoreInfo& vmcoreinfo() const { return vmcoreinfo_; }
@@ -128,6 +133,7 @@ class Program {
   Program() = default;
 
   ProgramOptions options_;
+  std::string vmlinux_origin_;
   std::string vmlinux_;
   std::unique_ptr<Dump> dump_;
   VmcoreInfo vmcoreinfo_;

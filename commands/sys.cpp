@@ -97,6 +97,8 @@ Expected<void> show_summary(CommandContext& ctx) {
   if (ctx.json()) {
     auto opt = [](const auto& v) -> nlohmann::json { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     ctx.emit({{"kernel", program.options().vmlinux},
+              {"kernel_found_by", program.vmlinux_origin().empty() ? nlohmann::json(nullptr)
+                                                                   : nlohmann::json(program.vmlinux_origin())},
               {"tainted", tainted},
               {"dumpfile", program.options().dumps},
               {"format", program.dump().description()},
@@ -121,7 +123,9 @@ Expected<void> show_summary(CommandContext& ctx) {
   auto line = [&](std::string_view key, const std::string& value) {
     ctx.out << fmt::format("{:>12}: {}\n", key, value);
   };
-  line("KERNEL", program.options().vmlinux + (tainted ? "  [TAINTED]" : ""));
+  // A vmlinux found by the dump's build-id says where (crash prints the path alone).
+  const std::string found_by = program.vmlinux_origin().empty() ? "" : "  (by build-id: " + program.vmlinux_origin() + ")";
+  line("KERNEL", program.options().vmlinux + found_by + (tainted ? "  [TAINTED]" : ""));
   line("DUMPFILE", dumpfile_text(program));
   line("CPUS", offline.empty() ? std::to_string(info.present_cpus.size())
                                : fmt::format("{} [OFFLINE: {}]", info.present_cpus.size(), offline.size()));

@@ -2,6 +2,7 @@
 // JSON output, the bundled sample, exit codes and one-line errors.
 #include "symbols/cache_file.hpp"
 #include "symbols/elf_symbols.hpp"
+#include "tests/analyzer/coroner_run.hpp"
 #include "tests/support/fixtures.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,32 +20,6 @@
 namespace coroner::test {
 
 namespace {
-
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-// Runs coroner with `args`, feeding `input` on standard input; `env`
-// ("NAME=value ...") adds to or overrides its environment.
-Run run_coroner(const std::string& args, const std::string& input, const std::string& env = "") {
-  fs::path in = cache_dir() / ("main-input-" + std::to_string(::getpid()));
-  fs::path err = cache_dir() / ("main-stderr-" + std::to_string(::getpid()));
-  std::ofstream(in) << input;
-  std::string command = "CORONER_CACHE_DIR=" + (cache_dir() / "coroner").string() + " " + env + " " + std::string(CORONER_BINARY) + " " + args + " < " + in.string() + " 2> " + err.string();
-  Run run;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  std::array<char, 4096> buf{};
-  while (size_t got = std::fread(buf.data(), 1, buf.size(), pipe)) run.out.append(buf.data(), got);
-  int status = pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err);
-  run.err.assign(std::istreambuf_iterator<char>(e), {});
-  fs::remove(in);
-  fs::remove(err);
-  return run;
-}
 
 // How many files in dir end with suffix.
 size_t files_ending(const fs::path& dir, const std::string& suffix) {
@@ -182,7 +157,7 @@ TEST_CASE("coroner --help is rendered from the descriptions of its options and c
   CHECK(help.status == 0);
   CHECK_THAT(help.out, Catch::StartsWith("Usage: coroner [-s] [-i FILE] [-x COMMAND]..."));
   for (const char* option : {"-x, --command COMMAND", "-i FILE", "--output text|json", "--mod-path DIR",
-                             "--build-index VMLINUX", "CORONER_CACHE_DIR"})
+                             "--debuginfo-dir DIR", "--build-index VMLINUX", "CORONER_CACHE_DIR", "DEBUGINFOD_URLS"})
     CHECK_THAT(help.out, Catch::Contains(option));
   const Run bad = run_coroner("-x", "");
   CHECK(bad.status == 2);
@@ -216,11 +191,21 @@ TEST_CASE("coroner's errors are one line with a non-zero exit", "[main][errors]"
     Run run = run_coroner("-s " + d31.vmlinux() + " " + arm.files().front(), "sys\n");
     CHECK(run.status == 1);
     CHECK_THAT(run.err, Catch::Contains("does not match"));
+    // Both build-ids: vmlinux's (the x86_64 kernel's) and the dump's.
+    CHECK_THAT(run.err, Catch::Contains("build-id " + d31.facts()["vmcoreinfo"]["BUILD-ID"].get<std::string>() +
+                                        " in the kernel"));
+    CHECK_THAT(run.err, Catch::Contains(arm.facts()["vmcoreinfo"]["BUILD-ID"].get<std::string>() +
+                                        " in the dump's VMCOREINFO"));
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
   }
   SECTION("usage errors exit 2") {
     CHECK(run_coroner("--bogus", "").status == 2);
     CHECK(run_coroner("--output yaml x y", "").status == 2);
-    CHECK(run_coroner("onlyone", "").status == 2);
+  }
+  SECTION("a DUMP alone that is not a dump") {
+    Run run = run_coroner("-s /nonexistent/onlyone", "sys\n");
+    CHECK(run.status == 1);
+    CHECK_THAT(run.err, Catch::Contains("/nonexistent/onlyone"));
   }
 }
 

@@ -24,7 +24,9 @@ manual::ProgramManual coroner_manual() {
   m.section = 1;
   m.summary = "analyze a Linux kernel crash dump with crash's commands";
   m.synopsis = {
-      "[-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--output text|json] VMLINUX DUMP [DUMP...]",
+      "[-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--debuginfo-dir DIR] [--output text|json] VMLINUX DUMP "
+      "[DUMP...]",
+      "[-s] [-i FILE] [-x COMMAND]... [--debuginfo-dir DIR] [--output text|json] DUMP",
       "--build-index [--background] VMLINUX",
       "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [VMLINUX] DUMP "
       "[DUMP...]",
@@ -45,6 +47,11 @@ manual::ProgramManual coroner_manual() {
        "json: every command prints one JSON document whose keys are crash's column names in lower case; "
        "several commands print JSON Lines (one compact document per line)"},
       {"--mod-path", "DIR", "where to look for module debug info (.ko files); repeatable"},
+      {"--debuginfo-dir", "DIR",
+       "with DUMP alone: where to look first for the vmlinux whose GNU build-id the dump's VMCOREINFO names, "
+       "as DIR/.build-id/xx/rest.debug or a file in DIR; repeatable. Then /usr/lib/debug/.build-id, "
+       "/usr/lib/debug/boot/vmlinux-*, and the debuginfod servers of DEBUGINFOD_URLS (cached under "
+       "DEBUGINFOD_CACHE_PATH); sys's KERNEL line says where it was found"},
       {"--build-index", "VMLINUX",
        "build the caches that make a start fast (DWARF name index, symbol table) and exit"},
       {"--background", "", "with --build-index: at low priority (what a session without caches starts)"},
@@ -83,7 +90,10 @@ manual::ProgramManual coroner_manual() {
        "CORONER_CACHE_DIR: where decompressed inputs and the symbol caches are kept (default "
        "~/.cache/coroner).\n"
        "\n"
-       "CORONER_BACKGROUND_INDEX=0: a session without caches does not start coroner --build-index when it ends.",
+       "CORONER_BACKGROUND_INDEX=0: a session without caches does not start coroner --build-index when it ends.\n"
+       "\n"
+       "DEBUGINFOD_URLS, DEBUGINFOD_CACHE_PATH: the debuginfod servers a DUMP given alone fetches its vmlinux from "
+       "by build-id (last, after --debuginfo-dir and /usr/lib/debug), and where libdebuginfod keeps the file.",
        {}},
       {"EXAMPLES",
        "A report from a script, one JSON document per line:\n"

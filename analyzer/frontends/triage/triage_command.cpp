@@ -4,6 +4,7 @@
 #include "analyzer/os/linux/linux_kernel.hpp"
 #include "analyzer/program.hpp"
 #include "capture/format/dump.hpp"
+#include "symbols/build_id_search.hpp"
 
 #include <fmt/format.h>
 
@@ -82,16 +83,15 @@ Expected<TriageOptions> parse_options(const std::vector<std::string>& args) {
 }
 
 // The debug vmlinux of the dump's kernel where distributions install it:
-// by build-id, then by release. "" when none is there.
+// by build-id (as `coroner DUMP` looks), then by release. "" when none is there.
 std::string find_vmlinux(const std::vector<std::string>& dumps) {
   auto dump = open_dump(dumps);
   if (!dump) return "";
   auto text = (*dump)->vmcoreinfo_text();
   if (!text) return "";
   const VmcoreInfo info = VmcoreInfo::parse(*text);
+  if (auto found = symbols::find_vmlinux_by_build_id(info.build_id(), {})) return found->path;
   std::vector<std::string> candidates;
-  const std::string id = info.build_id();
-  if (id.size() > 2) candidates.push_back(fmt::format("/usr/lib/debug/.build-id/{}/{}.debug", id.substr(0, 2), id.substr(2)));
   if (auto release = info.get("OSRELEASE")) {
     candidates.push_back(fmt::format("/usr/lib/debug/boot/vmlinux-{}", *release));
     candidates.push_back(fmt::format("/usr/lib/debug/lib/modules/{}/vmlinux", *release));
