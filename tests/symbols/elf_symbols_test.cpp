@@ -58,6 +58,11 @@ std::vector<symbols::Symbol> reference_table(const std::string& path) {
     char letter = 'A';
     if (section != elf.section_end()) {
       entry.section = llvm::cantFail(section->getName()).str();
+      // x86_64's __per_cpu_load and __init_begin: at their kernel address in
+      // .data..percpu linked at 0, so the table gives them no section (KASLR moves them).
+      if (entry.section == ".data..percpu" && section->getAddress() == 0 &&
+          static_cast<int64_t>(entry.address) < 0)
+        entry.section.clear();
       const uint64_t section_flags = llvm::object::ELFSectionRef(*section).getFlags();
       letter = !(section_flags & llvm::ELF::SHF_ALLOC)      ? 'N'
                : section_flags & llvm::ELF::SHF_EXECINSTR   ? 'T'
