@@ -28,7 +28,9 @@ std::string write_minidump(const MinidumpContents& c) {
   // Bits per range: every page a range touches (vm_page_dump_pages).
   std::vector<std::pair<uint64_t, uint64_t>> ranges = c.dump_avail;
   if (!h.has_dump_avail()) {
+    // Older versions index all of physical memory by page frame number.
     uint64_t top = c.pages.empty() ? page : c.pages.rbegin()->first + page;
+    if (!c.dump_avail.empty()) top = std::max(top, c.dump_avail.back().second);
     ranges = {{0, top}};
   }
   std::vector<uint64_t> first_bit;

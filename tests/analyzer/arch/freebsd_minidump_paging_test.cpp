@@ -1,0 +1,159 @@
+// Kernel virtual addresses of FreeBSD minidumps made from the real
+// fixtures (freebsd_minidump_fixture.hpp), through the dump's own
+// page-table section and direct map, in every container the kernel and
+// savecore leave: facts.json's memory samples, fx_magic and linux_banner
+// read back by virtual and by physical address.
+#include "analyzer/arch/freebsd_minidump_paging.hpp"
+#include "capture/format/freebsd_minidump.hpp"
+#include "tests/analyzer/arch/freebsd_minidump_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace coroner;
+using namespace coroner::freebsd;
+using namespace coroner::test;
+
+namespace {
+
+struct Variant {
+  std::string fixture;
+  uint32_t version;
+};
+
+const std::vector<Variant> kVariants{
+    {"x86_64/oops-kdump/d31", 1},    {"x86_64/oops-kdump/d31", 2}, {"x86_64/oops-kdump/d31", 3},
+    {"arm64/oops-kdump/d31", 1},     {"arm64/oops-kdump/d31", 2},  {"arm64/oops-kdump/d31", 3},
+    {"arm64-16k/oops-kdump/d31", 3},
+};
+
+freebsd::KernelDumpHeader device_header(const Minidump& probe, uint32_t version) {
+  freebsd::KernelDumpHeader h;
+  h.architecture = probe.header().arch == MinidumpArch::amd64 ? "amd64" : "aarch64";
+  h.version = version;
+  h.architecture_version = probe.header().arch == MinidumpArch::amd64 ? 2 : 1;
+  h.dump_time = 1796000000;
+  h.block_size = 512;
+  h.hostname = "fixture";
+  h.version_string = "FreeBSD 15.0-CURRENT #0: Thu Dec  3 2026\n";
+  h.panic_string = "coroner test panic";
+  return h;
+}
+
+// Each container form of `minidump`, written under `dir`: name -> path.
+std::vector<std::pair<std::string, std::string>> containers(const fs::path& dir, const std::string& minidump,
+                                                            const Minidump& probe) {
+  std::vector<std::pair<std::string, std::string>> files{
+      {"vmcore.0", minidump},
+      {"vmcore.1.zst", compressed_stream(Compression::zstd, minidump)},
+      {"vmcore.2.gz", compressed_stream(Compression::gzip, minidump)}};
+  for (uint32_t version : {1u, 2u, 3u, 4u})
+    files.emplace_back(fmt::format("device-v{}.img", version), write_dump_device(minidump, device_header(probe, version)));
+  for (auto [kind, name] : {std::pair{DumpCompression::zstd, "zstd"}, std::pair{DumpCompression::gzip, "gzip"}}) {
+    auto h = device_header(probe, 4);
+    h.compression = kind;
+    h.dump_extent = minidump.size();
+    auto stream = compressed_stream(kind == DumpCompression::zstd ? Compression::zstd : Compression::gzip, minidump);
+    files.emplace_back(fmt::format("device-{}.img", name), write_dump_device(stream, h));
+  }
+  std::vector<std::pair<std::string, std::string>> paths;
+  fs::create_directories(dir);
+  for (const auto& [name, bytes] : files) {
+    write_file_contents(dir / name, bytes);
+    paths.emplace_back(name, (dir / name).string());
+  }
+  return paths;
+}
+
+arch::Translation translate(const Minidump& dump, uint64_t vaddr) {
+  return arch::translate_minidump(
+      dump.header(), vaddr, [&](uint64_t index) { return dump.page_table_entry(index); },
+      [&](uint64_t paddr) -> Expected<uint64_t> {
+        uint64_t value = 0;
+        CORONER_CHECK(dump.read(paddr, std::as_writable_bytes(std::span(&value, 1))));
+        return value;
+      });
+}
+
+}  // namespace
+
+TEST_CASE("FreeBSD minidumps of the fixtures: virtual and physical reads match facts.json in every container",
+          "[arch][freebsd][fixtures]") {
+  setenv("CORONER_CACHE_DIR", (cache_dir() / "open-dump-cache").c_str(), 1);
+  for (const Variant& v : kVariants) {
+    const DumpCase& c = fixture_case(v.fixture);
+    const FixtureMinidump& made = fixture_minidump(c, v.version);
+    const std::string minidump = write_minidump(made.contents);
+    fs::path dir = cache_dir() / "freebsd-minidumps" / fmt::format("{}-v{}", c.arch_dir, v.version);
+    fs::create_directories(dir);
+    write_file_contents(dir / "probe", minidump);
+    auto opened_probe = open_dump({(dir / "probe").string()});
+    REQUIRE(opened_probe);
+    for (const auto& [name, path] : containers(dir, minidump, dynamic_cast<const Minidump&>(**opened_probe))) {
+      INFO(c.id << " as minidump v" << v.version << ", " << name);
+      auto opened = open_dump({path});
+      if (!opened) FAIL(opened.error().message());
+      const auto& dump = dynamic_cast<const Minidump&>(**opened);
+      CHECK(dump.header().version == v.version);
+      CHECK(std::to_string(dump.page_size()) == c.facts()["vmcoreinfo"]["PAGESIZE"].get<std::string>());
+      for (const MinidumpSample& s : made.samples) {
+        INFO(s.what << " at " << fmt::format("{:#x}", s.vaddr));
+        arch::Translation t = translate(dump, s.vaddr);
+        if (!t.paddr) FAIL(t.error->message());
+        CHECK(*t.paddr == s.paddr);
+        // Read page by page: consecutive virtual pages need not be
+        // consecutive physical ones.
+        std::vector<std::byte> bytes(s.length);
+        for (size_t done = 0; done < s.length;) {
+          uint64_t va = s.vaddr + done;
+          size_t n = std::min<uint64_t>(s.length - done, dump.page_size() - va % dump.page_size());
+          arch::Translation step = translate(dump, va);
+          REQUIRE(step.paddr);
+          auto read = dump.read(*step.paddr, std::span(bytes).subspan(done, n));
+          if (!read) FAIL(read.error().message());
+          done += n;
+        }
+        CHECK(sha256_hex(bytes.data(), bytes.size()) == s.sha256);
+        if (s.what == "direct-map") CHECK(t.steps.empty());
+        else CHECK_FALSE(t.steps.empty());
+      }
+      std::array<std::byte, 8> raw{};
+      auto skipped = dump.read(made.not_dumped, raw);
+      REQUIRE_FALSE(skipped);
+      CHECK(skipped.error().code() == Errc::excluded_by_filter);
+      if (dump.header().has_dump_avail()) {
+        auto hole = dump.read(made.hole, raw);
+        REQUIRE_FALSE(hole);
+        CHECK(hole.error().code() == Errc::not_in_dump);
+      }
+    }
+  }
+}
+
+TEST_CASE("FreeBSD minidump translation: the walk's steps and its refusals", "[arch][freebsd][fixtures]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/d31");
+  const FixtureMinidump& made = fixture_minidump(c, 3);
+  fs::path path = cache_dir() / "freebsd-minidumps" / "steps-vmcore.0";
+  fs::create_directories(path.parent_path());
+  write_file_contents(path, write_minidump(made.contents));
+  auto opened = open_dump({path.string()});
+  REQUIRE(opened);
+  const auto& dump = dynamic_cast<const Minidump&>(**opened);
+  const auto& h = dump.header();
+  // The module's text is mapped with 4K pages: a PDE from the section,
+  // then the PTE in the dumped page-table page.
+  for (const MinidumpSample& s : made.samples) {
+    if (s.what != "module-text") continue;
+    arch::Translation t = translate(dump, s.vaddr);
+    REQUIRE(t.steps.size() == 2);
+    CHECK(t.steps[0].level == "PDE");
+    CHECK(t.steps[0].index == (s.vaddr - h.kernbase) >> 21);
+    CHECK(t.steps[1].level == "PTE");
+    CHECK(t.steps[1].table == (t.steps[0].entry & 0x000ffffffffff000ULL));
+    CHECK(t.page_size == 4096);
+  }
+  // Below kernbase and outside the direct map; beyond the section.
+  arch::Translation low = translate(dump, h.dmap_end + 0x1000);
+  REQUIRE(low.error);
+  CHECK(low.error->code() == Errc::not_mapped);
+  CHECK(low.error->message().find("neither in the minidump's kernel map") != std::string::npos);
+}
