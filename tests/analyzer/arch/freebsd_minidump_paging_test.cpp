@@ -7,6 +7,7 @@
 #include "analyzer/arch/freebsd_minidump_paging.hpp"
 #include "analyzer/arch/kernel_memory.hpp"
 #include "capture/format/freebsd_minidump.hpp"
+#include "capture/format/freebsd_msgbuf.hpp"
 #include "tests/analyzer/arch/freebsd_minidump_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -113,6 +114,15 @@ TEST_CASE("FreeBSD minidumps of the fixtures: virtual and physical reads match f
         }
         CHECK(translate(dump, s.vaddr).steps.empty() == (s.what == "direct-map"));
       }
+      // The message buffer, unwrapped: it ends with the last line written.
+      auto section = dump.message_buffer_section();
+      REQUIRE(section);
+      auto log = decode_message_buffer(*section, dump.header().msgbuf_size, name);
+      REQUIRE(log);
+      std::vector<std::string> written = lines_of(made.log_text);
+      REQUIRE(log->lines.size() > 2);
+      CHECK(log->lines.back() == written.back().substr(3));
+      CHECK(log->lines[1] == written[written.size() - log->lines.size() + 1].substr(3));
       std::array<std::byte, 8> raw{};
       auto skipped = dump.read(made.not_dumped, raw);
       REQUIRE_FALSE(skipped);

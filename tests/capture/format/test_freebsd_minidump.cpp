@@ -8,6 +8,7 @@
 #include "capture/format/freebsd_dump_device.hpp"
 #include "capture/format/freebsd_info_file.hpp"
 #include "capture/format/freebsd_minidump.hpp"
+#include "capture/format/freebsd_msgbuf.hpp"
 #include "capture/format/byte_order.hpp"
 #include "tests/capture/format/memory_source.hpp"
 #include "tests/support/fixtures.hpp"
@@ -353,4 +354,35 @@ TEST_CASE("open_dump reads savecore's info.N beside vmcore.N", "[freebsd][open_d
   REQUIRE_FALSE(mismatch);
   CHECK(mismatch.error().message().find("says architecture \"aarch64\", the minidump is amd64") != std::string::npos);
   CHECK_FALSE(parse_info_file("  Dumptime: yesterday\n", "info.9"));
+}
+
+TEST_CASE("minidump message buffer: a wrapped ring reads from its oldest byte", "[freebsd][msgbuf]") {
+  std::string text;
+  for (int n = 1; n <= 400; ++n) text += fmt::format("<6>line {} of the message buffer\n", n);
+  uint32_t size = 0;
+  std::vector<std::byte> section = wrapped_msgbuf(text, 8192, &size);
+  REQUIRE(text.size() > size);
+  auto decoded = decode_message_buffer(section, size, "vmcore.0");
+  REQUIRE(decoded);
+  CHECK(decoded->write_sequence == text.size());
+  // What survives: the last `size` bytes written, the first line cut.
+  std::vector<std::string> expected;
+  for (const std::string& line : lines_of(text.substr(text.size() - size)))
+    expected.push_back(line.starts_with("<6>") ? line.substr(3) : line);
+  CHECK(decoded->lines == expected);
+  CHECK(decoded->lines.back() == "line 400 of the message buffer");
+
+  // Not yet full: the NULs after the text are dropped.
+  auto young = wrapped_msgbuf("<6>first\nsecond\n", 8192, &size);
+  auto short_log = decode_message_buffer(young, size, "vmcore.0");
+  REQUIRE(short_log);
+  CHECK(short_log->lines == std::vector<std::string>{"first", "second"});
+
+  // Without the struct (a live dump's copy): the ring from its start.
+  std::vector<std::byte> bare(young.begin(), young.begin() + size);
+  auto headless = decode_message_buffer(bare, size, "vmcore.0");
+  REQUIRE(headless);
+  CHECK_FALSE(headless->write_sequence);
+  CHECK(headless->lines == std::vector<std::string>{"first", "second"});
+  CHECK_FALSE(decode_message_buffer(bare, size + 1, "vmcore.0"));
 }
