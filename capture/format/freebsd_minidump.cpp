@@ -3,7 +3,6 @@
 #include "capture/format/byte_order.hpp"
 
 #include <algorithm>
-#include <limits>
 
 namespace coroner::freebsd {
 namespace {
@@ -146,17 +145,8 @@ Expected<void> Minidump::read_in_page(uint64_t paddr, std::span<std::byte> out) 
 }
 
 Expected<void> Minidump::read(uint64_t paddr, std::span<std::byte> out) const {
-  if (out.size() > std::numeric_limits<uint64_t>::max() - paddr)
-    return make_error(Errc::not_in_dump, "physical address range {:#x} + {:#x} wraps around", paddr, out.size());
-  const uint64_t page = page_size();
-  size_t done = 0;
-  while (done < out.size()) {
-    uint64_t at = paddr + done;
-    size_t n = static_cast<size_t>(std::min<uint64_t>(page - at % page, out.size() - done));
-    CORONER_CHECK(read_in_page(at, out.subspan(done, n)));
-    done += n;
-  }
-  return {};
+  return read_page_by_page(paddr, out, page_size(),
+                           [this](uint64_t at, std::span<std::byte> part) { return read_in_page(at, part); });
 }
 
 Expected<uint64_t> Minidump::page_table_entry(uint64_t index) const {

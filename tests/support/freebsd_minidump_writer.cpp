@@ -114,6 +114,20 @@ std::string write_dump_device(std::string_view payload, freebsd::KernelDumpHeade
   return image;
 }
 
+freebsd::KernelDumpHeader test_dump_header(freebsd::MinidumpArch arch, uint32_t version) {
+  freebsd::KernelDumpHeader h;
+  bool amd64 = arch == freebsd::MinidumpArch::amd64;
+  h.architecture = amd64 ? "amd64" : "aarch64";
+  h.version = version;
+  h.architecture_version = amd64 ? 2 : 1;
+  h.dump_time = 1796000000;
+  h.block_size = 512;
+  h.hostname = "crashbox";
+  h.version_string = "FreeBSD 15.0-CURRENT #0 main-n123: Thu Dec  3 2026\n    root@crashbox:/usr/obj/sys/GENERIC\n";
+  h.panic_string = "page fault while in kernel mode";
+  return h;
+}
+
 std::string write_info_file(const freebsd::KernelDumpHeader& h, std::string_view device) {
   char when[64];
   std::time_t t = static_cast<std::time_t>(h.dump_time);

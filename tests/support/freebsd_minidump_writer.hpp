@@ -49,6 +49,11 @@ std::vector<std::byte> wrapped_msgbuf(std::string_view text, size_t area, uint32
 // the trailer. dump_length is set from the payload.
 std::string write_dump_device(std::string_view payload, freebsd::KernelDumpHeader header);
 
+// The header of the tests' dump devices: `arch`'s MACHINE_ARCH and
+// architecture version, host "crashbox", a two-line version string, a
+// panic string, 512-byte blocks; lengths are write_dump_device's.
+freebsd::KernelDumpHeader test_dump_header(freebsd::MinidumpArch arch, uint32_t version);
+
 // savecore's info.N for `header` (printheader's text form).
 std::string write_info_file(const freebsd::KernelDumpHeader& header, std::string_view device);
 

@@ -29,19 +29,6 @@ const std::vector<Variant> kVariants{
     {"arm64-16k/oops-kdump/d31", 3},
 };
 
-freebsd::KernelDumpHeader device_header(MinidumpArch arch, uint32_t version) {
-  freebsd::KernelDumpHeader h;
-  h.architecture = arch == MinidumpArch::amd64 ? "amd64" : "aarch64";
-  h.version = version;
-  h.architecture_version = arch == MinidumpArch::amd64 ? 2 : 1;
-  h.dump_time = 1796000000;
-  h.block_size = 512;
-  h.hostname = "fixture";
-  h.version_string = "FreeBSD 15.0-CURRENT #0: Thu Dec  3 2026\n";
-  h.panic_string = "coroner test panic";
-  return h;
-}
-
 // Each container form of `minidump`, written under `dir`: name -> path.
 std::vector<std::pair<std::string, std::string>> containers(const fs::path& dir, const std::string& minidump,
                                                             MinidumpArch arch) {
@@ -50,9 +37,9 @@ std::vector<std::pair<std::string, std::string>> containers(const fs::path& dir,
       {"vmcore.1.zst", compressed_stream(Compression::zstd, minidump)},
       {"vmcore.2.gz", compressed_stream(Compression::gzip, minidump)}};
   for (uint32_t version : {1u, 2u, 3u, 4u})
-    files.emplace_back(fmt::format("device-v{}.img", version), write_dump_device(minidump, device_header(arch, version)));
+    files.emplace_back(fmt::format("device-v{}.img", version), write_dump_device(minidump, test_dump_header(arch, version)));
   for (auto [kind, name] : {std::pair{DumpCompression::zstd, "zstd"}, std::pair{DumpCompression::gzip, "gzip"}}) {
-    auto h = device_header(arch, 4);
+    auto h = test_dump_header(arch, 4);
     h.compression = kind;
     h.dump_extent = minidump.size();
     auto stream = compressed_stream(kind == DumpCompression::zstd ? Compression::zstd : Compression::gzip, minidump);

@@ -66,18 +66,7 @@ uint64_t read_u64(const Dump& dump, uint64_t pa) {
   return load_le64(raw.data());
 }
 
-KernelDumpHeader device_header(uint32_t version) {
-  KernelDumpHeader h;
-  h.architecture = "amd64";
-  h.version = version;
-  h.architecture_version = 2;
-  h.dump_time = 1796000000;
-  h.block_size = 512;
-  h.hostname = "crashbox";
-  h.version_string = "FreeBSD 15.0-CURRENT #0 main-n123: Thu Dec  3 2026\n    root@crashbox:/usr/obj/sys/GENERIC\n";
-  h.panic_string = "page fault while in kernel mode";
-  return h;
-}
+KernelDumpHeader device_header(uint32_t version) { return test_dump_header(MinidumpArch::amd64, version); }
 
 fs::path scratch(const std::string& name) {
   fs::path dir = cache_dir() / "freebsd-format";
@@ -276,9 +265,7 @@ TEST_CASE("open_dump: FreeBSD minidumps in every container", "[freebsd][open_dum
   setenv("CORONER_CACHE_DIR", (cache_dir() / "open-dump-cache").c_str(), 1);
   MinidumpContents contents = small_dump(MinidumpArch::arm64, 3, 16384);
   const std::string minidump = write_minidump(contents);
-  KernelDumpHeader h = device_header(4);
-  h.architecture = "aarch64";
-  h.architecture_version = 1;
+  KernelDumpHeader h = test_dump_header(MinidumpArch::arm64, 4);
   struct Container {
     std::string file, bytes, description;
   };
