@@ -114,6 +114,10 @@ Expected<KernelDumpHeader> parse_info_file(std::string_view text, std::string_vi
   return h;
 }
 
+bool is_encrypted_vmcore_name(const std::string& path) {
+  return std::filesystem::path(path).filename().string().starts_with("vmcore_encrypted.");
+}
+
 std::optional<std::string> info_file_beside(const std::string& dump_path) {
   namespace fs = std::filesystem;
   fs::path path(dump_path);

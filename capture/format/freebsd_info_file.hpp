@@ -19,6 +19,10 @@ Expected<KernelDumpHeader> parse_info_file(std::string_view text, std::string_vi
 // vmcore.N.gz, livecore.N...), if the name carries an N and the file exists.
 std::optional<std::string> info_file_beside(const std::string& dump_path);
 
+// True for savecore's name of an encrypted dump (vmcore_encrypted.N[.gz]):
+// its content is ciphertext, so only the name can explain a refusal.
+bool is_encrypted_vmcore_name(const std::string& path);
+
 // "2026-12-04 03:00:00 +0000" (info.N's Dumptime, %F %T %z) as UTC seconds.
 std::optional<uint64_t> parse_dump_time(std::string_view text);
 

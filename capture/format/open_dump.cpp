@@ -5,6 +5,7 @@
 #include "capture/format/elf_vmcore.hpp"
 #include "capture/format/flattened.hpp"
 #include "capture/format/freebsd_dump_device.hpp"
+#include "capture/format/freebsd_info_file.hpp"
 #include "capture/format/freebsd_minidump_header.hpp"
 #include "capture/format/freebsd_open.hpp"
 #include "capture/format/kdump_compressed.hpp"
@@ -65,6 +66,11 @@ Expected<OpenedFile> open_file(const std::string& path) {
   Format format = detect(head);
   // A FreeBSD dump device keeps its header in the last block.
   if (format == Format::unknown && freebsd::looks_like_dump_device(*source)) format = Format::freebsd_dump_device;
+  if (format == Format::unknown && freebsd::is_encrypted_vmcore_name(path))
+    return make_error(Errc::unsupported, "{}: unknown content under savecore's name for an encrypted FreeBSD dump: "
+                                         "decrypt it with decryptcore(8), key.N and the dump host's private RSA key, "
+                                         "then open vmcore.N",
+                      path);
   if (format == Format::unknown)
     return make_error(Errc::unsupported, "{}: not a vmcore (unknown format, first bytes {})", path, hex_bytes(head));
   return OpenedFile{std::move(source), format, compression};
