@@ -151,3 +151,35 @@ TEST_CASE("FreeBSD minidump translation: the walk's steps and its refusals", "[a
   CHECK(low.error->code() == Errc::not_mapped);
   CHECK(low.error->message().find("neither in the minidump's kernel map") != std::string::npos);
 }
+
+TEST_CASE("FreeBSD minidump translation on arm64: one L3 entry per page, the direct map first",
+          "[arch][freebsd][fixtures]") {
+  for (const char* id : {"arm64/oops-kdump/d31", "arm64-16k/oops-kdump/d31"}) {
+    const DumpCase& c = fixture_case(id);
+    const FixtureMinidump& made = fixture_minidump(c, 3);
+    fs::path path = cache_dir() / "freebsd-minidumps" / fmt::format("steps-{}-vmcore.0", c.arch_dir);
+    fs::create_directories(path.parent_path());
+    write_file_contents(path, write_minidump(made.contents));
+    auto opened = open_dump({path.string()});
+    REQUIRE(opened);
+    const auto& dump = dynamic_cast<const Minidump&>(**opened);
+    const auto& h = dump.header();
+    INFO(id);
+    for (const MinidumpSample& s : made.samples) {
+      arch::Translation t = translate(dump, s.vaddr);
+      REQUIRE(t.paddr);
+      CHECK(t.page_size == dump.page_size());
+      if (s.what == "direct-map") {
+        CHECK(t.steps.empty());
+        CHECK(*t.paddr == s.vaddr - h.dmap_base + h.dmap_phys);
+        continue;
+      }
+      REQUIRE(t.steps.size() == 1);
+      CHECK(t.steps[0].level == "L3");
+      CHECK(t.steps[0].index == (s.vaddr - h.kernbase) / dump.page_size());
+    }
+    arch::Translation beyond = translate(dump, h.kernbase + h.pmap_size / 8 * dump.page_size());
+    REQUIRE(beyond.error);
+    CHECK(beyond.error->code() == Errc::not_mapped);
+  }
+}

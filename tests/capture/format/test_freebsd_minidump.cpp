@@ -160,6 +160,7 @@ TEST_CASE("minidump: damaged files fail with one-line errors", "[freebsd][minidu
   expect_error(with_u32(32, 0xffffffff), Errc::truncated, "page bitmap section (4294967295 bytes");
   expect_error(with_u32(28, 0x80000000), Errc::truncated, "message buffer section");
   expect_error(with_u32(64, 0x10000000), Errc::truncated, "dump_avail section");
+  expect_error(with_u32(36, 0xfffff000), Errc::truncated, "page-table section");
   // The bitmap shorter than dump_avail's pages.
   expect_error(with_u32(32, 8), Errc::corrupt, "more than the 64 bits");
   std::string reversed = good;
