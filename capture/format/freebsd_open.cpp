@@ -69,7 +69,9 @@ Expected<std::unique_ptr<Dump>> open_dump_device(std::shared_ptr<const ByteSourc
   origin.container = fmt::format("dump device, {}-compressed", compression_name(found.header.compression));
   Compression kind = found.header.compression == DumpCompression::zstd ? Compression::zstd : Compression::gzip;
   std::string stem = std::filesystem::path(path).filename().string() + ".vmcore";
-  CORONER_TRY(copy, decompressed_range_path(path, found.data_offset, found.header.dump_length, kind, stem));
+  // The file the source maps: `path` itself, or its decompressed copy.
+  CORONER_TRY(copy,
+              decompressed_range_path(source->name(), found.data_offset, found.header.dump_length, kind, stem));
   CORONER_TRY(data, open_file_source(copy));
   return open_checked(std::move(data), path, std::move(origin));
 }

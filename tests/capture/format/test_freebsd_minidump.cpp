@@ -287,6 +287,9 @@ TEST_CASE("open_dump: FreeBSD minidumps in every container", "[freebsd][open_dum
                           fmt::format("FreeBSD arm64 minidump version 3, 16K pages, dump device, {}-compressed",
                                       compression_name(kind))});
   }
+  // A dump-device image kept compressed itself, around a compressed dump.
+  containers.push_back({"ada0p3-gzip.img.gz", compressed_stream(Compression::gzip, containers.back().bytes),
+                        containers.back().description});
   for (const Container& c : containers) {
     INFO(c.file);
     fs::path path = scratch(c.file);
