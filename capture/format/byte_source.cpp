@@ -35,7 +35,7 @@ class MappedFile final : public ByteSource {
 
   Expected<void> read_at(uint64_t offset, std::span<std::byte> out) const override {
     CORONER_CHECK(check_within(name_, size_, offset, out.size()));
-    std::memcpy(out.data(), data_ + offset, out.size());
+    if (!out.empty()) std::memcpy(out.data(), data_ + offset, out.size());
     return {};
   }
 
