@@ -35,7 +35,7 @@ class MappedFile final : public ByteSource {
 
   Expected<void> read_at(uint64_t offset, std::span<std::byte> out) const override {
     CORONER_CHECK(check_within(name_, size_, offset, out.size()));
-    std::memcpy(out.data(), data_ + offset, out.size());
+    if (!out.empty()) std::memcpy(out.data(), data_ + offset, out.size());
     return {};
   }
 
@@ -87,6 +87,28 @@ class ReadFile final : public ByteSource {
   uint64_t size_;
 };
 
+class SliceSource final : public ByteSource {
+ public:
+  SliceSource(std::shared_ptr<const ByteSource> source, uint64_t offset, uint64_t size, std::string name)
+      : source_(std::move(source)), offset_(offset), size_(size), name_(std::move(name)) {}
+
+  const std::string& name() const override { return name_; }
+  uint64_t size() const override { return size_; }
+  Expected<void> read_at(uint64_t offset, std::span<std::byte> out) const override {
+    CORONER_CHECK(check_within(name_, size_, offset, out.size()));
+    return source_->read_at(offset_ + offset, out);
+  }
+  std::span<const std::byte> view(uint64_t offset, uint64_t size) const override {
+    if (offset > size_ || size > size_ - offset) return {};
+    return source_->view(offset_ + offset, size);
+  }
+
+ private:
+  std::shared_ptr<const ByteSource> source_;
+  uint64_t offset_, size_;
+  std::string name_;
+};
+
 bool on_procfs(int fd) {
   struct statfs fs {};
   return ::fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
@@ -125,6 +147,11 @@ Expected<std::shared_ptr<const ByteSource>> open_file_source(const std::string& 
   }
   ::close(fd);
   return std::shared_ptr<const ByteSource>(std::make_shared<MappedFile>(path, data, size));
+}
+
+std::shared_ptr<const ByteSource> slice_source(std::shared_ptr<const ByteSource> source, uint64_t offset,
+                                               uint64_t size, std::string name) {
+  return std::make_shared<SliceSource>(std::move(source), offset, size, std::move(name));
 }
 
 }  // namespace coroner

@@ -32,4 +32,9 @@ class ByteSource {
 // and the system's reason.
 Expected<std::shared_ptr<const ByteSource>> open_file_source(const std::string& path);
 
+// The bytes [offset, offset + size) of `source` (which the caller has
+// checked it holds) as a source of their own, named `name`.
+std::shared_ptr<const ByteSource> slice_source(std::shared_ptr<const ByteSource> source, uint64_t offset,
+                                               uint64_t size, std::string name);
+
 }  // namespace coroner

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
+#include <optional>
 #include <memory>
 #include <vector>
 
@@ -209,17 +211,34 @@ Expected<void> create_cache_directory(const std::string& dir) {
   return {};
 }
 
-Expected<std::string> decompressed_path(const std::string& path, const std::string& cache_dir) {
-  CORONER_TRY(kind, detect_file_compression(path));
-  if (kind == Compression::none) return path;
+namespace {
 
+// A FILE that reads `left` bytes of `file` from its current position, then
+// reports the end (fopencookie).
+struct BoundedReader {
+  FILE* file;
+  uint64_t left;
+};
+
+ssize_t bounded_read(void* cookie, char* buffer, size_t size) {
+  auto* reader = static_cast<BoundedReader*>(cookie);
+  size_t n = static_cast<size_t>(std::min<uint64_t>(size, reader->left));
+  size_t got = std::fread(buffer, 1, n, reader->file);
+  reader->left -= got;
+  return static_cast<ssize_t>(got);
+}
+
+// Decompresses [offset, offset + size) of `path` (to its end when `size` is
+// empty) into `cache_dir`/<hash of key>/`stem`, unless a trusted copy exists.
+Expected<std::string> cached_copy(const std::string& path, uint64_t offset, std::optional<uint64_t> size,
+                                  Compression kind, fs::path stem, const std::string& cache_dir) {
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return io_error(path, "cannot stat");
-  size_t key = std::hash<std::string>{}(fmt::format("{}|{}|{}", absolute.string(), st.st_size, st.st_mtime));
-  fs::path stem = fs::path(path).filename();
-  if (stem.has_extension()) stem.replace_extension();
+  std::string key_text = fmt::format("{}|{}|{}", absolute.string(), st.st_size, st.st_mtime);
+  if (size) key_text += fmt::format("|{}|{}", offset, *size);
+  size_t key = std::hash<std::string>{}(key_text);
   fs::path dir = fs::path(cache_dir) / fmt::format("{:016x}", key);
   fs::path target = dir / stem;
   if (trusted_copy(target)) return target.string();
@@ -228,7 +247,11 @@ Expected<std::string> decompressed_path(const std::string& path, const std::stri
   remove_stale_temporaries(dir);
   fs::path temp = dir / fmt::format(".{}.{}.tmp", stem.string(), getpid());
   {
-    File in(std::fopen(path.c_str(), "rb"));
+    File file(std::fopen(path.c_str(), "rb"));
+    if (!file) return io_error(path, "cannot open");
+    if (::fseeko(file.get(), static_cast<off_t>(offset), SEEK_SET) != 0) return io_error(path, "cannot seek");
+    BoundedReader bounded{file.get(), size.value_or(std::numeric_limits<uint64_t>::max())};
+    File in(fopencookie(&bounded, "rb", cookie_io_functions_t{bounded_read, nullptr, nullptr, nullptr}));
     if (!in) return io_error(path, "cannot open");
     File out(std::fopen(temp.c_str(), "wb"));
     if (!out) return io_error(temp.string(), "cannot create");
@@ -254,6 +277,23 @@ Expected<std::string> decompressed_path(const std::string& path, const std::stri
   fs::rename(temp, target, ec);
   if (ec) return make_error(Errc::io, "{}: cannot rename into cache: {}", target.string(), ec.message());
   return target.string();
+}
+
+}  // namespace
+
+Expected<std::string> decompressed_path(const std::string& path, const std::string& cache_dir) {
+  CORONER_TRY(kind, detect_file_compression(path));
+  if (kind == Compression::none) return path;
+  fs::path stem = fs::path(path).filename();
+  if (stem.has_extension()) stem.replace_extension();
+  return cached_copy(path, 0, std::nullopt, kind, stem, cache_dir);
+}
+
+Expected<std::string> decompressed_range_path(const std::string& path, uint64_t offset, uint64_t size,
+                                              Compression kind, const std::string& stem,
+                                              const std::string& cache_dir) {
+  if (kind == Compression::none) return make_error(Errc::invalid_argument, "{}: range is not compressed", path);
+  return cached_copy(path, offset, size, kind, stem, cache_dir);
 }
 
 }  // namespace coroner

@@ -5,6 +5,7 @@
 
 #include "capture/format/error.hpp"
 
+#include <cstdint>
 #include <string>
 
 namespace coroner {
@@ -28,5 +29,12 @@ Expected<void> create_cache_directory(const std::string& dir);
 // processes ask at once: each writes a private temporary, then renames.
 Expected<std::string> decompressed_path(const std::string& path,
                                         const std::string& cache_dir = default_cache_dir());
+
+// The decompressed copy of the `size` bytes at `offset` of `path`, which
+// hold one stream of `kind` (a compressed FreeBSD dump inside a dump-device
+// image), made and cached as decompressed_path() does. `stem` names the copy.
+Expected<std::string> decompressed_range_path(const std::string& path, uint64_t offset, uint64_t size,
+                                              Compression kind, const std::string& stem,
+                                              const std::string& cache_dir = default_cache_dir());
 
 }  // namespace coroner

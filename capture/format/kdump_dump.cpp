@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <limits>
 
 namespace coroner {
 namespace {
@@ -189,16 +188,8 @@ Expected<void> KdumpDump::read_in_page(uint64_t paddr, std::span<std::byte> out)
 }
 
 Expected<void> KdumpDump::read(uint64_t paddr, std::span<std::byte> out) const {
-  if (out.size() > std::numeric_limits<uint64_t>::max() - paddr)
-    return make_error(Errc::not_in_dump, "physical address range {:#x} + {:#x} wraps around", paddr, out.size());
-  size_t done = 0;
-  while (done < out.size()) {
-    uint64_t at = paddr + done;
-    size_t n = static_cast<size_t>(std::min<uint64_t>(block_size_ - at % block_size_, out.size() - done));
-    CORONER_CHECK(read_in_page(at, out.subspan(done, n)));
-    done += n;
-  }
-  return {};
+  return read_page_by_page(paddr, out, block_size_,
+                           [this](uint64_t at, std::span<std::byte> part) { return read_in_page(at, part); });
 }
 
 }  // namespace coroner

@@ -22,6 +22,7 @@
 // full bitmaps and the descriptors of its own [start_pfn, end_pfn).
 #pragma once
 
+#include "capture/format/byte_order.hpp"
 #include "capture/format/dump.hpp"
 #include "capture/format/error.hpp"
 #include "capture/format/page_codec.hpp"
@@ -37,19 +38,10 @@ namespace coroner::kdump {
 
 // --- little-endian field access -------------------------------------------
 
-inline uint32_t load_le32(const std::byte* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
-         static_cast<uint32_t>(p[3]) << 24;
-}
-inline uint64_t load_le64(const std::byte* p) {
-  return static_cast<uint64_t>(load_le32(p)) | static_cast<uint64_t>(load_le32(p + 4)) << 32;
-}
-inline void store_le32(std::byte* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
-}
-inline void store_le64(std::byte* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
-}
+using coroner::load_le32;
+using coroner::load_le64;
+using coroner::store_le32;
+using coroner::store_le64;
 
 // --- constants --------------------------------------------------------------
 

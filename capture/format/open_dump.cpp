@@ -4,6 +4,10 @@
 #include "capture/format/dump.hpp"
 #include "capture/format/elf_vmcore.hpp"
 #include "capture/format/flattened.hpp"
+#include "capture/format/freebsd_dump_device.hpp"
+#include "capture/format/freebsd_info_file.hpp"
+#include "capture/format/freebsd_minidump_header.hpp"
+#include "capture/format/freebsd_open.hpp"
 #include "capture/format/kdump_compressed.hpp"
 
 #include <array>
@@ -11,7 +15,7 @@
 namespace coroner {
 namespace {
 
-enum class Format { elf, kdump, unknown };
+enum class Format { elf, kdump, freebsd_minidump, freebsd_dump_device, unknown };
 
 // Enough to tell the formats apart and to show in an error.
 constexpr size_t kHeadSize = 16;
@@ -26,6 +30,7 @@ Expected<std::vector<std::byte>> read_head(const ByteSource& source) {
 Format detect(std::span<const std::byte> head) {
   if (looks_like_elf(head)) return Format::elf;
   if (looks_like_kdump(head)) return Format::kdump;
+  if (freebsd::looks_like_minidump(head)) return Format::freebsd_minidump;
   return Format::unknown;
 }
 
@@ -38,11 +43,13 @@ std::string hex_bytes(std::span<const std::byte> bytes) {
 struct OpenedFile {
   std::shared_ptr<const ByteSource> source;
   Format format = Format::unknown;
+  Compression compression = Compression::none;  // what the file was stored as
 };
 
 // Maps `path` (decompressing .zst/.gz/.xz first), unwraps a flattened
 // stream, and detects what remains.
 Expected<OpenedFile> open_file(const std::string& path) {
+  CORONER_TRY(compression, detect_file_compression(path));
   CORONER_TRY(real_path, decompressed_path(path));
   CORONER_TRY(source, open_file_source(real_path));
   if (source->size() == 0) return make_error(Errc::unsupported, "{}: empty file, not a vmcore", path);
@@ -57,9 +64,16 @@ Expected<OpenedFile> open_file(const std::string& path) {
                         path, hex_bytes(head));
   }
   Format format = detect(head);
+  // A FreeBSD dump device keeps its header in the last block.
+  if (format == Format::unknown && freebsd::looks_like_dump_device(*source)) format = Format::freebsd_dump_device;
+  if (format == Format::unknown && freebsd::is_encrypted_vmcore_name(path))
+    return make_error(Errc::unsupported, "{}: unknown content under savecore's name for an encrypted FreeBSD dump: "
+                                         "decrypt it with decryptcore(8), key.N and the dump host's private RSA key, "
+                                         "then open vmcore.N",
+                      path);
   if (format == Format::unknown)
     return make_error(Errc::unsupported, "{}: not a vmcore (unknown format, first bytes {})", path, hex_bytes(head));
-  return OpenedFile{std::move(source), format};
+  return OpenedFile{std::move(source), format, compression};
 }
 
 }  // namespace
@@ -72,13 +86,17 @@ Expected<std::unique_ptr<Dump>> open_dump(const std::vector<std::string>& paths)
     files.push_back(std::move(file));
   }
   if (files.size() == 1 && files.front().format == Format::elf) return open_elf_dump(files.front().source);
+  if (files.size() == 1 && files.front().format == Format::freebsd_minidump)
+    return freebsd::open_minidump_file(files.front().source, paths.front(), files.front().compression);
+  if (files.size() == 1 && files.front().format == Format::freebsd_dump_device)
+    return freebsd::open_dump_device(files.front().source, paths.front());
   std::vector<std::shared_ptr<const ByteSource>> parts;
   for (size_t i = 0; i < files.size(); ++i) {
     if (files[i].format != Format::kdump)
       return make_error(Errc::invalid_argument,
-                        "{}: an ELF vmcore cannot be opened together with other files (only the parts of a "
-                        "makedumpfile --split dump can)",
-                        paths[i]);
+                        "{}: {} cannot be opened together with other files (only the parts of a makedumpfile "
+                        "--split dump can)",
+                        paths[i], files[i].format == Format::elf ? "an ELF vmcore" : "a FreeBSD dump");
     parts.push_back(std::move(files[i].source));
   }
   return open_kdump(std::move(parts));

@@ -4,6 +4,7 @@
 
 #include "capture/format/error.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -32,5 +33,24 @@ class PhysicalMemory {
   // sorted and non-overlapping. Pages inside them may still be filtered out.
   virtual std::vector<PhysRange> ranges() const = 0;
 };
+
+// Splits a read at `page_size` boundaries and hands each part to
+// `read_in_page(paddr, part)` in order; the first failure ends it. A range
+// that wraps around the address space is Errc::not_in_dump.
+template <typename ReadInPage>
+Expected<void> read_page_by_page(uint64_t paddr, std::span<std::byte> out, uint64_t page_size,
+                                 ReadInPage&& read_in_page) {
+  if (out.size() > UINT64_MAX - paddr)
+    return make_error(Errc::not_in_dump, "physical address range {:#x} + {:#x} wraps around", paddr, out.size());
+  size_t done = 0;
+  while (done < out.size()) {
+    uint64_t at = paddr + done;
+    size_t n = static_cast<size_t>(std::min<uint64_t>(page_size - at % page_size, out.size() - done));
+    Expected<void> part = read_in_page(at, out.subspan(done, n));
+    if (!part) return part;
+    done += n;
+  }
+  return {};
+}
 
 }  // namespace coroner

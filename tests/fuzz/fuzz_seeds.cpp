@@ -5,7 +5,9 @@
 // real data (page-table walks, lists, ORC) start from an empty corpus.
 #include "capture/format/dump.hpp"
 #include "capture/format/kdump_compressed.hpp"
+#include "tests/analyzer/arch/freebsd_minidump_fixture.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/freebsd_minidump_writer.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -119,6 +121,20 @@ TEST_CASE("fuzz seeds from the real fixtures") {
   }
   write_seed("fuzz_flattened", "x86_64-oops-kdump-flat",
              short_flattened_stream(fixture_case("x86_64/oops-kdump/flat").files()[0]));
+  for (const char* id : {"x86_64/oops-kdump/d31", "arm64/oops-kdump/d31", "arm64-16k/oops-kdump/d31"}) {
+    const DumpCase& c = fixture_case(id);
+    for (uint32_t version : {1u, 2u, 3u}) {
+      if (c.arch_dir.ends_with("16k") && version < 3) continue;
+      std::string minidump = write_minidump(fixture_minidump(c, version).contents);
+      write_seed("fuzz_freebsd_minidump", fmt::format("{}-v{}", seed_name(c), version), minidump);
+      freebsd::KernelDumpHeader header;
+      header.architecture = c.arch_dir.ends_with("x86_64") ? "amd64" : "aarch64";
+      header.block_size = 512;
+      if (version == 3)
+        write_seed("fuzz_freebsd_minidump", fmt::format("{}-device", seed_name(c)),
+                   write_dump_device(minidump, header));
+    }
+  }
   int line = 0;
   for (const char* text : {"bt -a", "rd -64 ffffffff81000000 8 > out.txt", "p (a > b) | grep x",
                            "struct task_struct.comm,pid -x 0xffff888003e3c000 >> 'log file'",

@@ -10,7 +10,7 @@ Expected<void> InputSource::read_at(uint64_t offset, std::span<std::byte> out) c
   if (offset > bytes_.size() || out.size() > bytes_.size() - offset)
     return make_error(Errc::truncated, "{}: ends at {:#x}, wanted {} bytes at {:#x}", name_, bytes_.size(), out.size(),
                       offset);
-  std::memcpy(out.data(), bytes_.data() + offset, out.size());
+  if (!out.empty()) std::memcpy(out.data(), bytes_.data() + offset, out.size());
   return {};
 }
 

@@ -82,7 +82,7 @@ std::optional<uint64_t> Aarch64Arch::direct_to_phys(uint64_t vaddr) const {
   return std::nullopt;
 }
 
-const std::vector<std::string_view>& Aarch64Arch::register_names() const {
+const std::vector<std::string_view>& Aarch64Registers::register_names() const {
   static const std::vector<std::string_view> names = {
       "x0",  "x1",  "x2",  "x3",  "x4",  "x5",  "x6",  "x7",  "x8",  "x9",  "x10", "x11",
       "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21", "x22", "x23",

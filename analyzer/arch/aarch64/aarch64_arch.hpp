@@ -29,20 +29,12 @@ struct Aarch64Layout {
   uint64_t kernel_pac_mask = 0;  // NUMBER(KERNELPACMASK), 0 without PAC
 };
 
-class Aarch64Arch final : public Arch {
+// What every arm64 address space shares: the register set of NT_PRSTATUS
+// (user_pt_regs). Linux's paging and FreeBSD minidumps' build on it.
+class Aarch64Registers : public Arch {
  public:
-  Aarch64Arch(Aarch64Paging paging, Aarch64Layout layout) : paging_(paging), layout_(layout) {}
-
   Machine machine() const override { return Machine::aarch64; }
   std::string_view name() const override { return "arm64"; }
-  uint64_t page_size() const override { return paging_.page_size(); }
-  // As the MMU does: kernel addresses (TTBR1) always walk swapper_pg_dir,
-  // whatever `root`; user addresses (TTBR0) walk `root`, a task's pgd, and
-  // fail with the kernel's root (which would map them to kernel memory).
-  Translation translate(uint64_t root, uint64_t vaddr, const EntryReader& read) const override;
-  uint64_t kernel_root() const override;
-  bool is_user_address(uint64_t vaddr) const override;
-  std::optional<uint64_t> direct_to_phys(uint64_t vaddr) const override;
   // x0..x30, sp, pc, pstate (user_pt_regs, as gdb names them).
   const std::vector<std::string_view>& register_names() const override;
   size_t pc_register() const override { return 32; }
@@ -54,6 +46,20 @@ class Aarch64Arch final : public Arch {
     if (number <= 31) return number;
     return std::nullopt;
   }
+};
+
+class Aarch64Arch final : public Aarch64Registers {
+ public:
+  Aarch64Arch(Aarch64Paging paging, Aarch64Layout layout) : paging_(paging), layout_(layout) {}
+
+  uint64_t page_size() const override { return paging_.page_size(); }
+  // As the MMU does: kernel addresses (TTBR1) always walk swapper_pg_dir,
+  // whatever `root`; user addresses (TTBR0) walk `root`, a task's pgd, and
+  // fail with the kernel's root (which would map them to kernel memory).
+  Translation translate(uint64_t root, uint64_t vaddr, const EntryReader& read) const override;
+  uint64_t kernel_root() const override;
+  bool is_user_address(uint64_t vaddr) const override;
+  std::optional<uint64_t> direct_to_phys(uint64_t vaddr) const override;
 
   uint64_t strip_pointer_auth(uint64_t address) const override {
     return arch::strip_pac(address, layout_.kernel_pac_mask);

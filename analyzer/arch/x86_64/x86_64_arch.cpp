@@ -19,23 +19,10 @@ constexpr uint64_t kMaxKernelImageSize = 1ULL << 30;
 constexpr uint64_t kMaxPhysicalAddress = 1ULL << 52;
 constexpr uint64_t kPageSize = 4096;
 
-// Names of user_regs_struct (NT_PRSTATUS's elf_gregset_t), as crash and gdb
-// call them.
-const std::vector<std::string_view> kRegisterNames{
-    "r15", "r14", "r13", "r12", "rbp",     "rbx",     "r11", "r10", "r9",
-    "r8",  "rax", "rcx", "rdx", "rsi",     "rdi",     "orig_rax", "rip", "cs",
-    "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs"};
-constexpr size_t kRipIndex = 16;
-constexpr size_t kRspIndex = 19;
-
-class X86_64Arch final : public Arch {
+class X86_64Arch final : public X86_64Registers {
  public:
   X86_64Arch(X86_64Paging paging, uint64_t phys_base, uint64_t kernel_image_size, uint64_t kernel_root)
       : paging_(paging), phys_base_(phys_base), kernel_image_size_(kernel_image_size), kernel_root_(kernel_root) {}
-
-  Machine machine() const override { return Machine::x86_64; }
-  std::string_view name() const override { return "x86_64"; }
-  uint64_t page_size() const override { return kPageSize; }
 
   Translation translate(uint64_t root, uint64_t vaddr, const EntryReader& read) const override {
     return walk_x86_64(paging_, root, vaddr, read);
@@ -53,18 +40,6 @@ class X86_64Arch final : public Arch {
     return vaddr - kStartKernelMap + phys_base_;
   }
 
-  const std::vector<std::string_view>& register_names() const override { return kRegisterNames; }
-  size_t pc_register() const override { return kRipIndex; }
-  size_t sp_register() const override { return kRspIndex; }
-  size_t fp_register() const override { return 4; }  // rbp
-  std::optional<size_t> lr_register() const override { return std::nullopt; }
-  std::optional<size_t> dwarf_register(unsigned number) const override {
-    // DWARF: rax rdx rcx rbx rsi rdi rbp rsp r8..r15, 16 = return address (rip).
-    static constexpr size_t kFromDwarf[] = {10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16};
-    if (number < std::size(kFromDwarf)) return kFromDwarf[number];
-    return std::nullopt;
-  }
-  uint64_t strip_pointer_auth(uint64_t address) const override { return address; }
   std::optional<uint64_t> linear_map_base() const override { return std::nullopt; }
 
  private:
@@ -96,6 +71,22 @@ Expected<std::pair<std::string_view, uint64_t>> root_table_symbol(const VmcoreIn
 }
 
 }  // namespace
+
+const std::vector<std::string_view>& X86_64Registers::register_names() const {
+  // user_regs_struct (NT_PRSTATUS's elf_gregset_t), as crash and gdb name them.
+  static const std::vector<std::string_view> names{
+      "r15", "r14", "r13", "r12", "rbp",     "rbx",     "r11", "r10", "r9",
+      "r8",  "rax", "rcx", "rdx", "rsi",     "rdi",     "orig_rax", "rip", "cs",
+      "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs"};
+  return names;
+}
+
+std::optional<size_t> X86_64Registers::dwarf_register(unsigned number) const {
+  // DWARF: rax rdx rcx rbx rsi rdi rbp rsp r8..r15, 16 = return address (rip).
+  static constexpr size_t kFromDwarf[] = {10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16};
+  if (number < std::size(kFromDwarf)) return kFromDwarf[number];
+  return std::nullopt;
+}
 
 Expected<std::unique_ptr<Arch>> make_x86_64_arch(const VmcoreInfo& info) {
   if (auto page = info.page_size(); page && *page != kPageSize)

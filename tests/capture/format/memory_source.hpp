@@ -24,7 +24,7 @@ class MemorySource final : public ByteSource {
     if (offset > bytes_.size() || out.size() > bytes_.size() - offset)
       return make_error(Errc::truncated, "{}: ends at {:#x}, wanted {} bytes at {:#x}", name_, bytes_.size(),
                         out.size(), offset);
-    std::memcpy(out.data(), bytes_.data() + offset, out.size());
+    if (!out.empty()) std::memcpy(out.data(), bytes_.data() + offset, out.size());
     return {};
   }
 

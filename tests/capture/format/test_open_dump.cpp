@@ -65,6 +65,15 @@ TEST_CASE("open_dump refuses what is not a vmcore", "[open_dump]") {
     CHECK(r.error().message() == path + ": not a vmcore (unknown format, first bytes 74 68 69 73 20 69 73 20 6e 6f 74 "
                                         "20 61 20 63 72)");
   }
+  SECTION("savecore's encrypted dump") {
+    fs::create_directories(cache_dir() / "freebsd-encrypted");
+    std::string path = (cache_dir() / "freebsd-encrypted" / "vmcore_encrypted.0").string();
+    write_file_contents(path, "\x93\x1f\xc4 ciphertext, not a dump");
+    auto r = open_dump({path});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code() == Errc::unsupported);
+    CHECK(r.error().message().find("decrypt it with decryptcore(8), key.N") != std::string::npos);
+  }
   SECTION("empty file") {
     auto r = open_dump({write_file("empty", "")});
     REQUIRE_FALSE(r);

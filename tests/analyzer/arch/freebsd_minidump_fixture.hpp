@@ -1,0 +1,39 @@
+// FreeBSD minidumps made from the real Linux fixtures: the fixture's
+// physical memory and kernel page tables laid out as FreeBSD's minidump
+// writer lays them out (amd64: one PD page per GiB of the kernel window,
+// with the real page-table pages dumped; arm64: one L3 entry per page of
+// the window), its direct map, a dump_avail from the dump's RAM with a
+// hole carved in, and a message buffer that has wrapped. The expected
+// answers come from facts.json and from the Linux dump's own translation.
+#pragma once
+
+#include "capture/format/freebsd_minidump_header.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/freebsd_minidump_writer.hpp"
+
+#include <string>
+#include <vector>
+
+namespace coroner::test {
+
+struct MinidumpSample {
+  std::string what;  // "kernel-text", "fx_magic", "linux_banner", ...
+  uint64_t vaddr = 0;
+  uint64_t paddr = 0;  // from the Linux dump's page tables (or facts' paddr)
+  size_t length = 0;
+  std::string sha256;  // facts.json's, or of the expected value's bytes
+};
+
+struct FixtureMinidump {
+  MinidumpContents contents;
+  std::vector<MinidumpSample> samples;
+  uint64_t hole = 0;        // in no dump_avail range (v3 amd64, v2+ arm64)
+  uint64_t not_dumped = 0;  // inside dump_avail, its page left out of the bitmap
+  std::string log_text;     // everything written to the message buffer
+};
+
+// The fixture `c` (a Linux dump) as a minidump of `version`; the page size
+// is the fixture's. Fails the test when the fixture cannot be read.
+const FixtureMinidump& fixture_minidump(const DumpCase& c, uint32_t version);
+
+}  // namespace coroner::test
