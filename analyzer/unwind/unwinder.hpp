@@ -19,6 +19,17 @@ class ArchUnwinder {
   // caller cannot be found (no unwind info for the pc, unreadable stack):
   // the trace shows what it has and the reason, never a guessed frame.
   virtual Expected<std::optional<PhysicalFrame>> caller(const PhysicalFrame& frame) const = 0;
+
+  // Where a debugger that unwinds by DWARF CFI alone (gdb, LLDB) can start
+  // on a stack that begins at `start`: nullopt when it can start there.
+  // Otherwise the first caller it can unwind from, with its sp exact (a
+  // frame found through a frame record knows sp only as a bound). arm64: a
+  // CPU stopped in the exception vectors, which have no CFI and whose
+  // interrupted pc (ELR_EL1) no dump keeps.
+  virtual Expected<std::optional<PhysicalFrame>> debugger_start(const PhysicalFrame& start) const {
+    (void)start;
+    return std::optional<PhysicalFrame>();
+  }
 };
 
 // The unwinder of program's architecture. Tables (vmlinux's ORC and CFI,

@@ -3,6 +3,7 @@
 #include "analyzer/frontends/gdbstub/library_list.hpp"
 #include "analyzer/os/linux/task_registers.hpp"
 #include "analyzer/os/linux/task_state.hpp"
+#include "analyzer/unwind/unwinder.hpp"
 #include "symbols/elf_file.hpp"
 
 #include <fmt/format.h>
@@ -96,6 +97,9 @@ std::vector<std::optional<uint64_t>> KernelTarget::registers(uint64_t thread) co
   if (task == tasks_.end()) return values;
   auto frame = linux_kernel::task_start_frame(program_, task->second.address);
   if (!frame) return values;
+  // gdb unwinds with CFI alone: where it cannot start (arm64's exception
+  // vectors), it is given the first frame it can unwind from.
+  if (auto start = unwind::unwinder_of(program_).debugger_start(*frame); start && *start) frame = std::move(**start);
   const auto& names = program_.arch().register_names();
   for (size_t i = 0; i < values.size(); ++i) {
     const std::string& source = description_.registers[i].source;

@@ -69,7 +69,8 @@ manual::ProgramManual coroner_manual() {
       {"gdbserver", "",
        "serve the dump to gdb or LLDB over the gdb remote protocol instead of answering commands: every task "
        "is a thread (each CPU's active task first, the crashing one selected), with the registers the dump "
-       "saved or the switched-out ones; memory reads through the page tables (a page the dump lacks is "
+       "saved or the switched-out ones (an arm64 CPU stopped inside the exception vectors, which gdb cannot unwind, "
+       "starts at the first frame it can); memory reads through the page tables (a page the dump lacks is "
        "\"Cannot access memory\"); vmlinux is placed by the KASLR offset (qOffsets) and each module with its "
        ".ko by the library list, so `gdb vmlinux -ex 'target remote | coroner gdbserver --stdio vmlinux "
        "vmcore'` needs nothing typed. Read only: writes, breakpoints and resuming are refused"},

@@ -80,6 +80,35 @@ class Aarch64Unwinder final : public ArchUnwinder {
     return frame_record_caller(frame);
   }
 
+  Expected<std::optional<PhysicalFrame>> debugger_start(const PhysicalFrame& start) const override {
+    if (start.user_mode || !start.exact_pc || !entry_text_.contains(start.pc)) return std::optional<PhysicalFrame>();
+    CORONER_TRY(row, cfi_row(start.pc));
+    if (row) return std::optional<PhysicalFrame>();
+    // A few frames at most: from the vectors through frame records to code with CFI.
+    PhysicalFrame frame = start;
+    for (int depth = 0; depth < 8; ++depth) {
+      CORONER_TRY(next, caller(frame));
+      if (!next) break;
+      frame = std::move(*next);
+      if (frame.user_mode) break;
+      CORONER_TRY(caller_row, cfi_row(frame.lookup_pc()));
+      if (!caller_row) continue;
+      if (!frame.exact_pc) {
+        // The CFA from the saved x29; sp is the CFA less the row's offset
+        // when the row counts the CFA from sp.
+        symbols::CfiRow anchored = *caller_row;
+        anchor_cfa_to_frame_record(anchored, frame);
+        auto fp = frame.registers.get(kFp);
+        if (fp && anchored.cfa_register == kFp && caller_row->cfa_register == arch_.sp_register()) {
+          frame.sp = *fp + static_cast<uint64_t>(anchored.cfa_offset) - static_cast<uint64_t>(caller_row->cfa_offset);
+          frame.registers.set(arch_.sp_register(), frame.sp);
+        }
+      }
+      return std::optional<PhysicalFrame>(std::move(frame));
+    }
+    return make_error(Errc::not_found, "pc {:#x}: no frame with CFI above the exception entry", start.pc);
+  }
+
  private:
   // The CFI row of pc from vmlinux or from the module that holds pc;
   // nullopt when no table covers it (assembly without CFI, a module without
