@@ -6,8 +6,10 @@
 
 namespace coroner::commands {
 
-const std::vector<Command>& all_commands() {
-  static const std::vector<Command> commands = {
+namespace {
+
+std::vector<Command>& commands() {
+  static std::vector<Command> commands = {
       sys_command(), rd_command(), vtop_command(), sym_command(),
       set_command(), help_command(), quit_command(),
       p_command(), px_command(), pd_command(), struct_command(), union_command(), whatis_command(), ptype_command(),
@@ -20,9 +22,24 @@ const std::vector<Command>& all_commands() {
       ipcs_command(),
       net_command(), ptov_command(), ptob_command(), btop_command(), mach_command(),
       dev_command(), pte_command(),
-      kmem_command(),
+      kmem_command(), extend_command(),
   };
   return commands;
+}
+
+}  // namespace
+
+const std::vector<Command>& all_commands() { return commands(); }
+
+Expected<void> add_command(Command command) {
+  if (find_command(command.name))
+    return make_error(Errc::invalid_argument, "{}: a command of that name exists already", command.name);
+  commands().push_back(std::move(command));
+  return {};
+}
+
+void remove_commands(std::string_view plugin) {
+  std::erase_if(commands(), [&](const Command& c) { return !c.plugin.empty() && c.plugin == plugin; });
 }
 
 const Command* find_command(std::string_view name) {
@@ -46,9 +63,12 @@ Expected<void> run_command_line(CommandContext& context, std::string_view line) 
     words.insert(words.begin() + 1, words.front().substr(slash));
     words.front().resize(slash);
   }
-  const Command* command = find_command(words.front());
-  if (!command)
+  // A copy: `extend -u` may remove commands while it runs.
+  const Command* found = find_command(words.front());
+  if (!found)
     return make_error(Errc::invalid_argument, "{}: command not found (\"help\" lists the commands)", words.front());
+  const Command command_copy = *found;
+  const Command* command = &command_copy;
   Arguments args(words.begin() + 1, words.end());
   // The error boundary: whatever a command throws (a library's exception,
   // an allocation refused) becomes its one-line error, and the shell or
