@@ -72,7 +72,7 @@ frontends::triage::TriageCheck host_check(const std::string& plugin_name, plugin
   return {spec.name, plugin_name, [run, name](const Program& program) -> Expected<std::vector<frontends::triage::CheckFinding>> {
             // The checks only read; the context exists for the adapter's memory readers.
             std::ostream nowhere(nullptr);
-            commands::CommandContext ctx{const_cast<Program&>(program), commands::OutputFormat::text, nowhere};
+            commands::CommandContext ctx{const_cast<Program&>(program), commands::OutputFormat::text, nowhere, {}, {}};
             KernelAdapter adapter(ctx);
             std::vector<plugin::Finding> findings;
             std::string error;

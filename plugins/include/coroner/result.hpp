@@ -34,7 +34,8 @@ class Result {
     if (!value_) throw Failure(error_);
     return *value_;
   }
-  T&& value() && {
+  // By value, so that `for (auto& t : kernel.tasks().value())` owns what it walks.
+  T value() && {
     if (!value_) throw Failure(error_);
     return std::move(*value_);
   }
