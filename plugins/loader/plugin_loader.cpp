@@ -43,8 +43,23 @@ std::string dl_error() {
   return why ? why : "unknown error";
 }
 
-// A plugin's command: the adapter in front, and a last guard should the
-// plugin's own (in its header-built wrapper) let something through.
+// Calls into a plugin: false with `error` set when the call failed. The
+// plugin's own wrappers (built from its headers) catch what it throws; this
+// is the last guard should something get through.
+template <typename Call>
+bool call_plugin(std::string& error, Call&& call) {
+  try {
+    if (call()) return true;
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = "unknown exception";
+  }
+  if (error.empty()) error = "failed";
+  return false;
+}
+
+// A plugin's command: the adapter in front of the plugin's function.
 commands::Command host_command(const std::string& plugin_name, plugin::CommandSpec spec) {
   auto run = std::make_shared<plugin::RawCommand>(std::move(spec.run));
   const std::string name = spec.name;
@@ -52,16 +67,8 @@ commands::Command host_command(const std::string& plugin_name, plugin::CommandSp
           [run, name](commands::CommandContext& ctx, const commands::Arguments& args) -> Expected<void> {
             KernelAdapter adapter(ctx);
             std::string error;
-            bool ok = false;
-            try {
-              ok = (*run)(adapter, args, error);
-            } catch (const std::exception& e) {
-              error = e.what();
-            } catch (...) {
-              error = "unknown exception";
-            }
-            if (ok) return {};
-            return make_error(Errc::corrupt, "{}", error.empty() ? "failed" : error);
+            if (call_plugin(error, [&] { return (*run)(adapter, args, error); })) return {};
+            return make_error(Errc::corrupt, "{}", error);
           },
           plugin_name, spec.options};
 }
@@ -76,15 +83,8 @@ frontends::triage::TriageCheck host_check(const std::string& plugin_name, plugin
             KernelAdapter adapter(ctx);
             std::vector<plugin::Finding> findings;
             std::string error;
-            bool ok = false;
-            try {
-              ok = (*run)(adapter, findings, error);
-            } catch (const std::exception& e) {
-              error = e.what();
-            } catch (...) {
-              error = "unknown exception";
-            }
-            if (!ok) return make_error(Errc::corrupt, "{}", error.empty() ? "failed" : error);
+            if (!call_plugin(error, [&] { return (*run)(adapter, findings, error); }))
+              return make_error(Errc::corrupt, "{}", error);
             std::vector<frontends::triage::CheckFinding> out;
             for (plugin::Finding& f : findings)
               out.push_back({name, std::move(f.severity), std::move(f.summary), std::move(f.details)});
@@ -179,15 +179,8 @@ Expected<commands::PluginSummary> PluginLoader::load(const std::string& given) {
   {
     Collector collector;
     std::string error;
-    bool ok = false;
-    try {
-      ok = init(&collector, &error);
-    } catch (const std::exception& e) {
-      error = e.what();
-    } catch (...) {
-      error = "unknown exception";
-    }
-    if (!ok) return make_error(Errc::corrupt, "{}: plugin {}: init failed: {}", path, name, error.empty() ? "failed" : error);
+    if (!call_plugin(error, [&] { return init(&collector, &error); }))
+      return make_error(Errc::corrupt, "{}: plugin {}: init failed: {}", path, name, error);
     for (plugin::CommandSpec& spec : collector.commands) {
       const std::string command = spec.name;
       if (auto added = commands::add_command(host_command(name, std::move(spec))); !added) {

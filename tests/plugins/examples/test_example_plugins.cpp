@@ -12,6 +12,12 @@ using namespace coroner::test;
 
 namespace {
 
+std::string fmt_hex(uint64_t value) {
+  char text[24];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
 // fxitems' text line of a facts.json item.
 std::string fmt_item(const nlohmann::json& item) {
   char line[128];
@@ -26,13 +32,19 @@ std::vector<std::string> plugin_commands() {
 }
 
 void check_documents(const DumpCase& dump, const std::vector<nlohmann::json>& documents) {
-  // fxitems: exactly facts.json's items, in list order.
-  const nlohmann::json& expected = dump.facts().at("values").at("fx_items");
+  // fxitems: exactly facts.json's items, in list order. arm64's QEMU dumps
+  // have no drgn facts (fixtures README): there the module's known
+  // contents (ids 1-5, item-N, fx_magic ^ id), without addresses.
+  nlohmann::json expected = nlohmann::json::array();
+  if (dump.facts().contains("values")) expected = dump.facts()["values"]["fx_items"];
+  else
+    for (uint64_t id = 1; id <= 5; ++id)
+      expected.push_back({{"id", id}, {"name", "item-" + std::to_string(id)}, {"value", fmt_hex(0xc0ffee11deadbeefULL ^ id)}});
   const nlohmann::json& items = document_with(documents, "fx_items").at("fx_items");
   REQUIRE(items.size() == expected.size());
   for (size_t i = 0; i < items.size(); ++i) {
     INFO("item " << i);
-    CHECK(hex_value(items[i]["addr"]) == hex_value(expected[i]["addr"]));
+    if (expected[i].contains("addr")) CHECK(hex_value(items[i]["addr"]) == hex_value(expected[i]["addr"]));
     CHECK(items[i]["id"] == expected[i]["id"]);
     CHECK(items[i]["name"] == expected[i]["name"]);
     CHECK(hex_value(items[i]["value"]) == hex_value(expected[i]["value"]));
