@@ -43,21 +43,9 @@ std::string dl_error() {
   return why ? why : "unknown error";
 }
 
-// Calls into a plugin: false with `error` set when the call failed. The
-// plugin's own wrappers (built from its headers) catch what it throws; this
-// is the last guard should something get through.
-template <typename Call>
-bool call_plugin(std::string& error, Call&& call) {
-  try {
-    if (call()) return true;
-  } catch (const std::exception& e) {
-    error = e.what();
-  } catch (...) {
-    error = "unknown exception";
-  }
-  if (error.empty()) error = "failed";
-  return false;
-}
+// Calls into a plugin go through plugin::detail::guarded: the plugin's own
+// wrappers (built from its headers) catch what it throws, this is the last
+// guard should something get through.
 
 // A plugin's command: the adapter in front of the plugin's function.
 commands::Command host_command(const std::string& plugin_name, plugin::CommandSpec spec) {
@@ -67,7 +55,7 @@ commands::Command host_command(const std::string& plugin_name, plugin::CommandSp
           [run, name](commands::CommandContext& ctx, const commands::Arguments& args) -> Expected<void> {
             KernelAdapter adapter(ctx);
             std::string error;
-            if (call_plugin(error, [&] { return (*run)(adapter, args, error); })) return {};
+            if (plugin::detail::guarded(error, [&] { return (*run)(adapter, args, error); })) return {};
             return make_error(Errc::corrupt, "{}", error);
           },
           plugin_name, spec.options};
@@ -83,7 +71,7 @@ frontends::triage::TriageCheck host_check(const std::string& plugin_name, plugin
             KernelAdapter adapter(ctx);
             std::vector<plugin::Finding> findings;
             std::string error;
-            if (!call_plugin(error, [&] { return (*run)(adapter, findings, error); }))
+            if (!plugin::detail::guarded(error, [&] { return (*run)(adapter, findings, error); }))
               return make_error(Errc::corrupt, "{}", error);
             std::vector<frontends::triage::CheckFinding> out;
             for (plugin::Finding& f : findings)
@@ -179,7 +167,7 @@ Expected<commands::PluginSummary> PluginLoader::load(const std::string& given) {
   {
     Collector collector;
     std::string error;
-    if (!call_plugin(error, [&] { return init(&collector, &error); }))
+    if (!plugin::detail::guarded(error, [&] { return init(&collector, &error); }))
       return make_error(Errc::corrupt, "{}: plugin {}: init failed: {}", path, name, error);
     for (plugin::CommandSpec& spec : collector.commands) {
       const std::string command = spec.name;

@@ -15,6 +15,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace coroner::plugin {
@@ -57,11 +58,17 @@ struct CheckSpec {
 };
 
 namespace detail {
+// Runs function (void, or bool: false for failure with `error` set);
+// false with `error` set when it failed or threw.
 template <typename Function>
 bool guarded(std::string& error, Function&& function) {
   try {
-    function();
-    return true;
+    if constexpr (std::is_same_v<decltype(function()), bool>) {
+      if (function()) return true;
+    } else {
+      function();
+      return true;
+    }
   } catch (const std::exception& e) {
     error = e.what();
   } catch (...) {
