@@ -39,18 +39,19 @@ struct Command {
   std::string summary;  // one line for `help`
   std::string usage;    // crash-style synopsis and options, for `help NAME`
   std::function<Expected<void>(CommandContext& context, const Arguments& args)> run;
-  std::string plugin;   // the plugin that added it ("" built in)
-  std::vector<std::string> options;  // a plugin command's words for completion
 };
 
 // Every command, in `help` order: the built-in ones (registered in one
 // place, registry.cpp), then those plugins added.
 const std::vector<Command>& all_commands();
 const Command* find_command(std::string_view name);
-// A plugin's command; refused when the name is taken.
-Expected<void> add_command(Command command);
+// A plugin's command, with words for completion besides the options of
+// its usage text; refused when the name is taken.
+Expected<void> add_command(Command command, std::string plugin, std::vector<std::string> completions = {});
 // Removes the commands `plugin` added.
 void remove_commands(std::string_view plugin);
+// The completion words a plugin gave its command `name` (none for built-in ones).
+std::vector<std::string> command_completions(std::string_view name);
 
 // Runs one command line. Errors are returned, not printed.
 Expected<void> run_command_line(CommandContext& context, std::string_view line);

@@ -1,6 +1,7 @@
 #include "commands/builtin.hpp"
 
 #include <exception>
+#include <map>
 #include <new>
 #include <ostream>
 
@@ -27,19 +28,40 @@ std::vector<Command>& commands() {
   return commands;
 }
 
+struct PluginCommand {
+  std::string plugin;
+  std::vector<std::string> completions;
+};
+
+// The commands plugins added, by name.
+std::map<std::string, PluginCommand, std::less<>>& plugin_commands() {
+  static std::map<std::string, PluginCommand, std::less<>> added;
+  return added;
+}
+
 }  // namespace
 
 const std::vector<Command>& all_commands() { return commands(); }
 
-Expected<void> add_command(Command command) {
+Expected<void> add_command(Command command, std::string plugin, std::vector<std::string> completions) {
   if (find_command(command.name))
     return make_error(Errc::invalid_argument, "{}: a command of that name exists already", command.name);
+  plugin_commands()[command.name] = {std::move(plugin), std::move(completions)};
   commands().push_back(std::move(command));
   return {};
 }
 
 void remove_commands(std::string_view plugin) {
-  std::erase_if(commands(), [&](const Command& c) { return !c.plugin.empty() && c.plugin == plugin; });
+  std::erase_if(commands(), [&](const Command& c) {
+    auto added = plugin_commands().find(c.name);
+    return added != plugin_commands().end() && added->second.plugin == plugin;
+  });
+  std::erase_if(plugin_commands(), [&](const auto& entry) { return entry.second.plugin == plugin; });
+}
+
+std::vector<std::string> command_completions(std::string_view name) {
+  auto added = plugin_commands().find(name);
+  return added == plugin_commands().end() ? std::vector<std::string>{} : added->second.completions;
 }
 
 const Command* find_command(std::string_view name) {

@@ -48,7 +48,7 @@ std::string dl_error() {
 // guard should something get through.
 
 // A plugin's command: the adapter in front of the plugin's function.
-commands::Command host_command(const std::string& plugin_name, plugin::CommandSpec spec) {
+commands::Command host_command(plugin::CommandSpec spec) {
   auto run = std::make_shared<plugin::RawCommand>(std::move(spec.run));
   const std::string name = spec.name;
   return {spec.name, spec.summary, spec.usage,
@@ -57,8 +57,7 @@ commands::Command host_command(const std::string& plugin_name, plugin::CommandSp
             std::string error;
             if (plugin::detail::guarded(error, [&] { return (*run)(adapter, args, error); })) return {};
             return make_error(Errc::corrupt, "{}", error);
-          },
-          plugin_name, spec.options};
+          }};
 }
 
 frontends::triage::TriageCheck host_check(const std::string& plugin_name, plugin::CheckSpec spec) {
@@ -171,7 +170,8 @@ Expected<commands::PluginSummary> PluginLoader::load(const std::string& given) {
       return make_error(Errc::corrupt, "{}: plugin {}: init failed: {}", path, name, error);
     for (plugin::CommandSpec& spec : collector.commands) {
       const std::string command = spec.name;
-      if (auto added = commands::add_command(host_command(name, std::move(spec))); !added) {
+      std::vector<std::string> completions = spec.options;
+      if (auto added = commands::add_command(host_command(std::move(spec)), name, std::move(completions)); !added) {
         loaded->unregister();
         return make_error(Errc::invalid_argument, "{}: plugin {}: {}", path, name, added.error().message());
       }

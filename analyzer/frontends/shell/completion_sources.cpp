@@ -61,7 +61,7 @@ const std::vector<std::string>& CompletionSources::options(const commands::Comma
     if (std::find(at->second.begin(), at->second.end(), option) == at->second.end()) at->second.push_back(option);
   }
   // A plugin command's own completion words.
-  for (const std::string& word : command.options)
+  for (const std::string& word : commands::command_completions(command.name))
     if (std::find(at->second.begin(), at->second.end(), word) == at->second.end()) at->second.push_back(word);
   return at->second;
 }
