@@ -21,6 +21,7 @@
 #include "analyzer/os/linux/linux_kernel.hpp"
 #include "analyzer/program.hpp"
 #include "capture/format/decompressed_file.hpp"
+#include "plugins/loader/plugin_loader.hpp"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -52,6 +53,11 @@ std::optional<std::filesystem::path> sample_directory() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Plugins from the plugin directories (docs/plugins.md), for every mode:
+  // their commands in the shell and batch input, their checks in triage.
+  coroner::plugins::PluginLoader plugins;
+  plugins.load_directories(std::cerr);
+  coroner::commands::set_plugin_host(&plugins);
   if (argc > 1 && std::string_view(argv[1]) == "triage")
     return coroner::frontends::run_triage({argv + 2, argv + argc}, std::cout, std::cerr);
   if (argc > 1 && std::string_view(argv[1]) == "gdbserver")
@@ -64,6 +70,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> positional;
   std::vector<std::string> script;  // -i FILE's lines, then each -x COMMAND
   bool exit_after_script = false;   // -x given
+  bool list_plugins = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -74,16 +81,22 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "-s") {
       silent = true;
+    } else if (a == "--list-plugins") {
+      list_plugins = true;
     } else if (a == "--build-index") {
       build_index = true;
     } else if (a == "--background") {
       background = true;
     } else if (a == "--mod-path" || a == "--debuginfo-dir" || a == "--output" || a == "-i" || a == "-x" ||
-               a == "--command") {
+               a == "--command" || a == "--plugin") {
       if (i + 1 == argc) return usage_error(a + " needs a value");
       std::string value = argv[++i];
       if (a == "--mod-path") options.module_dirs.push_back(value);
       else if (a == "--debuginfo-dir") options.debuginfo_dirs.push_back(value);
+      else if (a == "--plugin") {
+        // A plugin that does not load is reported; the session goes on without it.
+        if (auto loaded = plugins.load(value); !loaded) std::cerr << "coroner: plugin: " << loaded.error().message() << '\n';
+      }
       else if (a == "-x" || a == "--command") {
         script.push_back(value);
         exit_after_script = true;
@@ -105,6 +118,12 @@ int main(int argc, char** argv) {
     } else {
       positional.push_back(a);
     }
+  }
+  if (list_plugins) {
+    if (format == coroner::commands::OutputFormat::json)
+      std::cout << coroner::commands::plugins_json(plugins.loaded()).dump(2) << '\n';
+    else std::cout << coroner::commands::plugins_table(plugins.loaded());
+    return 0;
   }
   if (build_index) {
     if (positional.size() != 1) return usage_error("--build-index takes one VMLINUX");

@@ -59,5 +59,7 @@ Command btop_command();
 Command pte_command();
 // kmem.cpp (kmem_address.cpp, kmem_views.cpp)
 Command kmem_command();
+// extend.cpp
+Command extend_command();
 
 }  // namespace coroner::commands

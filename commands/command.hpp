@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -37,12 +38,20 @@ struct Command {
   std::string name;
   std::string summary;  // one line for `help`
   std::string usage;    // crash-style synopsis and options, for `help NAME`
-  Expected<void> (*run)(CommandContext& context, const Arguments& args);
+  std::function<Expected<void>(CommandContext& context, const Arguments& args)> run;
 };
 
-// Every command, in `help` order. Registered in one place (registry.cpp).
+// Every command, in `help` order: the built-in ones (registered in one
+// place, registry.cpp), then those plugins added.
 const std::vector<Command>& all_commands();
 const Command* find_command(std::string_view name);
+// A plugin's command, with words for completion besides the options of
+// its usage text; refused when the name is taken.
+Expected<void> add_command(Command command, std::string plugin, std::vector<std::string> completions = {});
+// Removes the commands `plugin` added.
+void remove_commands(std::string_view plugin);
+// The completion words a plugin gave its command `name` (none for built-in ones).
+std::vector<std::string> command_completions(std::string_view name);
 
 // Runs one command line. Errors are returned, not printed.
 Expected<void> run_command_line(CommandContext& context, std::string_view line);

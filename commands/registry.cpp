@@ -1,13 +1,16 @@
 #include "commands/builtin.hpp"
 
 #include <exception>
+#include <map>
 #include <new>
 #include <ostream>
 
 namespace coroner::commands {
 
-const std::vector<Command>& all_commands() {
-  static const std::vector<Command> commands = {
+namespace {
+
+std::vector<Command>& commands() {
+  static std::vector<Command> commands = {
       sys_command(), rd_command(), vtop_command(), sym_command(),
       set_command(), help_command(), quit_command(),
       p_command(), px_command(), pd_command(), struct_command(), union_command(), whatis_command(), ptype_command(),
@@ -20,9 +23,45 @@ const std::vector<Command>& all_commands() {
       ipcs_command(),
       net_command(), ptov_command(), ptob_command(), btop_command(), mach_command(),
       dev_command(), pte_command(),
-      kmem_command(),
+      kmem_command(), extend_command(),
   };
   return commands;
+}
+
+struct PluginCommand {
+  std::string plugin;
+  std::vector<std::string> completions;
+};
+
+// The commands plugins added, by name.
+std::map<std::string, PluginCommand, std::less<>>& plugin_commands() {
+  static std::map<std::string, PluginCommand, std::less<>> added;
+  return added;
+}
+
+}  // namespace
+
+const std::vector<Command>& all_commands() { return commands(); }
+
+Expected<void> add_command(Command command, std::string plugin, std::vector<std::string> completions) {
+  if (find_command(command.name))
+    return make_error(Errc::invalid_argument, "{}: a command of that name exists already", command.name);
+  plugin_commands()[command.name] = {std::move(plugin), std::move(completions)};
+  commands().push_back(std::move(command));
+  return {};
+}
+
+void remove_commands(std::string_view plugin) {
+  std::erase_if(commands(), [&](const Command& c) {
+    auto added = plugin_commands().find(c.name);
+    return added != plugin_commands().end() && added->second.plugin == plugin;
+  });
+  std::erase_if(plugin_commands(), [&](const auto& entry) { return entry.second.plugin == plugin; });
+}
+
+std::vector<std::string> command_completions(std::string_view name) {
+  auto added = plugin_commands().find(name);
+  return added == plugin_commands().end() ? std::vector<std::string>{} : added->second.completions;
 }
 
 const Command* find_command(std::string_view name) {
@@ -46,9 +85,12 @@ Expected<void> run_command_line(CommandContext& context, std::string_view line) 
     words.insert(words.begin() + 1, words.front().substr(slash));
     words.front().resize(slash);
   }
-  const Command* command = find_command(words.front());
-  if (!command)
+  // A copy: `extend -u` may remove commands while it runs.
+  const Command* found = find_command(words.front());
+  if (!found)
     return make_error(Errc::invalid_argument, "{}: command not found (\"help\" lists the commands)", words.front());
+  const Command command_copy = *found;
+  const Command* command = &command_copy;
   Arguments args(words.begin() + 1, words.end());
   // The error boundary: whatever a command throws (a library's exception,
   // an allocation refused) becomes its one-line error, and the shell or

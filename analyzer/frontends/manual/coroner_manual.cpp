@@ -24,9 +24,9 @@ manual::ProgramManual coroner_manual() {
   m.section = 1;
   m.summary = "analyze a Linux kernel crash dump with crash's commands";
   m.synopsis = {
-      "[-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--debuginfo-dir DIR] [--output text|json] VMLINUX DUMP "
-      "[DUMP...]",
-      "[-s] [-i FILE] [-x COMMAND]... [--debuginfo-dir DIR] [--output text|json] DUMP",
+      "[-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--debuginfo-dir DIR] [--plugin PATH]... [--output text|json] "
+      "VMLINUX DUMP [DUMP...]",
+      "[-s] [-i FILE] [-x COMMAND]... [--debuginfo-dir DIR] [--plugin PATH]... [--output text|json] DUMP",
       "--build-index [--background] VMLINUX",
       "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [VMLINUX] DUMP "
       "[DUMP...]",
@@ -52,6 +52,10 @@ manual::ProgramManual coroner_manual() {
        "as DIR/.build-id/xx/rest.debug or a file in DIR; repeatable. Then /usr/lib/debug/.build-id, "
        "/usr/lib/debug/boot/vmlinux-*, and the debuginfod servers of DEBUGINFOD_URLS (cached under "
        "DEBUGINFOD_CACHE_PATH); sys's KERNEL line says where it was found"},
+      {"--plugin", "PATH",
+       "load the plugin PATH (a shared object, docs/plugins.md) besides those of $CORONER_PLUGIN_PATH, "
+       "~/.local/lib/coroner/plugins and the installed plugin directory; repeatable"},
+      {"--list-plugins", "", "list the plugins loaded at start (NAME VERSION SHARED OBJECT COMMANDS) and exit"},
       {"--build-index", "VMLINUX",
        "build the caches that make a start fast (DWARF name index, symbol table) and exit"},
       {"--background", "", "with --build-index: at low priority (what a session without caches starts)"},
@@ -64,7 +68,7 @@ manual::ProgramManual coroner_manual() {
        "triage: the report's form; json follows docs/triage-schema.json, html is one self-contained page"},
       {"--sections", "LIST",
        "triage: the comma-separated sections besides the verdict and signature: backtrace, registers, log, "
-       "modules, hung, active, memory, runq, or all (the default)"},
+       "modules, hung, active, memory, runq, checks (the plugins' triage checks), or all (the default)"},
       {"-o", "FILE", "triage: write the report to FILE instead of standard output"},
       {"gdbserver", "",
        "serve the dump to gdb or LLDB over the gdb remote protocol instead of answering commands: every task "

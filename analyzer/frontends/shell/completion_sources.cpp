@@ -60,6 +60,9 @@ const std::vector<std::string>& CompletionSources::options(const commands::Comma
     std::string option = usage.substr(i, end - i);
     if (std::find(at->second.begin(), at->second.end(), option) == at->second.end()) at->second.push_back(option);
   }
+  // A plugin command's own completion words.
+  for (const std::string& word : commands::command_completions(command.name))
+    if (std::find(at->second.begin(), at->second.end(), word) == at->second.end()) at->second.push_back(word);
   return at->second;
 }
 

@@ -108,6 +108,11 @@ nlohmann::json report_json(const TriageReport& r) {
       out["run_queues"].push_back({{"cpu", q.cpu}, {"current_pid", q.current_pid}, {"current_comm", q.current_comm},
                                    {"rt", q.rt}, {"cfs", q.cfs}, {"dl", q.dl}});
   }
+  if (r.sections.contains("checks") && r.with_vmlinux) {
+    out["checks"] = nlohmann::json::array();
+    for (const CheckFinding& f : r.findings)
+      out["checks"].push_back({{"check", f.check}, {"severity", f.severity}, {"summary", f.summary}, {"details", f.details}});
+  }
   return out;
 }
 

@@ -152,6 +152,13 @@ std::vector<Block> layout(const TriageReport& r) {
                       std::to_string(q.rt), std::to_string(q.cfs), std::to_string(q.dl)});
     blocks.push_back(table(rows));
   }
+  if (r.sections.contains("checks") && !r.findings.empty()) {
+    blocks.push_back(heading("Checks"));
+    for (const CheckFinding& f : r.findings) {
+      blocks.push_back(paragraph(fmt::format("[{}] {}: {}", f.severity, f.check, f.summary)));
+      if (!f.details.empty()) blocks.push_back(pre(f.details));
+    }
+  }
   if (!r.problems.empty()) {
     blocks.push_back(heading("Not read"));
     blocks.push_back(pre(r.problems));

@@ -137,6 +137,17 @@ void add_modules(TriageReport& report, const Program& program) {
   for (const Error& e : program.modules_skipped()) report.problems.push_back("modules: " + e.message());
 }
 
+void add_check_findings(TriageReport& report, const Program& program) {
+  for (const TriageCheck& check : triage_checks()) {
+    auto findings = check.run(program);
+    if (!findings) {
+      report.problems.push_back(fmt::format("check {}: {}", check.name, findings.error().message()));
+      continue;
+    }
+    report.findings.insert(report.findings.end(), findings->begin(), findings->end());
+  }
+}
+
 void add_tasks(TriageReport& report, const Program& program) {
   auto tasks = linux_kernel::task_list(program);
   if (!tasks) return report.problems.push_back("tasks: " + tasks.error().message());
@@ -237,6 +248,7 @@ TriageReport build_report(const Program& program, const std::set<std::string>& s
   if (sections.contains("hung") || sections.contains("active")) add_tasks(report, program);
   if (sections.contains("memory")) add_memory(report, program);
   if (sections.contains("runq")) add_run_queues(report, program);
+  if (sections.contains("checks")) add_check_findings(report, program);
   return report;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "analyzer/frontends/triage/crash_signature.hpp"
+#include "analyzer/frontends/triage/triage_checks.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -25,7 +26,7 @@ namespace coroner::frontends::triage {
 // are always there.
 inline const std::vector<std::string>& section_names() {
   static const std::vector<std::string> names = {"backtrace", "registers", "log",    "modules",
-                                                 "hung",      "active",    "memory", "runq"};
+                                                 "hung",      "active",    "memory", "runq", "checks"};
   return names;
 }
 
@@ -116,6 +117,7 @@ struct TriageReport {
   std::vector<ReportTask> active_tasks;     // each CPU's running task
   std::optional<MemoryReport> memory;
   std::vector<RunQueueLength> run_queues;
+  std::vector<CheckFinding> findings;       // the plugins' triage checks
   std::set<std::string> sections;           // the sections asked for
   std::vector<std::string> problems;        // "modules: ...": what could not be read
 };

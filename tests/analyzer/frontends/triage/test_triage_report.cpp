@@ -223,7 +223,7 @@ TEST_CASE("coroner triage writes the report, exits 0, and rejects bad arguments 
   for (const auto& [arguments, error] : std::vector<std::pair<std::string, std::string>>{
            {"--format pdf x", "coroner: triage: --format takes text, markdown, json or html, not 'pdf'"},
            {"--sections log,disks x", "coroner: triage: unknown section 'disks' (sections: backtrace,registers,log,"
-                                      "modules,hung,active,memory,runq, all)"},
+                                      "modules,hung,active,memory,runq,checks, all)"},
            {"--bogus x", "coroner: triage: unknown option --bogus"},
            {"", "coroner: triage: need a DUMP ([VMLINUX] DUMP)"}}) {
     const std::string output = run_command(fmt::format("{} triage {} 2>&1; echo status=$?", CORONER_BINARY, arguments));
