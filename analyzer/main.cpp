@@ -1,7 +1,7 @@
 // coroner: the analyzer's command line (described for --help and the man
 // page in frontends/manual/coroner_manual.cpp).
-//   coroner [-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--debuginfo-dir DIR] [--output text|json]
-//           [VMLINUX] DUMP [DUMP...]
+//   coroner [-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--debuginfo-dir DIR] [--plugin PATH]
+//           [--output text|json] [VMLINUX] DUMP [DUMP...]
 //   coroner gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]
 // With no dump arguments it opens the sample dump shipped with coroner; with
 // one argument it is the dump, and the vmlinux is found by its build-id

@@ -64,6 +64,16 @@ arch::Translation translate(const Minidump& dump, uint64_t vaddr) {
       });
 }
 
+// The fixture's minidump written as cache_dir()/freebsd-minidumps/NAME and opened.
+std::unique_ptr<Dump> open_written(const FixtureMinidump& made, const std::string& name) {
+  fs::path path = cache_dir() / "freebsd-minidumps" / name;
+  fs::create_directories(path.parent_path());
+  write_file_contents(path, write_minidump(made.contents));
+  auto opened = open_dump({path.string()});
+  REQUIRE(opened);
+  return std::move(*opened);
+}
+
 }  // namespace
 
 TEST_CASE("FreeBSD minidumps of the fixtures: virtual and physical reads match facts.json in every container",
@@ -126,12 +136,8 @@ TEST_CASE("FreeBSD minidumps of the fixtures: virtual and physical reads match f
 TEST_CASE("FreeBSD minidump translation: the walk's steps and its refusals", "[arch][freebsd][fixtures]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/d31");
   const FixtureMinidump& made = fixture_minidump(c, 3);
-  fs::path path = cache_dir() / "freebsd-minidumps" / "steps-vmcore.0";
-  fs::create_directories(path.parent_path());
-  write_file_contents(path, write_minidump(made.contents));
-  auto opened = open_dump({path.string()});
-  REQUIRE(opened);
-  const auto& dump = dynamic_cast<const Minidump&>(**opened);
+  const std::unique_ptr<Dump> opened = open_written(made, "steps-vmcore.0");
+  const auto& dump = dynamic_cast<const Minidump&>(*opened);
   const auto& h = dump.header();
   // The module's text is mapped with 4K pages: a PDE from the section,
   // then the PTE in the dumped page-table page.
@@ -157,12 +163,8 @@ TEST_CASE("FreeBSD minidump translation on arm64: one L3 entry per page, the dir
   for (const char* id : {"arm64/oops-kdump/d31", "arm64-16k/oops-kdump/d31"}) {
     const DumpCase& c = fixture_case(id);
     const FixtureMinidump& made = fixture_minidump(c, 3);
-    fs::path path = cache_dir() / "freebsd-minidumps" / fmt::format("steps-{}-vmcore.0", c.arch_dir);
-    fs::create_directories(path.parent_path());
-    write_file_contents(path, write_minidump(made.contents));
-    auto opened = open_dump({path.string()});
-    REQUIRE(opened);
-    const auto& dump = dynamic_cast<const Minidump&>(**opened);
+    const std::unique_ptr<Dump> opened = open_written(made, fmt::format("steps-{}-vmcore.0", c.arch_dir));
+    const auto& dump = dynamic_cast<const Minidump&>(*opened);
     const auto& h = dump.header();
     INFO(id);
     for (const MinidumpSample& s : made.samples) {

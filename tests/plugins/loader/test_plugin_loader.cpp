@@ -52,7 +52,7 @@ TEST_CASE("broken plugins: one clear line each, and the session goes on", "[plug
   }
 }
 
-TEST_CASE("--plugin, the plugin directories and --list-plugins", "[plugins][loader]") {
+TEST_CASE("plugins from --plugin, the plugin directories and --list-plugins", "[plugins][loader]") {
   const fs::path dir = cache_dir() / "plugin-dir";
   fs::remove_all(dir);
   fs::create_directories(dir);
