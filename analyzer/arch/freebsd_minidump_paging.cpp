@@ -38,32 +38,29 @@ Translation translate_amd64(const freebsd::MinidumpHeader& h, uint64_t vaddr, co
                             const EntryReader& physical) {
   Translation t;
   t.vaddr = vaddr;
-  uint64_t entries = h.pmap_size / 8;
+  const uint64_t entries = h.pmap_size / 8;
+  // A present entry of the dumped kernel page table (v1: PTEs, else PDEs).
+  auto kernel_entry = [&](uint64_t index, const char* level, std::string flags(uint64_t)) -> Expected<uint64_t> {
+    if (index >= entries)
+      return make_error(Errc::not_mapped, "{:#x}: beyond the minidump's kernel page table ({} {}s from {:#x})", vaddr,
+                        entries, level, h.kernbase);
+    CORONER_TRY(entry, section_step(t, section, index, level, flags));
+    if (!(entry & kX86Valid))
+      return make_error(Errc::not_mapped, "{:#x}: minidump {} {} is not present ({:#x})", vaddr, level, index, entry);
+    return entry;
+  };
   if (vaddr >= h.kernbase) {
-    uint64_t offset = vaddr - h.kernbase;
+    const uint64_t offset = vaddr - h.kernbase;
     if (h.version == 1) {
-      uint64_t index = offset >> 12;
-      if (index >= entries)
-        return failed(t, Errc::not_mapped, fmt::format("{:#x}: beyond the minidump's kernel page table ({} PTEs from "
-                                                       "{:#x})", vaddr, entries, h.kernbase));
-      auto pte = section_step(t, section, index, "PTE", x86_pte_flags);
+      auto pte = kernel_entry(offset >> 12, "PTE", x86_pte_flags);
       if (!pte) return failed(t, pte.error().code(), pte.error().message());
-      if (!(*pte & kX86Valid))
-        return failed(t, Errc::not_mapped, fmt::format("{:#x}: minidump PTE {} is not present ({:#x})", vaddr, index,
-                                                       *pte));
       t.paddr = (*pte & kX86Frame) | (vaddr & (kAmd64PageSize - 1));
       t.page_size = kAmd64PageSize;
       return t;
     }
-    uint64_t index = offset >> kPdeShift;
-    if (index >= entries)
-      return failed(t, Errc::not_mapped, fmt::format("{:#x}: beyond the minidump's kernel page table ({} PDEs from "
-                                                     "{:#x})", vaddr, entries, h.kernbase));
-    auto pde = section_step(t, section, index, "PDE", x86_pde_flags);
+    const uint64_t index = offset >> kPdeShift;
+    auto pde = kernel_entry(index, "PDE", x86_pde_flags);
     if (!pde) return failed(t, pde.error().code(), pde.error().message());
-    if (!(*pde & kX86Valid))
-      return failed(t, Errc::not_mapped, fmt::format("{:#x}: minidump PDE {} is not present ({:#x})", vaddr, index,
-                                                     *pde));
     if (*pde & kX86PageSize) {
       t.paddr = (*pde & kX86LargeFrame) | (vaddr & ((uint64_t{1} << kPdeShift) - 1));
       t.page_size = uint64_t{1} << kPdeShift;
