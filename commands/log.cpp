@@ -6,6 +6,7 @@
 #include "analyzer/os/linux/system_info.hpp"
 #include "commands/builtin.hpp"
 #include "commands/date_format.hpp"
+#include "commands/freebsd_views.hpp"
 
 #include <ostream>
 
@@ -102,6 +103,7 @@ nlohmann::json record_json(const linux_kernel::LogRecord& record, const LogOptio
 }
 
 Expected<void> run_log(CommandContext& ctx, const Arguments& args) {
+  if (auto freebsd = freebsd_kernel::kernel_model(ctx.program)) return show_freebsd_log(ctx, **freebsd, args);
   CORONER_TRY(options, parse_options(args));
   const Program& program = ctx.program;
   int64_t boot_time = 0;
