@@ -174,4 +174,8 @@ TEST_CASE("coroner opens a FreeBSD dump-device image alone: sys, log and rd as J
   CHECK(nlohmann::json::parse(documents[0])["nodename"] == "crashbox");
   CHECK(nlohmann::json::parse(documents[1])["lines"].back() == lines_of(made.log_text).back().substr(3));
   CHECK(nlohmann::json::parse(documents[2])["string"] == text);
+  // triage reads Linux kernels only, and says so.
+  Run triage = run_coroner("triage " + device, "");
+  CHECK(triage.status != 0);
+  CHECK(triage.err.find("a FreeBSD minidump: triage reads Linux kernels only") != std::string::npos);
 }
