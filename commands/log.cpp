@@ -142,6 +142,7 @@ Command log_command() {
           "    -d  the device of dev_printk() records (SUBSYSTEM=, DEVICE=)\n"
           "    -m  each record's level, <L>\n"
           "    -c  who logged each record: [T<pid>] a thread, [C<cpu>] a CPU (5.10+, or CONFIG_PRINTK_CALLER)\n"
+          "  On a FreeBSD minidump: the message buffer, oldest line first (no options)\n"
           "  crash> log\n"
           "  crash> log -T\n"
           "  crash> log -m",

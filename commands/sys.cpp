@@ -238,6 +238,8 @@ Command sys_command() {
           "    -c      the system call table: NUM SYSTEM CALL FILE AND LINE NUMBER for each slot of\n"
           "            sys_call_table; a NUMBER shows that slot, a NAME each handler whose name holds it\n"
           "    config  the kernel's .config, when built in (CONFIG_IKCONFIG); JSON: CONFIG_X -> value\n"
+          "  On a FreeBSD minidump opened alone: KERNEL, DUMPFILE, FORMAT, HEADER, DATE, NODENAME, RELEASE,\n"
+          "  VERSION, MACHINE, PAGE SIZE, MEMORY, PANIC from the kerneldumpheader (or info.N) and the dump\n"
           "  crash> sys\n"
           "  crash> sys -c write\n"
           "  crash> sys -t",
