@@ -99,6 +99,22 @@ Expected<void> clear_trailer(const std::string& device, const freebsd::DeviceDum
   return {};
 }
 
+// Writes info.N for `header`, then names vmcore.N and info.N -- both whole
+// before either gets its name -- and last sets bounds to N+1.
+Expected<SavedDump> finish(const SavecoreOptions& o, uint64_t n, SavedFile& vmcore,
+                           const freebsd::KernelDumpHeader& header) {
+  CORONER_TRY(info, SavedFile::create(o.directory, fmt::format("info.{}", n), false));
+  std::string text = freebsd::format_info_file(header, o.input, n, "good");
+  CORONER_CHECK(info.write(std::as_bytes(std::span(text.data(), text.size()))));
+  CORONER_CHECK(vmcore.commit());
+  if (auto named = info.commit(); !named) {
+    ::unlink(vmcore.path().c_str());
+    return named.error();
+  }
+  CORONER_CHECK(write_text(o.directory, "bounds", fmt::format("{}\n", n + 1)));
+  return SavedDump{n, vmcore.path(), info.path()};
+}
+
 Expected<SavedDump> save_device(const SavecoreOptions& o) {
   CORONER_TRY(source, open_file_source(o.input));
   if (!freebsd::looks_like_dump_device(*source))
@@ -122,19 +138,9 @@ Expected<SavedDump> save_device(const SavecoreOptions& o) {
     CORONER_CHECK(vmcore.write(chunk));
     done += part;
   }
-  std::string info_name = fmt::format("info.{}", n);
-  CORONER_TRY(info, SavedFile::create(o.directory, info_name, false));
-  std::string text = freebsd::format_info_file(dump.header, o.input, n, "good");
-  CORONER_CHECK(info.write(std::as_bytes(std::span(text.data(), text.size()))));
-  // Both whole before either gets its name; bounds last.
-  CORONER_CHECK(vmcore.commit());
-  if (auto named = info.commit(); !named) {
-    ::unlink(vmcore.path().c_str());
-    return named.error();
-  }
-  CORONER_CHECK(write_text(o.directory, "bounds", fmt::format("{}\n", n + 1)));
+  CORONER_TRY(saved, finish(o, n, vmcore, dump.header));
   if (!o.keep) CORONER_CHECK(clear_trailer(o.input, dump));
-  return SavedDump{n, vmcore.path(), info.path()};
+  return saved;
 }
 
 // Reads exactly out.size() bytes of the stream; `at` counts what was read.
@@ -198,17 +204,7 @@ Expected<SavedDump> save_dumper_stream(const SavecoreOptions& o) {
   info_header.architecture_version = amd64 ? 2 : 1;
   info_header.dump_length = total;
   info_header.dump_time = static_cast<uint64_t>(std::time(nullptr));  // read now: the stream carries no time
-  std::string info_name = fmt::format("info.{}", n);
-  CORONER_TRY(info, SavedFile::create(o.directory, info_name, false));
-  std::string text = freebsd::format_info_file(info_header, o.input, n, "good");
-  CORONER_CHECK(info.write(std::as_bytes(std::span(text.data(), text.size()))));
-  CORONER_CHECK(vmcore.commit());
-  if (auto named = info.commit(); !named) {
-    ::unlink(vmcore.path().c_str());
-    return named.error();
-  }
-  CORONER_CHECK(write_text(o.directory, "bounds", fmt::format("{}\n", n + 1)));
-  return SavedDump{n, vmcore.path(), info.path()};
+  return finish(o, n, vmcore, info_header);
 }
 
 }  // namespace
