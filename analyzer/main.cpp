@@ -5,7 +5,8 @@
 //   coroner gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]
 // With no dump arguments it opens the sample dump shipped with coroner; with
 // one argument it is the dump, and the vmlinux is found by its build-id
-// (--debuginfo-dir, /usr/lib/debug, debuginfod: symbols/build_id_search.hpp).
+// (--debuginfo-dir, /usr/lib/debug, debuginfod: symbols/build_id_search.hpp),
+// or, for a FreeBSD minidump, none is needed (the OS model: os_models.hpp).
 // Commands come from -i FILE, then -x (and exit), else the terminal (the
 // crash> shell) or, when standard input is not a terminal, one per line
 // from it.
@@ -18,7 +19,7 @@
 #include "analyzer/frontends/shell/banner.hpp"
 #include "analyzer/frontends/shell/shell.hpp"
 #include "analyzer/frontends/triage/triage_command.hpp"
-#include "analyzer/os/linux/linux_kernel.hpp"
+#include "analyzer/os/os_models.hpp"
 #include "analyzer/program.hpp"
 #include "capture/format/decompressed_file.hpp"
 #include "plugins/loader/plugin_loader.hpp"
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
     options.vmlinux = positional[0];
     options.dumps.assign(positional.begin() + 1, positional.end());
   }
-  options.os_model = coroner::linux_kernel::open_linux_kernel;
+  options.os_model = coroner::os::open_os_model;
 
   auto program = coroner::Program::open(options);
   if (!program) {

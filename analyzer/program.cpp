@@ -1,6 +1,8 @@
 #include "analyzer/program.hpp"
 
+#include "analyzer/arch/freebsd_minidump_arch.hpp"
 #include "capture/format/decompressed_file.hpp"
+#include "capture/format/freebsd_minidump.hpp"
 #include "symbols/build_id_search.hpp"
 #include "symbols/elf_file.hpp"
 
@@ -36,6 +38,11 @@ Expected<KernelImage> read_kernel_image(const std::string& vmlinux) {
   return image;
 }
 
+// What symbol_table() and debug_info() say for a dump opened alone.
+Error no_kernel_file(const std::string& dump) {
+  return Error(Errc::not_found, fmt::format("{} was opened without a kernel file: no symbols or debug info", dump));
+}
+
 }  // namespace
 
 Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) {
@@ -51,6 +58,19 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
   program->dump_ = std::move(dump);
   const Dump& d = *program->dump_;
   std::string dump_name = options.dumps.empty() ? std::string("dump") : options.dumps.front();
+  // A FreeBSD minidump opens without a kernel file (vmlinux_ stays empty:
+  // no symbols, no DWARF): the dump's own page-table section translates.
+  if (const auto* minidump = dynamic_cast<const freebsd::Minidump*>(&d)) {
+    if (!options.vmlinux.empty())
+      return make_error(Errc::unsupported, "{}: a FreeBSD minidump: kernel files are not read yet; open the dump "
+                                           "alone (coroner {}) for sys, log, rd, vtop and search",
+                        options.vmlinux, dump_name);
+    program->arch_ = arch::make_minidump_arch(*minidump);
+    program->memory_ = std::make_unique<KernelMemory>(d, *program->arch_);
+    CORONER_TRY(os, options.os_model(*program));
+    program->os_ = std::move(os);
+    return program;
+  }
 
   auto text = d.vmcoreinfo_text();
   if (!text)
@@ -96,6 +116,7 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
 }
 
 Expected<const symbols::SymbolTable*> Program::symbol_table() const {
+  if (vmlinux_.empty()) return no_kernel_file(options_.dumps.front());
   std::call_once(symbols_once_, [this] {
     auto read = symbols::SymbolTable::from_elf(vmlinux_, options_.cache_dir, kaslr_offset_);
     if (read) symbols_ = std::move(*read);
@@ -194,6 +215,7 @@ KernelModule* Program::find_module(std::string_view name) const {
 }
 
 Expected<symbols::DebugInfo*> Program::debug_info() const {
+  if (vmlinux_.empty()) return no_kernel_file(options_.dumps.front());
   std::call_once(debug_once_, [this] {
     auto opened = symbols::DebugInfo::open(vmlinux_, options_.cache_dir);
     if (opened) debug_info_ = std::move(*opened);

@@ -11,14 +11,18 @@ manual::ProgramManual capture_manual() {
       "[-c|-l|-p|-z] [--zstd-level N] [-d LEVEL] [-E] [-F] [--split] [--num-threads N] "
       "[--message-level N] [-f] VMCORE DUMPFILE [DUMPFILE...]",
       "--dump-dmesg VMCORE LOGFILE",
+      "savecore [-k] [-z] DEVICE DIRECTORY",
+      "savecore [-z] --from-dumper PATH DIRECTORY",
   };
   m.description =
       "Writes a crash dump that crash, drgn, makedumpfile and coroner can open, from VMCORE: /proc/vmcore in a "
       "kdump capture kernel, an ELF vmcore file, a kdump-compressed dump (to filter or compress it again) or "
-      "/proc/kcore.";
+      "/proc/kcore. `coroner-capture savecore` saves a FreeBSD kernel dump from its dump device (or an image of "
+      "it), or from a rescue kernel's /dev/dumper stream, as FreeBSD's savecore(8) does.";
   m.options = {
       {"-c, -l, -p, -z", "",
-       "compress pages with zlib, lzo, snappy or zstd (kdump-compressed output; without one pages are stored raw)"},
+       "compress pages with zlib, lzo, snappy or zstd (kdump-compressed output; without one pages are stored raw); "
+       "savecore -z: write vmcore.N.zst unless the kernel already compressed the dump"},
       {"--zstd-level", "N", "zstd level, 1 to 22, or -100 to -1 for zstd's fast modes (default 1)"},
       {"-d", "LEVEL",
        "exclude pages, a sum of: 1 zero-filled, 2 non-private cache, 4 private cache, 8 user data, 16 free "
@@ -31,6 +35,9 @@ manual::ProgramManual capture_manual() {
       {"--dump-dmesg", "", "write only the kernel log, as text, to LOGFILE"},
       {"--message-level", "N", "a sum of: 1 progress bar, 2 messages, 4 errors, 16 closing report (default 23)"},
       {"-f", "", "overwrite an existing DUMPFILE"},
+      {"-k", "", "savecore: keep the dump on DEVICE (do not mark its trailer \"Cleared Kernel Dump\")"},
+      {"--from-dumper", "PATH",
+       "savecore: read a rescue kernel's /dev/dumper (the host's minidump as one stream) instead of a DEVICE"},
       {"-h, --help", "", "this text"},
       {"-v, --version", "", "the version"},
   };
@@ -38,6 +45,16 @@ manual::ProgramManual capture_manual() {
       {"FILES",
        "Dump files are created mode 0600. A block device as DUMPFILE is written in place. The header is written "
        "first, marked incomplete, and completed only after everything is written and synced.",
+       {}},
+      {"SAVECORE",
+       "savecore checks the dump's leader and trailer kerneldumpheaders (magic, version, parity, leader equal to "
+       "trailer, the extent inside the device), then writes vmcore.N and info.N into DIRECTORY, N read from its "
+       "bounds file (then moved past any file already there) and bounds set to N+1. A dump the kernel compressed "
+       "(dumpon -z, -Z) is kept as it is, vmcore.N.gz or vmcore.N.zst. Each file is written under a temporary "
+       "name, mode 0600, synced and renamed only when whole: an error leaves nothing new behind. Last, the "
+       "trailer's magic becomes \"Cleared Kernel Dump\" (unless -k), so the dump is not saved twice. With "
+       "--from-dumper the stream's length follows from its minidump header and page bitmap; a stream that ends "
+       "early saves nothing. coroner opens vmcore.N (any form) with info.N beside it.",
        {}},
       {"EXIT STATUS",
        "0 when the dump is complete; 1 on an error (a full disk, an I/O error, SIGINT or SIGTERM leave the dump "
@@ -53,11 +70,15 @@ manual::ProgramManual capture_manual() {
        "\n"
        "Filter and compress a full ELF vmcore again, in four threads:\n"
        "\n"
-       "  coroner-capture -c -d 31 --num-threads 4 vmcore dump.d31",
+       "  coroner-capture -c -d 31 --num-threads 4 vmcore dump.d31\n"
+       "\n"
+       "Save a FreeBSD dump from its swap partition, then open it:\n"
+       "\n"
+       "  coroner-capture savecore /dev/ada0p3 /var/crash && coroner /var/crash/vmcore.0",
        {}},
       {"SEE ALSO", "coroner(1), makedumpfile(8), crash(8)", {}},
   };
-  m.in_help = {"FILES", "EXIT STATUS"};
+  m.in_help = {"FILES", "SAVECORE", "EXIT STATUS"};
   return m;
 }
 

@@ -1,8 +1,10 @@
 // coroner-capture: the dumper. Runs in a kdump capture kernel (or on any
 // host) and writes a dump of /proc/vmcore, a vmcore file or a
 // kdump-compressed dump that crash, drgn, makedumpfile and coroner open.
+// `coroner-capture savecore` saves a FreeBSD kernel dump (savecore/).
 #include "capture/capture_job.hpp"
 #include "capture/options.hpp"
+#include "capture/savecore/savecore.hpp"
 
 #include <fmt/format.h>
 
@@ -28,10 +30,30 @@ void install_signal_handlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+int run_savecore_command(const std::vector<std::string>& args) {
+  auto options = coroner::capture::parse_savecore_options(args);
+  if (!options) {
+    fmt::print(stderr, "coroner-capture: {}\n\n{}", options.error().message(), coroner::capture::usage_text());
+    return 2;
+  }
+  if (options->help) {
+    fmt::print("{}", coroner::capture::usage_text());
+    return 0;
+  }
+  auto saved = coroner::capture::run_savecore(*options);
+  if (!saved) {
+    fmt::print(stderr, "coroner-capture savecore: {}\n", saved.error().message());
+    return 1;
+  }
+  fmt::print("{}: saved as {} and {}\n", options->input, saved->vmcore, saved->info);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args.front() == "savecore") return run_savecore_command({args.begin() + 1, args.end()});
   auto options = coroner::capture::parse_options(args);
   if (!options) {
     fmt::print(stderr, "coroner-capture: {}\n\n{}", options.error().message(), coroner::capture::usage_text());

@@ -6,6 +6,7 @@
 #include "analyzer/os/linux/system_info.hpp"
 #include "commands/builtin.hpp"
 #include "commands/date_format.hpp"
+#include "commands/freebsd_views.hpp"
 
 #include <ostream>
 
@@ -102,6 +103,7 @@ nlohmann::json record_json(const linux_kernel::LogRecord& record, const LogOptio
 }
 
 Expected<void> run_log(CommandContext& ctx, const Arguments& args) {
+  if (auto freebsd = freebsd_kernel::kernel_model(ctx.program)) return show_freebsd_log(ctx, **freebsd, args);
   CORONER_TRY(options, parse_options(args));
   const Program& program = ctx.program;
   int64_t boot_time = 0;
@@ -140,6 +142,7 @@ Command log_command() {
           "    -d  the device of dev_printk() records (SUBSYSTEM=, DEVICE=)\n"
           "    -m  each record's level, <L>\n"
           "    -c  who logged each record: [T<pid>] a thread, [C<cpu>] a CPU (5.10+, or CONFIG_PRINTK_CALLER)\n"
+          "  On a FreeBSD minidump: the message buffer, oldest line first (no options)\n"
           "  crash> log\n"
           "  crash> log -T\n"
           "  crash> log -m",

@@ -1,5 +1,6 @@
 #include "commands/builtin.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <map>
 #include <new>
@@ -26,6 +27,14 @@ std::vector<Command>& commands() {
       kmem_command(), extend_command(),
   };
   return commands;
+}
+
+// What runs on a dump opened without a kernel file (a FreeBSD minidump):
+// memory, page tables, arithmetic, and sys and log from the dump itself.
+bool works_without_kernel_file(std::string_view name) {
+  static const std::vector<std::string_view> names = {"sys",  "log",  "rd",   "vtop", "search", "pte",  "ptob",
+                                                      "btop", "eval", "ascii", "help", "q",      "extend"};
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 struct PluginCommand {
@@ -92,6 +101,9 @@ Expected<void> run_command_line(CommandContext& context, std::string_view line) 
   const Command command_copy = *found;
   const Command* command = &command_copy;
   Arguments args(words.begin() + 1, words.end());
+  if (context.program.vmlinux_path().empty() && !works_without_kernel_file(command->name))
+    return make_error(Errc::unsupported, "{}: not available for a {} dump without a kernel file", command->name,
+                      context.program.os().name() == "freebsd" ? "FreeBSD" : context.program.os().name());
   // The error boundary: whatever a command throws (a library's exception,
   // an allocation refused) becomes its one-line error, and the shell or
   // batch goes on with the next command.

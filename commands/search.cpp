@@ -5,7 +5,9 @@
 // physical memory, reported at direct-map addresses), the kernel image
 // [_text, _end), and every vmalloc area of vmap_area_root (modules
 // included), translated page by page. -u searches the VMAs of the context
-// task; -p physical memory. Pages the dump lacks are skipped.
+// task; -p physical memory. Pages the dump lacks are skipped. A FreeBSD
+// minidump's kernel memory is its direct map and its kernel map.
+#include "analyzer/os/freebsd/freebsd_kernel.hpp"
 #include "analyzer/os/linux/kernel_trees.hpp"
 #include "analyzer/os/linux/page_map.hpp"
 #include "analyzer/os/linux/tasks.hpp"
@@ -105,6 +107,13 @@ Expected<SearchRequest> parse(const CommandContext& ctx, const Arguments& args) 
 
 Expected<std::vector<Region>> kernel_regions(const Program& program) {
   std::vector<Region> regions;
+  if (auto freebsd = freebsd_kernel::kernel_model(program)) {
+    // A minidump: its direct map and the valid runs of its page-table section.
+    CORONER_TRY(ranges, freebsd_kernel::kernel_ranges(**freebsd));
+    for (const freebsd_kernel::KernelRange& range : ranges)
+      regions.push_back({range.start, range.end, range.phys, std::nullopt});
+    return regions;
+  }
   const KernelMemory& memory = program.memory();
   const uint64_t page = program.arch().page_size();
 

@@ -7,6 +7,7 @@
 #include "analyzer/os/linux/system_info.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 #include "commands/builtin.hpp"
+#include "commands/freebsd_views.hpp"
 #include "commands/date_format.hpp"
 #include "commands/memory_size.hpp"
 
@@ -212,12 +213,18 @@ Expected<void> show_config(CommandContext& ctx) {
 }
 
 Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
+  if (ctx.program.vmlinux_path().empty() && !args.empty() && (args[0] == "-c" || args[0] == "config"))
+    return make_error(Errc::unsupported, "{}: not available for a dump opened without a kernel file", args[0]);
   if (!args.empty() && args[0] == "-c") return show_system_calls(ctx, {args.begin() + 1, args.end()});
   if (args.size() == 1 && args[0] == "config") return show_config(ctx);
   bool taint = false;
   for (const std::string& word : args) {
     if (word == "-t") taint = true;
     else return make_error(Errc::invalid_argument, "unknown option {} (usage: {})", word, kUsage);
+  }
+  if (auto freebsd = freebsd_kernel::kernel_model(ctx.program)) {
+    if (taint) return make_error(Errc::unsupported, "-t: Linux's taint flags; this is a FreeBSD dump");
+    return show_freebsd_system(ctx, **freebsd);
   }
   return taint ? show_taint(ctx) : show_summary(ctx);
 }
@@ -231,6 +238,8 @@ Command sys_command() {
           "    -c      the system call table: NUM SYSTEM CALL FILE AND LINE NUMBER for each slot of\n"
           "            sys_call_table; a NUMBER shows that slot, a NAME each handler whose name holds it\n"
           "    config  the kernel's .config, when built in (CONFIG_IKCONFIG); JSON: CONFIG_X -> value\n"
+          "  On a FreeBSD minidump opened alone: KERNEL, DUMPFILE, FORMAT, HEADER, DATE, NODENAME, RELEASE,\n"
+          "  VERSION, MACHINE, PAGE SIZE, MEMORY, PANIC from the kerneldumpheader (or info.N) and the dump\n"
           "  crash> sys\n"
           "  crash> sys -c write\n"
           "  crash> sys -t",

@@ -38,6 +38,12 @@ Expected<DeviceDump> locate_device_dump(const ByteSource& source) {
   DeviceDump dump;
   dump.trailer_offset = *found;
   CORONER_TRY(trailer, read_header_block(source, dump.trailer_offset));
+  // savecore replaces the magic alone, leaving the parity of the old one:
+  // a cleared header is recognized before its parity is checked.
+  if (std::string_view(reinterpret_cast<const char*>(trailer.data()), kClearedDumpMagic.size()) == kClearedDumpMagic)
+    return make_error(Errc::unsupported, "{}: the dump at offset {:#x} was already saved by savecore (magic \"Cleared "
+                                         "Kernel Dump\"); open savecore's vmcore.N instead",
+                      name, dump.trailer_offset);
   CORONER_TRY(header, decode_kerneldump_header(trailer, fmt::format("{}: trailer at offset {:#x}", name,
                                                                     dump.trailer_offset)));
   if (header.magic == DumpMagic::cleared)

@@ -114,6 +114,29 @@ Expected<KernelDumpHeader> parse_info_file(std::string_view text, std::string_vi
   return h;
 }
 
+std::string format_info_file(const KernelDumpHeader& h, std::string_view device, uint64_t bounds,
+                             std::string_view status) {
+  std::string magic = h.magic == DumpMagic::kernel_dump ? "FreeBSD Kernel Dump"
+                      : h.magic == DumpMagic::text_dump ? "FreeBSD Text Dump"
+                                                        : "Cleared Kernel Dump";
+  std::chrono::sys_seconds when{std::chrono::seconds(static_cast<int64_t>(h.dump_time))};
+  std::chrono::year_month_day date{std::chrono::floor<std::chrono::days>(when)};
+  int64_t second_of_day = (when - std::chrono::floor<std::chrono::days>(when)).count();
+  std::string time = fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000", static_cast<int>(date.year()),
+                                 static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                                 second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
+  // The version string keeps its own newline before the next label.
+  std::string version = h.version_string;
+  if (version.empty() || version.back() != '\n') version += '\n';
+  return fmt::format("Dump header from device: {}\n  Architecture: {}\n  Architecture Version: {}\n"
+                     "  Dump Length: {}\n  Blocksize: {}\n  Compression: {}\n  Dumptime: {}\n  Hostname: {}\n"
+                     "  Magic: {}\n  Version String: {}  Panic String: {}\n  Dump Parity: {}\n  Bounds: {}\n"
+                     "  Dump Status: {}\n",
+                     device, h.architecture, h.architecture_version, h.dump_length, h.block_size,
+                     compression_name(h.compression), time, h.hostname, magic, version, h.panic_string, h.parity,
+                     bounds, status);
+}
+
 bool is_encrypted_vmcore_name(const std::string& path) {
   return std::filesystem::path(path).filename().string().starts_with("vmcore_encrypted.");
 }

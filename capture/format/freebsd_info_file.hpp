@@ -23,6 +23,11 @@ std::optional<std::string> info_file_beside(const std::string& dump_path);
 // its content is ciphertext, so only the name can explain a refusal.
 bool is_encrypted_vmcore_name(const std::string& path);
 
+// info.N's text for `header` read from `device`: printheader()'s labels
+// and order, the time in UTC, `bounds` the N, `status` "good" or "bad".
+std::string format_info_file(const KernelDumpHeader& header, std::string_view device, uint64_t bounds,
+                             std::string_view status);
+
 // "2026-12-04 03:00:00 +0000" (info.N's Dumptime, %F %T %z) as UTC seconds.
 std::optional<uint64_t> parse_dump_time(std::string_view text);
 

@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view kKernelDumpMagic = "FreeBSD Kernel Dump";
 constexpr std::string_view kTextDumpMagic = "FreeBSD Text Dump";
-constexpr std::string_view kClearedMagic = "Cleared Kernel Dump";
+constexpr std::string_view kClearedMagic = kClearedDumpMagic;
 constexpr size_t kMagicSize = 20, kArchitectureOffset = 20, kArchitectureSize = 12;
 constexpr size_t kVersionOffset = 32, kArchitectureVersionOffset = 36, kDumpLengthOffset = 40;
 constexpr size_t kParityOffset = 508;

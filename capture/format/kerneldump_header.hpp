@@ -17,6 +17,9 @@ namespace coroner::freebsd {
 
 inline constexpr size_t kKernelDumpHeaderSize = 512;
 inline constexpr uint32_t kKernelDumpVersion = 4;
+// The magic savecore writes over a saved dump's trailer (the field is 20
+// bytes: this and a NUL).
+inline constexpr std::string_view kClearedDumpMagic = "Cleared Kernel Dump";
 
 enum class DumpMagic { kernel_dump, text_dump, cleared };
 enum class DumpCompression : uint8_t { none = 0, gzip = 1, zstd = 2 };

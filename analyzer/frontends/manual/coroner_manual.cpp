@@ -37,7 +37,8 @@ manual::ProgramManual coroner_manual() {
       "of a split dump) with the kernel's debug info and answers crash's commands: in the crash> shell when "
       "standard input is a terminal, else from standard input, one command per line, exiting at its end. "
       "VMLINUX and DUMP may be zstd, gzip or xz compressed. With no arguments coroner opens its bundled sample "
-      "dump.";
+      "dump. A FreeBSD minidump (vmcore.N, .zst, .gz, or a dump device or its image; info.N read from beside it) "
+      "opens alone, without a kernel file: sys, log, rd, vtop and search answer from the dump itself.";
   m.options = {
       {"-s", "", "silent: no banner (for scripts)"},
       {"-i", "FILE", "run the commands in FILE, one per line, first (crash's input file); then the shell or "

@@ -42,6 +42,10 @@ void print_banner(commands::CommandContext& context, std::ostream& errors) {
   const Program& program = context.program;
   context.out << "coroner 0.1.0 — " << program.dump().description() << "\n\n";
   if (auto shown = commands::run_command_line(context, "sys"); !shown) errors << shown.error().message() << '\n';
+  if (program.vmlinux_path().empty()) {  // a FreeBSD minidump opened alone: sys said what it holds
+    context.out << '\n';
+    return;
+  }
   line(context.out, "MODULES", modules_text(program));
   if (int level = program.dump().dump_level().value_or(0); level > 0) line(context.out, "EXCLUDED", excluded_text(level));
   const linux_kernel::SystemInfo info = linux_kernel::read_system_info(program);

@@ -255,6 +255,10 @@ TriageReport build_report(const Program& program, const std::set<std::string>& s
 Expected<TriageReport> build_report_without_vmlinux(const std::vector<std::string>& dumps,
                                                     const std::set<std::string>& sections) {
   CORONER_TRY(dump, open_dump(dumps));
+  if (dump->format_name() == "freebsd-minidump")
+    return make_error(Errc::unsupported, "{}: a FreeBSD minidump: triage reads Linux kernels only; coroner {} answers "
+                                         "sys, log, rd, vtop and search",
+                      dumps.front(), dumps.front());
   auto text = dump->vmcoreinfo_text();
   if (!text || text->empty())
     return make_error(Errc::unsupported, "{}: the dump has no VMCOREINFO: without it a report needs the vmlinux",

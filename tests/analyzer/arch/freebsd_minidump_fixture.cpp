@@ -210,4 +210,45 @@ const FixtureMinidump& fixture_minidump(const DumpCase& c, uint32_t version) {
   return made[key] = std::move(builder.out);
 }
 
+const std::vector<MinidumpVariant>& minidump_variants() {
+  static const std::vector<MinidumpVariant> variants{
+      {"x86_64/oops-kdump/d31", 1}, {"x86_64/oops-kdump/d31", 2}, {"x86_64/oops-kdump/d31", 3},
+      {"arm64/oops-kdump/d31", 1},  {"arm64/oops-kdump/d31", 2},  {"arm64/oops-kdump/d31", 3},
+      {"arm64-16k/oops-kdump/d31", 3},
+  };
+  return variants;
+}
+
+std::vector<std::pair<std::string, std::string>> write_containers(const fs::path& dir, const std::string& minidump,
+                                                                  MinidumpArch arch) {
+  using freebsd::DumpCompression;
+  const std::string zstd = compressed_stream(Compression::zstd, minidump);
+  std::vector<std::pair<std::string, std::string>> files{
+      {"vmcore.0", minidump}, {"vmcore.1.zst", zstd}, {"vmcore.2.gz", compressed_stream(Compression::gzip, minidump)}};
+  // savecore's info.N beside the first two (not the third: a dump without it).
+  freebsd::KernelDumpHeader info = test_dump_header(arch, 4);
+  info.dump_length = minidump.size();
+  std::vector<std::pair<std::string, std::string>> infos{{"info.0", write_info_file(info, "/dev/ada0p3")}};
+  info.compression = DumpCompression::zstd;
+  info.dump_length = zstd.size();
+  infos.emplace_back("info.1", write_info_file(info, "/dev/ada0p3"));
+  for (uint32_t version : {1u, 2u, 3u, 4u})
+    files.emplace_back(fmt::format("device-v{}.img", version), write_dump_device(minidump, test_dump_header(arch, version)));
+  for (auto [kind, name] : {std::pair{DumpCompression::zstd, "zstd"}, std::pair{DumpCompression::gzip, "gzip"}}) {
+    auto h = test_dump_header(arch, 4);
+    h.compression = kind;
+    h.dump_extent = minidump.size();
+    auto stream = compressed_stream(kind == DumpCompression::zstd ? Compression::zstd : Compression::gzip, minidump);
+    files.emplace_back(fmt::format("device-{}.img", name), write_dump_device(stream, h));
+  }
+  std::vector<std::pair<std::string, std::string>> paths;
+  fs::create_directories(dir);
+  for (const auto& [name, text] : infos) write_file_contents(dir / name, text);
+  for (const auto& [name, bytes] : files) {
+    write_file_contents(dir / name, bytes);
+    paths.emplace_back(name, (dir / name).string());
+  }
+  return paths;
+}
+
 }  // namespace coroner::test

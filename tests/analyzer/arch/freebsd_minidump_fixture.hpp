@@ -36,4 +36,18 @@ struct FixtureMinidump {
 // is the fixture's. Fails the test when the fixture cannot be read.
 const FixtureMinidump& fixture_minidump(const DumpCase& c, uint32_t version);
 
+// The fixtures and minidump versions the FreeBSD tests make dumps of.
+struct MinidumpVariant {
+  std::string fixture;
+  uint32_t version;
+};
+const std::vector<MinidumpVariant>& minidump_variants();
+
+// Each container form of `minidump` (bytes), written under `dir`, as
+// (name, path): vmcore.0 and vmcore.1.zst with savecore's info.N beside
+// them, vmcore.2.gz alone, dump-device images with kerneldumpheader
+// versions 1-4, and devices holding a zstd and a gzip stream.
+std::vector<std::pair<std::string, std::string>> write_containers(const fs::path& dir, const std::string& minidump,
+                                                                  freebsd::MinidumpArch arch);
+
 }  // namespace coroner::test

@@ -18,42 +18,6 @@ using namespace coroner::test;
 
 namespace {
 
-struct Variant {
-  std::string fixture;
-  uint32_t version;
-};
-
-const std::vector<Variant> kVariants{
-    {"x86_64/oops-kdump/d31", 1},    {"x86_64/oops-kdump/d31", 2}, {"x86_64/oops-kdump/d31", 3},
-    {"arm64/oops-kdump/d31", 1},     {"arm64/oops-kdump/d31", 2},  {"arm64/oops-kdump/d31", 3},
-    {"arm64-16k/oops-kdump/d31", 3},
-};
-
-// Each container form of `minidump`, written under `dir`: name -> path.
-std::vector<std::pair<std::string, std::string>> containers(const fs::path& dir, const std::string& minidump,
-                                                            MinidumpArch arch) {
-  std::vector<std::pair<std::string, std::string>> files{
-      {"vmcore.0", minidump},
-      {"vmcore.1.zst", compressed_stream(Compression::zstd, minidump)},
-      {"vmcore.2.gz", compressed_stream(Compression::gzip, minidump)}};
-  for (uint32_t version : {1u, 2u, 3u, 4u})
-    files.emplace_back(fmt::format("device-v{}.img", version), write_dump_device(minidump, test_dump_header(arch, version)));
-  for (auto [kind, name] : {std::pair{DumpCompression::zstd, "zstd"}, std::pair{DumpCompression::gzip, "gzip"}}) {
-    auto h = test_dump_header(arch, 4);
-    h.compression = kind;
-    h.dump_extent = minidump.size();
-    auto stream = compressed_stream(kind == DumpCompression::zstd ? Compression::zstd : Compression::gzip, minidump);
-    files.emplace_back(fmt::format("device-{}.img", name), write_dump_device(stream, h));
-  }
-  std::vector<std::pair<std::string, std::string>> paths;
-  fs::create_directories(dir);
-  for (const auto& [name, bytes] : files) {
-    write_file_contents(dir / name, bytes);
-    paths.emplace_back(name, (dir / name).string());
-  }
-  return paths;
-}
-
 arch::Translation translate(const Minidump& dump, uint64_t vaddr) {
   return arch::translate_minidump(
       dump.header(), vaddr, [&](uint64_t index) { return dump.page_table_entry(index); },
@@ -79,12 +43,12 @@ std::unique_ptr<Dump> open_written(const FixtureMinidump& made, const std::strin
 TEST_CASE("FreeBSD minidumps of the fixtures: virtual and physical reads match facts.json in every container",
           "[arch][freebsd][fixtures]") {
   setenv("CORONER_CACHE_DIR", (cache_dir() / "open-dump-cache").c_str(), 1);
-  for (const Variant& v : kVariants) {
+  for (const MinidumpVariant& v : minidump_variants()) {
     const DumpCase& c = fixture_case(v.fixture);
     const FixtureMinidump& made = fixture_minidump(c, v.version);
     const std::string minidump = write_minidump(made.contents);
     fs::path dir = cache_dir() / "freebsd-minidumps" / fmt::format("{}-v{}", c.arch_dir, v.version);
-    for (const auto& [name, path] : containers(dir, minidump, made.contents.header.arch)) {
+    for (const auto& [name, path] : write_containers(dir, minidump, made.contents.header.arch)) {
       INFO(c.id << " as minidump v" << v.version << ", " << name);
       auto opened = open_dump({path});
       if (!opened) FAIL(opened.error().message());

@@ -251,6 +251,10 @@ TEST_CASE("dump device: leader, extent and trailer are found and checked", "[fre
   KernelDumpHeader cleared = h;
   cleared.magic = DumpMagic::cleared;
   expect_error(write_dump_device(minidump, cleared), Errc::unsupported, "already saved by savecore");
+  // savecore overwrites the magic alone: the parity is the old header's.
+  std::string saved = image;
+  saved.replace(saved.size() - 512, kClearedDumpMagic.size(), kClearedDumpMagic);
+  expect_error(saved, Errc::unsupported, "already saved by savecore");
   KernelDumpHeader text = h;
   text.magic = DumpMagic::text_dump;
   expect_error(write_dump_device(minidump, text), Errc::unsupported, "textdump");
