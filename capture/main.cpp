@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto options = coroner::capture::parse_options(args);
   if (!options) {
-    fmt::print(stderr, "coroner-capture: {}\n\n{}", options.error().message(), coroner::capture::usage_text());
-    return 2;
+    fmt::print(stderr, "coroner-capture: {}\nTry 'coroner-capture --help' for more information.\n", options.error().message());
+    return 1;  // makedumpfile's status for a bad command line
   }
   if (options->help) {
     fmt::print("{}", coroner::capture::usage_text());

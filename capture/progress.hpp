@@ -52,6 +52,10 @@ struct CaptureReport {
 // Multi-line text, e.g. "Excluded pages: 102341 (92.1%)\n  zero: 42 ...".
 std::string format_report(const CaptureReport& report);
 
+// --mem-usage: makedumpfile's table of pages by kind (TYPE, PAGES,
+// EXCLUDABLE, DESCRIPTION), the page size and the total.
+std::string format_mem_usage(const CaptureReport& report);
+
 // The closing error of a capture whose input failed some page reads.
 std::string unreadable_message(const std::string& input, const CaptureReport& report);
 
