@@ -3,6 +3,7 @@
 #include "analyzer/arch/arch.hpp"
 #include "analyzer/arch/kernel_memory.hpp"
 #include "analyzer/os/linux/printk_log.hpp"
+#include "capture/erase/erased_dump.hpp"
 #include "capture/filter/page_filter.hpp"
 #include "capture/format/dump.hpp"
 #include "capture/format/kdump_compressed.hpp"
@@ -85,7 +86,17 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
                           Progress& progress, CaptureReport& report, std::optional<unsigned> header_level = {}) {
   auto filter = classify_pages(*input.dump, input.info, *input.memory, options.dump_level);
   if (!filter) return filter.error().context(input.dump->files().front());
+  // --config: the writers read the input through the erasing view.
+  std::unique_ptr<ErasedDump> erased;
+  if (!options.erase_config.empty()) {
+    CORONER_TRY(view, open_erased(*input.dump, *input.memory, input.info, options.erase_config));
+    erased = std::move(view);
+    report.erased_bytes = erased->erased_bytes();
+  }
+  const Dump& source = erased ? static_cast<const Dump&>(*erased) : *input.dump;
   CORONER_TRY(plan, make_dump_plan(*input.dump, input.info, *input.memory, std::move(*filter), options.dump_level));
+  plan.dump = &source;
+  if (erased) plan.erase_info = erased->erase_info();
   if (header_level) plan.dump_level = *header_level;
   MappedInputTrimmer trimmer(input.dump->files());
   trimmer.trim();  // what the filter read of struct pages
@@ -122,7 +133,7 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
     add(result);
     report.output_bytes += out->bytes_written();
   } else {
-    PagePipeline pipeline(*input.dump, plan.page_size, settings, &trimmer);
+    PagePipeline pipeline(source, plan.page_size, settings, &trimmer);
     std::vector<KdumpPart> parts = options.split ? split_parts(plan.keep, options.outputs.size())
                                                  : std::vector<KdumpPart>{{0, plan.max_pfn, false}};
     for (size_t i = 0; i < parts.size(); ++i) {

@@ -89,6 +89,7 @@ std::string format_report(const CaptureReport& r) {
   if (r.unavailable) row("not in the input dump", r.unavailable);
   if (r.unreadable) row("unreadable (I/O error)", r.unreadable);
   out += fmt::format("Written pages    : {:>10}  ({:.1f}%)\n", r.pages_written, share(r.pages_written));
+  if (r.erased_bytes) out += fmt::format("Erased (--config): {} bytes\n", r.erased_bytes);
   out += fmt::format("Output size      : {}\n", human_bytes(r.output_bytes));
   double rate = r.seconds > 0 ? s.total * r.page_size / r.seconds : 0;
   out += fmt::format("Time             : {:.2f} s ({}/s of RAM)\n", r.seconds, human_bytes(static_cast<uint64_t>(rate)));

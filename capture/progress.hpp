@@ -46,6 +46,7 @@ struct CaptureReport {
   uint64_t output_bytes = 0;
   uint64_t peak_rss = 0;         // bytes
   uint64_t peak_buffers = 0;     // bytes held by the page pipeline
+  uint64_t erased_bytes = 0;     // --config: bytes overwritten
   double seconds = 0;
 };
 
