@@ -172,7 +172,7 @@ class Evaluator {
   Expected<void> run(const EraseCommand& c, uint64_t element, std::vector<EraseRange>& out) const {
     CORONER_TRY(target, address(c.target, element, c.line));
     if (!target) return {};
-    EraseRange range{*target, 0, std::byte{'X'}, &c.label};
+    EraseRange range{*target, 0, std::byte{'X'}, c.label};
     switch (c.size_kind) {
       case EraseCommand::Size::fixed: range.size = c.size; break;
       case EraseCommand::Size::nullify:
@@ -317,8 +317,8 @@ Expected<std::vector<EraseRange>> evaluate_erase_program(const EraseProgram& pro
 std::string erase_info_text(const std::vector<EraseRange>& ranges) {
   std::string text;
   for (const EraseRange& r : ranges)
-    text += r.fill == std::byte{0} ? fmt::format("erase {} nullify\n", *r.label)
-                                   : fmt::format("erase {} size {}\n", *r.label, r.size);
+    text += r.fill == std::byte{0} ? fmt::format("erase {} nullify\n", r.label)
+                                   : fmt::format("erase {} size {}\n", r.label, r.size);
   return text;
 }
 

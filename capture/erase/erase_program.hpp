@@ -73,7 +73,7 @@ struct EraseRange {
   uint64_t vaddr = 0;
   uint64_t size = 0;
   std::byte fill{'X'};        // zeros for nullify
-  const std::string* label;   // the command's expression (kdump's erase info)
+  std::string label;          // the command's expression (kdump's erase info)
 };
 
 // makedumpfile's erase info text of what was erased ("erase LABEL size N"
