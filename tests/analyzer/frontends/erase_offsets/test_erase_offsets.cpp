@@ -175,6 +175,44 @@ TEST_CASE("--config erases what makedumpfile erases and nothing else", "[erase][
   CHECK_THAT(crash.output, !Catch::Contains(c.facts().at("nodename").get<std::string>()));
 }
 
+TEST_CASE("--config erases the same bytes of an ELF dump (-E) as makedumpfile -E", "[erase][capture][fixtures]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  const std::string vmcore = c.files().front();
+  fs::path dir = scratch("config-elf");
+  write_file_contents(dir / "filter.conf", kConfig);
+  std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(),
+              reference = (dir / "makedumpfile").string();
+  REQUIRE(run(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(), offsets,
+                          c.vmlinux()))
+              .status == 0);
+  REQUIRE(run(fmt::format("{} -E -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, vmcore, erased)).status == 0);
+  run_command(fmt::format("makedumpfile -E -d 31 -x {} --config {}/filter.conf {} {}", c.vmlinux(), dir.string(),
+                          vmcore, reference));
+  // makedumpfile lays out its ELF segments differently: compare page by page.
+  auto ours = open_or_fail(erased), theirs = open_or_fail(reference);
+  uint64_t page = ours->page_size() ? ours->page_size() : 4096, same = 0, differ = 0, presence = 0;
+  std::vector<std::byte> a(page), b(page);
+  for (const PhysRange& r : theirs->ranges())
+    for (uint64_t at = (r.start + page - 1) / page * page; at + page <= r.end(); at += page) {
+      bool got_ours = bool(ours->read(at, a)), got_theirs = bool(theirs->read(at, b));
+      if (got_ours != got_theirs) ++presence;
+      else if (got_ours) ++(a == b ? same : differ);
+    }
+  CHECK(same > 1000);
+  CHECK(differ == 0);
+  CHECK(presence == 0);
+  // The erased node name is in it.
+  auto info = VmcoreInfo::parse(ours->vmcoreinfo_text().value_or(""));
+  uint64_t nodename = address_of(file_contents(offsets), "init_uts_ns.name.nodename", info.kernel_offset().value_or(0));
+  auto arch = arch::make_arch(ours->machine(), info);
+  REQUIRE(arch);
+  KernelMemory memory(*ours, **arch);
+  auto text = memory.read_string(nodename, 100);
+  REQUIRE(text);
+  // No NUL left: the release field follows.
+  CHECK(*text == std::string(65, 'X') + c.facts().at("osrelease").get<std::string>());
+}
+
 TEST_CASE("the random erase profile erases the CRNG key and the input pool", "[erase][capture][fixtures]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   fs::path dir = scratch("random");
