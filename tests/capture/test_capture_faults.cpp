@@ -208,7 +208,7 @@ TEST_CASE("input pages that fail with EIO are left out of the dump and the exit 
   }
 }
 
-TEST_CASE("the command line: usage errors exit 1 as makedumpfile's, --help and --version exit 0", "[capture][faults][options]") {
+TEST_CASE("the command line: usage errors exit 1 as makedumpfile's and --help and --version exit 0", "[capture][faults][options]") {
   auto bad = run_shell(capture_executable() + " -c -l in out");
   CHECK(bad.status == 1);
   CHECK(bad.output == "coroner-capture: -l: only one of -c, -l, -p and -z may be given\n"

@@ -26,7 +26,7 @@ std::string report_value(const std::string& report, const std::string& label) {
 
 }  // namespace
 
-TEST_CASE("-R reassembles a flattened stream byte for byte as makedumpfile -R", "[capture][fixtures][makedumpfile]") {
+TEST_CASE("makedumpfile -R: coroner-capture -R reassembles a flattened stream byte for byte the same", "[capture][fixtures][makedumpfile]") {
   const DumpCase& c = x86_vmcore();
   fs::path dir = capture_scratch("rearrange");
   std::string flat = capture_output(c, flattened_options());
@@ -47,7 +47,7 @@ TEST_CASE("-R reassembles a flattened stream byte for byte as makedumpfile -R", 
   CHECK(cut.status != 0);
 }
 
-TEST_CASE("--reassemble joins --split parts into makedumpfile's single dump", "[capture][fixtures][makedumpfile]") {
+TEST_CASE("makedumpfile --reassemble: our --reassemble joins --split parts into makedumpfile's single dump", "[capture][fixtures][makedumpfile]") {
   const DumpCase& c = x86_vmcore();
   fs::path dir = capture_scratch("reassemble");
   // makedumpfile's parts: our reassembly is byte for byte makedumpfile's,
@@ -70,15 +70,7 @@ TEST_CASE("--reassemble joins --split parts into makedumpfile's single dump", "[
   CHECK(not_split.status == 1);
 }
 
-TEST_CASE("--dump-dmesg writes makedumpfile's text", "[capture][fixtures][makedumpfile]") {
-  const DumpCase& c = x86_vmcore();
-  fs::path dir = capture_scratch("dmesg");
-  REQUIRE(capture(fmt::format("--dump-dmesg {} {}/ours", c.files().front(), dir.string())).status == 0);
-  run_command(fmt::format("makedumpfile --dump-dmesg {} {}/theirs", c.files().front(), dir.string()));
-  CHECK(file_contents(dir / "ours") == file_contents(dir / "theirs"));
-}
-
-TEST_CASE("--dry-run, --show-stats, -D, -i and the no-op options", "[capture][fixtures][makedumpfile]") {
+TEST_CASE("makedumpfile --dry-run and --show-stats and -D and -i and the no-op options", "[capture][fixtures][makedumpfile]") {
   const DumpCase& c = x86_vmcore();
   fs::path dir = capture_scratch("dry-run");
   std::string vmcore = c.files().front();
@@ -122,7 +114,7 @@ TEST_CASE("--dry-run, --show-stats, -D, -i and the no-op options", "[capture][fi
   CHECK_THAT(no_info.output, Catch::Contains("cannot open the VMCOREINFO file"));
 }
 
-TEST_CASE("--mem-usage counts pages by kind as a -d 31 dump excludes them", "[capture][fixtures][makedumpfile]") {
+TEST_CASE("makedumpfile --mem-usage: ours counts pages by kind as a -d 31 dump excludes them", "[capture][fixtures][makedumpfile]") {
   const DumpCase& c = x86_vmcore();
   CommandResult usage = capture("--mem-usage " + c.files().front());
   INFO(usage.output);
@@ -142,7 +134,7 @@ TEST_CASE("--mem-usage counts pages by kind as a -d 31 dump excludes them", "[ca
   CHECK_THAT(usage.output, Catch::Contains("page size:\t\t4096"));
 }
 
-TEST_CASE("a bad command line is one line and status 1, as makedumpfile's", "[capture][makedumpfile]") {
+TEST_CASE("a bad command line is one line and status 1 as makedumpfile's", "[capture][makedumpfile]") {
   for (std::string arguments : {"--bogus vmcore out", "-Y vmcore out", "-R", "--reassemble a b", "-d 32 vmcore out",
                                 "--dump-dmesg -c vmcore out", "-R -c out", "--mem-usage vmcore out"}) {
     INFO(arguments);

@@ -34,7 +34,7 @@ std::string sym(uint64_t paddr) { return fmt::format("sym:{:x}", kBase + paddr);
 
 }  // namespace
 
-TEST_CASE("erase sizes: fixed, a string, an integer in memory, nullify, through a pointer", "[erase][capture]") {
+TEST_CASE("erase sizes: fixed and a string and an integer in memory and nullify and through a pointer", "[erase][capture]") {
   Fixture f;
   f.dump.put<uint64_t>(0x100, kBase + 0x800);                 // a pointer to a string
   f.dump.put(0x800, std::array<char, 8>{'s', 'e', 'c', 'r', 'e', 't', '!', '\0'});
@@ -59,7 +59,7 @@ TEST_CASE("erase sizes: fixed, a string, an integer in memory, nullify, through 
   CHECK(erase_info_text(ranges) == "erase a size 10\nerase s size 7\nerase n size 24\nerase p nullify\n");
 }
 
-TEST_CASE("erase loops: array, array of pointers, via next, list_head", "[erase][capture]") {
+TEST_CASE("erase loops: array and array of pointers and via next and list_head", "[erase][capture]") {
   Fixture f;
   // A via list at 0x400: three nodes of 32 bytes, next at +8, circular.
   for (uint64_t i = 0; i < 3; ++i) f.dump.put<uint64_t>(0x400 + i * 32 + 8, kBase + 0x400 + ((i + 1) % 3) * 32);
@@ -81,7 +81,7 @@ TEST_CASE("erase loops: array, array of pointers, via next, list_head", "[erase]
   CHECK(at == std::vector<uint64_t>{0x204, 0x214, 0x224, 0x410, 0x430, 0x450, 0x700, 0x780, 0xa01, 0xb01});
 }
 
-TEST_CASE("a list that never returns to its head is an error, not a hang", "[erase][capture]") {
+TEST_CASE("a list that never returns to its head is an error and not a hang", "[erase][capture]") {
   Fixture f;
   f.dump.put<uint64_t>(0x600, kBase + 0x700);
   f.dump.put<uint64_t>(0x700, kBase + 0x700);  // points at itself, never back at the head
