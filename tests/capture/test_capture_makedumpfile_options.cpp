@@ -1,6 +1,6 @@
 // makedumpfile's options beyond page filtering and compression, compared
 // with what makedumpfile 1.7 does on the same input: -R and --reassemble
-// (byte for byte makedumpfile's), --dump-dmesg, --dry-run, --show-stats,
+// (byte for byte makedumpfile's), --dry-run, --show-stats,
 // -D, -i, --mem-usage, the accepted no-ops, and a bad command line (exit
 // status 1, like makedumpfile's).
 #include "capture/format/kdump_compressed.hpp"
