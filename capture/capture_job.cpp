@@ -80,10 +80,14 @@ Expected<void> write_dmesg(const Input& input, const std::string& path, bool for
 }
 
 // Writes the dump itself; fills `report` with what was written.
-// `header_level`: the dump level the header records, when it is not the
-// level pages are filtered with (--reassemble keeps the parts' pages).
+// What --reassemble keeps of its parts that a fresh capture would not write.
+struct CarriedOver {
+  std::optional<unsigned> dump_level;  // the header's, when pages are not filtered at it
+  std::string erase_info;              // makedumpfile's erase info text
+};
+
 Expected<void> write_dump(const CaptureOptions& options, const Input& input, const std::atomic<int>* stop,
-                          Progress& progress, CaptureReport& report, std::optional<unsigned> header_level = {}) {
+                          Progress& progress, CaptureReport& report, const CarriedOver& carried = {}) {
   auto filter = classify_pages(*input.dump, input.info, *input.memory, options.dump_level);
   if (!filter) return filter.error().context(input.dump->files().front());
   // --config: the writers read the input through the erasing view.
@@ -96,8 +100,8 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
   const Dump& source = erased ? static_cast<const Dump&>(*erased) : *input.dump;
   CORONER_TRY(plan, make_dump_plan(*input.dump, input.info, *input.memory, std::move(*filter), options.dump_level));
   plan.dump = &source;
-  if (erased) plan.erase_info = erased->erase_info();
-  if (header_level) plan.dump_level = *header_level;
+  if (carried.dump_level) plan.dump_level = *carried.dump_level;
+  plan.erase_info = erased ? erased->erase_info() : carried.erase_info;
   MappedInputTrimmer trimmer(input.dump->files());
   trimmer.trim();  // what the filter read of struct pages
 
@@ -179,7 +183,15 @@ Expected<void> reassemble(const CaptureOptions& options, const Input& input, con
   CaptureOptions whole = options;
   whole.codec = parts->codec();
   whole.dump_level = 0;  // every page the parts hold
-  return write_dump(whole, input, stop, progress, report, static_cast<unsigned>(parts->dump_level().value_or(0)));
+  CarriedOver carried{static_cast<unsigned>(parts->dump_level().value_or(0)), {}};
+  // What --config erased, recorded in each part (makedumpfile keeps it).
+  const KdumpDump::Part& first = parts->parts().front();
+  if (first.sub.size_eraseinfo > 0 && first.sub.size_eraseinfo < (uint64_t{1} << 26)) {
+    carried.erase_info.resize(first.sub.size_eraseinfo);
+    auto read = first.source->read_at(first.sub.offset_eraseinfo, std::as_writable_bytes(std::span(carried.erase_info)));
+    if (!read) return read.error().context(fmt::format("{}: the erase info", first.source->name()));
+  }
+  return write_dump(whole, input, stop, progress, report, carried);
 }
 
 // --mem-usage: makedumpfile's table of pages by kind, from a dry run at

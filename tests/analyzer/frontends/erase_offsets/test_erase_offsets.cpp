@@ -120,6 +120,12 @@ TEST_CASE("erase with --config: what makedumpfile erases and nothing else", "[er
   run_command(fmt::format("makedumpfile -c -d 31 -x {} --config {}/filter.conf {} {}", c.vmlinux(), dir.string(),
                           vmcore, reference));
   CHECK(file_contents(erased) == file_contents(reference));
+  // --split --config parts reassemble into that dump, erase info included.
+  REQUIRE(run(fmt::format("{0} --split -c -d 31 --config {1} {2} {3}/p1 {3}/p2 && {0} --reassemble {3}/p1 {3}/p2 "
+                          "{3}/whole",
+                          CORONER_CAPTURE_BINARY, offsets, vmcore, dir.string()))
+              .status == 0);
+  CHECK(file_contents(dir / "whole") == file_contents(reference));
 
   // Page by page: erased bytes are 'X', every other byte is the plain dump's.
   auto out = open_or_fail(erased), in = open_or_fail(plain);
