@@ -133,8 +133,8 @@ Expected<CaptureOptions> parse_options(const std::vector<std::string>& args) {
         CORONER_TRY(text, value(name, inline_value));
         if (!parse_uint(text, 10)) return make_error(Errc::invalid_argument, "{}: expected a number, got '{}'", name, text);
       } else if (name == "--work-dir") {
-        CORONER_TRY(dir, value(name, inline_value));
-        (void)dir;  // makedumpfile keeps bitmaps there without cyclic mode; ours stay in memory
+        // makedumpfile keeps bitmaps there without cyclic mode; ours stay in memory.
+        CORONER_CHECK(value(name, inline_value));
       } else if (name == "--config") {
         CORONER_TRY(path, value(name, inline_value));
         o.erase_config = path;
