@@ -3,12 +3,15 @@
 #include "analyzer/arch/arch.hpp"
 #include "analyzer/arch/kernel_memory.hpp"
 #include "analyzer/os/linux/printk_log.hpp"
+#include "capture/erase/erased_dump.hpp"
 #include "capture/filter/page_filter.hpp"
 #include "capture/format/dump.hpp"
+#include "capture/format/kdump_compressed.hpp"
 #include "capture/format/vmcoreinfo.hpp"
 #include "capture/progress.hpp"
 #include "capture/writer/dump_plan.hpp"
 #include "capture/writer/elf_writer.hpp"
+#include "capture/writer/flattened_rearrange.hpp"
 #include "capture/writer/input_trimmer.hpp"
 #include "capture/writer/kdump_writer.hpp"
 #include "capture/writer/output_sink.hpp"
@@ -17,6 +20,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 namespace coroner::capture {
 namespace {
@@ -28,13 +33,33 @@ struct Input {
   std::unique_ptr<KernelMemory> memory;
 };
 
-Expected<Input> open_input(const std::string& path) {
+// -i: makedumpfile's VMCOREINFO file (its -g output, or the text of
+// /sys/kernel/vmcoreinfo's note), for an input without one.
+Expected<std::string> read_vmcoreinfo_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(Errc::not_found, "{}: cannot open the VMCOREINFO file", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().find("OSRELEASE=") == std::string::npos)
+    return make_error(Errc::corrupt, "{}: not VMCOREINFO text (no OSRELEASE= line)", path);
+  return text.str();
+}
+
+Expected<Input> open_input(const std::vector<std::string>& paths, const std::string& vmcoreinfo_file) {
+  const std::string& path = paths.front();
   Input input;
-  CORONER_TRY(dump, open_dump({path}));
+  CORONER_TRY(dump, open_dump(paths));
   input.dump = std::move(dump);
-  auto text = input.dump->vmcoreinfo_text();
+  std::optional<std::string> text;
+  if (!vmcoreinfo_file.empty()) {
+    CORONER_TRY(file_text, read_vmcoreinfo_file(vmcoreinfo_file));
+    text = std::move(file_text);
+  } else {
+    text = input.dump->vmcoreinfo_text();
+  }
   if (!text || text->empty())
-    return make_error(Errc::unsupported, "{}: the dump has no VMCOREINFO, which page filtering and the headers need",
+    return make_error(Errc::unsupported,
+                      "{}: the dump has no VMCOREINFO, which page filtering and the headers need (give one with -i)",
                       path);
   input.info = VmcoreInfo::parse(*text);
   auto arch = arch::make_arch(input.dump->machine(), input.info);
@@ -55,11 +80,28 @@ Expected<void> write_dmesg(const Input& input, const std::string& path, bool for
 }
 
 // Writes the dump itself; fills `report` with what was written.
+// What --reassemble keeps of its parts that a fresh capture would not write.
+struct CarriedOver {
+  std::optional<unsigned> dump_level;  // the header's, when pages are not filtered at it
+  std::string erase_info;              // makedumpfile's erase info text
+};
+
 Expected<void> write_dump(const CaptureOptions& options, const Input& input, const std::atomic<int>* stop,
-                          Progress& progress, CaptureReport& report) {
+                          Progress& progress, CaptureReport& report, const CarriedOver& carried = {}) {
   auto filter = classify_pages(*input.dump, input.info, *input.memory, options.dump_level);
   if (!filter) return filter.error().context(input.dump->files().front());
+  // --config: the writers read the input through the erasing view.
+  std::unique_ptr<ErasedDump> erased;
+  if (!options.erase_config.empty()) {
+    CORONER_TRY(view, open_erased(*input.dump, *input.memory, input.info, options.erase_config));
+    erased = std::move(view);
+    report.erased_bytes = erased->erased_bytes();
+  }
+  const Dump& source = erased ? static_cast<const Dump&>(*erased) : *input.dump;
   CORONER_TRY(plan, make_dump_plan(*input.dump, input.info, *input.memory, std::move(*filter), options.dump_level));
+  plan.dump = &source;
+  if (carried.dump_level) plan.dump_level = *carried.dump_level;
+  plan.erase_info = erased ? erased->erase_info() : carried.erase_info;
   MappedInputTrimmer trimmer(input.dump->files());
   trimmer.trim();  // what the filter read of struct pages
 
@@ -67,7 +109,7 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
   settings.codec = options.codec;
   settings.level = options.codec == PageCodec::zstd ? options.zstd_level : 0;
   settings.threads = options.num_threads;
-  settings.detect_zero = (options.dump_level & kExcludeZero) != 0;
+  settings.detect_zero = (plan.dump_level & kExcludeZero) != 0;
   settings.stop = stop;
 
   WriteResult total;
@@ -80,34 +122,26 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
     total.unreadable_as_zeros += r.unreadable_as_zeros;
     total.first_unreadable_pfn = std::min(total.first_unreadable_pfn, r.first_unreadable_pfn);
   };
-  if (options.flatten && ::isatty(STDOUT_FILENO))
+  if (options.flatten && !options.dry_run && ::isatty(STDOUT_FILENO))
     return make_error(Errc::invalid_argument, "-F writes a binary stream: redirect standard output to a file or a pipe");
+  // --dry-run: every step but the writes.
+  auto open_sink = [&](size_t part) -> Expected<std::unique_ptr<OutputSink>> {
+    if (options.dry_run) return open_null_output(options.flatten ? "standard output" : options.outputs[part]);
+    if (options.flatten) return open_flattened_output(STDOUT_FILENO, "standard output");
+    return open_output_file(options.outputs[part], options.force);
+  };
 
   if (options.elf) {
-    std::unique_ptr<OutputSink> out;
-    if (options.flatten) {
-      CORONER_TRY(sink, open_flattened_output(STDOUT_FILENO, "standard output"));
-      out = std::move(sink);
-    } else {
-      CORONER_TRY(sink, open_output_file(options.outputs.front(), options.force));
-      out = std::move(sink);
-    }
+    CORONER_TRY(out, open_sink(0));
     CORONER_TRY(result, write_elf(plan, settings, &trimmer, *out, progress));
     add(result);
     report.output_bytes += out->bytes_written();
   } else {
-    PagePipeline pipeline(*input.dump, plan.page_size, settings, &trimmer);
+    PagePipeline pipeline(source, plan.page_size, settings, &trimmer);
     std::vector<KdumpPart> parts = options.split ? split_parts(plan.keep, options.outputs.size())
                                                  : std::vector<KdumpPart>{{0, plan.max_pfn, false}};
     for (size_t i = 0; i < parts.size(); ++i) {
-      std::unique_ptr<OutputSink> out;
-      if (options.flatten) {
-        CORONER_TRY(sink, open_flattened_output(STDOUT_FILENO, "standard output"));
-        out = std::move(sink);
-      } else {
-        CORONER_TRY(sink, open_output_file(options.outputs[i], options.force));
-        out = std::move(sink);
-      }
+      CORONER_TRY(out, open_sink(i));
       CORONER_TRY(result, write_kdump(plan, pipeline, *out, parts[i], progress));
       add(result);
       report.output_bytes += out->bytes_written();
@@ -128,6 +162,60 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
   return {};
 }
 
+// -R: the flattened stream on standard input into DUMPFILE.
+Expected<void> rearrange(const CaptureOptions& options, std::FILE* messages) {
+  CORONER_TRY(out, open_output_file(options.outputs.front(), options.force));
+  CORONER_TRY(records, rearrange_flattened(STDIN_FILENO, "standard input", *out));
+  CORONER_CHECK(out->finish());
+  if (options.debug)
+    fmt::print(messages, "coroner-capture: debug: {} records, {} bytes written to {}\n", records, out->bytes_written(),
+               options.outputs.front());
+  return {};
+}
+
+// --reassemble: the parts' pages, compression and dump level, in one file.
+Expected<void> reassemble(const CaptureOptions& options, const Input& input, const std::atomic<int>* stop,
+                          Progress& progress, CaptureReport& report) {
+  const auto* parts = dynamic_cast<const KdumpDump*>(input.dump.get());
+  if (!parts || input.dump->format_name() != "split")
+    return make_error(Errc::invalid_argument, "--reassemble: {} is not a part of a dump written with --split",
+                      options.input);
+  CaptureOptions whole = options;
+  whole.codec = parts->codec();
+  whole.dump_level = 0;  // every page the parts hold
+  CarriedOver carried{static_cast<unsigned>(parts->dump_level().value_or(0)), {}};
+  // What --config erased, recorded in each part (makedumpfile keeps it).
+  const KdumpDump::Part& first = parts->parts().front();
+  if (first.sub.size_eraseinfo > 0 && first.sub.size_eraseinfo < (uint64_t{1} << 26)) {
+    carried.erase_info.resize(first.sub.size_eraseinfo);
+    auto read = first.source->read_at(first.sub.offset_eraseinfo, std::as_writable_bytes(std::span(carried.erase_info)));
+    if (!read) return read.error().context(fmt::format("{}: the erase info", first.source->name()));
+  }
+  return write_dump(whole, input, stop, progress, report, carried);
+}
+
+// --mem-usage: makedumpfile's table of pages by kind, from a dry run at
+// dump level 31 (zero pages are found by reading every page).
+Expected<void> mem_usage(const CaptureOptions& options, const Input& input, const std::atomic<int>* stop) {
+  CaptureOptions all = options;
+  all.dump_level = 31;
+  all.dry_run = true;
+  all.outputs = {"(none)"};
+  Progress progress(false, stderr);
+  CaptureReport report;
+  CORONER_CHECK(write_dump(all, input, stop, progress, report));
+  fmt::print("{}", format_mem_usage(report));
+  return {};
+}
+
+void print_debug_input(const CaptureOptions& options, const Input& input, std::FILE* messages) {
+  fmt::print(messages, "coroner-capture: debug: {} is {}, {}, page size {}\n", options.input,
+             input.dump->format_name(), machine_name(input.dump->machine()), input.dump->page_size());
+  fmt::print(messages, "coroner-capture: debug: VMCOREINFO from {}: OSRELEASE={}\n",
+             options.vmcoreinfo_file.empty() ? "the dump" : options.vmcoreinfo_file,
+             input.info.get("OSRELEASE").value_or("(none)"));
+}
+
 }  // namespace
 
 int run_capture(const CaptureOptions& options, const std::atomic<int>* stop, std::FILE* messages) {
@@ -137,22 +225,37 @@ int run_capture(const CaptureOptions& options, const std::atomic<int>* stop, std
     int signal = stop ? stop->load() : 0;
     return signal ? 128 + signal : 1;
   };
-  auto input = open_input(options.input);
+  if (options.mode == CaptureMode::rearrange) {
+    if (auto done = rearrange(options, messages); !done) return failed(done.error());
+    return 0;
+  }
+  auto input = open_input(options.mode == CaptureMode::reassemble ? options.split_inputs
+                                                                   : std::vector<std::string>{options.input},
+                          options.vmcoreinfo_file);
   if (!input) return failed(input.error());
+  if (options.debug) print_debug_input(options, *input, messages);
 
-  if (options.dump_dmesg) {
+  if (options.mode == CaptureMode::dmesg) {
     if (auto done = write_dmesg(*input, options.outputs.front(), options.force); !done) return failed(done.error());
+    return 0;
+  }
+  if (options.mode == CaptureMode::mem_usage) {
+    if (auto done = mem_usage(options, *input, stop); !done) return failed(done.error());
     return 0;
   }
   Progress progress((options.message_level & kMessageProgress) != 0, messages);
   CaptureReport report;
-  if (auto done = write_dump(options, *input, stop, progress, report); !done) {
+  auto done = options.mode == CaptureMode::reassemble ? reassemble(options, *input, stop, progress, report)
+                                                      : write_dump(options, *input, stop, progress, report);
+  if (!done) {
     progress.finish();
     return failed(done.error());
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   report.peak_rss = peak_rss_bytes();
   if (options.message_level & kMessageReport) fmt::print(messages, "{}", format_report(report));
+  if (options.dry_run && (options.message_level & kMessageCommon))
+    fmt::print(messages, "coroner-capture: --dry-run: nothing was written\n");
   if (report.unreadable) {
     // The dump is written and usable, but not whole: say so, and exit with
     // a status of its own so that a kdump script can tell.

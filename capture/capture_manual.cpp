@@ -8,17 +8,22 @@ manual::ProgramManual capture_manual() {
   m.section = 8;
   m.summary = "write a Linux crash dump, filtered and compressed (makedumpfile's options)";
   m.synopsis = {
-      "[-c|-l|-p|-z] [--zstd-level N] [-d LEVEL] [-E] [-F] [--split] [--num-threads N] "
-      "[--message-level N] [-f] VMCORE DUMPFILE [DUMPFILE...]",
+      "[-c|-l|-p|-z] [--zstd-level N] [-d LEVEL] [-E] [-F] [--split] [--num-threads N] [--config OFFSETS] "
+      "[-i VMCOREINFO] [--dry-run] [--show-stats] [--message-level N] [-D] [-f] VMCORE DUMPFILE [DUMPFILE...]",
       "--dump-dmesg VMCORE LOGFILE",
+      "-R DUMPFILE < FLATTENED",
+      "--reassemble DUMPFILE1 DUMPFILE2 [DUMPFILE3...] DUMPFILE",
+      "--mem-usage VMCORE",
       "savecore [-k] [-z] DEVICE DIRECTORY",
       "savecore [-z] --from-dumper PATH DIRECTORY",
   };
   m.description =
       "Writes a crash dump that crash, drgn, makedumpfile and coroner can open, from VMCORE: /proc/vmcore in a "
       "kdump capture kernel, an ELF vmcore file, a kdump-compressed dump (to filter or compress it again) or "
-      "/proc/kcore. `coroner-capture savecore` saves a FreeBSD kernel dump from its dump device (or an image of "
-      "it), or from a rescue kernel's /dev/dumper stream, as FreeBSD's savecore(8) does.";
+      "/proc/kcore. The options are makedumpfile's, with its meaning and exit statuses, so that kdump-tools "
+      "and kdump-utils can run coroner-capture in its place. `coroner-capture savecore` saves a FreeBSD kernel "
+      "dump from its dump device (or an image of it), or from a rescue kernel's /dev/dumper stream, as "
+      "FreeBSD's savecore(8) does.";
   m.options = {
       {"-c, -l, -p, -z", "",
        "compress pages with zlib, lzo, snappy or zstd (kdump-compressed output; without one pages are stored raw); "
@@ -33,8 +38,27 @@ manual::ProgramManual capture_manual() {
       {"--split", "", "write one dump in several DUMPFILEs, one pfn range each"},
       {"--num-threads", "N", "compress with N worker threads (default 0: in line)"},
       {"--dump-dmesg", "", "write only the kernel log, as text, to LOGFILE"},
+      {"-R", "", "read a flattened stream (-F's output) from standard input and write the dump it holds to DUMPFILE"},
+      {"--reassemble", "", "join the DUMPFILEs of a --split dump into the last DUMPFILE, one kdump file"},
+      {"--config", "OFFSETS",
+       "erase secrets while writing: OFFSETS is made in advance from a makedumpfile filter config by "
+       "`coroner erase-offsets --config FILE -o OFFSETS VMLINUX` (a makedumpfile.conf itself is refused: the "
+       "capture kernel has no DWARF). Erased bytes are written as 'X', nullified pointers as zeros, and kdump "
+       "files record what was erased, as makedumpfile does"},
+      {"-x", "VMLINUX", "accepted for makedumpfile's command lines; VMCOREINFO and --config's offsets replace its DWARF"},
+      {"-i", "VMCOREINFO", "filter with this VMCOREINFO text instead of the dump's"},
+      {"--dry-run", "", "do everything but write: no DUMPFILE is created (the report says what would be written)"},
+      {"--show-stats", "", "print the closing report (as --message-level bit 16)"},
+      {"--mem-usage", "",
+       "print makedumpfile's table of pages by kind (zero, cache, private cache, user, free, kernel data) of "
+       "VMCORE and write nothing. makedumpfile reads only /proc/kcore with a crashkernel reservation; "
+       "coroner-capture reads any VMCORE, counting as -d 31 would exclude"},
       {"--message-level", "N", "a sum of: 1 progress bar, 2 messages, 4 errors, 16 closing report (default 23)"},
+      {"-D", "", "debug messages: what the input is, where VMCOREINFO came from, -R's records"},
       {"-f", "", "overwrite an existing DUMPFILE"},
+      {"-b, --cyclic-buffer, --splitblock-size, --work-dir, --non-cyclic", "",
+       "makedumpfile's bitmap and work-splitting tuning: accepted (with their values) and ignored, since "
+       "coroner-capture keeps its bitmaps in memory, one bit a page, and splits work by page batches"},
       {"-k", "", "savecore: keep the dump on DEVICE (do not mark its trailer \"Cleared Kernel Dump\")"},
       {"--from-dumper", "PATH",
        "savecore: read a rescue kernel's /dev/dumper (the host's minidump as one stream) instead of a DEVICE"},
@@ -58,15 +82,26 @@ manual::ProgramManual capture_manual() {
        {}},
       {"EXIT STATUS",
        "0 when the dump is complete; 1 on an error (a full disk, an I/O error, SIGINT or SIGTERM leave the dump "
-       "marked incomplete); 2 for a bad command line; 3 when the dump is written but some pages of the input "
+       "marked incomplete) and for a bad command line (one line naming the problem), as makedumpfile; 3 when the dump is written but some pages of the input "
        "could not be read (EIO from /proc/vmcore): a kdump file leaves them out of its bitmap, so readers say "
        "they are not in the dump; an ELF dump writes them as zeros unless zero pages are excluded (-d with bit "
        "1). The message names the first one and the count.",
        {}},
       {"EXAMPLES",
-       "In a kdump capture kernel, the makedumpfile line of kdump-tools:\n"
+       "In a kdump capture kernel, the makedumpfile lines of Debian's kdump-tools (coroner-capture installed as "
+       "makedumpfile):\n"
        "\n"
-       "  coroner-capture -z -d 31 /proc/vmcore /var/crash/dump\n"
+       "  coroner-capture --dump-dmesg /proc/vmcore /var/crash/STAMP/dmesg.STAMP\n"
+       "  coroner-capture -F -c -d 31 /proc/vmcore > /var/crash/STAMP/dump-incomplete\n"
+       "\n"
+       "and later, to read the flattened dump:\n"
+       "\n"
+       "  coroner-capture -R dump < dump.STAMP\n"
+       "\n"
+       "Erase the kernel's random-number state while capturing (offsets made on the workstation):\n"
+       "\n"
+       "  coroner erase-offsets --config /usr/share/coroner/erase-profiles/random.conf -o random.offsets vmlinux\n"
+       "  coroner-capture -z -d 31 --config random.offsets /proc/vmcore /var/crash/dump\n"
        "\n"
        "Filter and compress a full ELF vmcore again, in four threads:\n"
        "\n"

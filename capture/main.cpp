@@ -33,8 +33,9 @@ void install_signal_handlers() {
 int run_savecore_command(const std::vector<std::string>& args) {
   auto options = coroner::capture::parse_savecore_options(args);
   if (!options) {
-    fmt::print(stderr, "coroner-capture: {}\n\n{}", options.error().message(), coroner::capture::usage_text());
-    return 2;
+    fmt::print(stderr, "coroner-capture savecore: {}\nTry 'coroner-capture --help' for more information.\n",
+               options.error().message());
+    return 1;  // savecore(8)'s status for a bad command line
   }
   if (options->help) {
     fmt::print("{}", coroner::capture::usage_text());
@@ -56,8 +57,8 @@ int main(int argc, char** argv) {
   if (!args.empty() && args.front() == "savecore") return run_savecore_command({args.begin() + 1, args.end()});
   auto options = coroner::capture::parse_options(args);
   if (!options) {
-    fmt::print(stderr, "coroner-capture: {}\n\n{}", options.error().message(), coroner::capture::usage_text());
-    return 2;
+    fmt::print(stderr, "coroner-capture: {}\nTry 'coroner-capture --help' for more information.\n", options.error().message());
+    return 1;  // makedumpfile's status for a bad command line
   }
   if (options->help) {
     fmt::print("{}", coroner::capture::usage_text());

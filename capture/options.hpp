@@ -1,7 +1,11 @@
 // coroner-capture's command line, with makedumpfile's option names:
 //   coroner-capture [-c|-l|-p|-z] [--zstd-level N] [-d LEVEL] [-E] [-F]
-//                   [--split] [--num-threads N] [--dump-dmesg]
-//                   [--message-level N] [-f] VMCORE [DUMPFILE...]
+//                   [--split] [--num-threads N] [--dump-dmesg] [--dry-run]
+//                   [--message-level N] [-D] [-f] [-i VMCOREINFO]
+//                   [--config OFFSETS] VMCORE [DUMPFILE...]
+//   coroner-capture -R DUMPFILE < FLATTENED
+//   coroner-capture --reassemble DUMPFILE1 DUMPFILE2 [...] DUMPFILE
+//   coroner-capture --mem-usage VMCORE
 #pragma once
 
 #include "capture/format/error.hpp"
@@ -20,6 +24,15 @@ enum MessageLevel : unsigned {
   kMessageReport = 16,   // the closing report
 };
 
+// What a run does.
+enum class CaptureMode {
+  dump,        // write DUMPFILE(s) (or -F's stream) from VMCORE
+  dmesg,       // --dump-dmesg: the kernel log as text
+  rearrange,   // -R: a flattened stream on standard input into DUMPFILE
+  reassemble,  // --reassemble: the DUMPFILEs of --split into one
+  mem_usage,   // --mem-usage: the page counts of each excludable kind
+};
+
 struct CaptureOptions {
   PageCodec codec = PageCodec::none;
   int zstd_level = 0;           // 0: the codec's default
@@ -28,12 +41,18 @@ struct CaptureOptions {
   bool flatten = false;         // -F: flattened stream on standard output
   bool split = false;           // --split
   unsigned num_threads = 0;     // --num-threads
-  bool dump_dmesg = false;      // --dump-dmesg: the kernel log as text
+  CaptureMode mode = CaptureMode::dump;
+  bool dry_run = false;         // --dry-run: everything but writing
+  bool debug = false;           // -D: debug messages
   unsigned message_level = kMessageProgress | kMessageCommon | kMessageError | kMessageReport;
   bool force = false;           // -f: overwrite an existing file
   bool help = false;
   bool version = false;
-  std::string input;
+  std::string vmcoreinfo_file;      // -i: VMCOREINFO text to use instead of the dump's
+  std::string vmlinux;              // -x: accepted; VMCOREINFO and --config's offsets replace its DWARF
+  std::string erase_config;         // --config: erase offsets made by `coroner erase-offsets`
+  std::string input;                // VMCORE (the first split file for --reassemble)
+  std::vector<std::string> split_inputs;  // --reassemble: every split DUMPFILE
   std::vector<std::string> outputs;
 };
 

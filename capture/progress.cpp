@@ -50,6 +50,26 @@ std::string human_bytes(uint64_t bytes) {
   return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024 * 1024));
 }
 
+std::string format_mem_usage(const CaptureReport& r) {
+  const FilterStats& s = r.stats;
+  uint64_t excluded = s.zero + s.cache + s.cache_private + s.user + s.free + s.hwpoison + s.offline;
+  std::string text = "\nTYPE\t\tPAGES\t\t\tEXCLUDABLE\tDESCRIPTION\n";
+  text += std::string(70, '-') + "\n";
+  auto row = [&](std::string_view type, uint64_t pages, std::string_view excludable, std::string_view what) {
+    text += fmt::format("{}\t{:<16}\t{}\t\t{}\n", type, pages, excludable, what);
+  };
+  row("ZERO\t", s.zero, "yes", "Pages filled with zero");
+  row("NON_PRI_CACHE", s.cache, "yes", "Cache pages without private flag");
+  row("PRI_CACHE", s.cache_private, "yes", "Cache pages with private flag");
+  row("USER\t", s.user, "yes", "User process pages");
+  row("FREE\t", s.free, "yes", "Free pages");
+  row("KERN_DATA", s.total - excluded, "no", "Dumpable kernel data ");
+  text += fmt::format("\npage size:\t\t{:<16}\n", r.page_size);
+  text += fmt::format("Total pages on system:\t{:<16}\n", s.total);
+  text += fmt::format("Total size on system:\t{:<16} Byte\n", s.total * r.page_size);
+  return text;
+}
+
 std::string format_report(const CaptureReport& r) {
   const FilterStats& s = r.stats;
   uint64_t excluded = s.zero + s.cache + s.cache_private + s.user + s.free + s.hwpoison + s.offline + r.unavailable +
@@ -69,6 +89,7 @@ std::string format_report(const CaptureReport& r) {
   if (r.unavailable) row("not in the input dump", r.unavailable);
   if (r.unreadable) row("unreadable (I/O error)", r.unreadable);
   out += fmt::format("Written pages    : {:>10}  ({:.1f}%)\n", r.pages_written, share(r.pages_written));
+  if (r.erased_bytes) out += fmt::format("Erased (--config): {} bytes\n", r.erased_bytes);
   out += fmt::format("Output size      : {}\n", human_bytes(r.output_bytes));
   double rate = r.seconds > 0 ? s.total * r.page_size / r.seconds : 0;
   out += fmt::format("Time             : {:.2f} s ({}/s of RAM)\n", r.seconds, human_bytes(static_cast<uint64_t>(rate)));

@@ -46,11 +46,16 @@ struct CaptureReport {
   uint64_t output_bytes = 0;
   uint64_t peak_rss = 0;         // bytes
   uint64_t peak_buffers = 0;     // bytes held by the page pipeline
+  uint64_t erased_bytes = 0;     // --config: bytes overwritten
   double seconds = 0;
 };
 
 // Multi-line text, e.g. "Excluded pages: 102341 (92.1%)\n  zero: 42 ...".
 std::string format_report(const CaptureReport& report);
+
+// --mem-usage: makedumpfile's table of pages by kind (TYPE, PAGES,
+// EXCLUDABLE, DESCRIPTION), the page size and the total.
+std::string format_mem_usage(const CaptureReport& report);
 
 // The closing error of a capture whose input failed some page reads.
 std::string unreadable_message(const std::string& input, const CaptureReport& report);

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace coroner::capture {
@@ -33,6 +34,7 @@ struct DumpPlan {
   std::vector<std::byte> note_area; // the input's notes, encoded as an ELF note segment
   uint64_t vmcoreinfo_offset = 0;   // the VMCOREINFO descriptor within note_area
   uint64_t vmcoreinfo_size = 0;     // 0: no VMCOREINFO note
+  std::string erase_info;           // --config: makedumpfile's erase info text, after the page data
 };
 
 // Builds the plan from an opened input, its VMCOREINFO, kernel memory (for

@@ -168,6 +168,15 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
 
   if (bitmap_changed)
     if (auto w = write_bitmap2(); !w) return fail(w.error());
+  if (!plan.erase_info.empty()) {
+    // What --config erased, after the page data, as makedumpfile records it
+    // (crash warns that kernel data was erased).
+    sub.offset_eraseinfo = data_cursor;
+    sub.size_eraseinfo = plan.erase_info.size();
+    if (auto w = out.write_at(data_cursor, std::as_bytes(std::span(plan.erase_info))); !w) return fail(w.error());
+    data_cursor += plan.erase_info.size();
+    if (auto w = out.write_at(block, kdump::encode_sub_header(sub)); !w) return fail(w.error());
+  }
   if (auto s = out.sync(); !s) return fail(s.error());
   header.status &= ~kdump::kFlagIncomplete;
   encoded_header = kdump::encode_disk_dump_header(header);

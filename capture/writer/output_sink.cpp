@@ -140,6 +140,26 @@ Expected<std::unique_ptr<OutputSink>> open_output_file(const std::string& path, 
   return std::unique_ptr<OutputSink>(std::make_unique<FileSink>(fd, path, false));
 }
 
+namespace {
+
+class NullSink final : public OutputSink {
+ public:
+  explicit NullSink(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const override { return name_; }
+  Expected<void> write_at(uint64_t, std::span<const std::byte> data) override {
+    bytes_written_ += data.size();
+    return {};
+  }
+  Expected<void> sync() override { return {}; }
+
+ private:
+  std::string name_;
+};
+
+}  // namespace
+
+std::unique_ptr<OutputSink> open_null_output(std::string name) { return std::make_unique<NullSink>(std::move(name)); }
+
 Expected<std::unique_ptr<OutputSink>> open_flattened_output(int fd, std::string name) {
   auto sink = std::make_unique<FlattenedSink>(fd, std::move(name));
   CORONER_CHECK(sink->write_header());

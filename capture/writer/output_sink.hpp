@@ -45,4 +45,7 @@ Expected<std::unique_ptr<OutputSink>> open_output_file(const std::string& path, 
 // for -F): the 4 KiB "makedumpfile" header is written now, records follow.
 Expected<std::unique_ptr<OutputSink>> open_flattened_output(int fd, std::string name);
 
+// --dry-run: a sink that counts what it is given and stores nothing.
+std::unique_ptr<OutputSink> open_null_output(std::string name);
+
 }  // namespace coroner::capture

@@ -31,6 +31,7 @@ manual::ProgramManual coroner_manual() {
       "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [VMLINUX] DUMP "
       "[DUMP...]",
       "gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]",
+      "erase-offsets --config FILE [-o OFFSETS] VMLINUX",
   };
   m.description =
       "Opens a crash dump (ELF /proc/vmcore, QEMU dump-guest-memory, kdump-compressed, flattened, or all files "
@@ -70,7 +71,14 @@ manual::ProgramManual coroner_manual() {
       {"--sections", "LIST",
        "triage: the comma-separated sections besides the verdict and signature: backtrace, registers, log, "
        "modules, hung, active, memory, runq, checks (the plugins' triage checks), or all (the default)"},
-      {"-o", "FILE", "triage: write the report to FILE instead of standard output"},
+      {"-o", "FILE", "triage: write the report to FILE instead of standard output; erase-offsets: the offsets file"},
+      {"erase-offsets", "",
+       "resolve a makedumpfile filter config (makedumpfile.conf(5): erase SYMBOL[.member...] [size N|size "
+       "SYMBOL|nullify], for ... in ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER ... endfor; "
+       "the [vmlinux] section) against VMLINUX's DWARF into the erase offsets file that coroner-capture "
+       "--config reads in a capture kernel, which has no debug info. Ready-made configs: "
+       "share/coroner/erase-profiles (docs/capture.md)"},
+      {"--config", "FILE", "erase-offsets: the makedumpfile filter config"},
       {"gdbserver", "",
        "serve the dump to gdb or LLDB over the gdb remote protocol instead of answering commands: every task "
        "is a thread (each CPU's active task first, the crashing one selected), with the registers the dump "

@@ -1,0 +1,308 @@
+#include "analyzer/frontends/erase_offsets/erase_offsets.hpp"
+
+#include "capture/format/decompressed_file.hpp"
+#include "capture/format/vmcoreinfo.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+namespace coroner::frontends {
+namespace {
+
+using symbols::QualifiedType;
+using symbols::Type;
+using symbols::TypeKind;
+
+// Where an expression lands: the offsets text of its REF and its type.
+struct Resolved {
+  std::string ref;  // "sym:ffffffff81ccac20 +65" or "elem +1400 *"
+  const Type* type = nullptr;  // typedefs stripped
+};
+
+class ConfigResolver {
+ public:
+  ConfigResolver(symbols::DebugInfo& debug, const std::string& path) : debug_(debug), path_(path) {}
+
+  Error error(std::string_view what) const { return make_error(Errc::invalid_argument, "{}: line {}: {}", path_, line_, what); }
+  void at_line(int line) { line_ = line; }
+
+  // SYMBOL[.member...], or ID[.member...] inside a loop over `element`.
+  Expected<Resolved> resolve(std::string_view expression) {
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+      size_t dot = expression.find('.', start);
+      parts.emplace_back(expression.substr(start, dot == std::string_view::npos ? dot : dot - start));
+      if (dot == std::string_view::npos) break;
+      start = dot + 1;
+    }
+    Resolved r;
+    if (loop_ && parts.front() == loop_->id) {
+      r.ref = "elem";
+      r.type = loop_->element;
+    } else {
+      auto variable = debug_.find_variable(parts.front());
+      if (!variable || !variable->address) return error(fmt::format("no kernel variable '{}'", parts.front()));
+      r.ref = fmt::format("sym:{:x}", *variable->address);
+      CORONER_TRY(type, strip(variable->type));
+      r.type = type;
+    }
+    for (size_t i = 1; i < parts.size(); ++i) {
+      const Type* container = r.type;
+      if (container->kind() == TypeKind::pointer) {  // '.' through a pointer reads it
+        r.ref += " *";
+        CORONER_TRY(target, pointee(container));
+        container = target;
+      }
+      if (container->kind() != TypeKind::structure && container->kind() != TypeKind::union_type)
+        return error(fmt::format("'{}' is not a struct or union (in {})", parts[i - 1], expression));
+      auto member = debug_.types().member(QualifiedType{container, 0}, parts[i]);
+      if (!member) return error(fmt::format("{} has no member '{}'", container->spelling(), parts[i]));
+      r.ref += fmt::format(" +{}", member->bit_offset / 8);
+      CORONER_TRY(type, strip(member->type));
+      r.type = type;
+    }
+    return r;
+  }
+
+  Expected<const Type*> strip(QualifiedType type) const {
+    auto stripped = symbols::underlying(type);
+    if (!stripped) return error(stripped.error().message());
+    return *stripped;
+  }
+  Expected<const Type*> pointee(const Type* pointer) const {
+    auto target = pointer->target().get();
+    if (!target) return error(target.error().message());
+    return strip(*target);
+  }
+  Expected<uint64_t> size_of(const Type* type) const {
+    auto size = type->size();
+    if (!size) return error(fmt::format("{} has no size", type->spelling()));
+    return *size;
+  }
+
+  // One `erase` line's tokens after "erase".
+  Expected<std::optional<std::string>> erase(const std::vector<std::string>& words) {
+    if (words.empty()) return error("erase needs a symbol");
+    CORONER_TRY(target, resolve(words[0]));
+    std::string label = words[0];
+    if (words.size() >= 2 && words[1] == "nullify") {
+      if (words.size() != 2) return error(fmt::format("unexpected '{}'", words[2]));
+      if (target.type->kind() != TypeKind::pointer) return error(fmt::format("nullify: '{}' is not a pointer", words[0]));
+      return std::optional<std::string>(fmt::format("erase {} {} nullify", label, target.ref));
+    }
+    bool deref = target.type->kind() == TypeKind::pointer;
+    std::string ref = deref ? target.ref + " *" : target.ref;
+    if (words.size() >= 2) {
+      if (words[1] != "size" || words.size() != 3)
+        return error("expected: erase SYMBOL[.member...] [size N[K|M] | size SYMBOL[.member...] | nullify]");
+      std::string_view size = words[2];
+      if (!size.empty() && std::isdigit(static_cast<unsigned char>(size[0]))) {
+        uint64_t scale = 1;
+        if (size.back() == 'k' || size.back() == 'K') scale = 1024;
+        if (size.back() == 'm' || size.back() == 'M') scale = 1024 * 1024;
+        auto n = parse_uint(scale == 1 ? size : size.substr(0, size.size() - 1), 10);
+        if (!n) return error(fmt::format("size: expected a number, got '{}'", size));
+        return std::optional<std::string>(fmt::format("erase {} {} size {}", label, ref, *n * scale));
+      }
+      CORONER_TRY(from, resolve(size));
+      CORONER_TRY(width, size_of(from.type));
+      if (from.type->kind() == TypeKind::pointer || from.type->kind() == TypeKind::array ||
+          from.type->kind() == TypeKind::structure || width > 8)
+        return error(fmt::format("size symbol '{}' is not an integer", size));
+      return std::optional<std::string>(fmt::format("erase {} {} size-at {} width {}", label, ref, from.ref, width));
+    }
+    // No size: the size of its type, as makedumpfile finds it.
+    if (target.type->kind() == TypeKind::array) {
+      CORONER_TRY(size, size_of(target.type));
+      return std::optional<std::string>(fmt::format("erase {} {} size {}", label, target.ref, size));
+    }
+    if (deref) {
+      CORONER_TRY(to, pointee(target.type));
+      if (to->kind() == TypeKind::void_type) {
+        warnings_.push_back(fmt::format("{}: line {}: '{}' is a void pointer: give size or nullify (no effect)", path_,
+                                        line_, label));
+        return std::optional<std::string>();
+      }
+      if (to->kind() == TypeKind::base && to->size().value_or(0) == 1) return std::optional<std::string>(fmt::format("erase {} {} string", label, ref));
+      CORONER_TRY(size, size_of(to));
+      return std::optional<std::string>(fmt::format("erase {} {} size {}", label, ref, size));
+    }
+    CORONER_TRY(size, size_of(target.type));
+    return std::optional<std::string>(fmt::format("erase {} {} size {}", label, target.ref, size));
+  }
+
+  // `for ID in EXPR [via MEMBER | within STRUCT:MEMBER]`.
+  Expected<std::string> begin_loop(const std::vector<std::string>& words) {
+    if (loop_) return error("for inside a for loop");
+    if (words.size() < 3 || words[1] != "in")
+      return error("expected: for ID in {ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER}");
+    std::string id = words[0];
+    CORONER_TRY(list, resolve(words[2]));
+    std::string label = fmt::format("{}@{}", id, words[2]);
+    std::string line;
+    const Type* element = nullptr;
+    if (words.size() == 3) {
+      if (list.type->kind() != TypeKind::array || !list.type->length())
+        return error(fmt::format("'{}' is not an array of known length: give via or within", words[2]));
+      CORONER_TRY(item, pointee(list.type));  // an array's target is its element type
+      if (item->kind() == TypeKind::pointer) {
+        CORONER_TRY(to, pointee(item));
+        element = to;
+        line = fmt::format("for {} pointers {} count {}", label, list.ref, *list.type->length());
+      } else {
+        CORONER_TRY(stride, size_of(item));
+        element = item;
+        line = fmt::format("for {} array {} count {} stride {}", label, list.ref, *list.type->length(), stride);
+      }
+    } else if (words.size() == 5 && words[3] == "via") {
+      std::string ref = list.ref;
+      element = list.type;
+      if (element->kind() == TypeKind::pointer) {
+        ref += " *";
+        CORONER_TRY(to, pointee(element));
+        element = to;
+      }
+      auto next = debug_.types().member(QualifiedType{element, 0}, words[4]);
+      if (!next) return error(fmt::format("{} has no member '{}'", element->spelling(), words[4]));
+      line = fmt::format("for {} via {} next {}", label, ref, next->bit_offset / 8);
+    } else if (words.size() == 5 && words[3] == "within") {
+      size_t colon = words[4].find(':');
+      if (colon == std::string::npos) return error("within: expected STRUCT:MEMBER");
+      std::string struct_name = words[4].substr(0, colon), member_name = words[4].substr(colon + 1);
+      // A list_head, or its `next` (a struct list_head *, at offset 0 of it).
+      const Type* head = list.type;
+      if (head->kind() == TypeKind::pointer) {
+        CORONER_TRY(to, pointee(head));
+        head = to;
+      }
+      if (head->name() != "list_head") return error(fmt::format("'{}' is not a struct list_head", words[2]));
+      auto container = debug_.find_type("struct " + struct_name);
+      if (!container) return error(fmt::format("no struct {}", struct_name));
+      CORONER_TRY(outer, strip(*container));
+      auto member = debug_.types().member(QualifiedType{outer, 0}, member_name);
+      if (!member) return error(fmt::format("struct {} has no member '{}'", struct_name, member_name));
+      element = outer;
+      line = fmt::format("for {} list {} member {}", label, list.ref, member->bit_offset / 8);
+    } else {
+      return error("expected: for ID in {ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER}");
+    }
+    loop_ = Loop{id, element};
+    return line;
+  }
+
+  Expected<void> end_loop() {
+    if (!loop_) return error("endfor without for");
+    loop_.reset();
+    return {};
+  }
+  bool in_loop() const { return loop_.has_value(); }
+  std::vector<std::string>& warnings() { return warnings_; }
+
+ private:
+  struct Loop {
+    std::string id;
+    const Type* element = nullptr;
+  };
+  symbols::DebugInfo& debug_;
+  const std::string& path_;
+  int line_ = 0;
+  std::optional<Loop> loop_;
+  std::vector<std::string> warnings_;
+};
+
+std::vector<std::string> words_of(std::string_view line) {
+  std::vector<std::string> words;
+  std::istringstream in{std::string(line.substr(0, line.find('#')))};
+  for (std::string word; in >> word;) words.push_back(word);
+  return words;
+}
+
+}  // namespace
+
+Expected<std::string> make_erase_offsets(std::string_view config, const std::string& config_path,
+                                         symbols::DebugInfo& debug, std::ostream& warnings) {
+  ConfigResolver resolver(debug, config_path);
+  std::string out = "coroner-erase-offsets 1\n";
+  out += fmt::format("# made by coroner erase-offsets from {} and {}\n", config_path, debug.path());
+  if (!debug.build_id().empty()) out += fmt::format("build-id {}\n", debug.build_id());
+  std::string section = "vmlinux";
+  int number = 0;
+  for (size_t pos = 0; pos < config.size();) {
+    size_t end = config.find('\n', pos);
+    if (end == std::string_view::npos) end = config.size();
+    std::vector<std::string> words = words_of(config.substr(pos, end - pos));
+    pos = end + 1;
+    resolver.at_line(++number);
+    if (words.empty()) continue;
+    if (words[0].starts_with("[")) {
+      if (resolver.in_loop()) return resolver.error("a section inside a for loop");
+      section = words[0].substr(1, words[0].find(']') - 1);
+      if (section != "vmlinux")
+        warnings << fmt::format("coroner: {}: line {}: [{}]: module sections are not supported (their load "
+                                "addresses are known only in the capture kernel); skipped\n",
+                                config_path, number, section);
+      continue;
+    }
+    if (section != "vmlinux") continue;
+    std::vector<std::string> rest(words.begin() + 1, words.end());
+    if (words[0] == "erase") {
+      CORONER_TRY(line, resolver.erase(rest));
+      if (line) out += (resolver.in_loop() ? "  " : "") + *line + "\n";
+    } else if (words[0] == "for") {
+      CORONER_TRY(line, resolver.begin_loop(rest));
+      out += line + "\n";
+    } else if (words[0] == "endfor") {
+      CORONER_CHECK(resolver.end_loop());
+      out += "endfor\n";
+    } else {
+      return resolver.error(fmt::format("unknown command '{}' (erase, for, endfor)", words[0]));
+    }
+  }
+  if (resolver.in_loop()) return resolver.error("for without endfor at the end of the file");
+  for (const std::string& w : resolver.warnings()) warnings << "coroner: " << w << '\n';
+  return out;
+}
+
+int run_erase_offsets(const std::vector<std::string>& args, std::ostream& out, std::ostream& errors) {
+  std::string config_path, output, vmlinux;
+  auto usage = [&](const std::string& message) {
+    errors << "coroner erase-offsets: " << message << "\nUsage: coroner erase-offsets --config FILE [-o OFFSETS] VMLINUX\n";
+    return 2;
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if ((a == "--config" || a == "-o") && i + 1 < args.size()) (a == "-o" ? output : config_path) = args[++i];
+    else if (a.starts_with("-")) return usage("unknown option '" + a + "'");
+    else if (vmlinux.empty()) vmlinux = a;
+    else return usage("one VMLINUX only");
+  }
+  if (config_path.empty() || vmlinux.empty()) return usage("--config FILE and VMLINUX are needed");
+  auto fail = [&](const Error& error) {
+    errors << "coroner: " << error.message() << '\n';
+    return 1;
+  };
+  std::ifstream in(config_path, std::ios::binary);
+  if (!in) return fail(make_error(Errc::not_found, "{}: cannot open the filter config", config_path));
+  std::stringstream config;
+  config << in.rdbuf();
+  auto path = decompressed_path(vmlinux, default_cache_dir());
+  if (!path) return fail(path.error());
+  auto debug = symbols::DebugInfo::open(*path, default_cache_dir());
+  if (!debug) return fail(debug.error());
+  auto text = make_erase_offsets(config.str(), config_path, **debug, errors);
+  if (!text) return fail(text.error());
+  if (output.empty()) {
+    out << *text;
+    return 0;
+  }
+  std::ofstream file(output, std::ios::binary | std::ios::trunc);
+  file << *text;
+  if (!file.flush()) return fail(make_error(Errc::io, "{}: cannot write", output));
+  return 0;
+}
+
+}  // namespace coroner::frontends

@@ -1,0 +1,90 @@
+// makedumpfile's filter config (makedumpfile.conf(5): erase commands and
+// for loops) as coroner-capture runs it in a capture kernel, which has no
+// debug info: every symbol address, member offset, type size and array
+// length was resolved in advance from the vmlinux's DWARF by `coroner
+// erase-offsets`, which writes this "erase offsets" text:
+//
+//   coroner-erase-offsets 1
+//   build-id HEX                              (the vmlinux's; checked against VMCOREINFO's BUILD-ID)
+//   erase LABEL REF size N | string | size-at REF width W | nullify
+//   for LABEL array REF count N stride S      (elements at REF + i*S)
+//   for LABEL pointers REF count N            (elements *(REF + i*8), NULLs skipped)
+//   for LABEL via REF next OFF                (REF, then *(elem + OFF), until NULL or back at REF)
+//   for LABEL list REF member OFF             (REF a list_head: node = node->next until REF; elem = node - OFF)
+//     erase ...                               (REFs may start at `elem`)
+//   endfor
+//
+// A REF is a start, `sym:HEX` (a link-time address; KERNELOFFSET is added)
+// or `elem` (the loop's element), then steps: `+N` adds N, `*` reads the
+// pointer there. LABEL is the config's expression (for messages). Lines
+// starting with '#' are comments. What is erased is what makedumpfile
+// erases: the bytes written with 'X', a nullified pointer with zeros.
+#pragma once
+
+#include "analyzer/arch/kernel_memory.hpp"
+#include "capture/format/error.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace coroner::capture {
+
+struct EraseRef {
+  bool from_element = false;  // `elem`; else `sym:` address
+  uint64_t address = 0;
+  std::vector<int64_t> steps;  // an offset to add, or kDeref
+  static constexpr int64_t kDeref = INT64_MIN;
+};
+
+struct EraseCommand {
+  enum class Size { fixed, string, from_memory, nullify };
+  std::string label;
+  int line = 0;
+  EraseRef target;
+  Size size_kind = Size::fixed;
+  uint64_t size = 0;   // fixed
+  EraseRef size_ref;   // from_memory
+  unsigned width = 0;  // from_memory: bytes of the integer
+};
+
+struct EraseLoop {
+  enum class Kind { once, array, pointers, via, list };  // once: a command outside loops
+  std::string label;
+  int line = 0;
+  Kind kind = Kind::array;
+  EraseRef start;
+  uint64_t count = 0;   // array, pointers
+  uint64_t stride = 0;  // array
+  uint64_t offset = 0;  // via: the next member; list: the list_head member
+  std::vector<EraseCommand> body;
+};
+
+struct EraseProgram {
+  std::string build_id;          // empty when the file names none
+  std::vector<EraseLoop> blocks;  // in file order; a command outside loops is a `once` block
+};
+
+// Parses the erase offsets text; errors name `path` and the line.
+Expected<EraseProgram> parse_erase_offsets(std::string_view text, const std::string& path);
+
+// A stretch of kernel memory to overwrite, by virtual address.
+struct EraseRange {
+  uint64_t vaddr = 0;
+  uint64_t size = 0;
+  std::byte fill{'X'};        // zeros for nullify
+  std::string label;          // the command's expression (kdump's erase info)
+};
+
+// makedumpfile's erase info text of what was erased ("erase LABEL size N"
+// or "erase LABEL nullify", a line per range), which kdump files carry.
+std::string erase_info_text(const std::vector<EraseRange>& ranges);
+
+// Runs the program against the dying kernel's memory. A NULL pointer on the
+// way skips that command (as in makedumpfile); a read that fails is an
+// error naming the command's line and the address. `kaslr_offset` is
+// VMCOREINFO's KERNELOFFSET.
+Expected<std::vector<EraseRange>> evaluate_erase_program(const EraseProgram& program, const KernelMemory& memory,
+                                                         uint64_t kaslr_offset);
+
+}  // namespace coroner::capture

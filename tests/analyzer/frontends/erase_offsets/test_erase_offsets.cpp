@@ -1,0 +1,304 @@
+// Erasing secrets (makedumpfile's --config filter): `coroner erase-offsets`
+// resolves a filter config from the fixture vmlinux; coroner-capture
+// --config erases those bytes while it writes. The erased dump is byte for
+// byte makedumpfile -x vmlinux --config's; the erased bytes read 'X' in
+// coroner and in crash 8.0.2; every other byte of every page is the
+// unerased dump's.
+#include "analyzer/arch/arch.hpp"
+#include "analyzer/arch/kernel_memory.hpp"
+#include "capture/erase/erased_dump.hpp"
+#include "tests/capture/captured_outputs.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <sstream>
+#include <sys/wait.h>
+
+using namespace coroner;
+using namespace coroner::test;
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string output;
+};
+
+Run run(const std::string& command) {
+  Run result;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((command + " 2>&1").c_str(), "r"), pclose);
+  REQUIRE(pipe);
+  std::array<char, 4096> buf{};
+  while (size_t got = std::fread(buf.data(), 1, buf.size(), pipe.get())) result.output.append(buf.data(), got);
+  int status = pclose(pipe.release());
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+fs::path scratch(const std::string& name) {
+  fs::path dir = cache_dir() / "erase-tests" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::unique_ptr<Dump> open_or_fail(const std::string& path) {
+  auto dump = open_dump({path});
+  if (!dump) FAIL(path << ": " << dump.error().message());
+  return std::move(*dump);
+}
+
+// The physical bytes the offsets erase in `dump`, by address: the fill.
+std::map<uint64_t, std::byte> erased_bytes(const Dump& dump, const std::string& offsets) {
+  auto info = VmcoreInfo::parse(dump.vmcoreinfo_text().value_or(""));
+  auto arch = arch::make_arch(dump.machine(), info);
+  REQUIRE(arch);
+  KernelMemory memory(dump, **arch);
+  auto program = capture::parse_erase_offsets(file_contents(offsets), offsets);
+  REQUIRE(program);
+  auto ranges = capture::evaluate_erase_program(*program, memory, info.kernel_offset().value_or(0));
+  REQUIRE(ranges);
+  auto pieces = capture::physical_erases(*ranges, memory, dump.page_size());
+  REQUIRE(pieces);
+  std::map<uint64_t, std::byte> bytes;
+  for (const auto& piece : *pieces)
+    for (uint64_t i = 0; i < piece.size; ++i) bytes[piece.paddr + i] = piece.fill;
+  return bytes;
+}
+
+// The kernel virtual address an `erase LABEL sym:HEX +N... size` line of the
+// offsets names (no pointers on the way), KASLR applied.
+uint64_t address_of(const std::string& offsets, const std::string& label, uint64_t kaslr) {
+  for (const std::string& line : lines_of(offsets)) {
+    std::istringstream words(line);
+    std::string keyword, name, start;
+    words >> keyword >> name >> start;
+    if (keyword != "erase" || name != label) continue;
+    uint64_t at = std::stoull(start.substr(4), nullptr, 16) + kaslr;
+    for (std::string step; words >> step && step.starts_with("+");) at += std::stoull(step.substr(1));
+    return at;
+  }
+  FAIL("no erase line for " << label);
+  return 0;
+}
+
+const char* kConfig =
+    "# the node name, part of the domain name and every task's comm\n"
+    "[vmlinux]\n"
+    "erase init_uts_ns.name.nodename\n"
+    "erase init_uts_ns.name.domainname size 4\n"
+    "for t in init_task.tasks.next within task_struct:tasks\n"
+    "\terase t.comm\n"
+    "endfor\n";
+
+}  // namespace
+
+TEST_CASE("erase with --config: what makedumpfile erases and nothing else", "[erase][capture][fixtures]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  const std::string vmcore = c.files().front();
+  fs::path dir = scratch("config");
+  write_file_contents(dir / "filter.conf", kConfig);
+  std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(),
+              plain = (dir / "plain").string(), reference = (dir / "makedumpfile").string();
+
+  Run made = run(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(),
+                             offsets, c.vmlinux()));
+  INFO(made.output);
+  REQUIRE(made.status == 0);
+  const std::string text = file_contents(offsets);
+  CHECK_THAT(text, Catch::StartsWith("coroner-erase-offsets 1\n"));
+  CHECK_THAT(text, Catch::Contains("erase init_uts_ns.name.nodename sym:"));
+  CHECK_THAT(text, Catch::Contains(" size 65\n"));  // char nodename[65]
+  CHECK_THAT(text, Catch::Contains("  erase t.comm elem +"));
+
+  Run captured = run(fmt::format("{} -c -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, vmcore, erased));
+  INFO(captured.output);
+  REQUIRE(captured.status == 0);
+  CHECK_THAT(captured.output, Catch::Contains("Erased (--config): "));
+  REQUIRE(run(fmt::format("{} -c -d 31 {} {}", CORONER_CAPTURE_BINARY, vmcore, plain)).status == 0);
+  run_command(fmt::format("makedumpfile -c -d 31 -x {} --config {}/filter.conf {} {}", c.vmlinux(), dir.string(),
+                          vmcore, reference));
+  CHECK(file_contents(erased) == file_contents(reference));
+  // --split --config parts reassemble into that dump, erase info included.
+  REQUIRE(run(fmt::format("{0} --split -c -d 31 --config {1} {2} {3}/p1 {3}/p2 && {0} --reassemble {3}/p1 {3}/p2 "
+                          "{3}/whole",
+                          CORONER_CAPTURE_BINARY, offsets, vmcore, dir.string()))
+              .status == 0);
+  CHECK(file_contents(dir / "whole") == file_contents(reference));
+
+  // Page by page: erased bytes are 'X', every other byte is the plain dump's.
+  auto out = open_or_fail(erased), in = open_or_fail(plain);
+  std::map<uint64_t, std::byte> want = erased_bytes(*in, offsets);
+  const uint64_t tasks = c.facts().at("tasks").size();
+  CHECK(want.size() == 65 + 4 + 16 * tasks);  // every task on init_task.tasks (facts: all but the idle tasks)
+  uint64_t page = in->page_size(), pages = 0, erased_seen = 0, wrong = 0;
+  std::vector<std::byte> a(page), b(page);
+  for (const PhysRange& r : in->ranges())
+    for (uint64_t at = (r.start + page - 1) / page * page; at + page <= r.end(); at += page) {
+      auto got_plain = in->read(at, a);
+      auto got_erased = out->read(at, b);
+      REQUIRE(bool(got_plain) == bool(got_erased));
+      if (!got_plain) continue;
+      ++pages;
+      for (uint64_t i = 0; i < page; ++i) {
+        auto it = want.find(at + i);
+        std::byte expected = it == want.end() ? a[i] : it->second;
+        if (it != want.end() && b[i] == expected) ++erased_seen;
+        if (b[i] != expected && ++wrong < 5) UNSCOPED_INFO("byte at " << std::hex << at + i << " differs");
+      }
+    }
+  CHECK(pages > 1000);
+  CHECK(wrong == 0);
+  CHECK(erased_seen == want.size());
+
+  // coroner and crash 8.0.2 read the erased values.
+  const std::string xs(65, 'X');
+  Run coroner = run(fmt::format("CORONER_BACKGROUND_INDEX=0 {} -s -x 'p init_uts_ns.name.nodename' -x ps {} {}",
+                                CORONER_BINARY, c.vmlinux(), erased));
+  INFO(coroner.output);
+  REQUIRE(coroner.status == 0);
+  CHECK_THAT(coroner.output, Catch::Contains("init_uts_ns.name.nodename = \"" + xs + "\""));
+  CHECK_THAT(coroner.output, Catch::Contains("[XXXXXXXXXXXXXXXX]"));
+  CHECK_THAT(coroner.output, !Catch::Contains(c.facts().at("nodename").get<std::string>()));
+  const uint64_t kaslr = VmcoreInfo::parse(in->vmcoreinfo_text().value_or("")).kernel_offset().value_or(0);
+  const uint64_t nodename = address_of(text, "init_uts_ns.name.nodename", kaslr),
+                 domainname = address_of(text, "init_uts_ns.name.domainname", kaslr);
+  Run crash = run(fmt::format("printf 'p init_uts_ns.name.nodename\\nrd -a {:#x}\\nrd -8 {:#x} 6\\nps\\nquit\\n' | "
+                              "crash -s {} {}",
+                              nodename, domainname, c.vmlinux(), erased));
+  INFO(crash.output);
+  REQUIRE(crash.status == 0);
+  CHECK_THAT(crash.output, Catch::Contains("Kernel data has been erased from this dumpfile"));
+  CHECK_THAT(crash.output, Catch::Contains("= \"" + xs + "\""));
+  CHECK_THAT(crash.output, Catch::Contains(fmt::format("{:x}:  {}", nodename, xs.substr(0, 60))));
+  // "(none)" with its first 4 bytes erased.
+  CHECK_THAT(crash.output, Catch::Contains(fmt::format("{:x}:  58 58 58 58 65 29", domainname)));
+  // The tasks' comm (crash shows 15 characters of a comm without a NUL; it
+  // finds only the active tasks of this fixture, "not found in PID hash").
+  CHECK_THAT(crash.output, Catch::Contains(" 1       0   0  " + c.facts().at("tasks")[0].at("task").get<std::string>().substr(2) +
+                                           "  RU   0.0     2256       64  XXXXXXXXXXXXXXX\n"));
+  CHECK_THAT(crash.output, !Catch::Contains(c.facts().at("nodename").get<std::string>()));
+}
+
+TEST_CASE("erase with --config on the arm64 fixture: erased bytes read X and every other byte is unchanged", "[erase][capture][fixtures]") {
+  // Debian's makedumpfile and crash read no arm64 dumps: checked against
+  // the unerased output and with coroner.
+  const DumpCase& c = fixture_case("arm64/oops-kdump/vmcore");
+  fs::path dir = scratch("config-arm64");
+  write_file_contents(dir / "filter.conf", kConfig);
+  std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(), plain = (dir / "plain").string();
+  REQUIRE(run(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(), offsets,
+                          c.vmlinux()))
+              .status == 0);
+  REQUIRE(run(fmt::format("{} -l -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
+              .status == 0);
+  REQUIRE(run(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, c.files().front(), plain)).status == 0);
+  auto out = open_or_fail(erased), in = open_or_fail(plain);
+  std::map<uint64_t, std::byte> want = erased_bytes(*in, offsets);
+  CHECK(want.size() == 65 + 4 + 16 * c.facts().at("tasks").size());
+  uint64_t page = in->page_size(), wrong = 0, erased_seen = 0;
+  std::vector<std::byte> a(page), b(page);
+  for (const PhysRange& r : in->ranges())
+    for (uint64_t at = (r.start + page - 1) / page * page; at + page <= r.end(); at += page) {
+      auto got_plain = in->read(at, a);
+      REQUIRE(bool(got_plain) == bool(out->read(at, b)));
+      if (!got_plain) continue;
+      for (uint64_t i = 0; i < page; ++i) {
+        auto it = want.find(at + i);
+        if (it != want.end() && b[i] == it->second) ++erased_seen;
+        if (b[i] != (it == want.end() ? a[i] : it->second)) ++wrong;
+      }
+    }
+  CHECK(wrong == 0);
+  CHECK(erased_seen == want.size());
+  Run coroner = run(fmt::format("CORONER_BACKGROUND_INDEX=0 {} -s -x 'p init_uts_ns.name.nodename' {} {}",
+                                CORONER_BINARY, c.vmlinux(), erased));
+  INFO(coroner.output);
+  CHECK_THAT(coroner.output, Catch::Contains("init_uts_ns.name.nodename = \"" + std::string(65, 'X') + "\""));
+}
+
+TEST_CASE("erase with --config: an ELF dump (-E) holds the same pages as makedumpfile -E's", "[erase][capture][fixtures]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  const std::string vmcore = c.files().front();
+  fs::path dir = scratch("config-elf");
+  write_file_contents(dir / "filter.conf", kConfig);
+  std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(),
+              reference = (dir / "makedumpfile").string();
+  REQUIRE(run(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(), offsets,
+                          c.vmlinux()))
+              .status == 0);
+  REQUIRE(run(fmt::format("{} -E -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, vmcore, erased)).status == 0);
+  run_command(fmt::format("makedumpfile -E -d 31 -x {} --config {}/filter.conf {} {}", c.vmlinux(), dir.string(),
+                          vmcore, reference));
+  // makedumpfile lays out its ELF segments differently: compare page by page.
+  auto ours = open_or_fail(erased), theirs = open_or_fail(reference);
+  uint64_t page = ours->page_size() ? ours->page_size() : 4096, same = 0, differ = 0, presence = 0;
+  std::vector<std::byte> a(page), b(page);
+  for (const PhysRange& r : theirs->ranges())
+    for (uint64_t at = (r.start + page - 1) / page * page; at + page <= r.end(); at += page) {
+      bool got_ours = bool(ours->read(at, a)), got_theirs = bool(theirs->read(at, b));
+      if (got_ours != got_theirs) ++presence;
+      else if (got_ours) ++(a == b ? same : differ);
+    }
+  CHECK(same > 1000);
+  CHECK(differ == 0);
+  CHECK(presence == 0);
+  // The erased node name is in it.
+  auto info = VmcoreInfo::parse(ours->vmcoreinfo_text().value_or(""));
+  uint64_t nodename = address_of(file_contents(offsets), "init_uts_ns.name.nodename", info.kernel_offset().value_or(0));
+  auto arch = arch::make_arch(ours->machine(), info);
+  REQUIRE(arch);
+  KernelMemory memory(*ours, **arch);
+  auto text = memory.read_string(nodename, 100);
+  REQUIRE(text);
+  // No NUL left: the release field follows.
+  CHECK(*text == std::string(65, 'X') + c.facts().at("osrelease").get<std::string>());
+}
+
+TEST_CASE("the random erase profile erases the CRNG key and the input pool", "[erase][capture][fixtures]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  fs::path dir = scratch("random");
+  std::string profile = fs::path(CORONER_SOURCE_DIR) / "capture/erase/profiles/random.conf";
+  std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string();
+  REQUIRE(run(fmt::format("{} erase-offsets --config {} -o {} {}", CORONER_BINARY, profile, offsets, c.vmlinux())).status == 0);
+  CHECK_THAT(file_contents(offsets), Catch::Contains("erase base_crng.key sym:"));
+  CHECK_THAT(file_contents(offsets), Catch::Contains(" size 32\n"));  // u8 key[CHACHA_KEY_SIZE]
+  CHECK_THAT(file_contents(offsets), Catch::Contains("erase input_pool.hash sym:"));
+  REQUIRE(run(fmt::format("{} -c -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
+              .status == 0);
+  auto out = open_or_fail(erased);
+  std::map<uint64_t, std::byte> want = erased_bytes(*out, offsets);
+  CHECK(want.size() == 32 + 120);  // the key and struct blake2s_state
+  for (const auto& [paddr, fill] : want) {
+    std::array<std::byte, 1> got{};
+    REQUIRE(out->read(paddr, got));
+    CHECK(got[0] == std::byte{'X'});
+  }
+}
+
+TEST_CASE("erase errors: an unknown symbol and a config given to coroner-capture and another kernel's offsets", "[erase][capture]") {
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  fs::path dir = scratch("errors");
+  write_file_contents(dir / "bad.conf", "[vmlinux]\nerase init_uts_ns.name.nodename\nerase no_such_symbol\n");
+  Run bad = run(fmt::format("{} erase-offsets --config {}/bad.conf {}", CORONER_BINARY, dir.string(), c.vmlinux()));
+  CHECK(bad.status == 1);
+  CHECK(bad.output == fmt::format("coroner: {}/bad.conf: line 3: no kernel variable 'no_such_symbol'\n", dir.string()));
+  write_file_contents(dir / "member.conf", "erase init_uts_ns.name.no_member\n");
+  Run member = run(fmt::format("{} erase-offsets --config {}/member.conf {}", CORONER_BINARY, dir.string(), c.vmlinux()));
+  CHECK(member.status == 1);
+  CHECK_THAT(member.output, Catch::Contains("line 1: struct new_utsname has no member 'no_member'"));
+
+  write_file_contents(dir / "filter.conf", kConfig);
+  Run raw = run(fmt::format("{} -c --config {}/filter.conf {} {}/x", CORONER_CAPTURE_BINARY, dir.string(),
+                            c.files().front(), dir.string()));
+  CHECK(raw.status == 1);
+  CHECK_THAT(raw.output, Catch::Contains("not an erase offsets file"));
+  CHECK_FALSE(fs::exists(dir / "x"));
+
+  write_file_contents(dir / "other", "coroner-erase-offsets 1\nbuild-id 0123\nerase x sym:ffffffff81ccac20 size 4\n");
+  Run other = run(fmt::format("{} -c --config {}/other {} {}/y", CORONER_CAPTURE_BINARY, dir.string(),
+                              c.files().front(), dir.string()));
+  CHECK(other.status == 1);
+  CHECK_THAT(other.output, Catch::Contains("made for the kernel of build-id 0123"));
+}

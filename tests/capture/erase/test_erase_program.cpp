@@ -1,0 +1,134 @@
+// The erase offsets that coroner-capture --config runs, on a fake kernel:
+// every kind of size and loop, NULL pointers, a cyclic list, the erasing
+// view of the dump, and the parse errors (file and line named).
+#include "capture/erase/erased_dump.hpp"
+#include "tests/capture/filter/fake_kernel.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <array>
+
+using namespace coroner;
+using namespace coroner::capture;
+using namespace coroner::test;
+
+namespace {
+
+constexpr uint64_t kBase = kDirectMap;  // the fake kernel's "symbols" live at physical 0
+
+struct Fixture {
+  FakeDump dump{4, {{0, 4 * kFakePage}}};
+  FakeArch arch{kDirectMap};
+  KernelMemory memory{dump, arch};
+};
+
+std::vector<EraseRange> evaluate(Fixture& f, const std::string& text) {
+  auto program = parse_erase_offsets(text, "test.offsets");
+  if (!program) FAIL(program.error().message());
+  auto ranges = evaluate_erase_program(*program, f.memory, 0);
+  if (!ranges) FAIL(ranges.error().message());
+  return *ranges;
+}
+
+std::string sym(uint64_t paddr) { return fmt::format("sym:{:x}", kBase + paddr); }
+
+}  // namespace
+
+TEST_CASE("erase sizes: fixed and a string and an integer in memory and nullify and through a pointer", "[erase][capture]") {
+  Fixture f;
+  f.dump.put<uint64_t>(0x100, kBase + 0x800);                 // a pointer to a string
+  f.dump.put(0x800, std::array<char, 8>{'s', 'e', 'c', 'r', 'e', 't', '!', '\0'});
+  f.dump.put<uint32_t>(0x108, 24);                            // a length
+  f.dump.put<uint64_t>(0x110, 0);                             // a NULL pointer
+  auto ranges = evaluate(f, "coroner-erase-offsets 1\n# comment\n"
+                            "erase a " + sym(0x200) + " +16 size 10\n"
+                            "erase s " + sym(0x100) + " * string\n"
+                            "erase n " + sym(0x300) + " size-at " + sym(0x108) + " width 4\n"
+                            "erase p " + sym(0x100) + " nullify\n"
+                            "erase z " + sym(0x110) + " * size 8\n");
+  REQUIRE(ranges.size() == 4);  // the NULL pointer's command erased nothing
+  CHECK(ranges[0].vaddr == kBase + 0x210);
+  CHECK(ranges[0].size == 10);
+  CHECK(ranges[1].vaddr == kBase + 0x800);
+  CHECK(ranges[1].size == 7);  // the string without its NUL, as makedumpfile
+  CHECK(ranges[2].size == 24);
+  CHECK(ranges[3].vaddr == kBase + 0x100);
+  CHECK(ranges[3].size == 8);
+  CHECK(ranges[3].fill == std::byte{0});
+  CHECK(ranges[0].fill == std::byte{'X'});
+  CHECK(erase_info_text(ranges) == "erase a size 10\nerase s size 7\nerase n size 24\nerase p nullify\n");
+}
+
+TEST_CASE("erase loops: array and array of pointers and via next and list_head", "[erase][capture]") {
+  Fixture f;
+  // A via list at 0x400: three nodes of 32 bytes, next at +8, circular.
+  for (uint64_t i = 0; i < 3; ++i) f.dump.put<uint64_t>(0x400 + i * 32 + 8, kBase + 0x400 + ((i + 1) % 3) * 32);
+  // A list_head at 0x600 and two entries whose list member is at +16.
+  f.dump.put<uint64_t>(0x600, kBase + 0x710);
+  f.dump.put<uint64_t>(0x710, kBase + 0x790);
+  f.dump.put<uint64_t>(0x790, kBase + 0x600);
+  // Pointers at 0x900: one NULL.
+  f.dump.put<uint64_t>(0x900, kBase + 0xa00);
+  f.dump.put<uint64_t>(0x908, 0);
+  f.dump.put<uint64_t>(0x910, kBase + 0xb00);
+  auto ranges = evaluate(f, "coroner-erase-offsets 1\n"
+                            "for x array " + sym(0x200) + " count 3 stride 16\n  erase x.k elem +4 size 2\nendfor\n"
+                            "for v via " + sym(0x400) + " next 8\n  erase v.k elem +16 size 4\nendfor\n"
+                            "for l list " + sym(0x600) + " member 16\n  erase l.k elem size 1\nendfor\n"
+                            "for p pointers " + sym(0x900) + " count 3\n  erase p.k elem +1 size 1\nendfor\n");
+  std::vector<uint64_t> at;
+  for (const auto& r : ranges) at.push_back(r.vaddr - kBase);
+  CHECK(at == std::vector<uint64_t>{0x204, 0x214, 0x224, 0x410, 0x430, 0x450, 0x700, 0x780, 0xa01, 0xb01});
+}
+
+TEST_CASE("a list that never returns to its head is an error and not a hang", "[erase][capture]") {
+  Fixture f;
+  f.dump.put<uint64_t>(0x600, kBase + 0x700);
+  f.dump.put<uint64_t>(0x700, kBase + 0x700);  // points at itself, never back at the head
+  auto program = parse_erase_offsets("coroner-erase-offsets 1\nfor l list " + sym(0x600) +
+                                         " member 0\n  erase l elem size 1\nendfor\n",
+                                     "t");
+  REQUIRE(program);
+  auto ranges = evaluate_erase_program(*program, f.memory, 0);
+  REQUIRE_FALSE(ranges);
+  CHECK_THAT(ranges.error().message(), Catch::Contains("erase offsets line 2: the list at"));
+}
+
+TEST_CASE("the erasing view overwrites exactly the erased bytes", "[erase][capture]") {
+  Fixture f;
+  for (uint64_t i = 0; i < 4 * kFakePage; ++i) f.dump.put(i, static_cast<uint8_t>(i * 7));
+  // 0xff0 + 32 crosses a page: two pieces.
+  auto pieces = physical_erases({{kBase + 0xff0, 32, std::byte{'X'}, "x"}, {kBase + 0x20, 8, std::byte{0}, "z"}},
+                                f.memory, kFakePage);
+  REQUIRE(pieces);
+  REQUIRE(pieces->size() == 3);
+  ErasedDump erased(f.dump, *pieces, "");
+  CHECK(erased.erased_bytes() == 40);
+  std::vector<std::byte> page(2 * kFakePage), original(2 * kFakePage);
+  REQUIRE(erased.read(0, page));
+  REQUIRE(f.dump.read(0, original));
+  for (uint64_t i = 0; i < page.size(); ++i) {
+    bool x = i >= 0xff0 && i < 0x1010, zero = i >= 0x20 && i < 0x28;
+    INFO(i);
+    CHECK(page[i] == (x ? std::byte{'X'} : zero ? std::byte{0} : original[i]));
+  }
+}
+
+TEST_CASE("erase offsets parse errors name the file and line", "[erase][capture]") {
+  auto error = [](const std::string& text) {
+    auto program = parse_erase_offsets(text, "f.offsets");
+    REQUIRE_FALSE(program);
+    return program.error().message();
+  };
+  CHECK_THAT(error("[vmlinux]\nerase x\n"), Catch::Contains("f.offsets: not an erase offsets file (a makedumpfile.conf?"));
+  CHECK(error("coroner-erase-offsets 2\n") == "f.offsets: line 1: erase offsets version 2, only 1 is known");
+  CHECK(error("coroner-erase-offsets 1\nerase a sym:zz size 1\n") == "f.offsets: line 2: bad address 'sym:zz'");
+  CHECK(error("coroner-erase-offsets 1\nerase a elem size 1\n") == "f.offsets: line 2: elem outside a for loop");
+  CHECK(error("coroner-erase-offsets 1\nerase a sym:10 size-at sym:20 width 3\n") ==
+        "f.offsets: line 2: width: expected 1, 2, 4 or 8");
+  CHECK(error("coroner-erase-offsets 1\nfor a array sym:10 count 2 stride 8\n") ==
+        "f.offsets: line 2: for without endfor");
+  CHECK(error("coroner-erase-offsets 1\nendfor\n") == "f.offsets: line 2: endfor without for");
+  CHECK(error("coroner-erase-offsets 1\nerase a sym:10 bytes 4\n") ==
+        "f.offsets: line 2: expected size, string, size-at or nullify, got 'bytes'");
+}
