@@ -12,6 +12,7 @@
 //   coroner triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [VMLINUX] DUMP [DUMP...]
 // writes a triage report (frontends/triage/triage_command.hpp).
 #include "analyzer/frontends/batch/batch.hpp"
+#include "analyzer/frontends/fleet/fleet_command.hpp"
 #include "analyzer/frontends/gdbstub/gdbserver.hpp"
 #include "analyzer/frontends/index_builder/index_builder.hpp"
 #include "analyzer/frontends/manual/coroner_manual.hpp"
@@ -60,6 +61,8 @@ int main(int argc, char** argv) {
   coroner::commands::set_plugin_host(&plugins);
   if (argc > 1 && std::string_view(argv[1]) == "triage")
     return coroner::frontends::run_triage({argv + 2, argv + argc}, std::cout, std::cerr);
+  if (argc > 1 && std::string_view(argv[1]) == "fleet")
+    return coroner::frontends::run_fleet({argv + 2, argv + argc}, std::cout, std::cerr);
   if (argc > 1 && std::string_view(argv[1]) == "gdbserver")
     return coroner::frontends::run_gdbserver(std::vector<std::string>(argv + 2, argv + argc), std::cerr);
   coroner::ProgramOptions options;
