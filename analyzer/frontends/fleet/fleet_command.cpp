@@ -20,11 +20,11 @@ namespace {
 using namespace fleet;
 
 constexpr std::string_view kUsage =
-    "usage: coroner fleet ingest [--db URL] [--format text|json] REPORT.json...\n"
+    "usage: coroner fleet ingest [--db URL] [--batch N] [--format text|json] REPORT.json...\n"
     "       coroner fleet report [--db URL] [--since T] [--format text|json|html] [-o FILE]\n"
     "       coroner fleet show [--db URL] [--since T] [--format text|json] SIGNATURE|DUMP\n";
-// Reports per transaction when ingesting many files.
-constexpr size_t kBatch = 1000;
+// Reports per transaction when ingesting many files (--batch).
+constexpr size_t kDefaultBatch = 1000;
 
 struct FleetOptions {
   std::string action;
@@ -32,6 +32,7 @@ struct FleetOptions {
   int64_t since = 0;
   std::string format = "text";
   std::string output;
+  size_t batch = kDefaultBatch;
   std::vector<std::string> positional;
 };
 
@@ -67,13 +68,17 @@ Expected<FleetOptions> parse_options(const std::vector<std::string>& args) {
   else options.db = "coroner-fleet.db";
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--db" || a == "--since" || a == "--format" || a == "-o") {
+    if (a == "--db" || a == "--since" || a == "--format" || a == "-o" || a == "--batch") {
       if (i + 1 == args.size()) return make_error(Errc::invalid_argument, "fleet: {} needs a value", a);
       const std::string& value = args[++i];
       if (a == "--db") options.db = value;
       else if (a == "--format") options.format = value;
       else if (a == "-o") options.output = value;
-      else {
+      else if (a == "--batch") {
+        auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), options.batch);
+        if (error != std::errc() || end != value.data() + value.size() || options.batch == 0)
+          return make_error(Errc::invalid_argument, "fleet: --batch takes a positive number, not '{}'", value);
+      } else {
         CORONER_TRY(since, parse_since(value, now));
         options.since = since;
       }
@@ -130,7 +135,7 @@ int ingest(FleetStore& store, const FleetOptions& options, std::ostream& out, st
       continue;
     }
     batch.push_back(std::move(*record));
-    if (batch.size() == kBatch && !flush()) return 1;
+    if (batch.size() == options.batch && !flush()) return 1;
   }
   if (!batch.empty() && !flush()) return 1;
   if (options.format == "json")
