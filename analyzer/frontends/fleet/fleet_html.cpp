@@ -99,6 +99,7 @@ table.signatures th{background:#eee;cursor:pointer;user-select:none}
 table.signatures th.sorted-up::after{content:" \25B2"}
 table.signatures th.sorted-down::after{content:" \25BC"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.time{white-space:nowrap}
 code{font-size:95%}
 section.example{border-top:2px solid #888;margin-top:2em}
 table.facts th{text-align:left;padding-right:1em}
@@ -151,7 +152,8 @@ std::string render_report_html(const std::vector<SignatureGroup>& groups, int64_
     out += fmt::format(
         "<tr><td><a href=\"#dump-{}\"><code>{}</code></a></td><td>{}</td><td>{}</td><td>{}</td>"
         "<td class=\"num\" data-value=\"{}\">{}</td><td class=\"num\" data-value=\"{}\">{}</td>"
-        "<td data-value=\"{}\">{}</td><td data-value=\"{}\">{}</td><td>{}</td><td data-value=\"{}\">{}</td></tr>\n",
+        "<td class=\"time\" data-value=\"{}\">{}</td><td class=\"time\" data-value=\"{}\">{}</td><td>{}</td>"
+        "<td data-value=\"{}\">{}</td></tr>\n",
         g.example, g.signature, escaped(g.title), escaped(g.kind), escaped(g.module), g.dumps, g.dumps, g.hosts,
         g.hosts, g.first_seen, utc_time(g.first_seen), g.last_seen, utc_time(g.last_seen), escaped(kernels), g.dumps,
         sparkline(g, first_day, last_day));
