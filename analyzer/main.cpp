@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "triage")
     return coroner::frontends::run_triage({argv + 2, argv + argc}, std::cout, std::cerr);
   if (argc > 1 && std::string_view(argv[1]) == "fleet")
-    return coroner::frontends::run_fleet({argv + 2, argv + argc}, std::cout, std::cerr);
+    return coroner::frontends::run_fleet({argv + 2, argv + argc}, std::cin, std::cout, std::cerr);
   if (argc > 1 && std::string_view(argv[1]) == "gdbserver")
     return coroner::frontends::run_gdbserver(std::vector<std::string>(argv + 2, argv + argc), std::cerr);
   coroner::ProgramOptions options;

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <istream>
+#include <iterator>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -20,7 +22,7 @@ namespace {
 using namespace fleet;
 
 constexpr std::string_view kUsage =
-    "usage: coroner fleet ingest [--db URL] [--batch N] [--format text|json] REPORT.json...\n"
+    "usage: coroner fleet ingest [--db URL] [--batch N] [--format text|json] REPORT.json...|-\n"
     "       coroner fleet report [--db URL] [--since T] [--format text|json|html] [-o FILE]\n"
     "       coroner fleet show [--db URL] [--since T] [--format text|json] SIGNATURE|DUMP\n";
 // Reports per transaction when ingesting many files (--batch).
@@ -101,20 +103,29 @@ Expected<FleetOptions> parse_options(const std::vector<std::string>& args) {
   return options;
 }
 
-Expected<FleetRecord> read_record(const std::string& path, int64_t now) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(Errc::io, "{}: cannot read", path);
-  const nlohmann::json report = nlohmann::json::parse(in, nullptr, false);
-  if (report.is_discarded()) return make_error(Errc::corrupt, "{}: not JSON", path);
+// The record of one report's JSON text; errors name `where` it came from.
+Expected<FleetRecord> parse_record(std::string_view text, const std::string& where, int64_t now) {
+  const nlohmann::json report = nlohmann::json::parse(text, nullptr, false);
+  if (report.is_discarded()) return make_error(Errc::corrupt, "{}: not JSON", where);
   auto record = record_from_report(report, now);
-  if (!record) return record.error().context(path);
+  if (!record) return record.error().context(where);
   return record;
 }
 
-int ingest(FleetStore& store, const FleetOptions& options, std::ostream& out, std::ostream& errors) {
+Expected<FleetRecord> read_record(const std::string& path, int64_t now) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(Errc::io, "{}: cannot read", path);
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  return parse_record(text, path, now);
+}
+
+// REPORT.json files, or with "-" the reports on standard input, one JSON
+// document per line (JSON Lines, as from a collector's pipe).
+int ingest(FleetStore& store, const FleetOptions& options, std::istream& in, std::ostream& out,
+           std::ostream& errors) {
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   IngestCount total;
-  size_t unreadable = 0;
+  size_t reports = 0, unreadable = 0;
   std::vector<FleetRecord> batch;
   auto flush = [&]() -> bool {
     auto count = store.ingest(batch);
@@ -127,25 +138,35 @@ int ingest(FleetStore& store, const FleetOptions& options, std::ostream& out, st
     total.present += count->present;
     return true;
   };
-  for (const std::string& path : options.positional) {
-    auto record = read_record(path, now);
+  auto add = [&](Expected<FleetRecord> record) -> bool {
+    ++reports;
     if (!record) {
       errors << "coroner: fleet ingest: " << record.error().message() << '\n';
       ++unreadable;
-      continue;
+      return true;
     }
     batch.push_back(std::move(*record));
-    if (batch.size() == options.batch && !flush()) return 1;
+    return batch.size() < options.batch || flush();
+  };
+  if (options.positional == std::vector<std::string>{"-"}) {
+    size_t number = 0;
+    for (std::string line; std::getline(in, line);)
+      if (++number; line.find_first_not_of(" \t\r") != std::string::npos &&
+                    !add(parse_record(line, fmt::format("standard input line {}", number), now)))
+        return 1;
+  } else {
+    for (const std::string& path : options.positional)
+      if (!add(read_record(path, now))) return 1;
   }
   if (!batch.empty() && !flush()) return 1;
   if (options.format == "json")
-    out << nlohmann::json{{"reports", options.positional.size()}, {"added", total.added},
-                          {"already_present", total.present}, {"unreadable", unreadable}}
+    out << nlohmann::json{{"reports", reports}, {"added", total.added}, {"already_present", total.present},
+                          {"unreadable", unreadable}}
                .dump()
         << '\n';
   else
-    out << fmt::format("{} reports: {} new dumps, {} already in the store{}\n", options.positional.size(), total.added,
-                       total.present, unreadable ? fmt::format(", {} unreadable", unreadable) : "");
+    out << fmt::format("{} reports: {} new dumps, {} already in the store{}\n", reports, total.added, total.present,
+                       unreadable ? fmt::format(", {} unreadable", unreadable) : "");
   return unreadable ? 1 : 0;
 }
 
@@ -176,7 +197,7 @@ Expected<std::string> show(FleetStore& store, const FleetOptions& options) {
 
 }  // namespace
 
-int run_fleet(const std::vector<std::string>& args, std::ostream& out, std::ostream& errors) {
+int run_fleet(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& errors) {
   if (!args.empty() && (args[0] == "-h" || args[0] == "--help" || args.back() == "--help")) {
     out << kUsage << "(docs/fleet.md tells more)\n";
     return 0;
@@ -191,7 +212,7 @@ int run_fleet(const std::vector<std::string>& args, std::ostream& out, std::ostr
     errors << "coroner: fleet: " << store.error().message() << '\n';
     return 1;
   }
-  if (options->action == "ingest") return ingest(*store, *options, out, errors);
+  if (options->action == "ingest") return ingest(*store, *options, in, out, errors);
   auto text = options->action == "report" ? report(*store, *options) : show(*store, *options);
   if (!text) {
     errors << "coroner: " << text.error().message() << '\n';

@@ -30,7 +30,9 @@ const std::vector<std::vector<std::string>>& migrations() {
        " report TEXT NOT NULL,"  // the triage report, JSON
        " ingested_at BIGINT NOT NULL)",
        "CREATE INDEX dumps_by_signature ON dumps (signature, crash_time)",
-       "CREATE INDEX dumps_by_time ON dumps (crash_time)"},
+       // Covers the report's grouping queries (fleet_store.cpp's groups()), so
+       // that they read the index, not the rows with their reports.
+       "CREATE INDEX dumps_by_time ON dumps (crash_time, signature, host, release)"},
   };
   return steps;
 }

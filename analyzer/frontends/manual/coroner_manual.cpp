@@ -30,7 +30,7 @@ manual::ProgramManual coroner_manual() {
       "--build-index [--background] VMLINUX",
       "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [--debuginfo-dir DIR] "
       "[VMLINUX] DUMP [DUMP...]",
-      "fleet ingest [--db URL] [--batch N] [--format text|json] REPORT.json...",
+      "fleet ingest [--db URL] [--batch N] [--format text|json] REPORT.json...|-",
       "fleet report [--db URL] [--since T] [--format text|json|html] [-o FILE]",
       "fleet show [--db URL] [--since T] [--format text|json] SIGNATURE|DUMP",
       "gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]",
@@ -76,7 +76,7 @@ manual::ProgramManual coroner_manual() {
       {"-o", "FILE", "triage, fleet report: write the report to FILE instead of standard output"},
       {"fleet", "",
        "keep a fleet's triage reports in a database and group them by crash signature (docs/fleet.md): ingest "
-       "stores reports of coroner triage --format json, one row per dump (the same crash in another dump format "
+       "stores reports of coroner triage --format json (-: one per line of standard input), one row per dump (the same crash in another dump format "
        "or ingested again adds nothing); report groups the dumps by signature (count, hosts, first and last seen, "
        "kernel releases, frames, an example dump); show lists a signature's dumps or prints a dump's report"},
       {"--db", "URL",

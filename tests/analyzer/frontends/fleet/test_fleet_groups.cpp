@@ -49,6 +49,12 @@ void check_fleet_of_fixtures(const std::string& db) {
   const nlohmann::json again = nlohmann::json::parse(fleet(fmt::format("ingest --format json --db '{}'{}", db, files)));
   CHECK(again["added"] == 0);
   CHECK(again["already_present"] == reports);
+  // And once more as JSON Lines on standard input.
+  std::string lines;
+  for (const FixtureReport& report : fixture_reports()) lines += json_file(report.path).dump() + "\n";
+  const Run piped = run_coroner(fmt::format("fleet ingest --db '{}' -", db), lines);
+  CHECK(piped.status == 0);
+  CHECK(piped.out == fmt::format("{} reports: 0 new dumps, {} already in the store\n", reports, reports));
 
   const nlohmann::json report = nlohmann::json::parse(fleet(fmt::format("report --format json --db '{}'", db)));
   CHECK(report["dumps"] == crashes);
