@@ -20,7 +20,10 @@ fixture=${CORONER_FIXTURES:-../shared/fixtures}/linux-6.1-x86_64
 base=$work/base.json
 [ -s "$base" ] || "$coroner" triage --format json -o "$base" "$fixture/vmlinux.zst" "$fixture/oops-kdump/d31"
 reports=$work/reports-$count.jsonl
-[ -s "$reports" ] || python3 bench/fleet/make_reports.py "$base" "$count" > "$reports"
+if [ ! -s "$reports" ]; then
+  python3 bench/fleet/make_reports.py "$base" "$count" > "$reports.partial"
+  mv "$reports.partial" "$reports"
+fi
 echo "$count reports, $(du -m "$reports" | cut -f1) MiB of JSON Lines"
 
 # seconds CMD...: wall-clock seconds of CMD (its output to $work/out); its
