@@ -188,7 +188,8 @@ Expected<std::string> show(FleetStore& store, const FleetOptions& options) {
   if (groups.empty()) {
     CORONER_TRY(report, store.report_of(what));
     if (!report) return make_error(Errc::not_found, "fleet show: no signature or dump {} in the store", what);
-    return nlohmann::json::parse(*report).dump(2) + "\n";
+    const nlohmann::json parsed = nlohmann::json::parse(*report, nullptr, false);
+    return (parsed.is_discarded() ? *report : parsed.dump(2)) + "\n";
   }
   CORONER_TRY(dumps, store.dumps_of(what, options.since));
   if (options.format == "json") return show_json(groups.front(), dumps).dump(2) + "\n";

@@ -58,30 +58,30 @@ std::string example_section(const SignatureGroup& group, const std::string& repo
   std::string out = fmt::format("<section class=\"example\" id=\"dump-{}\">\n<h3>{} &mdash; {}</h3>\n", group.example,
                                 group.signature, escaped(group.title));
   if (report.is_object()) {
-    const nlohmann::json system = report.value("system", nlohmann::json::object());
-    const nlohmann::json verdict = report.value("verdict", nlohmann::json::object());
+    const nlohmann::json& system = json_member(report, "system");
+    const nlohmann::json& verdict = json_member(report, "verdict");
     out += "<table class=\"facts\">\n";
     auto fact = [&](std::string_view name, const std::string& value) {
       out += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", name, escaped(value));
     };
     fact("dump", group.example);
-    fact("host", system.value("nodename", ""));
-    if (system.contains("crash_time") && system["crash_time"].is_number_integer())
-      fact("crash time", utc_time(system["crash_time"].get<int64_t>()));
-    fact("kernel", system.value("release", "") + " " + system.value("version", ""));
-    fact("build-id", system.value("build_id", ""));
-    fact("dump format", system.value("dump_format", ""));
-    fact("panic line", verdict.value("panic_line", ""));
+    fact("host", json_text(system, "nodename"));
+    if (json_member(system, "crash_time").is_number_integer())
+      fact("crash time", utc_time(json_integer(system, "crash_time")));
+    fact("kernel", json_text(system, "release") + " " + json_text(system, "version"));
+    fact("build-id", json_text(system, "build_id"));
+    fact("dump format", json_text(system, "dump_format"));
+    fact("panic line", json_text(verdict, "panic_line"));
     out += "</table>\n";
-    const nlohmann::json task = verdict.value("crashing_task", nlohmann::json());
-    if (task.is_object() && task.contains("stack") && task["stack"].is_array()) {
-      out += fmt::format("<p>crashing task: pid {} ({})</p>\n<pre class=\"stack\">", task.value("pid", 0),
-                         escaped(task.value("comm", "")));
-      for (const nlohmann::json& frame : task["stack"]) {
-        std::string module = frame.value("module", "");
-        out += escaped(fmt::format("{}{}{}  {}:{}\n", frame.value("inlined", false) ? "(inlined) " : "",
-                                   frame.value("function", "?"), module.empty() ? "" : " [" + module + "]",
-                                   frame.value("file", ""), frame.value("line", 0)));
+    const nlohmann::json& task = json_member(verdict, "crashing_task");
+    if (const nlohmann::json& stack = json_member(task, "stack"); stack.is_array()) {
+      out += fmt::format("<p>crashing task: pid {} ({})</p>\n<pre class=\"stack\">", json_integer(task, "pid"),
+                         escaped(json_text(task, "comm")));
+      for (const nlohmann::json& frame : stack) {
+        const std::string module = json_text(frame, "module");
+        out += escaped(fmt::format("{}{}{}  {}:{}\n", json_flag(frame, "inlined") ? "(inlined) " : "",
+                                   json_text(frame, "function"), module.empty() ? "" : " [" + module + "]",
+                                   json_text(frame, "file"), json_integer(frame, "line")));
       }
       out += "</pre>\n";
     }

@@ -6,12 +6,6 @@ namespace coroner::frontends::fleet {
 
 namespace {
 
-// A string member of an object, "" when absent or null.
-std::string text_of(const nlohmann::json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return "";
-  return object[key].get<std::string>();
-}
-
 // MurmurHash3's 64-bit finalizer: FNV's high bits change little when only
 // the last bytes differ; this spreads every bit over the whole identity.
 uint64_t mixed(uint64_t x) {
@@ -23,6 +17,28 @@ uint64_t mixed(uint64_t x) {
 }
 
 }  // namespace
+
+const nlohmann::json& json_member(const nlohmann::json& object, const char* key) {
+  static const nlohmann::json null;
+  if (!object.is_object()) return null;
+  auto it = object.find(key);
+  return it == object.end() ? null : *it;
+}
+
+std::string json_text(const nlohmann::json& object, const char* key) {
+  const nlohmann::json& member = json_member(object, key);
+  return member.is_string() ? member.get<std::string>() : "";
+}
+
+int64_t json_integer(const nlohmann::json& object, const char* key) {
+  const nlohmann::json& member = json_member(object, key);
+  return member.is_number_integer() ? member.get<int64_t>() : 0;
+}
+
+bool json_flag(const nlohmann::json& object, const char* key) {
+  const nlohmann::json& member = json_member(object, key);
+  return member.is_boolean() && member.get<bool>();
+}
 
 std::string identity_hash_hex(std::string_view data) {
   using u128 = unsigned __int128;
@@ -38,20 +54,20 @@ std::string identity_hash_hex(std::string_view data) {
 }
 
 std::string dump_identity(const nlohmann::json& report) {
-  const nlohmann::json& system = report.value("system", nlohmann::json::object());
-  nlohmann::json key = {text_of(system, "machine"), text_of(system, "nodename"), text_of(system, "release"),
-                        text_of(system, "version"), text_of(system, "build_id"),
-                        system.value("crash_time", nlohmann::json())};
+  const nlohmann::json& system = json_member(report, "system");
+  const nlohmann::json& crash_time = json_member(system, "crash_time");
+  nlohmann::json key = {json_text(system, "machine"), json_text(system, "nodename"), json_text(system, "release"),
+                        json_text(system, "version"), json_text(system, "build_id"),
+                        crash_time.is_number_integer() ? crash_time : nlohmann::json()};
   if (key.back().is_null()) {
-    const nlohmann::json& log = report.value("log", nlohmann::json::object());
-    const nlohmann::json& tail = log.value("tail", nlohmann::json::array());
-    key.push_back(tail.empty() ? nlohmann::json() : tail.back());
+    const nlohmann::json& tail = json_member(json_member(report, "log"), "tail");
+    key.push_back(tail.is_array() && !tail.empty() ? tail.back() : nlohmann::json());
   }
   return identity_hash_hex(key.dump());
 }
 
 Expected<FleetRecord> record_from_report(const nlohmann::json& report, int64_t now) {
-  if (!report.is_object() || report.value("format", "") != "coroner-triage/1")
+  if (json_text(report, "format") != "coroner-triage/1")
     return make_error(Errc::invalid_argument, "not a coroner triage report (format coroner-triage/1)");
   for (const char* part : {"system", "signature"})
     if (!report.contains(part) || !report[part].is_object())
@@ -60,19 +76,18 @@ Expected<FleetRecord> record_from_report(const nlohmann::json& report, int64_t n
   const nlohmann::json& signature = report["signature"];
   FleetRecord record;
   record.identity = dump_identity(report);
-  record.host = text_of(system, "nodename");
-  record.crash_time = system.contains("crash_time") && system["crash_time"].is_number_integer()
-                          ? system["crash_time"].get<int64_t>()
-                          : now;
-  record.release = text_of(system, "release");
-  record.build_id = text_of(system, "build_id");
-  record.machine = text_of(system, "machine");
-  record.signature = text_of(signature, "hash");
+  record.host = json_text(system, "nodename");
+  record.crash_time = json_member(system, "crash_time").is_number_integer() ? json_integer(system, "crash_time") : now;
+  record.release = json_text(system, "release");
+  record.build_id = json_text(system, "build_id");
+  record.machine = json_text(system, "machine");
+  record.signature = json_text(signature, "hash");
   if (record.signature.empty()) return make_error(Errc::invalid_argument, "the report's signature has no hash");
-  record.title = text_of(signature, "title");
-  record.kind = text_of(signature, "kind");
-  record.module = text_of(signature, "module");
-  record.frames = signature.value("frames", nlohmann::json::array()).dump();
+  record.title = json_text(signature, "title");
+  record.kind = json_text(signature, "kind");
+  record.module = json_text(signature, "module");
+  const nlohmann::json& frames = json_member(signature, "frames");
+  record.frames = frames.is_array() ? frames.dump() : "[]";
   record.report = report.dump();
   return record;
 }

@@ -32,6 +32,14 @@ struct FleetRecord {
   std::string report;     // the whole triage report, JSON
 };
 
+// Members of a report's objects, read without trusting its shape (a report
+// is anyone's file): the member when it is there with the right type, else
+// null, "", 0 or false.
+const nlohmann::json& json_member(const nlohmann::json& object, const char* key);
+std::string json_text(const nlohmann::json& object, const char* key);
+int64_t json_integer(const nlohmann::json& object, const char* key);
+bool json_flag(const nlohmann::json& object, const char* key);
+
 // The record of a parsed triage report; an error names what the report
 // lacks. `now` is the crash time of a report that has none.
 Expected<FleetRecord> record_from_report(const nlohmann::json& report, int64_t now);

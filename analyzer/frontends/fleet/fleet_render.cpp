@@ -15,9 +15,9 @@ std::string frames_line(const std::string& frames_json) {
   std::string line;
   for (const nlohmann::json& frame : frames) {
     if (!line.empty()) line += " < ";
-    if (frame.value("inlined", false)) line += "(inlined) ";
-    line += frame.value("function", "?");
-    if (const std::string module = frame.value("module", ""); !module.empty()) line += " [" + module + "]";
+    if (json_flag(frame, "inlined")) line += "(inlined) ";
+    line += json_text(frame, "function");
+    if (const std::string module = json_text(frame, "module"); !module.empty()) line += " [" + module + "]";
   }
   return line;
 }

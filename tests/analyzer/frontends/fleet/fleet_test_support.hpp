@@ -35,7 +35,7 @@ inline const std::vector<FixtureReport>& fixture_reports() {
       if (!fs::exists(path)) {
         const fs::path partial = path.string() + "." + std::to_string(getpid()) + ".tmp";
         std::string files;
-        for (const std::string& file : dump.files()) files += " " + file;
+        for (const std::string& file : dump.files()) (files += ' ') += file;
         const Run run = run_coroner(fmt::format("triage --format json --mod-path {} -o {} {}{}",
                                                 fs::path(dump.module_path()).parent_path().string(), partial.string(),
                                                 dump.vmlinux(), files),

@@ -38,8 +38,8 @@ void check_concurrent_ingest(const std::string& db, const std::string& name) {
   std::string script;
   for (int p = 0; p < kProcesses; ++p) {
     std::string args;
-    for (const std::string& f : files[p]) args += " " + f;
-    for (int i = 0; i < kOverlap; ++i) args += " " + files[(p + 1) % kProcesses][i];
+    for (const std::string& f : files[p]) (args += ' ') += f;
+    for (int i = 0; i < kOverlap; ++i) (args += ' ') += files[(p + 1) % kProcesses][i];
     script += fmt::format("CORONER_CACHE_DIR={} {} fleet ingest --batch 10 --format json --db '{}'{} > {}/out-{} 2>&1 "
                           "& pids=\"$pids $!\"\n",
                           (cache_dir() / "coroner").string(), CORONER_BINARY, db, args, dir.string(), p);

@@ -34,7 +34,7 @@ std::map<std::string, ExpectedGroup> expected_groups() {
 
 void check_fleet_of_fixtures(const std::string& db) {
   std::string files;
-  for (const FixtureReport& report : fixture_reports()) files += " " + report.path.string();
+  for (const FixtureReport& report : fixture_reports()) (files += ' ') += report.path.string();
   const size_t reports = fixture_reports().size();
   REQUIRE(reports == 19);
   const std::map<std::string, ExpectedGroup> expected = expected_groups();

@@ -40,7 +40,7 @@ TEST_CASE("the fleet HTML report opens in headless chromium and shows the signat
   // The fixtures' two signatures, and three made-up ones over three weeks
   // with a different number of dumps each day.
   std::string files;
-  for (const FixtureReport& report : fixture_reports()) files += " " + report.path.string();
+  for (const FixtureReport& report : fixture_reports()) (files += ' ') += report.path.string();
   const nlohmann::json base = json_file(fixture_reports().front().path);
   int made = 0;
   for (int s = 0; s < 3; ++s)
@@ -50,7 +50,7 @@ TEST_CASE("the fleet HTML report opens in headless chromium and shows the signat
         write_file_contents(path, synthetic_report(base, fmt::format("host-{}", i), 1'794'000'000 + day * 86400 + i * 600,
                                                    fmt::format("{:016x}", 0xfeed0000 + s))
                                       .dump());
-        files += " " + path.string();
+        (files += ' ') += path.string();
       }
   fleet(fmt::format("ingest --db {}{}", db, files));
   const fs::path page = dir / "fleet.html";
