@@ -44,6 +44,8 @@ fi
 # bench/symbols/make_dump.sh boots a distro kernel under QEMU with a busybox
 # initramfs to make the first-answer benchmark's dump.
 [ "$mode" = bench ] && packages+=(time python3 qemu-system-x86 busybox-static cpio)
+# bench/fleet/fleet.sh starts a PostgreSQL server of its own.
+[ "$mode" = bench ] && packages+=(postgresql)
 # The opt-in kdump end-to-end test (CORONER_E2E=1, tests/e2e) boots the
 # fixture kernel under QEMU and kexecs into the capture kernel.
 [ "$mode" = test ] && [ "${CORONER_E2E:-0}" = 1 ] && packages+=(qemu-system-x86 busybox-static kexec-tools cpio python3)
