@@ -29,9 +29,10 @@ const std::vector<std::vector<std::string>>& migrations() {
        " frames TEXT NOT NULL,"  // JSON
        " report TEXT NOT NULL,"  // the triage report, JSON
        " ingested_at BIGINT NOT NULL)",
-       "CREATE INDEX dumps_by_signature ON dumps (signature, crash_time)",
-       // Covers the report's grouping queries (fleet_store.cpp's groups()), so
-       // that they read the index, not the rows with their reports.
+       // Both cover the report's grouping queries (groups()), so that these
+       // read an index, not the rows with their reports: by signature for
+       // the whole history, by time for --since.
+       "CREATE INDEX dumps_by_signature ON dumps (signature, crash_time, host, release)",
        "CREATE INDEX dumps_by_time ON dumps (crash_time, signature, host, release)"},
   };
   return steps;
