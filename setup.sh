@@ -19,10 +19,12 @@ build_dir=${CORONER_BUILD_DIR:-build}
 # zstd: the test of open_dump compresses a dump with it, the benchmarks
 # decompress the fixtures with it; less: the crash> shell's pager;
 # libdebuginfod-dev: `coroner DUMP` fetches the vmlinux by build-id from the
-# debuginfod servers of DEBUGINFOD_URLS.
+# debuginfod servers of DEBUGINFOD_URLS; libsqlite3-dev and libpq-dev:
+# `coroner fleet` keeps its history of dumps in an SQLite file or a
+# PostgreSQL server.
 packages=(cmake g++ make pkg-config llvm-19-dev libcapstone-dev libreadline-dev libfmt-dev
           zlib1g-dev libzstd-dev liblzo2-dev libsnappy-dev liblzma-dev
-          nlohmann-json3-dev libdebuginfod-dev zstd less)
+          nlohmann-json3-dev libdebuginfod-dev zstd less libsqlite3-dev libpq-dev)
 if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = sanitize ]; then
   # catch2 (v2) is the tests' framework. They compare against the real tools
   # (makedumpfile, crash, pahole of dwarves, readelf/nm/objcopy of binutils)
@@ -34,11 +36,16 @@ if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = sanitize ]; then
   packages+=(catch2 makedumpfile crash dwarves binutils libssl-dev clang-19 libclang-rt-19-dev python3-drgn groff-base python3-jsonschema chromium)
   packages+=(gdb gdb-multiarch lldb-19)  # clients of coroner gdbserver's tests (x86_64, arm64, LLDB)
   packages+=(debuginfod)  # a local server the vmlinux-by-build-id test fetches the fixture kernel from
+  # The fleet tests start a PostgreSQL server of their own (initdb, pg_ctl) and
+  # run deploy/fleet/parallel-triage.sh, which GNU parallel drives.
+  packages+=(postgresql parallel)
 fi
 # bench: GNU time measures; python3 runs drgn and make_large_vmcore.py;
 # bench/symbols/make_dump.sh boots a distro kernel under QEMU with a busybox
 # initramfs to make the first-answer benchmark's dump.
 [ "$mode" = bench ] && packages+=(time python3 qemu-system-x86 busybox-static cpio)
+# bench/fleet/fleet.sh starts a PostgreSQL server of its own.
+[ "$mode" = bench ] && packages+=(postgresql)
 # The opt-in kdump end-to-end test (CORONER_E2E=1, tests/e2e) boots the
 # fixture kernel under QEMU and kexecs into the capture kernel.
 [ "$mode" = test ] && [ "${CORONER_E2E:-0}" = 1 ] && packages+=(qemu-system-x86 busybox-static kexec-tools cpio python3)

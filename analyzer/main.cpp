@@ -16,6 +16,7 @@
 // resolves a makedumpfile filter config for coroner-capture --config.
 #include "analyzer/frontends/batch/batch.hpp"
 #include "analyzer/frontends/erase_offsets/erase_offsets.hpp"
+#include "analyzer/frontends/fleet/fleet_command.hpp"
 #include "analyzer/frontends/gdbstub/gdbserver.hpp"
 #include "analyzer/frontends/index_builder/index_builder.hpp"
 #include "analyzer/frontends/manual/coroner_manual.hpp"
@@ -66,6 +67,8 @@ int main(int argc, char** argv) {
     return coroner::frontends::run_triage({argv + 2, argv + argc}, std::cout, std::cerr);
   if (argc > 1 && std::string_view(argv[1]) == "erase-offsets")
     return coroner::frontends::run_erase_offsets({argv + 2, argv + argc}, std::cout, std::cerr);
+  if (argc > 1 && std::string_view(argv[1]) == "fleet")
+    return coroner::frontends::run_fleet({argv + 2, argv + argc}, std::cin, std::cout, std::cerr);
   if (argc > 1 && std::string_view(argv[1]) == "gdbserver")
     return coroner::frontends::run_gdbserver(std::vector<std::string>(argv + 2, argv + argc), std::cerr);
   coroner::ProgramOptions options;

@@ -26,3 +26,7 @@ if [ -x bench/kmem/kmem.sh ]; then
   echo; echo "== kmem -s, kmem -i cold and warm (coroner vs crash vs \$DRGN_CRASH; needs bench/symbols/make_dump.sh first) =="
   bench/kmem/kmem.sh "$build" || echo "(no distro-kernel dump: run bench/symbols/make_dump.sh)"
 fi
+if [ -x bench/fleet/fleet.sh ]; then
+  echo; echo "== coroner fleet: ingest and report at ${FLEET_REPORTS:-1000000} synthetic reports (SQLite, PostgreSQL) =="
+  bench/fleet/fleet.sh "$build" "${FLEET_REPORTS:-1000000}"
+fi

@@ -21,6 +21,12 @@ install(FILES ${CORONER_MANUAL_DIR}/coroner.bash DESTINATION share/bash-completi
 install(FILES ${CORONER_MANUAL_DIR}/coroner-capture.bash DESTINATION share/bash-completion/completions
   RENAME coroner-capture)
 
+# The fleet jobs' scripts (deploy/fleet, docs/fleet.md), for the container
+# image and the Slurm script.
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/deploy/fleet/triage-and-ingest.sh ${CMAKE_SOURCE_DIR}/deploy/fleet/indexed-triage.sh
+  ${CMAKE_SOURCE_DIR}/deploy/fleet/parallel-triage.sh ${CMAKE_SOURCE_DIR}/deploy/fleet/slurm-array.sh
+  DESTINATION share/coroner/fleet)
+
 # cpack (and `make install`) must not build every target first: the test
 # binaries are not installed.
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)

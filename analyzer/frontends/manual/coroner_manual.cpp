@@ -28,8 +28,11 @@ manual::ProgramManual coroner_manual() {
       "VMLINUX DUMP [DUMP...]",
       "[-s] [-i FILE] [-x COMMAND]... [--debuginfo-dir DIR] [--plugin PATH]... [--output text|json] DUMP",
       "--build-index [--background] VMLINUX",
-      "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [VMLINUX] DUMP "
-      "[DUMP...]",
+      "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [--debuginfo-dir DIR] "
+      "[VMLINUX] DUMP [DUMP...]",
+      "fleet ingest [--db URL] [--batch N] [--format text|json] REPORT.json...|-",
+      "fleet report [--db URL] [--since T] [--format text|json|html] [-o FILE]",
+      "fleet show [--db URL] [--since T] [--format text|json] SIGNATURE|DUMP",
       "gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]",
       "erase-offsets --config FILE [-o OFFSETS] VMLINUX",
   };
@@ -64,15 +67,28 @@ manual::ProgramManual coroner_manual() {
       {"triage", "",
        "write a triage report of the dump (verdict, crash signature, crashing backtrace, registers, log, "
        "modules, hung and active tasks, memory, run queues) and exit 0 when one was written, also a partial one. "
-       "Without VMLINUX the debug vmlinux is looked for under /usr/lib/debug by build-id and release; without "
-       "one the report holds what VMCOREINFO and the log give"},
+       "Without VMLINUX the debug vmlinux is looked for by build-id (--debuginfo-dir, /usr/lib/debug, "
+       "debuginfod) and release; without one the report holds what VMCOREINFO and the log give"},
       {"--format", "text|markdown|json|html",
-       "triage: the report's form; json follows docs/triage-schema.json, html is one self-contained page"},
+       "triage: the report's form; json follows docs/triage-schema.json, html is one self-contained page; "
+       "fleet: text, json, or (report) one self-contained HTML page"},
       {"--sections", "LIST",
        "triage: the comma-separated sections besides the verdict and signature: backtrace, registers, log, "
        "modules, hung, active, memory, runq, checks (the plugins' triage checks), or all (the default)"},
-      {"-o", "FILE", "triage: write the report to FILE instead of standard output; erase-offsets: the offsets file"},
-      {"erase-offsets", "",
+      {"-o", "FILE", "triage, fleet report: write the report to FILE instead of standard output; erase-offsets: the offsets file"},
+      {"fleet", "",
+       "keep a fleet's triage reports in a database and group them by crash signature (docs/fleet.md): ingest "
+       "stores reports of coroner triage --format json (-: one per line of standard input), one row per dump (the same crash in another dump format "
+       "or ingested again adds nothing); report groups the dumps by signature (count, hosts, first and last seen, "
+       "kernel releases, frames, an example dump); show lists a signature's dumps or prints a dump's report"},
+      {"--db", "URL",
+       "fleet: postgresql://... (libpq's URI) or an SQLite file (PATH or sqlite:PATH); default $CORONER_FLEET_DB, "
+       "else coroner-fleet.db in the current directory"},
+      {"--since", "T",
+       "fleet: only dumps that crashed at or after T: seconds since the epoch, YYYY-MM-DD, "
+       "YYYY-MM-DDTHH:MM:SSZ, or a span back from now (12h, 30d, 2w)"},
+      {"--batch", "N", "fleet ingest: reports per transaction (default 1000)"},
+            {"erase-offsets", "",
        "resolve a makedumpfile filter config (makedumpfile.conf(5): erase SYMBOL[.member...] [size N|size "
        "SYMBOL|nullify], for ... in ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER ... endfor; "
        "the [vmlinux] section) against VMLINUX's DWARF into the erase offsets file that coroner-capture "

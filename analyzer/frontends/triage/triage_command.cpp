@@ -21,7 +21,8 @@ namespace {
 using triage::ReportFormat;
 
 constexpr std::string_view kUsage =
-    "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [VMLINUX] DUMP [DUMP...]";
+    "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [--debuginfo-dir DIR] "
+    "[VMLINUX] DUMP [DUMP...]";
 constexpr std::array<std::string_view, 2> kHelpOptions = {"-h", "--help"};
 
 struct TriageOptions {
@@ -29,6 +30,7 @@ struct TriageOptions {
   std::set<std::string> sections;
   std::string output;  // "" = standard output
   std::vector<std::string> module_dirs;
+  std::vector<std::string> debuginfo_dirs;  // searched first for the vmlinux by build-id
   std::vector<std::string> positional;
 };
 
@@ -61,7 +63,7 @@ Expected<TriageOptions> parse_options(const std::vector<std::string>& args) {
   options.sections = {triage::section_names().begin(), triage::section_names().end()};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--format" || a == "--sections" || a == "-o" || a == "--mod-path") {
+    if (a == "--format" || a == "--sections" || a == "-o" || a == "--mod-path" || a == "--debuginfo-dir") {
       if (i + 1 == args.size()) return make_error(Errc::invalid_argument, "triage: {} needs a value", a);
       const std::string& value = args[++i];
       if (a == "--format") {
@@ -71,6 +73,7 @@ Expected<TriageOptions> parse_options(const std::vector<std::string>& args) {
         CORONER_TRY(sections, parse_sections(value));
         options.sections = sections;
       } else if (a == "-o") options.output = value;
+      else if (a == "--debuginfo-dir") options.debuginfo_dirs.push_back(value);
       else options.module_dirs.push_back(value);
     } else if (a.size() > 1 && a[0] == '-') {
       return make_error(Errc::invalid_argument, "triage: unknown option {}", a);
@@ -82,15 +85,17 @@ Expected<TriageOptions> parse_options(const std::vector<std::string>& args) {
   return options;
 }
 
-// The debug vmlinux of the dump's kernel where distributions install it:
-// by build-id (as `coroner DUMP` looks), then by release. "" when none is there.
-std::string find_vmlinux(const std::vector<std::string>& dumps) {
+// The debug vmlinux of the dump's kernel: by build-id in the --debuginfo-dir
+// folders and where distributions install it (as `coroner DUMP` looks), then
+// by release. "" when none is there.
+std::string find_vmlinux(const std::vector<std::string>& dumps, const std::vector<std::string>& debuginfo_dirs) {
   auto dump = open_dump(dumps);
   if (!dump) return "";
   auto text = (*dump)->vmcoreinfo_text();
   if (!text) return "";
   const VmcoreInfo info = VmcoreInfo::parse(*text);
-  if (auto found = symbols::find_vmlinux_by_build_id(info.build_id(), {})) return found->path;
+  if (auto found = symbols::find_vmlinux_by_build_id(info.build_id(), {.debuginfo_dirs = debuginfo_dirs}))
+    return found->path;
   std::vector<std::string> candidates;
   if (auto release = info.get("OSRELEASE")) {
     candidates.push_back(fmt::format("/usr/lib/debug/boot/vmlinux-{}", *release));
@@ -111,7 +116,7 @@ Expected<triage::TriageReport> make_report(const TriageOptions& options) {
     vmlinux = dumps.front();
     dumps.erase(dumps.begin());
   }
-  if (vmlinux.empty()) vmlinux = find_vmlinux(dumps);
+  if (vmlinux.empty()) vmlinux = find_vmlinux(dumps, options.debuginfo_dirs);
   if (vmlinux.empty()) return triage::build_report_without_vmlinux(dumps, options.sections);
   ProgramOptions program_options;
   program_options.vmlinux = vmlinux;

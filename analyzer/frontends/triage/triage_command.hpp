@@ -1,8 +1,8 @@
 // `coroner triage [VMLINUX] DUMP [DUMP...] [--format text|markdown|json|html]
-// [--sections LIST] [-o FILE] [--mod-path DIR]`: one dump in, one report
-// out, as a stateless job. Without a VMLINUX argument the kernel's debug
-// vmlinux is looked for by the dump's build-id and release
-// (/usr/lib/debug); when none is found the report is made from VMCOREINFO
+// [--sections LIST] [-o FILE] [--mod-path DIR] [--debuginfo-dir DIR]`: one
+// dump in, one report out, as a stateless job. Without a VMLINUX argument
+// the kernel's debug vmlinux is looked for by the dump's build-id (each
+// --debuginfo-dir, /usr/lib/debug, debuginfod) and release; when none is found the report is made from VMCOREINFO
 // and the log alone, and says so -- as when the vmlinux given cannot be
 // opened or is not the dump's kernel (the report names why).
 #pragma once

@@ -72,6 +72,7 @@ nlohmann::json report_json(const TriageReport& r) {
         {"machine", r.machine},
         {"nodename", r.nodename},
         {"dump_format", r.dump_format},
+        {"build_id", r.build_id},
         {"uptime_seconds", optional_json(r.uptime_seconds)},
         {"crash_time", optional_json(r.crash_time)}}},
       {"problems", r.problems}};

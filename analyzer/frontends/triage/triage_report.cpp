@@ -229,6 +229,7 @@ TriageReport build_report(const Program& program, const std::set<std::string>& s
   report.sections = sections;
   report.machine = std::string(program.arch().name());
   report.dump_format = program.dump().description();
+  report.build_id = program.vmcoreinfo().build_id();
   auto log = linux_kernel::read_printk_log(linux_kernel::printk_vmcoreinfo(program), program.memory());
   if (log) add_verdict_from_log(report, *log);
   else {
@@ -272,6 +273,7 @@ Expected<TriageReport> build_report_without_vmlinux(const std::vector<std::strin
   report.machine = std::string(arch->name());
   report.dump_format = dump->description();
   report.release = std::string(info.get("OSRELEASE").value_or(""));
+  report.build_id = info.build_id();
   if (auto crash_time = info.number("CRASHTIME")) report.crash_time = *crash_time;
   auto log = linux_kernel::read_printk_log(info, memory);
   if (log) {

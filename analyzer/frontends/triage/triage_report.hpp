@@ -107,6 +107,7 @@ struct TriageReport {
   CrashSignature signature;
   // The system.
   std::string release, version, machine, nodename, dump_format;
+  std::string build_id;  // VMCOREINFO's BUILD-ID (lower-case hex), "" when absent
   std::optional<uint64_t> uptime_seconds;
   std::optional<int64_t> crash_time;
   // The context.

@@ -4,37 +4,11 @@
 // it, and its DOM holds the verdict.
 #include "analyzer/frontends/triage/triage_render.hpp"
 #include "tests/analyzer/frontends/triage/triage_fixtures.hpp"
+#include "tests/support/chromium.hpp"
 
 #include <fmt/format.h>
 
 namespace coroner::test {
-
-namespace {
-
-// chromium's log lines of a page's console ("INFO:CONSOLE:1] "boom", source: ...").
-std::vector<std::string> console_messages(const std::string& chromium_log) {
-  std::vector<std::string> messages;
-  for (const std::string& line : lines_of(chromium_log))
-    if (line.find(":CONSOLE") != std::string::npos) messages.push_back(line);
-  return messages;
-}
-
-// Runs headless chromium on a local page: the screenshot it takes, its log.
-std::string open_in_chromium(const fs::path& page, const fs::path& screenshot) {
-  fs::remove(screenshot);
-  // --no-sandbox: the tests may run as root; the page is our own file.
-  return run_command(fmt::format("timeout 120 chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr "
-                                 "--v=0 --window-size=1200,2400 --screenshot={} file://{} 2>&1",
-                                 screenshot.string(), fs::absolute(page).string()));
-}
-
-std::string dom_of(const fs::path& page) {
-  return run_command(fmt::format("timeout 120 chromium --headless --no-sandbox --disable-gpu --dump-dom file://{} "
-                                 "2>/dev/null",
-                                 fs::absolute(page).string()));
-}
-
-}  // namespace
 
 TEST_CASE("the HTML report opens in headless chromium without console messages and shows the verdict",
           "[triage][html]") {
