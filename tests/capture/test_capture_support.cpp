@@ -8,7 +8,6 @@
 #include "capture/options.hpp"
 
 #include <catch2/catch.hpp>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -43,17 +42,6 @@ std::string capture_executable() { return (fs::path(CORONER_BINARY_DIR) / "captu
 
 std::string capture_output(const DumpCase& input, const std::vector<std::string>& options) {
   return captured_output(capture_executable(), input, options).string();
-}
-
-CommandResult run_shell(const std::string& command) {
-  CommandResult result;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((command + " 2>&1").c_str(), "r"), pclose);
-  REQUIRE(pipe);
-  std::array<char, 4096> buf{};
-  while (size_t got = std::fread(buf.data(), 1, buf.size(), pipe.get())) result.output.append(buf.data(), got);
-  int status = pclose(pipe.release());
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
 }
 
 std::unique_ptr<Dump> open_or_fail(const std::vector<std::string>& files) {

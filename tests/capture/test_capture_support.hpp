@@ -23,14 +23,9 @@ fs::path capture_scratch(const std::string& name);
 // Runs coroner-capture's job in this process; returns its exit status.
 int capture_in_process(const std::vector<std::string>& args);
 
-// The coroner-capture executable, and a shell run of it: exit status and
-// standard error.
+// The coroner-capture executable (run_shell of tests/support/fixtures.hpp
+// runs it with exit status and output).
 std::string capture_executable();
-struct CommandResult {
-  int status = -1;  // exit status, or 128 + signal
-  std::string output;
-};
-CommandResult run_shell(const std::string& command);
 
 // coroner-capture `options` of `input` (cached, see captured_outputs.hpp).
 std::string capture_output(const DumpCase& input, const std::vector<std::string>& options);

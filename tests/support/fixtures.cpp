@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <lzma.h>
 #include <openssl/evp.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -140,6 +141,17 @@ std::string sha256_hex(const void* data, size_t size) {
 
 uint64_t hex_value(const nlohmann::json& value) {
   return std::stoull(value.get<std::string>(), nullptr, 16);
+}
+
+CommandResult run_shell(const std::string& command) {
+  CommandResult result;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((command + " 2>&1").c_str(), "r"), pclose);
+  REQUIRE(pipe);
+  std::array<char, 4096> buf{};
+  while (size_t got = std::fread(buf.data(), 1, buf.size(), pipe.get())) result.output.append(buf.data(), got);
+  int status = pclose(pipe.release());
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
 }
 
 std::string run_command(const std::string& command) {

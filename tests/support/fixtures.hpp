@@ -75,5 +75,12 @@ std::vector<std::string> lines_of(const std::string& text);
 
 // Runs a shell command; fails the test with its output when it exits non-zero.
 std::string run_command(const std::string& command);
+// `command` through the shell, its standard output and error together, for
+// tests that check a failure: the exit status (or 128 + signal) and output.
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+CommandResult run_shell(const std::string& command);
 
 }  // namespace coroner::test

@@ -3,6 +3,7 @@
 // each signature's daily dumps (inline SVG), and for each signature its
 // example dump's triage report further down the page, linked from the row.
 #include "analyzer/frontends/fleet/fleet_render.hpp"
+#include "analyzer/frontends/markup/markup_escape.hpp"
 
 #include <fmt/format.h>
 
@@ -14,20 +15,6 @@ namespace {
 
 // At most this many days of history in a sparkline.
 constexpr int64_t kSparklineDays = 90;
-
-std::string escaped(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // Daily dumps from `first_day` to `last_day` as a polyline scaled to the
 // busiest day, with the counts in its tooltip.
@@ -49,20 +36,20 @@ std::string sparkline(const SignatureGroup& group, int64_t first_day, int64_t la
   return fmt::format("<svg class=\"spark\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" role=\"img\">"
                      "<title>{2}</title><polyline fill=\"none\" stroke=\"#b03020\" stroke-width=\"1.5\" "
                      "points=\"{3}\"/></svg>",
-                     width, height, escaped(tooltip), points);
+                     width, height, markup_escaped(tooltip), points);
 }
 
 // The example dump's facts and its whole triage report.
 std::string example_section(const SignatureGroup& group, const std::string& report_text) {
   const nlohmann::json report = nlohmann::json::parse(report_text, nullptr, false);
   std::string out = fmt::format("<section class=\"example\" id=\"dump-{}\">\n<h3>{} &mdash; {}</h3>\n", group.example,
-                                group.signature, escaped(group.title));
+                                group.signature, markup_escaped(group.title));
   if (report.is_object()) {
     const nlohmann::json& system = json_member(report, "system");
     const nlohmann::json& verdict = json_member(report, "verdict");
     out += "<table class=\"facts\">\n";
     auto fact = [&](std::string_view name, const std::string& value) {
-      out += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", name, escaped(value));
+      out += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", name, markup_escaped(value));
     };
     fact("dump", group.example);
     fact("host", json_text(system, "nodename"));
@@ -76,10 +63,10 @@ std::string example_section(const SignatureGroup& group, const std::string& repo
     const nlohmann::json& task = json_member(verdict, "crashing_task");
     if (const nlohmann::json& stack = json_member(task, "stack"); stack.is_array()) {
       out += fmt::format("<p>crashing task: pid {} ({})</p>\n<pre class=\"stack\">", json_integer(task, "pid"),
-                         escaped(json_text(task, "comm")));
+                         markup_escaped(json_text(task, "comm")));
       for (const nlohmann::json& frame : stack) {
         const std::string module = json_text(frame, "module");
-        out += escaped(fmt::format("{}{}{}  {}:{}\n", json_flag(frame, "inlined") ? "(inlined) " : "",
+        out += markup_escaped(fmt::format("{}{}{}  {}:{}\n", json_flag(frame, "inlined") ? "(inlined) " : "",
                                    json_text(frame, "function"), module.empty() ? "" : " [" + module + "]",
                                    json_text(frame, "file"), json_integer(frame, "line")));
       }
@@ -87,7 +74,7 @@ std::string example_section(const SignatureGroup& group, const std::string& repo
     }
   }
   out += fmt::format("<details><summary>the triage report (JSON)</summary><pre>{}</pre></details>\n",
-                     escaped(report.is_object() ? report.dump(2) : report_text));
+                     markup_escaped(report.is_object() ? report.dump(2) : report_text));
   out += "<p><a href=\"#signatures\">back to the signatures</a></p>\n</section>\n";
   return out;
 }
@@ -154,8 +141,8 @@ std::string render_report_html(const std::vector<SignatureGroup>& groups, int64_
         "<td class=\"num\" data-value=\"{}\">{}</td><td class=\"num\" data-value=\"{}\">{}</td>"
         "<td class=\"time\" data-value=\"{}\">{}</td><td class=\"time\" data-value=\"{}\">{}</td><td>{}</td>"
         "<td data-value=\"{}\">{}</td></tr>\n",
-        g.example, g.signature, escaped(g.title), escaped(g.kind), escaped(g.module), g.dumps, g.dumps, g.hosts,
-        g.hosts, g.first_seen, utc_time(g.first_seen), g.last_seen, utc_time(g.last_seen), escaped(kernels), g.dumps,
+        g.example, g.signature, markup_escaped(g.title), markup_escaped(g.kind), markup_escaped(g.module), g.dumps, g.dumps, g.hosts,
+        g.hosts, g.first_seen, utc_time(g.first_seen), g.last_seen, utc_time(g.last_seen), markup_escaped(kernels), g.dumps,
         sparkline(g, first_day, last_day));
   }
   out += "</tbody>\n</table>\n";

@@ -1,5 +1,6 @@
 #include "analyzer/frontends/gdbstub/library_list.hpp"
 
+#include "analyzer/frontends/markup/markup_escape.hpp"
 #include "symbols/elf_file.hpp"
 
 #include <fmt/format.h>
@@ -31,21 +32,6 @@ std::optional<std::vector<uint64_t>> section_bases(const KernelModule& module) {
 
 }  // namespace
 
-std::string xml_escaped(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string module_library_list(const Program& program) {
   std::string xml = "<library-list>\n";
   if (auto modules = program.modules()) {
@@ -53,7 +39,7 @@ std::string module_library_list(const Program& program) {
       if (module->object_path().empty()) continue;
       auto bases = section_bases(*module);
       if (!bases) continue;
-      xml += fmt::format("  <library name=\"{}\">\n", xml_escaped(module->object_path()));
+      xml += fmt::format("  <library name=\"{}\">\n", frontends::markup_escaped(module->object_path()));
       for (uint64_t base : *bases) xml += fmt::format("    <section address=\"{:#x}\"/>\n", base);
       xml += "  </library>\n";
     }

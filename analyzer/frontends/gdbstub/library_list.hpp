@@ -15,7 +15,4 @@ namespace coroner::gdbstub {
 // nothing to load for it); one whose object cannot be reopened is too.
 std::string module_library_list(const Program& program);
 
-// Text with XML's five special characters escaped (names in the documents).
-std::string xml_escaped(std::string_view text);
-
 }  // namespace coroner::gdbstub

@@ -3,6 +3,8 @@
 // each form writes the blocks its way.
 #include "analyzer/frontends/triage/triage_render.hpp"
 
+#include "analyzer/frontends/markup/markup_escape.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -176,20 +178,6 @@ std::vector<size_t> column_widths(const std::vector<std::vector<std::string>>& r
   return widths;
 }
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 // Markdown table cells: a '|' would end the cell.
 std::string markdown_cell(std::string_view text) {
   std::string out;
@@ -273,31 +261,31 @@ std::string render_html(const TriageReport& r) {
   std::string out = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>{}</title>\n<style>{}</style>\n"
       "</head><body>\n<h1>coroner triage report</h1>\n",
-      html_escape(verdict_line(r)), kHtmlStyle);
+      markup_escaped(verdict_line(r)), kHtmlStyle);
   bool first_paragraph = true;
   for (const Block& b : layout(r)) {
     switch (b.kind) {
-      case Block::Kind::heading: out += fmt::format("<h2>{}</h2>\n", html_escape(b.title)); break;
+      case Block::Kind::heading: out += fmt::format("<h2>{}</h2>\n", markup_escaped(b.title)); break;
       case Block::Kind::paragraph:
-        out += fmt::format("<p{}>{}</p>\n", first_paragraph ? " class=\"verdict\" id=\"verdict\"" : "", html_escape(b.title));
+        out += fmt::format("<p{}>{}</p>\n", first_paragraph ? " class=\"verdict\" id=\"verdict\"" : "", markup_escaped(b.title));
         first_paragraph = false;
         break;
       case Block::Kind::fields:
         out += "<dl>\n";
         for (const auto& [key, value] : b.fields)
-          out += fmt::format("<dt>{}</dt><dd>{}</dd>\n", html_escape(key), html_escape(value));
+          out += fmt::format("<dt>{}</dt><dd>{}</dd>\n", markup_escaped(key), markup_escaped(value));
         out += "</dl>\n";
         break;
       case Block::Kind::pre:
         out += "<pre>";
-        for (const std::string& line : b.lines) out += html_escape(line) + '\n';
+        for (const std::string& line : b.lines) out += markup_escaped(line) + '\n';
         out += "</pre>\n";
         break;
       case Block::Kind::table:
         out += "<table>\n";
         for (size_t i = 0; i < b.rows.size(); ++i) {
           out += "<tr>";
-          for (const std::string& cell : b.rows[i]) out += fmt::format(fmt::runtime(i ? "<td>{}</td>" : "<th>{}</th>"), html_escape(cell));
+          for (const std::string& cell : b.rows[i]) out += fmt::format(fmt::runtime(i ? "<td>{}</td>" : "<th>{}</th>"), markup_escaped(cell));
           out += "</tr>\n";
         }
         out += "</table>\n";

@@ -13,28 +13,11 @@
 
 #include <set>
 #include <sstream>
-#include <sys/wait.h>
 
 using namespace coroner;
 using namespace coroner::test;
 
 namespace {
-
-struct Run {
-  int status = -1;
-  std::string output;
-};
-
-Run run(const std::string& command) {
-  Run result;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((command + " 2>&1").c_str(), "r"), pclose);
-  REQUIRE(pipe);
-  std::array<char, 4096> buf{};
-  while (size_t got = std::fread(buf.data(), 1, buf.size(), pipe.get())) result.output.append(buf.data(), got);
-  int status = pclose(pipe.release());
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
 
 fs::path scratch(const std::string& name) {
   fs::path dir = cache_dir() / "erase-tests" / name;
@@ -102,7 +85,7 @@ TEST_CASE("erase with --config: what makedumpfile erases and nothing else", "[er
   std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(),
               plain = (dir / "plain").string(), reference = (dir / "makedumpfile").string();
 
-  Run made = run(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(),
+  CommandResult made = run_shell(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(),
                              offsets, c.vmlinux()));
   INFO(made.output);
   REQUIRE(made.status == 0);
@@ -112,16 +95,16 @@ TEST_CASE("erase with --config: what makedumpfile erases and nothing else", "[er
   CHECK_THAT(text, Catch::Contains(" size 65\n"));  // char nodename[65]
   CHECK_THAT(text, Catch::Contains("  erase t.comm elem +"));
 
-  Run captured = run(fmt::format("{} -c -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, vmcore, erased));
+  CommandResult captured = run_shell(fmt::format("{} -c -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, vmcore, erased));
   INFO(captured.output);
   REQUIRE(captured.status == 0);
   CHECK_THAT(captured.output, Catch::Contains("Erased (--config): "));
-  REQUIRE(run(fmt::format("{} -c -d 31 {} {}", CORONER_CAPTURE_BINARY, vmcore, plain)).status == 0);
+  REQUIRE(run_shell(fmt::format("{} -c -d 31 {} {}", CORONER_CAPTURE_BINARY, vmcore, plain)).status == 0);
   run_command(fmt::format("makedumpfile -c -d 31 -x {} --config {}/filter.conf {} {}", c.vmlinux(), dir.string(),
                           vmcore, reference));
   CHECK(file_contents(erased) == file_contents(reference));
   // --split --config parts reassemble into that dump, erase info included.
-  REQUIRE(run(fmt::format("{0} --split -c -d 31 --config {1} {2} {3}/p1 {3}/p2 && {0} --reassemble {3}/p1 {3}/p2 "
+  REQUIRE(run_shell(fmt::format("{0} --split -c -d 31 --config {1} {2} {3}/p1 {3}/p2 && {0} --reassemble {3}/p1 {3}/p2 "
                           "{3}/whole",
                           CORONER_CAPTURE_BINARY, offsets, vmcore, dir.string()))
               .status == 0);
@@ -154,7 +137,7 @@ TEST_CASE("erase with --config: what makedumpfile erases and nothing else", "[er
 
   // coroner and crash 8.0.2 read the erased values.
   const std::string xs(65, 'X');
-  Run coroner = run(fmt::format("CORONER_BACKGROUND_INDEX=0 {} -s -x 'p init_uts_ns.name.nodename' -x ps {} {}",
+  CommandResult coroner = run_shell(fmt::format("CORONER_BACKGROUND_INDEX=0 {} -s -x 'p init_uts_ns.name.nodename' -x ps {} {}",
                                 CORONER_BINARY, c.vmlinux(), erased));
   INFO(coroner.output);
   REQUIRE(coroner.status == 0);
@@ -164,7 +147,7 @@ TEST_CASE("erase with --config: what makedumpfile erases and nothing else", "[er
   const uint64_t kaslr = VmcoreInfo::parse(in->vmcoreinfo_text().value_or("")).kernel_offset().value_or(0);
   const uint64_t nodename = address_of(text, "init_uts_ns.name.nodename", kaslr),
                  domainname = address_of(text, "init_uts_ns.name.domainname", kaslr);
-  Run crash = run(fmt::format("printf 'p init_uts_ns.name.nodename\\nrd -a {:#x}\\nrd -8 {:#x} 6\\nps\\nquit\\n' | "
+  CommandResult crash = run_shell(fmt::format("printf 'p init_uts_ns.name.nodename\\nrd -a {:#x}\\nrd -8 {:#x} 6\\nps\\nquit\\n' | "
                               "crash -s {} {}",
                               nodename, domainname, c.vmlinux(), erased));
   INFO(crash.output);
@@ -188,12 +171,12 @@ TEST_CASE("erase with --config on the arm64 fixture: erased bytes read X and eve
   fs::path dir = scratch("config-arm64");
   write_file_contents(dir / "filter.conf", kConfig);
   std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(), plain = (dir / "plain").string();
-  REQUIRE(run(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(), offsets,
+  REQUIRE(run_shell(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(), offsets,
                           c.vmlinux()))
               .status == 0);
-  REQUIRE(run(fmt::format("{} -l -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
+  REQUIRE(run_shell(fmt::format("{} -l -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
               .status == 0);
-  REQUIRE(run(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, c.files().front(), plain)).status == 0);
+  REQUIRE(run_shell(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, c.files().front(), plain)).status == 0);
   auto out = open_or_fail(erased), in = open_or_fail(plain);
   std::map<uint64_t, std::byte> want = erased_bytes(*in, offsets);
   CHECK(want.size() == 65 + 4 + 16 * c.facts().at("tasks").size());
@@ -212,7 +195,7 @@ TEST_CASE("erase with --config on the arm64 fixture: erased bytes read X and eve
     }
   CHECK(wrong == 0);
   CHECK(erased_seen == want.size());
-  Run coroner = run(fmt::format("CORONER_BACKGROUND_INDEX=0 {} -s -x 'p init_uts_ns.name.nodename' {} {}",
+  CommandResult coroner = run_shell(fmt::format("CORONER_BACKGROUND_INDEX=0 {} -s -x 'p init_uts_ns.name.nodename' {} {}",
                                 CORONER_BINARY, c.vmlinux(), erased));
   INFO(coroner.output);
   CHECK_THAT(coroner.output, Catch::Contains("init_uts_ns.name.nodename = \"" + std::string(65, 'X') + "\""));
@@ -225,10 +208,10 @@ TEST_CASE("erase with --config: an ELF dump (-E) holds the same pages as makedum
   write_file_contents(dir / "filter.conf", kConfig);
   std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(),
               reference = (dir / "makedumpfile").string();
-  REQUIRE(run(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(), offsets,
+  REQUIRE(run_shell(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(), offsets,
                           c.vmlinux()))
               .status == 0);
-  REQUIRE(run(fmt::format("{} -E -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, vmcore, erased)).status == 0);
+  REQUIRE(run_shell(fmt::format("{} -E -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, vmcore, erased)).status == 0);
   run_command(fmt::format("makedumpfile -E -d 31 -x {} --config {}/filter.conf {} {}", c.vmlinux(), dir.string(),
                           vmcore, reference));
   // makedumpfile lays out its ELF segments differently: compare page by page.
@@ -261,11 +244,11 @@ TEST_CASE("the random erase profile erases the CRNG key and the input pool", "[e
   fs::path dir = scratch("random");
   std::string profile = fs::path(CORONER_SOURCE_DIR) / "capture/erase/profiles/random.conf";
   std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string();
-  REQUIRE(run(fmt::format("{} erase-offsets --config {} -o {} {}", CORONER_BINARY, profile, offsets, c.vmlinux())).status == 0);
+  REQUIRE(run_shell(fmt::format("{} erase-offsets --config {} -o {} {}", CORONER_BINARY, profile, offsets, c.vmlinux())).status == 0);
   CHECK_THAT(file_contents(offsets), Catch::Contains("erase base_crng.key sym:"));
   CHECK_THAT(file_contents(offsets), Catch::Contains(" size 32\n"));  // u8 key[CHACHA_KEY_SIZE]
   CHECK_THAT(file_contents(offsets), Catch::Contains("erase input_pool.hash sym:"));
-  REQUIRE(run(fmt::format("{} -c -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
+  REQUIRE(run_shell(fmt::format("{} -c -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
               .status == 0);
   auto out = open_or_fail(erased);
   std::map<uint64_t, std::byte> want = erased_bytes(*out, offsets);
@@ -281,23 +264,23 @@ TEST_CASE("erase errors: an unknown symbol and a config given to coroner-capture
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   fs::path dir = scratch("errors");
   write_file_contents(dir / "bad.conf", "[vmlinux]\nerase init_uts_ns.name.nodename\nerase no_such_symbol\n");
-  Run bad = run(fmt::format("{} erase-offsets --config {}/bad.conf {}", CORONER_BINARY, dir.string(), c.vmlinux()));
+  CommandResult bad = run_shell(fmt::format("{} erase-offsets --config {}/bad.conf {}", CORONER_BINARY, dir.string(), c.vmlinux()));
   CHECK(bad.status == 1);
   CHECK(bad.output == fmt::format("coroner: {}/bad.conf: line 3: no kernel variable 'no_such_symbol'\n", dir.string()));
   write_file_contents(dir / "member.conf", "erase init_uts_ns.name.no_member\n");
-  Run member = run(fmt::format("{} erase-offsets --config {}/member.conf {}", CORONER_BINARY, dir.string(), c.vmlinux()));
+  CommandResult member = run_shell(fmt::format("{} erase-offsets --config {}/member.conf {}", CORONER_BINARY, dir.string(), c.vmlinux()));
   CHECK(member.status == 1);
   CHECK_THAT(member.output, Catch::Contains("line 1: struct new_utsname has no member 'no_member'"));
 
   write_file_contents(dir / "filter.conf", kConfig);
-  Run raw = run(fmt::format("{} -c --config {}/filter.conf {} {}/x", CORONER_CAPTURE_BINARY, dir.string(),
+  CommandResult raw = run_shell(fmt::format("{} -c --config {}/filter.conf {} {}/x", CORONER_CAPTURE_BINARY, dir.string(),
                             c.files().front(), dir.string()));
   CHECK(raw.status == 1);
   CHECK_THAT(raw.output, Catch::Contains("not an erase offsets file"));
   CHECK_FALSE(fs::exists(dir / "x"));
 
   write_file_contents(dir / "other", "coroner-erase-offsets 1\nbuild-id 0123\nerase x sym:ffffffff81ccac20 size 4\n");
-  Run other = run(fmt::format("{} -c --config {}/other {} {}/y", CORONER_CAPTURE_BINARY, dir.string(),
+  CommandResult other = run_shell(fmt::format("{} -c --config {}/other {} {}/y", CORONER_CAPTURE_BINARY, dir.string(),
                               c.files().front(), dir.string()));
   CHECK(other.status == 1);
   CHECK_THAT(other.output, Catch::Contains("made for the kernel of build-id 0123"));
