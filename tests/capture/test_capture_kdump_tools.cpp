@@ -15,13 +15,21 @@ using namespace coroner::test;
 namespace {
 
 // kdump-config of Debian's kdump-tools package (apt-get download, once per
-// build tree).
-fs::path kdump_config() {
+// build tree); nullopt, said loudly, when the package cannot be fetched
+// (no network and no apt lists): then the test has nothing to run.
+std::optional<fs::path> kdump_config() {
   fs::path dir = cache_dir() / "kdump-tools";
   fs::create_directories(dir);
+  if (!fs::exists(dir / "kdump-config")) {
+    CommandResult fetched =
+        run_shell(fmt::format("cd {} && rm -f kdump-tools_*.deb && apt-get download kdump-tools", dir.string()));
+    if (fetched.status != 0) {
+      WARN("SKIPPED: apt-get download kdump-tools failed: " << fetched.output);
+      return std::nullopt;
+    }
+  }
   return cached_file(dir / "kdump-config", [&](const std::string& temporary) {
     fs::path unpacked = dir / fmt::format("unpacked.{}", getpid());
-    run_command(fmt::format("cd {} && rm -f kdump-tools_*.deb && apt-get download kdump-tools", dir.string()));
     run_command(fmt::format("dpkg-deb -x {}/kdump-tools_*.deb {} && cp {}/usr/sbin/kdump-config {}", dir.string(),
                             unpacked.string(), unpacked.string(), temporary));
     fs::remove_all(unpacked);
@@ -35,10 +43,11 @@ struct SavedCore {
 };
 
 // kdump_save_core with `tool` as makedumpfile, into a fresh COREDIR.
-SavedCore save_core(const std::string& tool, const std::string& vmcore, const fs::path& coredir) {
+SavedCore save_core(const fs::path& config, const std::string& tool, const std::string& vmcore,
+                    const fs::path& coredir) {
   fs::create_directories(coredir);
   fs::path script = fs::path(CORONER_SOURCE_DIR) / "tests/capture/kdump_tools_save.sh";
-  CommandResult result = run_shell(fmt::format("sh {} {} {} {} {}", script.string(), kdump_config().string(), tool,
+  CommandResult result = run_shell(fmt::format("sh {} {} {} {} {}", script.string(), config.string(), tool,
                                                vmcore, coredir.string()));
   INFO(result.output);
   REQUIRE(result.status == 0);
@@ -60,9 +69,11 @@ SavedCore save_core(const std::string& tool, const std::string& vmcore, const fs
 
 TEST_CASE("kdump-tools saves the same dump and dmesg with coroner-capture as makedumpfile", "[capture][fixtures][kdump-tools]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  std::optional<fs::path> config = kdump_config();
+  if (!config) return;
   fs::path dir = capture_scratch("kdump-tools");
-  SavedCore ours = save_core(capture_executable(), c.files().front(), dir / "ours");
-  SavedCore theirs = save_core("/usr/bin/makedumpfile", c.files().front(), dir / "makedumpfile");
+  SavedCore ours = save_core(*config, capture_executable(), c.files().front(), dir / "ours");
+  SavedCore theirs = save_core(*config, "/usr/bin/makedumpfile", c.files().front(), dir / "makedumpfile");
   // The package's own lines ran: the defaults and the pipe through compress.
   CHECK_THAT(ours.transcript, Catch::Contains("MAKEDUMP_ARGS=-F -c -d 31"));
   CHECK_THAT(ours.transcript, Catch::Contains("running makedumpfile --dump-dmesg " + c.files().front()));
