@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -92,6 +93,17 @@ void set_flags_and_level(uint8_t byte, LogRecord& rec) {
 // A NUL-terminated string inside a fixed-size field.
 std::string fixed_string(std::string_view field) { return std::string(field.substr(0, field.find('\0'))); }
 
+// Whether a field of `width` bytes at the sum of `offsets` lies inside a
+// struct of `size` bytes. The offsets come from the dump, so no sum may wrap.
+bool inside(uint64_t size, std::initializer_list<uint64_t> offsets, uint64_t width) {
+  uint64_t at = 0;
+  for (uint64_t o : offsets) {
+    if (o > size - at) return false;
+    at += o;
+  }
+  return width <= size - at;
+}
+
 // ---- lockless ring buffer (5.10+) ----
 
 // Descriptor states (the top two bits of state_var), as in
@@ -156,10 +168,14 @@ Expected<RingLayout> ring_layout(const VmcoreInfo& info) {
     l.device = *dev_info + *device;
     l.device_len = info.length("printk_info_device");
   }
-  if (std::max({l.state_var + 8, l.text_lpos + std::max(l.lpos_begin, l.lpos_next) + 8}) > l.desc_size ||
-      std::max({l.seq + 8, l.ts_nsec + 8, l.facility + 2, l.caller_id.value_or(0) + 4}) > l.info_size ||
-      (l.subsystem_len && *l.subsystem + *l.subsystem_len > l.info_size) ||
-      (l.device_len && *l.device + *l.device_len > l.info_size))
+  bool fits = inside(l.desc_size, {l.state_var, l.counter}, 8) &&
+              inside(l.desc_size, {l.text_lpos, l.lpos_begin}, 8) &&
+              inside(l.desc_size, {l.text_lpos, l.lpos_next}, 8) && inside(l.info_size, {l.seq}, 8) &&
+              inside(l.info_size, {l.ts_nsec}, 8) && inside(l.info_size, {l.text_len}, 2) &&
+              inside(l.info_size, {l.facility}, 2) && inside(l.info_size, {l.caller_id.value_or(0)}, 4) &&
+              (!l.subsystem_len || inside(l.info_size, {*l.subsystem}, *l.subsystem_len)) &&
+              (!l.device_len || inside(l.info_size, {*l.device}, *l.device_len));
+  if (!fits)
     return make_error(Errc::corrupt, "VMCOREINFO: printk ring buffer offsets lie outside SIZE(prb_desc) {} or "
                                      "SIZE(printk_info) {}", l.desc_size, l.info_size);
   return l;
@@ -314,7 +330,8 @@ Expected<std::vector<LogRecord>> read_legacy(const VmcoreInfo& info, const Kerne
   auto caller_off = info.offset(key("caller_id"));
   // u16 dict_len, u8 facility and the flags/level byte follow text_len.
   uint64_t dict_len_off = text_len_off + 2, facility_off = text_len_off + 4;
-  if (std::max({ts_off + 8, len_off + 2, facility_off + 2, caller_off.value_or(0) + 4}) > header)
+  if (!inside(header, {ts_off}, 8) || !inside(header, {len_off}, 2) || !inside(header, {text_len_off}, 6) ||
+      !inside(header, {caller_off.value_or(0)}, 4))
     return make_error(Errc::corrupt, "VMCOREINFO: struct {} offsets lie outside its size {}", type, header);
 
   CORONER_TRY(buf_sym, info.require_symbol("log_buf"));
