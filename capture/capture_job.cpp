@@ -7,6 +7,7 @@
 #include "capture/filter/page_filter.hpp"
 #include "capture/format/dump.hpp"
 #include "capture/format/kdump_compressed.hpp"
+#include "capture/format/text_file.hpp"
 #include "capture/format/vmcoreinfo.hpp"
 #include "capture/progress.hpp"
 #include "capture/writer/dump_plan.hpp"
@@ -20,8 +21,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 namespace coroner::capture {
 namespace {
@@ -36,13 +35,11 @@ struct Input {
 // -i: makedumpfile's VMCOREINFO file (its -g output, or the text of
 // /sys/kernel/vmcoreinfo's note), for an input without one.
 Expected<std::string> read_vmcoreinfo_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(Errc::not_found, "{}: cannot open the VMCOREINFO file", path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().find("OSRELEASE=") == std::string::npos)
+  auto text = read_text_file(path);
+  if (!text) return make_error(Errc::not_found, "{}: cannot open the VMCOREINFO file", path);
+  if (text->find("OSRELEASE=") == std::string::npos)
     return make_error(Errc::corrupt, "{}: not VMCOREINFO text (no OSRELEASE= line)", path);
-  return text.str();
+  return *text;
 }
 
 Expected<Input> open_input(const std::vector<std::string>& paths, const std::string& vmcoreinfo_file) {
@@ -79,13 +76,13 @@ Expected<void> write_dmesg(const Input& input, const std::string& path, bool for
   return out->finish();
 }
 
-// Writes the dump itself; fills `report` with what was written.
 // What --reassemble keeps of its parts that a fresh capture would not write.
 struct CarriedOver {
   std::optional<unsigned> dump_level;  // the header's, when pages are not filtered at it
   std::string erase_info;              // makedumpfile's erase info text
 };
 
+// Writes the dump itself; fills `report` with what was written.
 Expected<void> write_dump(const CaptureOptions& options, const Input& input, const std::atomic<int>* stop,
                           Progress& progress, CaptureReport& report, const CarriedOver& carried = {}) {
   auto filter = classify_pages(*input.dump, input.info, *input.memory, options.dump_level);

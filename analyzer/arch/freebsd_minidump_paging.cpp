@@ -45,7 +45,7 @@ Translation translate_amd64(const freebsd::MinidumpHeader& h, uint64_t vaddr, co
       return make_error(Errc::not_mapped, "{:#x}: beyond the minidump's kernel page table ({} {}s from {:#x})", vaddr,
                         entries, level, h.kernbase);
     CORONER_TRY(entry, section_step(t, section, index, level, flags));
-    if (!(entry & kX86Valid))
+    if (!minidump_entry_valid(h, entry))
       return make_error(Errc::not_mapped, "{:#x}: minidump {} {} is not present ({:#x})", vaddr, level, index, entry);
     return entry;
   };
@@ -107,7 +107,7 @@ Translation translate_arm64(const freebsd::MinidumpHeader& h, uint64_t vaddr, co
                                                    vaddr, h.dmap_base, h.dmap_end, entries, h.kernbase));
   auto l3 = section_step(t, section, index, "L3", arm64_l3_flags);
   if (!l3) return failed(t, l3.error().code(), l3.error().message());
-  if ((*l3 & 3) != 3)
+  if (!minidump_entry_valid(h, *l3))
     return failed(t, Errc::not_mapped, fmt::format("{:#x}: minidump L3 entry {} is not a valid page ({:#x})", vaddr,
                                                    index, *l3));
   t.paddr = (*l3 & ~kArm64AttrMask & ~(page - 1)) | (vaddr & (page - 1));
@@ -115,6 +115,16 @@ Translation translate_arm64(const freebsd::MinidumpHeader& h, uint64_t vaddr, co
 }
 
 }  // namespace
+
+uint64_t minidump_entry_span(const freebsd::MinidumpHeader& header) {
+  if (header.arch == freebsd::MinidumpArch::amd64)
+    return header.version == 1 ? kAmd64PageSize : uint64_t{1} << kPdeShift;
+  return header.page_size();
+}
+
+bool minidump_entry_valid(const freebsd::MinidumpHeader& header, uint64_t entry) {
+  return header.arch == freebsd::MinidumpArch::amd64 ? (entry & kX86Valid) != 0 : (entry & 3) == 3;
+}
 
 Translation translate_minidump(const freebsd::MinidumpHeader& header, uint64_t vaddr, const SectionReader& section,
                                const EntryReader& physical) {

@@ -30,4 +30,10 @@ using SectionReader = std::function<Expected<uint64_t>(uint64_t index)>;
 Translation translate_minidump(const freebsd::MinidumpHeader& header, uint64_t vaddr, const SectionReader& section,
                                const EntryReader& physical);
 
+// Bytes of kernel VA one entry of the page-table section maps (amd64: a
+// PDE's 2 MiB, v1 a PTE's page; arm64: an L3 entry's page), and whether an
+// entry maps anything (amd64: present; arm64: a valid page descriptor).
+uint64_t minidump_entry_span(const freebsd::MinidumpHeader& header);
+bool minidump_entry_valid(const freebsd::MinidumpHeader& header, uint64_t entry);
+
 }  // namespace coroner::arch

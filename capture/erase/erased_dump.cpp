@@ -1,10 +1,10 @@
 #include "capture/erase/erased_dump.hpp"
 
+#include "capture/format/text_file.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 namespace coroner::capture {
 
@@ -47,11 +47,9 @@ Expected<void> ErasedDump::read(uint64_t paddr, std::span<std::byte> out) const 
 
 Expected<std::unique_ptr<ErasedDump>> open_erased(const Dump& dump, const KernelMemory& memory,
                                                   const VmcoreInfo& info, const std::string& offsets_path) {
-  std::ifstream in(offsets_path, std::ios::binary);
-  if (!in) return make_error(Errc::not_found, "{}: cannot open the --config file", offsets_path);
-  std::stringstream text;
-  text << in.rdbuf();
-  CORONER_TRY(program, parse_erase_offsets(text.str(), offsets_path));
+  auto text = read_text_file(offsets_path);
+  if (!text) return make_error(Errc::not_found, "{}: cannot open the --config file", offsets_path);
+  CORONER_TRY(program, parse_erase_offsets(*text, offsets_path));
   auto kernel_id = info.get("BUILD-ID");
   if (!program.build_id.empty() && kernel_id && *kernel_id != program.build_id)
     return make_error(Errc::invalid_argument,

@@ -176,16 +176,22 @@ void remove_stale_temporaries(const fs::path& dir) {
 
 }  // namespace
 
-Expected<Compression> detect_file_compression(const std::string& path) {
-  File f(std::fopen(path.c_str(), "rb"));
-  if (!f) return io_error(path, "cannot open");
-  std::array<unsigned char, 6> magic{};
-  size_t got = std::fread(magic.data(), 1, magic.size(), f.get());
+Compression detect_compression(std::span<const std::byte> head) {
+  const auto* magic = reinterpret_cast<const unsigned char*>(head.data());
+  const size_t got = head.size();
   if (got >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
     return Compression::zstd;
   if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) return Compression::gzip;
-  if (got >= 6 && std::memcmp(magic.data(), "\xfd" "7zXZ\0", 6) == 0) return Compression::xz;
+  if (got >= 6 && std::memcmp(magic, "\xfd" "7zXZ\0", 6) == 0) return Compression::xz;
   return Compression::none;
+}
+
+Expected<Compression> detect_file_compression(const std::string& path) {
+  File f(std::fopen(path.c_str(), "rb"));
+  if (!f) return io_error(path, "cannot open");
+  std::array<std::byte, 6> magic{};
+  size_t got = std::fread(magic.data(), 1, magic.size(), f.get());
+  return detect_compression(std::span(magic).first(got));
 }
 
 std::string default_cache_dir() {

@@ -5,13 +5,17 @@
 
 #include "capture/format/error.hpp"
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 namespace coroner {
 
 enum class Compression { none, zstd, gzip, xz };
 
+// The compression that `head`, a stream's first bytes, announces.
+Compression detect_compression(std::span<const std::byte> head);
 // The compression a file's first bytes announce.
 Expected<Compression> detect_file_compression(const std::string& path);
 

@@ -4,10 +4,9 @@
 #include "capture/format/freebsd_dump_device.hpp"
 #include "capture/format/freebsd_info_file.hpp"
 #include "capture/format/freebsd_minidump.hpp"
+#include "capture/format/text_file.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace coroner::freebsd {
 namespace {
@@ -44,11 +43,9 @@ Expected<std::unique_ptr<Dump>> open_minidump_file(std::shared_ptr<const ByteSou
                      : compression == Compression::xz   ? "xz-compressed"
                                                         : "vmcore";
   if (auto info = info_file_beside(path)) {
-    std::ifstream in(*info, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) return make_error(Errc::io, "{}: cannot read", *info);
-    CORONER_TRY(header, parse_info_file(text.str(), *info));
+    auto text = read_text_file(*info);
+    if (!text) return make_error(Errc::io, "{}: cannot read", *info);
+    CORONER_TRY(header, parse_info_file(*text, *info));
     origin.header = std::move(header);
     origin.header_source = *info;
   }

@@ -1,6 +1,8 @@
 #include "capture/savecore/savecore.hpp"
 
 #include "capture/format/byte_source.hpp"
+#include "capture/format/decompressed_file.hpp"
+#include "capture/format/elf_vmcore.hpp"
 #include "capture/format/freebsd_dump_device.hpp"
 #include "capture/format/freebsd_info_file.hpp"
 #include "capture/format/freebsd_minidump_header.hpp"
@@ -17,7 +19,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 
 namespace coroner::capture {
 namespace {
@@ -62,16 +63,11 @@ Expected<void> check_payload(const ByteSource& source, const freebsd::DeviceDump
   if (dump.header.dump_length < head.size())
     return make_error(Errc::corrupt, "{}: dump of {} bytes is too short", source.name(), dump.header.dump_length);
   CORONER_CHECK(source.read_at(dump.data_offset, head));
-  auto starts = [&](std::initializer_list<uint8_t> magic) {
-    size_t i = 0;
-    for (uint8_t b : magic)
-      if (static_cast<uint8_t>(head[i++]) != b) return false;
-    return true;
-  };
-  bool ok = dump.header.compression == freebsd::DumpCompression::zstd   ? starts({0x28, 0xb5, 0x2f, 0xfd})
-            : dump.header.compression == freebsd::DumpCompression::gzip ? starts({0x1f, 0x8b})
+  const Compression found = detect_compression(head);
+  bool ok = dump.header.compression == freebsd::DumpCompression::zstd   ? found == Compression::zstd
+            : dump.header.compression == freebsd::DumpCompression::gzip ? found == Compression::gzip
                                                                         : freebsd::looks_like_minidump(head) ||
-                                                                              starts({0x7f, 'E', 'L', 'F'});
+                                                                              looks_like_elf(head);
   if (!ok)
     return make_error(Errc::corrupt, "{}: the dump data at offset {:#x} is not a {} (header compression: {})",
                       source.name(), dump.data_offset,

@@ -1,6 +1,7 @@
 #include "analyzer/frontends/erase_offsets/erase_offsets.hpp"
 
 #include "capture/format/decompressed_file.hpp"
+#include "capture/format/text_file.hpp"
 #include "capture/format/vmcoreinfo.hpp"
 
 #include <fmt/format.h>
@@ -285,15 +286,13 @@ int run_erase_offsets(const std::vector<std::string>& args, std::ostream& out, s
     errors << "coroner: " << error.message() << '\n';
     return 1;
   };
-  std::ifstream in(config_path, std::ios::binary);
-  if (!in) return fail(make_error(Errc::not_found, "{}: cannot open the filter config", config_path));
-  std::stringstream config;
-  config << in.rdbuf();
+  auto config = read_text_file(config_path);
+  if (!config) return fail(make_error(Errc::not_found, "{}: cannot open the filter config", config_path));
   auto path = decompressed_path(vmlinux, default_cache_dir());
   if (!path) return fail(path.error());
   auto debug = symbols::DebugInfo::open(*path, default_cache_dir());
   if (!debug) return fail(debug.error());
-  auto text = make_erase_offsets(config.str(), config_path, **debug, errors);
+  auto text = make_erase_offsets(*config, config_path, **debug, errors);
   if (!text) return fail(text.error());
   if (output.empty()) {
     out << *text;

@@ -88,7 +88,7 @@ manual::ProgramManual coroner_manual() {
        "fleet: only dumps that crashed at or after T: seconds since the epoch, YYYY-MM-DD, "
        "YYYY-MM-DDTHH:MM:SSZ, or a span back from now (12h, 30d, 2w)"},
       {"--batch", "N", "fleet ingest: reports per transaction (default 1000)"},
-            {"erase-offsets", "",
+      {"erase-offsets", "",
        "resolve a makedumpfile filter config (makedumpfile.conf(5): erase SYMBOL[.member...] [size N|size "
        "SYMBOL|nullify], for ... in ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER ... endfor; "
        "the [vmlinux] section) against VMLINUX's DWARF into the erase offsets file that coroner-capture "
@@ -123,7 +123,9 @@ manual::ProgramManual coroner_manual() {
        "CORONER_BACKGROUND_INDEX=0: a session without caches does not start coroner --build-index when it ends.\n"
        "\n"
        "DEBUGINFOD_URLS, DEBUGINFOD_CACHE_PATH: the debuginfod servers a DUMP given alone fetches its vmlinux from "
-       "by build-id (last, after --debuginfo-dir and /usr/lib/debug), and where libdebuginfod keeps the file.",
+       "by build-id (last, after --debuginfo-dir and /usr/lib/debug), and where libdebuginfod keeps the file.\n"
+       "\n"
+       "CORONER_FLEET_DB: coroner fleet's database when --db is not given.",
        {}},
       {"EXAMPLES",
        "A report from a script, one JSON document per line:\n"
@@ -132,7 +134,22 @@ manual::ProgramManual coroner_manual() {
        "\n"
        "crash's way, commands on standard input:\n"
        "\n"
-       "  printf 'sys\\nbt -a\\nmod\\n' | coroner -s vmlinux vmcore",
+       "  printf 'sys\\nbt -a\\nmod\\n' | coroner -s vmlinux vmcore\n"
+       "\n"
+       "A FreeBSD minidump, as savecore left it, without a kernel file:\n"
+       "\n"
+       "  coroner -s -x sys -x log /var/crash/vmcore.0\n"
+       "\n"
+       "Triage a dump and keep the report in the fleet database, then group the fleet's crashes:\n"
+       "\n"
+       "  coroner triage --format json -o report.json vmlinux vmcore\n"
+       "  coroner fleet ingest --db fleet.db report.json\n"
+       "  coroner fleet report --db fleet.db --since 30d --format html -o fleet.html\n"
+       "\n"
+       "Erase secrets at capture time: offsets made on a workstation, used in the capture kernel:\n"
+       "\n"
+       "  coroner erase-offsets --config makedumpfile.conf -o offsets vmlinux\n"
+       "  coroner-capture -c -d 31 --config offsets /proc/vmcore /var/crash/dump",
        {}},
       {"SEE ALSO", "coroner-capture(8), crash(8), makedumpfile(8), drgn(1)", {}},
   };

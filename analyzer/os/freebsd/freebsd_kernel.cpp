@@ -1,19 +1,8 @@
 #include "analyzer/os/freebsd/freebsd_kernel.hpp"
 
+#include "analyzer/arch/freebsd_minidump_paging.hpp"
+
 namespace coroner::freebsd_kernel {
-namespace {
-
-// Bytes of kernel VA one page-table section entry maps.
-uint64_t entry_span(const freebsd::MinidumpHeader& h) {
-  if (h.arch == freebsd::MinidumpArch::amd64) return h.version == 1 ? 4096 : uint64_t{1} << 21;
-  return h.page_size();
-}
-
-bool entry_valid(const freebsd::MinidumpHeader& h, uint64_t entry) {
-  return h.arch == freebsd::MinidumpArch::amd64 ? (entry & 1) != 0 : (entry & 3) == 3;
-}
-
-}  // namespace
 
 Expected<std::unique_ptr<OsModel>> open_freebsd_kernel(const Program& program) {
   const auto* dump = dynamic_cast<const freebsd::Minidump*>(&program.dump());
@@ -78,10 +67,10 @@ Expected<std::vector<KernelRange>> kernel_ranges(const FreeBsdKernel& kernel) {
     end = std::min(end, h.dmap_phys + (h.dmap_end - h.dmap_base));
     if (start < end) ranges.push_back({h.dmap_base + (start - h.dmap_phys), h.dmap_base + (end - h.dmap_phys), start});
   }
-  const uint64_t span = entry_span(h);
+  const uint64_t span = arch::minidump_entry_span(h);
   for (uint64_t i = 0; i < dump.page_table_entries(); ++i) {
     CORONER_TRY(entry, dump.page_table_entry(i));
-    if (!entry_valid(h, entry)) continue;
+    if (!arch::minidump_entry_valid(h, entry)) continue;
     uint64_t start = h.kernbase + i * span;
     if (start < h.kernbase) break;  // past the top of the address space
     if (!ranges.empty() && !ranges.back().phys && ranges.back().end == start) ranges.back().end += span;
