@@ -21,8 +21,8 @@ build_dir=${CORONER_BUILD_DIR:-build}
 # libdebuginfod-dev: `coroner DUMP` fetches the vmlinux by build-id from the
 # debuginfod servers of DEBUGINFOD_URLS; libsqlite3-dev and libpq-dev:
 # `coroner fleet` keeps its history of dumps in an SQLite file or a
-# PostgreSQL server.
-packages=(cmake g++ make pkg-config llvm-19-dev libcapstone-dev libreadline-dev libfmt-dev
+# PostgreSQL server; ccache: see below.
+packages=(cmake g++ make pkg-config ccache llvm-19-dev libcapstone-dev libreadline-dev libfmt-dev
           zlib1g-dev libzstd-dev liblzo2-dev libsnappy-dev liblzma-dev
           nlohmann-json3-dev libdebuginfod-dev zstd less libsqlite3-dev libpq-dev)
 if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = sanitize ]; then
@@ -59,6 +59,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Compile through ccache unless the caller chose a launcher: a build in a
+# fresh clone (as CI's) on a machine that built before compiles only what
+# changed. Paths are hashed relative to this folder (CCACHE_BASEDIR) and
+# without the build directory (CCACHE_NOHASHDIR), so clones in other folders
+# share the cache.
+if command -v ccache >/dev/null && [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ]; then
+  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 fi
 
 # The shell needs only coroner: no test suite (whose catch2 and libssl-dev
