@@ -7,6 +7,7 @@
 #include "analyzer/os/linux/task_state.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
+#include "commands/freebsd_views.hpp"
 #include "commands/ps_views.hpp"
 #include "commands/task_selection.hpp"
 
@@ -249,6 +250,7 @@ Expected<void> run_request(CommandContext& ctx, const PsRequest& r, const TaskRe
 }
 
 Expected<void> run_ps(CommandContext& ctx, const Arguments& args) {
+  if (auto freebsd = freebsd_kernel::kernel_model(ctx.program)) return show_freebsd_threads(ctx, **freebsd, args);
   CORONER_TRY(request, parse_request(args));
   CORONER_TRY(list, linux_kernel::task_list(ctx.program));
   std::deque<linux_kernel::Task> direct;
