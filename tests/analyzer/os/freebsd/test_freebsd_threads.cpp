@@ -229,7 +229,7 @@ TEST_CASE("FreeBSD minidumps with a kernel file without DWARF: the offsets come 
   check_bt(run, arch, false);
 }
 
-TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Lines; a kernel of the other arch is refused",
+TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Lines; triage and a kernel of the other arch are refused",
           "[commands][freebsd][fixtures][threads]") {
   require_toolchain();
   const Made amd64 = make_dump(arches()[0]);
@@ -244,6 +244,10 @@ TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Line
   nlohmann::json bt = nlohmann::json::parse(documents[1]);
   CHECK(bt["registers_from"] == "dumppcb");
   CHECK(functions(bt).front() == "doadump");
+  // triage reads Linux kernels only, with the kernel file too.
+  Run triage = run_coroner(fmt::format("triage {} {}", amd64.kernel, amd64.dump), "");
+  CHECK(triage.status != 0);
+  CHECK(triage.err.find("a FreeBSD minidump: triage reads Linux kernels only") != std::string::npos);
   const Made arm64 = make_dump(arches()[2]);
   Run wrong = run_coroner(fmt::format("-s -x sys {} {}", arm64.kernel, amd64.dump), "");
   CHECK(wrong.status != 0);
