@@ -1,6 +1,6 @@
 #include "commands/freebsd_views.hpp"
 
-#include "analyzer/os/freebsd/freebsd_threads.hpp"
+#include "analyzer/os/freebsd/freebsd_backtrace.hpp"
 #include "commands/task_output.hpp"
 
 #include <algorithm>
@@ -35,7 +35,8 @@ nlohmann::json backtrace_json(const Program& program, const freebsd_kernel::Thre
                       {"pc", fmt::format("{:#x}", frame.pc)},
                       {"sp", fmt::format("{:#x}", frame.sp)},
                       {"function", text.function.empty() ? nlohmann::json(nullptr) : nlohmann::json(text.function)},
-                      {"offset", text.offset}});
+                      {"offset", text.offset},
+                      {"found_by", frame.found_by}});
   }
   nlohmann::json j = {{"pid", t.pid},
                       {"tid", t.tid},

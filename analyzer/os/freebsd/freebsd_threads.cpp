@@ -12,7 +12,6 @@ constexpr uint32_t kTdsInactive = 0, kTdsInhibited = 1, kTdsCanRun = 2, kTdsRunQ
 constexpr uint32_t kPrsNew = 0, kPrsZombie = 2;
 constexpr size_t kCommSize = 20;  // MAXCOMLEN + 1
 constexpr size_t kMaxThreads = 1 << 20;
-constexpr size_t kMaxFrames = 256;
 
 // Where the walk reads struct proc and struct thread.
 struct Layout {
@@ -238,40 +237,6 @@ Expected<ThreadContext> thread_context(const FreeBsdKernel& kernel, const Thread
   }
   if (auto read = read_pcb(program, c); !read) return read.error().context(c.source);
   return c;
-}
-
-ThreadBacktrace backtrace_thread(const FreeBsdKernel& kernel, const Thread& thread) {
-  ThreadBacktrace trace;
-  auto context = thread_context(kernel, thread);
-  if (!context) {
-    trace.stopped = context.error().message();
-    return trace;
-  }
-  trace.context = *context;
-  if (context->pc == 0) {
-    trace.stopped = fmt::format("{} at {:#x} holds no pc (the thread has not run since it was made?)",
-                                context->source, context->pcb);
-    return trace;
-  }
-  const KernelMemory& memory = kernel.program().memory();
-  trace.frames.push_back({context->pc, context->sp, false});
-  // Each frame record: the caller's frame pointer, then the return address.
-  for (uint64_t fp = context->fp; fp && trace.frames.size() < kMaxFrames;) {
-    auto caller_fp = memory.read_u64(fp);
-    auto ret = memory.read_u64(fp + 8);
-    if (!caller_fp || !ret) {
-      trace.stopped = fmt::format("the frame record at {:#x}: {}", fp, (!caller_fp ? caller_fp : ret).error().message());
-      break;
-    }
-    if (*ret == 0) break;  // the chain's end
-    trace.frames.push_back({*ret, fp + 16, true});
-    if (*caller_fp && *caller_fp <= fp) {
-      trace.stopped = fmt::format("the frame pointer {:#x} saved at {:#x} does not go up the stack", *caller_fp, fp);
-      break;
-    }
-    fp = *caller_fp;
-  }
-  return trace;
 }
 
 }  // namespace coroner::freebsd_kernel

@@ -6,9 +6,7 @@
 // its own td_pcb (saved at its last switch) for the rest. Offsets come from
 // the kernel file's DWARF, else from the offset symbols the kernel exports
 // for debuggers (proc_off_p_pid, thread_off_td_tid, pcb_size, ...).
-//
-// Backtraces start at that pcb's pc, sp and frame pointer and follow the
-// frame records (frame pointer, return address) of amd64 and arm64 kernels.
+// Their backtraces: freebsd_backtrace.hpp.
 #pragma once
 
 #include "analyzer/os/freebsd/freebsd_kernel.hpp"
@@ -55,19 +53,5 @@ struct ThreadContext {
   uint64_t pc = 0, sp = 0, fp = 0;
 };
 Expected<ThreadContext> thread_context(const FreeBsdKernel& kernel, const Thread& thread);
-
-struct ThreadFrame {
-  uint64_t pc = 0, sp = 0;
-  bool return_address = false;  // pc is a return address (frames after the first)
-};
-struct ThreadBacktrace {
-  std::optional<ThreadContext> context;
-  std::vector<ThreadFrame> frames;
-  // Why the walk ended early ("frame pointer 0x... not in the dump: ...");
-  // none when it reached the end of the chain (a null frame pointer).
-  std::optional<std::string> stopped;
-};
-// At most 256 frames; a frame pointer that does not go up the stack ends it.
-ThreadBacktrace backtrace_thread(const FreeBsdKernel& kernel, const Thread& thread);
 
 }  // namespace coroner::freebsd_kernel

@@ -106,6 +106,7 @@ const std::vector<ExpectedThread> kThreads{
     {1, 100002, "init", "init", "Sleep", "wait", std::nullopt, false},
     {11, 100003, "idle", "idle: cpu0", "CanRun", "", std::nullopt, false},
     {11, 100004, "idle", "idle: cpu1", "Run", "", 1, false},
+    {12, 100005, "intr", "swi4: clock", "IWait", "", std::nullopt, false},
     {42, 100042, "fxcrash", "fxcrash", "Run", "", 0, true},
     {42, 100043, "fxcrash", "fxcrash worker", "RunQ", "", std::nullopt, false},
 };
@@ -139,8 +140,8 @@ void check_ps(CommandRunner& run, bool with_types) {
   // The addresses are the kernel's own objects.
   CHECK(rows[0]["thread"] == hex(symbol(run, "thread0")));
   CHECK(rows[0]["proc"] == hex(symbol(run, "proc0")));
-  CHECK(rows[4]["thread"] == hex(symbol(run, "fxcrash_threads")));
-  CHECK(rows[4]["proc"] == hex(symbol(run, "fxcrash_proc")));
+  CHECK(rows[5]["thread"] == hex(symbol(run, "fxcrash_threads")));
+  CHECK(rows[5]["proc"] == hex(symbol(run, "fxcrash_proc")));
   std::string text = run.text("ps");
   CHECK(text.find("fxcrash/fxcrash worker") != std::string::npos);
   CHECK(text.find("(panicked)") != std::string::npos);
@@ -165,6 +166,7 @@ void check_bt(CommandRunner& run, const Arch& arch, bool with_types) {
   CHECK(bt["stopped"].is_null());
   CHECK(functions(bt) == std::vector<std::string>{"doadump", "kern_reboot", "vpanic", "panic", "trap_fatal",
                                                   "trap_pfault", "trap"});
+  for (const auto& frame : bt["frames"]) CHECK(frame["found_by"] == (frame["level"] == 0 ? "pcb" : "frame pointer"));
   REQUIRE_FALSE(bt["frames"].empty());
   CHECK(bt["frames"][0]["pc"] == hex(symbol(run, "doadump") + arch.return_offset));
   CHECK(bt["frames"][0]["sp"] == hex(symbol(run, "fxcrash_stack") + 16));
@@ -184,6 +186,17 @@ void check_bt(CommandRunner& run, const Arch& arch, bool with_types) {
   CHECK(init["pcb"] == hex(symbol(run, "init_pcb")));
   CHECK(functions(init) == std::vector<std::string>{"mi_switch", "sleepq_switch", "sleepq_wait", "_sleep", "kern_wait6",
                                                     "sys_wait4", "syscallenter"});
+  // A thread stopped at a function's first instruction: its caller by CFI
+  // (amd64: the return address at sp); arm64's is in lr, which no pcb keeps.
+  nlohmann::json intr = run.json("bt 100005");
+  INFO(intr.dump());
+  CHECK(intr["stopped"].is_null());
+  if (arch.target.starts_with("x86_64") && with_types) {
+    CHECK(functions(intr) == std::vector<std::string>{"ithread_loop", "fork_exit"});
+    CHECK(intr["frames"][1]["found_by"] == "cfi");
+  } else {
+    CHECK(functions(intr) == std::vector<std::string>{"ithread_loop"});
+  }
   // A thread whose pcb holds nothing says so.
   nlohmann::json worker = run.json("bt 100043");
   CHECK(worker["frames"].empty());
@@ -240,7 +253,7 @@ TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Line
   REQUIRE(documents.size() == 2);
   nlohmann::json ps = nlohmann::json::parse(documents[0]);
   REQUIRE(ps["threads"].size() == kThreads.size());
-  CHECK(ps["threads"][4]["comm"] == "fxcrash");
+  CHECK(ps["threads"][5]["comm"] == "fxcrash");
   nlohmann::json bt = nlohmann::json::parse(documents[1]);
   CHECK(bt["registers_from"] == "dumppcb");
   CHECK(functions(bt).front() == "doadump");

@@ -149,6 +149,7 @@ FUNCTION(_sleep, sleepq_wait)
 FUNCTION(kern_wait6, _sleep)
 FUNCTION(sys_wait4, kern_wait6)
 FUNCTION(syscallenter, sys_wait4)
+FUNCTION(ithread_loop, savectx)
 
 #define RET(function) ((uintptr_t)function + RETURN_OFFSET)
 
@@ -180,6 +181,9 @@ uintptr_t init_stack[28] = {
     [24] = 0, RET(syscallenter),
 };
 
+/* The return address ithread_loop's caller pushed: no frame record yet. */
+uintptr_t intr_stack[8] = {[2] = RET(fork_exit)};
+
 /* The panicking thread's registers, saved by doadump() (savectx). */
 struct pcb dumppcb = PCB(RET(doadump), &fxcrash_stack[2], &fxcrash_stack[4]);
 lwpid_t dumptid = 100042;
@@ -190,18 +194,20 @@ struct pcb stoppcbs[MAXCPU] = {
 const int pcb_size = sizeof(struct pcb);
 /* A switched-out thread's registers, saved by mi_switch() (cpu_switch). */
 struct pcb init_pcb = PCB(RET(mi_switch), &init_stack[2], &init_stack[4]);
+/* A thread stopped at ithread_loop's first instruction (the frame pointer unset). */
+struct pcb intr_pcb = PCB(ithread_loop, &intr_stack[2], 0);
 /* The panicking thread's stale pcb: its last switch, not the panic. */
 struct pcb fxcrash_pcb = PCB(RET(mi_switch), 0, 0);
 struct pcb idle_pcb[2];
 
-extern struct proc proc0, init_proc, idle_proc, fxcrash_proc;
-extern struct thread thread0, init_thread, idle_threads[2], fxcrash_threads[2];
+extern struct proc proc0, init_proc, idle_proc, intr_proc, fxcrash_proc;
+extern struct thread thread0, init_thread, idle_threads[2], intr_thread, fxcrash_threads[2];
 
 /* allproc: the newest process first. */
 struct proclist allproc = {&fxcrash_proc};
 
 struct proc fxcrash_proc = {
-    .p_list = {&idle_proc, &allproc.lh_first},
+    .p_list = {&intr_proc, &allproc.lh_first},
     .p_threads = {&fxcrash_threads[0], &fxcrash_threads[1].td_plist.tqe_next},
     .p_state = PRS_NORMAL, .p_pid = 42, .p_pptr = &init_proc, .p_numthreads = 2, .p_comm = "fxcrash",
 };
@@ -212,8 +218,19 @@ struct thread fxcrash_threads[2] = {
      .td_tid = 100043, .td_name = "fxcrash worker", .td_oncpu = NOCPU, .td_state = TDS_RUNQ, .td_pcb = &idle_pcb[0]},
 };
 
+struct proc intr_proc = {
+    .p_list = {&idle_proc, &fxcrash_proc.p_list.le_next},
+    .p_threads = {&intr_thread, &intr_thread.td_plist.tqe_next},
+    .p_state = PRS_NORMAL, .p_pid = 12, .p_pptr = &proc0, .p_numthreads = 1, .p_comm = "intr",
+};
+struct thread intr_thread = {
+    .td_proc = &intr_proc, .td_plist = {0, &intr_proc.p_threads.tqh_first}, .td_tid = 100005,
+    .td_inhibitors = TDI_IWAIT, .td_name = "swi4: clock", .td_oncpu = NOCPU, .td_state = TDS_INHIBITED,
+    .td_pcb = &intr_pcb,
+};
+
 struct proc idle_proc = {
-    .p_list = {&init_proc, &fxcrash_proc.p_list.le_next},
+    .p_list = {&init_proc, &intr_proc.p_list.le_next},
     .p_threads = {&idle_threads[0], &idle_threads[1].td_plist.tqe_next},
     .p_state = PRS_NORMAL, .p_pid = 11, .p_pptr = &proc0, .p_numthreads = 2, .p_comm = "idle",
 };
