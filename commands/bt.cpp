@@ -159,6 +159,8 @@ Command bt_command() {
           "  functions as frames of their own marked (inlined). An exception or interrupt frame shows\n"
           "  its registers before the interrupted function; the user-mode registers at the syscall\n"
           "  boundary end the trace. When the unwind stops early, the last line says why (bt: ...).\n"
+          "  On a FreeBSD minidump with its kernel file: bt [-a] [TID | PID ...], from dumppcb (the panicking\n"
+          "  thread), stoppcbs[cpu] or td_pcb, up the frame records (docs/freebsd.md).\n"
           "  crash> bt\n"
           "  crash> bt -a\n"
           "  crash> bt -f 1",

@@ -294,6 +294,8 @@ Command ps_command() {
           "  unsynced caches), COMM ([kernel thread]); \">\" marks each CPU's active task. Parts of the task\n"
           "  lists that cannot be read are named first (WARNING: ...), the tasks behind them are still listed\n"
           "  when another link reaches them.\n"
+          "  On a FreeBSD minidump with its kernel file: ps [PID | COMMAND ...], each thread of each process\n"
+          "  (PID TID CPU THREAD STATE WMESG COMM; docs/freebsd.md).\n"
           "  crash> ps\n"
           "  crash> ps -k\n"
           "  crash> ps -p 1\n"
