@@ -13,6 +13,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
+#include <functional>
 #include <iostream>
 
 using namespace coroner;
@@ -69,16 +71,19 @@ struct Made {
   std::string kernel, dump;
 };
 
-// The fixture's minidump with the kernel mapped in it, written to vmcore.0.
-Made make_dump(const Arch& arch, bool strip_debug = false) {
+// The fixture's minidump with the kernel mapped in it, written to vmcore.0
+// (`name` instead when given, with `patch` applied to the image first).
+Made make_dump(const Arch& arch, bool strip_debug = false, const std::string& name = "vmcore.0",
+               const std::function<void(KernelImage&)>& patch = {}) {
   const DumpCase& c = fixture_case(arch.fixture);
   FixtureMinidump made = fixture_minidump(c, arch.version);  // a copy to add to
   const uint64_t page = made.contents.header.page_size();
   const uint64_t address = free_kernel_address(made, 1 << 20);
   fs::path dir = cache_dir() / "freebsd-threads" / fmt::format("{}-v{}", c.arch_dir, arch.version);
-  Made out{build_kernel(arch, address, dir, strip_debug), (dir / "vmcore.0").string()};
-  const KernelImage image = load_kernel_image(out.kernel, page);
+  Made out{build_kernel(arch, address, dir, strip_debug), (dir / name).string()};
+  KernelImage image = load_kernel_image(out.kernel, page);
   REQUIRE(image.start == address);
+  if (patch) patch(image);
   map_kernel_image(made, image);
   write_file_contents(out.dump, write_minidump(made.contents));
   return out;
@@ -265,4 +270,33 @@ TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Line
   Run wrong = run_coroner(fmt::format("-s -x sys {} {}", arm64.kernel, amd64.dump), "");
   CHECK(wrong.status != 0);
   CHECK(wrong.err.find("is built for aarch64") != std::string::npos);
+}
+
+TEST_CASE("FreeBSD minidumps with a kernel file: a broken allproc link loses only the processes behind it",
+          "[commands][freebsd][fixtures][threads]") {
+  require_toolchain();
+  const Arch& arch = arches().front();
+  const Made whole = make_dump(arch);
+  uint64_t idle_proc = 0;
+  {
+    CommandRunner run(options(whole), whole.dump);
+    idle_proc = symbol(run, "idle_proc");
+  }
+  // idle's p_list.le_next (p_list is struct proc's first member) points
+  // into the kernel map where nothing is mapped.
+  const uint64_t nowhere = idle_proc + (uint64_t{1} << 21) * 64;
+  const Made broken = make_dump(arch, false, "vmcore.broken", [&](KernelImage& image) {
+    std::memcpy(image.bytes.data() + (idle_proc - image.start), &nowhere, sizeof nowhere);
+  });
+  CommandRunner run(options(broken), broken.dump);
+  nlohmann::json ps = run.json("ps");
+  std::vector<int> pids;
+  for (const auto& row : ps["threads"]) pids.push_back(row["pid"]);
+  CHECK(pids == std::vector<int>{11, 11, 12, 42, 42});
+  REQUIRE(ps["skipped"].size() == 2);
+  CHECK(ps["skipped"][0].get<std::string>().find(fmt::format("proc {:#x}", nowhere)) != std::string::npos);
+  CHECK(ps["skipped"][1].get<std::string>().find("the processes after it are missing") != std::string::npos);
+  CHECK(run.text("ps").starts_with(fmt::format("WARNING: proc {:#x}", nowhere)));
+  // The panicking thread is still found and traced.
+  CHECK(functions(run.json("bt")).front() == "doadump");
 }
