@@ -247,7 +247,7 @@ TEST_CASE("FreeBSD minidumps with a kernel file without DWARF: the offsets come 
   check_bt(run, arch, false);
 }
 
-TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Lines; triage and a kernel of the other arch are refused",
+TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Lines and triage and a kernel of the other arch refused",
           "[commands][freebsd][fixtures][threads]") {
   require_toolchain();
   const Made amd64 = make_dump(arches()[0]);
