@@ -234,6 +234,12 @@ TEST_CASE("FreeBSD minidumps with a kernel file: ps lists allproc's threads and 
     std::string proc = run.text("struct proc");
     CHECK(proc.find("p_threads") != std::string::npos);
     CHECK(run.text("sys").find(made.kernel) != std::string::npos);
+    // No info.N: version and panic from the kernel's `version` and `panicstr`.
+    nlohmann::json sys = run.json("sys");
+    CHECK(sys["kernel"] == made.kernel);
+    CHECK(sys["version"].get<std::string>().starts_with("FreeBSD 15.0-CURRENT #0 coroner-test"));
+    CHECK(sys["release"] == "15.0-CURRENT");
+    CHECK(sys["panic"] == "page fault while in kernel mode");
   }
 }
 

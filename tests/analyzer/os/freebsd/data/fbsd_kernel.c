@@ -267,6 +267,9 @@ char msgbuf_area[256] = "<6>coroner fbsd_kernel.c message buffer\n";
 struct msgbuf msgbuf0 = {.msg_ptr = msgbuf_area, .msg_magic = 0x063062, .msg_size = sizeof(msgbuf_area)};
 struct msgbuf *msgbufp = &msgbuf0;
 int osreldate = 1500000;
+/* vpanic() points panicstr at the formatted message. */
+char panic_buf[256] = "page fault while in kernel mode";
+const char *panicstr = panic_buf;
 char version[] = "FreeBSD 15.0-CURRENT #0 coroner-test: Fri Dec  4 2026\n    root@crashbox:/usr/obj/sys/GENERIC\n";
 
 /* The offsets kgdb and LLDB read instead of types (sys/kern/kern_proc.c, kern_thread.c). */
