@@ -193,9 +193,11 @@ Expected<ThreadList> read_threads(const FreeBsdKernel& kernel) {
   ThreadList list;
   if (auto dumptid = program.symbol_address("dumptid"))
     if (auto tid = memory.read_u32(*dumptid)) list.dump_tid = static_cast<int32_t>(*tid);
-  CORONER_TRY(first, memory.read_u64(allproc));
+  auto first = memory.read_u64(allproc);
+  if (!first)
+    return first.error().context(fmt::format("allproc ({:#x}; is the kernel file the dump's?)", allproc));
   std::set<uint64_t> seen;
-  for (uint64_t proc = first; proc; ) {
+  for (uint64_t proc = *first; proc;) {
     if (!seen.insert(proc).second || seen.size() > kMaxThreads) {
       list.skipped.push_back(fmt::format("allproc: the list loops at proc {:#x}", proc));
       break;

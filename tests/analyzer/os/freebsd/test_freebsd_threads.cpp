@@ -276,6 +276,14 @@ TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Line
   Run wrong = run_coroner(fmt::format("-s -x sys {} {}", arm64.kernel, amd64.dump), "");
   CHECK(wrong.status != 0);
   CHECK(wrong.err.find("is built for aarch64") != std::string::npos);
+  // A kernel file whose allproc the dump does not map: ps says where it looked.
+  const DumpCase& c = fixture_case(arches()[0].fixture);
+  fs::path bare = cache_dir() / "freebsd-threads" / "vmcore.without-kernel";
+  write_file_contents(bare, write_minidump(fixture_minidump(c, arches()[0].version).contents));
+  Run unmapped = run_coroner(fmt::format("-s -x ps {} {}", amd64.kernel, bare.string()), "");
+  CHECK(unmapped.status == 1);
+  CHECK(unmapped.err.starts_with("ps: allproc (0x"));
+  CHECK(unmapped.err.find("is the kernel file the dump's?") != std::string::npos);
 }
 
 TEST_CASE("FreeBSD minidumps with a kernel file: a broken allproc link loses only the processes behind it",
