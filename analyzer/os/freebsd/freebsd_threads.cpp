@@ -169,10 +169,11 @@ Expected<void> read_pcb(const Program& program, ThreadContext& c) {
   } else {
     // sys/arm64/include/pcb.h. Since FreeBSD 14 pcb_x holds x19-x30 (x29
     // at 10, the pc -- savectx's return address in x30 -- at 11), then
-    // pcb_sp; before, all of x0-x29, then pcb_lr, a reserved word, pcb_sp.
+    // pcb_sp; FreeBSD 13's holds x0-x30, then pcb_pc (which savectx does
+    // not set) and pcb_sp: its DWARF shows pcb_pc.
     CORONER_TRY(x, pcb_member(program, "pcb_x", 0));
     CORONER_TRY(sp, pcb_member(program, "pcb_sp", 0x60));
-    if (auto lr = program.member_offset("struct pcb", "pcb_lr")) pc_at = *lr, fp_at = x + 29 * 8;
+    if (program.member_offset("struct pcb", "pcb_pc")) pc_at = x + 30 * 8, fp_at = x + 29 * 8;
     else pc_at = x + 11 * 8, fp_at = x + 10 * 8;
     sp_at = sp;
   }

@@ -39,6 +39,7 @@ struct Arch {
   uint32_t version;
   std::string target;   // clang's --target
   uint64_t return_offset;  // fbsd_kernel.c's RETURN_OFFSET
+  std::string defines = "";  // -DFREEBSD13_PCB: arm64's pcb before FreeBSD 14
 };
 
 const std::vector<Arch>& arches() {
@@ -47,6 +48,7 @@ const std::vector<Arch>& arches() {
       {"x86_64/oops-kdump/d31", 1, "x86_64-unknown-freebsd", 9},
       {"arm64/oops-kdump/d31", 3, "aarch64-unknown-freebsd", 12},
       {"arm64-16k/oops-kdump/d31", 3, "aarch64-unknown-freebsd", 12},
+      {"arm64/oops-kdump/d31", 2, "aarch64-unknown-freebsd", 12, "-DFREEBSD13_PCB"},
   };
   return list;
 }
@@ -59,8 +61,8 @@ std::string build_kernel(const Arch& arch, uint64_t address, const fs::path& dir
   const std::string kernel = (dir / (strip_debug ? "kernel.nodebug" : "kernel.full")).string();
   std::string model = arch.target.starts_with("x86_64") ? "-mcmodel=kernel -mno-red-zone" : "";
   run_command(fmt::format("clang-19 --target={} -ffreestanding -fno-pic -fno-pie -O0 -fno-omit-frame-pointer "
-                          "-fno-stack-protector -fno-inline {} -g -c {} -o {}",
-                          arch.target, model, kSource.string(), object));
+                          "-fno-stack-protector -fno-inline {} {} -g -c {} -o {}",
+                          arch.target, model, arch.defines, kSource.string(), object));
   run_command(fmt::format("ld.lld -static -e 0 --build-id=sha1 -z norelro -z max-page-size=4096 "
                           "--image-base={:#x} {} -o {} {}",
                           address, strip_debug ? "--strip-debug" : "", kernel, object));

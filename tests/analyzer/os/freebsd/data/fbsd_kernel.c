@@ -10,7 +10,7 @@
  * symbols kgdb and LLDB read (proc_off_p_pid, ...).
  *
  * The tests compile it with Debian's clang-19 (--target=x86_64-unknown-freebsd
- * or aarch64-unknown-freebsd, -g) and link it with ld.lld at a kernel address
+ * or aarch64-unknown-freebsd, -g; -DFREEBSD13_PCB for arm64's older pcb) and link it with ld.lld at a kernel address
  * the synthetic minidump maps (tests/analyzer/arch/freebsd_minidump_fixture.hpp);
  * test_freebsd_threads.cpp checks ps and bt against what is written here.
  */
@@ -56,6 +56,20 @@ struct pcb {
 #define PCB(pc, sp, fp) { .pcb_rip = (register_t)(pc), .pcb_rsp = (register_t)(sp), .pcb_rbp = (register_t)(fp) }
 /* The return address of each function below: after push %rbp; mov %rsp,%rbp; call. */
 #define RETURN_OFFSET 9
+#elif defined(__aarch64__) && defined(FREEBSD13_PCB)
+/* FreeBSD 13's layout: x0-x30 (PCB_LR 30), pcb_pc (unused by savectx), sp. */
+#define PCB_LR 30
+struct pcb {
+  uint64_t pcb_x[PCB_LR + 1];
+  uint64_t pcb_pc;
+  uint64_t pcb_sp;
+  uint64_t pcb_tpidr_el0;
+  uint64_t pcb_tpidrro_el0;
+  void *pcb_onfault;
+  u_int pcb_flags;
+};
+#define PCB(pc, sp, fp) { .pcb_x = {[29] = (uint64_t)(fp), [PCB_LR] = (uint64_t)(pc)}, .pcb_sp = (uint64_t)(sp) }
+#define RETURN_OFFSET 12
 #elif defined(__aarch64__)
 /* FreeBSD 14's layout: x19-x30 (PCB_FP 10 is x29, PCB_LR 11 is x30), then sp. */
 #define PCB_FP 10
