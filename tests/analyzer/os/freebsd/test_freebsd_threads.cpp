@@ -74,14 +74,15 @@ struct Made {
 };
 
 // The fixture's minidump with the kernel mapped in it, written to vmcore.0
-// (`name` instead when given, with `patch` applied to the image first).
-Made make_dump(const Arch& arch, bool strip_debug = false, const std::string& name = "vmcore.0",
-               const std::function<void(KernelImage&)>& patch = {}) {
+// (`name` instead when given, with `patch` applied to the image first), in
+// a directory of the test case `test`'s own (ctest runs them in parallel).
+Made make_dump(const std::string& test, const Arch& arch, bool strip_debug = false,
+               const std::string& name = "vmcore.0", const std::function<void(KernelImage&)>& patch = {}) {
   const DumpCase& c = fixture_case(arch.fixture);
   FixtureMinidump made = fixture_minidump(c, arch.version);  // a copy to add to
   const uint64_t page = made.contents.header.page_size();
   const uint64_t address = free_kernel_address(made, 1 << 20);
-  fs::path dir = cache_dir() / "freebsd-threads" / fmt::format("{}-v{}", c.arch_dir, arch.version);
+  fs::path dir = cache_dir() / "freebsd-threads" / test / fmt::format("{}-v{}", c.arch_dir, arch.version);
   Made out{build_kernel(arch, address, dir, strip_debug), (dir / name).string()};
   KernelImage image = load_kernel_image(out.kernel, page);
   REQUIRE(image.start == address);
@@ -227,7 +228,7 @@ TEST_CASE("FreeBSD minidumps with a kernel file: ps lists allproc's threads and 
   require_toolchain();
   for (const Arch& arch : arches()) {
     INFO(arch.fixture << " as minidump v" << arch.version << " with " << arch.target);
-    const Made made = make_dump(arch);
+    const Made made = make_dump("types", arch);
     CommandRunner run(options(made), made.dump);
     check_ps(run, true);
     check_bt(run, arch, true);
@@ -249,7 +250,7 @@ TEST_CASE("FreeBSD minidumps with a kernel file without DWARF: the offsets come 
           "[commands][freebsd][fixtures][threads]") {
   require_toolchain();
   const Arch& arch = arches().front();
-  const Made made = make_dump(arch, /*strip_debug=*/true);
+  const Made made = make_dump("no-dwarf", arch, /*strip_debug=*/true);
   CommandRunner run(options(made), made.dump);
   check_ps(run, false);
   check_bt(run, arch, false);
@@ -258,7 +259,7 @@ TEST_CASE("FreeBSD minidumps with a kernel file without DWARF: the offsets come 
 TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Lines and triage and a kernel of the other arch refused",
           "[commands][freebsd][fixtures][threads]") {
   require_toolchain();
-  const Made amd64 = make_dump(arches()[0]);
+  const Made amd64 = make_dump("executable", arches()[0]);
   Run run = run_coroner(fmt::format("-s --output json -x ps -x bt {} {}", amd64.kernel, amd64.dump), "");
   INFO(run.err);
   CHECK(run.status == 0);
@@ -274,13 +275,13 @@ TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Line
   Run triage = run_coroner(fmt::format("triage {} {}", amd64.kernel, amd64.dump), "");
   CHECK(triage.status != 0);
   CHECK(triage.err.find("a FreeBSD minidump: triage reads Linux kernels only") != std::string::npos);
-  const Made arm64 = make_dump(arches()[2]);
+  const Made arm64 = make_dump("executable", arches()[2]);
   Run wrong = run_coroner(fmt::format("-s -x sys {} {}", arm64.kernel, amd64.dump), "");
   CHECK(wrong.status != 0);
   CHECK(wrong.err.find("is built for aarch64") != std::string::npos);
   // A kernel file whose allproc the dump does not map: ps says where it looked.
   const DumpCase& c = fixture_case(arches()[0].fixture);
-  fs::path bare = cache_dir() / "freebsd-threads" / "vmcore.without-kernel";
+  fs::path bare = cache_dir() / "freebsd-threads" / "executable" / "vmcore.without-kernel";
   write_file_contents(bare, write_minidump(fixture_minidump(c, arches()[0].version).contents));
   Run unmapped = run_coroner(fmt::format("-s -x ps {} {}", amd64.kernel, bare.string()), "");
   CHECK(unmapped.status == 1);
@@ -292,7 +293,7 @@ TEST_CASE("FreeBSD minidumps with a kernel file: a broken allproc link loses onl
           "[commands][freebsd][fixtures][threads]") {
   require_toolchain();
   const Arch& arch = arches().front();
-  const Made whole = make_dump(arch);
+  const Made whole = make_dump("broken-list", arch);
   uint64_t idle_proc = 0;
   {
     CommandRunner run(options(whole), whole.dump);
@@ -301,7 +302,7 @@ TEST_CASE("FreeBSD minidumps with a kernel file: a broken allproc link loses onl
   // idle's p_list.le_next (p_list is struct proc's first member) points
   // into the kernel map where nothing is mapped.
   const uint64_t nowhere = idle_proc + (uint64_t{1} << 21) * 64;
-  const Made broken = make_dump(arch, false, "vmcore.broken", [&](KernelImage& image) {
+  const Made broken = make_dump("broken-list", arch, false, "vmcore.broken", [&](KernelImage& image) {
     std::memcpy(image.bytes.data() + (idle_proc - image.start), &nowhere, sizeof nowhere);
   });
   CommandRunner run(options(broken), broken.dump);
