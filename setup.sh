@@ -36,6 +36,9 @@ if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = sanitize ]; then
   packages+=(catch2 makedumpfile crash dwarves binutils libssl-dev clang-19 libclang-rt-19-dev python3-drgn groff-base python3-jsonschema chromium)
   packages+=(gdb gdb-multiarch lldb-19)  # clients of coroner gdbserver's tests (x86_64, arm64, LLDB)
   packages+=(debuginfod)  # a local server the vmlinux-by-build-id test fetches the fixture kernel from
+  # ld.lld links the FreeBSD thread tests' kernel (tests/analyzer/os/freebsd/data/fbsd_kernel.c, which
+  # clang-19 compiles for x86_64- and aarch64-unknown-freebsd); binutils' ld links the host's architecture only.
+  packages+=(lld)
   # The fleet tests start a PostgreSQL server of their own (initdb, pg_ctl) and
   # run deploy/fleet/parallel-triage.sh, which GNU parallel drives.
   packages+=(postgresql parallel)

@@ -58,13 +58,23 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
   program->dump_ = std::move(dump);
   const Dump& d = *program->dump_;
   std::string dump_name = options.dumps.empty() ? std::string("dump") : options.dumps.front();
-  // A FreeBSD minidump opens without a kernel file (vmlinux_ stays empty:
-  // no symbols, no DWARF): the dump's own page-table section translates.
+  // A FreeBSD minidump opens with or without its kernel file (kernel.full,
+  // kernel.debug; without one vmlinux_ stays empty: no symbols, no DWARF).
+  // The dump's own page-table section translates; FreeBSD kernels run at
+  // their link address (no slide).
   if (const auto* minidump = dynamic_cast<const freebsd::Minidump*>(&d)) {
-    if (!options.vmlinux.empty())
-      return make_error(Errc::unsupported, "{}: a FreeBSD minidump: kernel files are not read yet; open the dump "
-                                           "alone (coroner {}) for sys, log, rd, vtop and search",
-                        options.vmlinux, dump_name);
+    if (!options.vmlinux.empty()) {
+      CORONER_TRY(kernel, decompressed_path(options.vmlinux, cache));
+      // Not an ELF file, or one of another architecture: say so now, not at the first symbol.
+      CORONER_TRY(binary, symbols::open_elf(kernel));
+      const auto wanted = minidump->header().arch == freebsd::MinidumpArch::amd64 ? llvm::Triple::x86_64
+                                                                                 : llvm::Triple::aarch64;
+      if (binary.getBinary()->getArch() != wanted)
+        return make_error(Errc::invalid_argument, "{} is built for {}, {} is a {} minidump", options.vmlinux,
+                          llvm::Triple::getArchTypeName(binary.getBinary()->getArch()).str(), dump_name,
+                          freebsd::minidump_arch_name(minidump->header().arch));
+      program->vmlinux_ = kernel;
+    }
     program->arch_ = arch::make_minidump_arch(*minidump);
     program->memory_ = std::make_unique<KernelMemory>(d, *program->arch_);
     CORONER_TRY(os, options.os_model(*program));

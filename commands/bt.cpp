@@ -5,6 +5,7 @@
 #include "analyzer/os/linux/task_registers.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
+#include "commands/freebsd_views.hpp"
 #include "commands/stack_format.hpp"
 #include "commands/task_output.hpp"
 #include "commands/task_selection.hpp"
@@ -104,6 +105,7 @@ Expected<void> show(CommandContext& ctx, const std::vector<Selected>& tasks, con
 }
 
 Expected<void> run_bt(CommandContext& ctx, const Arguments& args) {
+  if (auto freebsd = freebsd_kernel::kernel_model(ctx.program)) return show_freebsd_backtraces(ctx, **freebsd, args);
   CORONER_TRY(request, parse_request(args));
   std::vector<Selected> tasks;
   if (request.all_cpus || !request.cpus.empty()) {
@@ -157,6 +159,8 @@ Command bt_command() {
           "  functions as frames of their own marked (inlined). An exception or interrupt frame shows\n"
           "  its registers before the interrupted function; the user-mode registers at the syscall\n"
           "  boundary end the trace. When the unwind stops early, the last line says why (bt: ...).\n"
+          "  On a FreeBSD minidump with its kernel file: bt [-a] [TID | PID ...], from dumppcb (the panicking\n"
+          "  thread), stoppcbs[cpu] or td_pcb, up the frame records (docs/freebsd.md).\n"
           "  crash> bt\n"
           "  crash> bt -a\n"
           "  crash> bt -f 1",

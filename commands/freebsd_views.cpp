@@ -19,7 +19,8 @@ Expected<void> show_freebsd_system(CommandContext& ctx, const freebsd_kernel::Fr
   std::string dumped = format_memory(info.dumped_bytes, info.page_size);
   if (ctx.json()) {
     auto text_or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
-    ctx.emit({{"kernel", nullptr},
+    ctx.emit({{"kernel", program.vmlinux_path().empty() ? nlohmann::json(nullptr)
+                                                        : nlohmann::json(program.options().vmlinux)},
               {"os", "FreeBSD"},
               {"dumpfile", program.options().dumps},
               {"format", dump.description()},
@@ -45,7 +46,8 @@ Expected<void> show_freebsd_system(CommandContext& ctx, const freebsd_kernel::Fr
   };
   std::string files;
   for (const std::string& f : program.options().dumps) files += (files.empty() ? "" : " ") + f;
-  line("KERNEL", "(none: the dump was opened without a kernel file)");
+  line("KERNEL", program.vmlinux_path().empty() ? "(none: the dump was opened without a kernel file)"
+                                                : program.options().vmlinux);
   line("DUMPFILE", files + (dump.incomplete() ? "  [INCOMPLETE]" : ""));
   line("FORMAT", dump.description());
   line("HEADER", info.header_source.empty() ? "(none)" : info.header_source);

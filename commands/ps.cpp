@@ -7,6 +7,7 @@
 #include "analyzer/os/linux/task_state.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
+#include "commands/freebsd_views.hpp"
 #include "commands/ps_views.hpp"
 #include "commands/task_selection.hpp"
 
@@ -249,6 +250,7 @@ Expected<void> run_request(CommandContext& ctx, const PsRequest& r, const TaskRe
 }
 
 Expected<void> run_ps(CommandContext& ctx, const Arguments& args) {
+  if (auto freebsd = freebsd_kernel::kernel_model(ctx.program)) return show_freebsd_threads(ctx, **freebsd, args);
   CORONER_TRY(request, parse_request(args));
   CORONER_TRY(list, linux_kernel::task_list(ctx.program));
   std::deque<linux_kernel::Task> direct;
@@ -292,6 +294,8 @@ Command ps_command() {
           "  unsynced caches), COMM ([kernel thread]); \">\" marks each CPU's active task. Parts of the task\n"
           "  lists that cannot be read are named first (WARNING: ...), the tasks behind them are still listed\n"
           "  when another link reaches them.\n"
+          "  On a FreeBSD minidump with its kernel file: ps [PID | COMMAND ...], each thread of each process\n"
+          "  (PID TID CPU THREAD STATE WMESG COMM; docs/freebsd.md).\n"
           "  crash> ps\n"
           "  crash> ps -k\n"
           "  crash> ps -p 1\n"

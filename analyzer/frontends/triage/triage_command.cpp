@@ -118,6 +118,9 @@ Expected<triage::TriageReport> make_report(const TriageOptions& options) {
   }
   if (vmlinux.empty()) vmlinux = find_vmlinux(dumps, options.debuginfo_dirs);
   if (vmlinux.empty()) return triage::build_report_without_vmlinux(dumps, options.sections);
+  // A FreeBSD minidump with its kernel: the same answer as without it (Linux kernels only).
+  if (auto dump = open_dump(dumps); dump && (*dump)->format_name() == "freebsd-minidump")
+    return triage::build_report_without_vmlinux(dumps, options.sections);
   ProgramOptions program_options;
   program_options.vmlinux = vmlinux;
   program_options.dumps = dumps;

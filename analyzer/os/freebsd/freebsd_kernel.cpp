@@ -3,6 +3,27 @@
 #include "analyzer/arch/freebsd_minidump_paging.hpp"
 
 namespace coroner::freebsd_kernel {
+namespace {
+
+// Without a kerneldumpheader, what the kernel file lets the dumped memory
+// say: the kernel's `version` string and the panic message `panicstr`
+// points to (kern_shutdown.c sets it to the formatted message). False
+// without a kernel file or a readable `version`.
+bool read_kernel_strings(const Program& program, SystemInfo& info) {
+  if (program.vmlinux_path().empty()) return false;
+  auto version = program.symbol_address("version");
+  auto text = version ? program.memory().read_string(*version, 1024) : Expected<std::string>(version.error());
+  if (!text || text->empty()) return false;
+  info.version_string = *text;
+  if (std::string_view rest(info.version_string); rest.starts_with("FreeBSD "))
+    info.release = std::string(rest.substr(8, rest.substr(8).find_first_of(" \n")));
+  if (auto panicstr = program.symbol_address("panicstr"))
+    if (auto message = program.memory().read_u64(*panicstr); message && *message)
+      if (auto panic = program.memory().read_string(*message, 256)) info.panic_string = *panic;
+  return true;
+}
+
+}  // namespace
 
 Expected<std::unique_ptr<OsModel>> open_freebsd_kernel(const Program& program) {
   const auto* dump = dynamic_cast<const freebsd::Minidump*>(&program.dump());
@@ -36,6 +57,11 @@ SystemInfo read_system_info(const FreeBsdKernel& kernel) {
   info.machine_arch = h.arch == freebsd::MinidumpArch::amd64 ? "amd64" : "aarch64";
   const auto& origin = dump.origin();
   if (!origin.header) {
+    if (read_kernel_strings(kernel.program(), info)) {
+      info.problems.push_back("host and time: the dump has no kerneldumpheader (no info.N beside it); version and "
+                              "panic are the kernel's `version` and `panicstr`");
+      return info;
+    }
     info.problems.push_back("host, version, panic and time: the dump has no kerneldumpheader (no info.N beside it)");
     return info;
   }

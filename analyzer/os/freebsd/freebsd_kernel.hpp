@@ -1,8 +1,10 @@
 // The FreeBSD model of a Program (analyzer/os_model.hpp), for a FreeBSD
-// minidump opened without a kernel file: what the dump itself holds -- the
-// kerneldumpheader of its device or savecore's info.N (host, version,
-// panic, time), the message buffer section, the kernel's mappings in its
-// page-table section. Higher layers reach it through kernel_model(program).
+// minidump: what the dump itself holds -- the kerneldumpheader of its
+// device or savecore's info.N (host, version, panic, time), the message
+// buffer section, the kernel's mappings in its page-table section -- and,
+// with the kernel file, its threads (freebsd_threads.hpp) and their
+// backtraces (freebsd_backtrace.hpp). Higher layers reach it through
+// kernel_model(program).
 #pragma once
 
 #include "analyzer/os_model.hpp"
@@ -21,7 +23,7 @@ class FreeBsdKernel final : public OsModel {
   FreeBsdKernel(const Program& program, const freebsd::Minidump& dump) : program_(program), dump_(dump) {}
 
   std::string_view name() const override { return "freebsd"; }
-  // Linker files need the kernel's symbols: none without a kernel file.
+  // Linker files (kernel modules) are not read yet.
   Expected<ModuleList> read_modules() const override { return ModuleList{}; }
 
   const Program& program() const { return program_; }

@@ -4,8 +4,12 @@
 #include "tests/support/kernel_memory_fixture.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <optional>
 
 namespace coroner::test {
 namespace {
@@ -249,6 +253,143 @@ std::vector<std::pair<std::string, std::string>> write_containers(const fs::path
     paths.emplace_back(name, (dir / name).string());
   }
   return paths;
+}
+
+}  // namespace coroner::test
+
+namespace coroner::test {
+namespace {
+
+// Bytes of kernel map one page-table section entry covers, and entries per
+// block (what free_kernel_address aligns to).
+struct SectionGeometry {
+  uint64_t entry_span, entries_per_block;
+};
+SectionGeometry section_geometry(const freebsd::MinidumpHeader& h) {
+  const uint64_t page = h.page_size();
+  if (h.arch == MinidumpArch::amd64) return h.version >= 2 ? SectionGeometry{k2MiB, 1} : SectionGeometry{4096, 512};
+  return {page, page / 8};
+}
+
+// Physical pages for the kernel image: from the top of dump_avail down,
+// none already dumped, none near the hole or the page left out.
+class PageAllocator {
+ public:
+  explicit PageAllocator(const FixtureMinidump& made) : made_(made), page_(made.contents.header.page_size()) {
+    range_ = made.contents.dump_avail.size();
+  }
+  uint64_t next() {
+    const uint64_t guard = 16 * page_;
+    while (range_ > 0) {
+      auto [start, end] = made_.contents.dump_avail[range_ - 1];
+      if (!cursor_) cursor_ = align_down(end, page_);
+      while (*cursor_ >= start + page_) {
+        uint64_t candidate = (*cursor_ -= page_);
+        bool near = candidate + guard > made_.hole && candidate < made_.not_dumped + guard;
+        if (!near && !made_.contents.pages.count(candidate)) return candidate;
+      }
+      --range_, cursor_.reset();
+    }
+    FAIL("no free physical page left in dump_avail for the kernel image");
+    return 0;
+  }
+
+ private:
+  const FixtureMinidump& made_;
+  uint64_t page_;
+  size_t range_ = 0;
+  std::optional<uint64_t> cursor_;
+};
+
+uint64_t read_le(const std::string& bytes, size_t at, size_t size) {
+  if (at + size > bytes.size()) FAIL("the kernel ELF is truncated at offset " << at);
+  uint64_t value = 0;
+  for (size_t i = 0; i < size; ++i) value |= uint64_t{static_cast<uint8_t>(bytes[at + i])} << (8 * i);
+  return value;
+}
+
+}  // namespace
+
+KernelImage load_kernel_image(const std::string& elf_path, uint64_t page) {
+  std::ifstream in(elf_path, std::ios::binary);
+  const std::string elf{std::istreambuf_iterator<char>(in), {}};
+  if (elf.size() < 64 || elf.compare(0, 4, "\x7f" "ELF") != 0 || elf[4] != 2 || elf[5] != 1)
+    FAIL(elf_path << " is not an ELF64 little-endian file");
+  const uint64_t phoff = read_le(elf, 0x20, 8), phentsize = read_le(elf, 0x36, 2), phnum = read_le(elf, 0x38, 2);
+  struct Segment {
+    uint64_t offset, vaddr, filesz, memsz;
+  };
+  std::vector<Segment> segments;
+  for (uint64_t i = 0; i < phnum; ++i) {
+    size_t at = phoff + i * phentsize;
+    if (read_le(elf, at, 4) != 1) continue;  // PT_LOAD
+    segments.push_back({read_le(elf, at + 8, 8), read_le(elf, at + 16, 8), read_le(elf, at + 32, 8),
+                        read_le(elf, at + 40, 8)});
+  }
+  if (segments.empty()) FAIL(elf_path << " has no PT_LOAD segment");
+  KernelImage image;
+  image.start = ~uint64_t{0};
+  uint64_t end = 0;
+  for (const Segment& s : segments) {
+    image.start = std::min(image.start, align_down(s.vaddr, page));
+    end = std::max(end, s.vaddr + s.memsz);
+  }
+  image.bytes.assign(align_down(end + page - 1, page) - image.start, std::byte{0});
+  for (const Segment& s : segments) {
+    if (s.offset + s.filesz > elf.size()) FAIL(elf_path << ": a segment runs past the end of the file");
+    std::memcpy(image.bytes.data() + (s.vaddr - image.start), elf.data() + s.offset, s.filesz);
+  }
+  return image;
+}
+
+uint64_t free_kernel_address(const FixtureMinidump& made, uint64_t size) {
+  const auto& h = made.contents.header;
+  const SectionGeometry g = section_geometry(h);
+  const auto& entries = made.contents.page_table;
+  const uint64_t block = g.entry_span * g.entries_per_block;
+  const uint64_t needed = (size + block - 1) / block * g.entries_per_block;
+  for (uint64_t first = 0; first + needed <= entries.size(); first += g.entries_per_block) {
+    bool free = std::all_of(entries.begin() + first, entries.begin() + first + needed, [](uint64_t e) {
+      return (e & 1) == 0;  // invalid on both architectures
+    });
+    if (free) return h.kernbase + first * g.entry_span;
+  }
+  FAIL("no " << size << " bytes of the minidump's kernel map are free");
+  return 0;
+}
+
+void map_kernel_image(FixtureMinidump& made, const KernelImage& image) {
+  auto& c = made.contents;
+  const auto& h = c.header;
+  const uint64_t page = h.page_size();
+  const SectionGeometry g = section_geometry(h);
+  PageAllocator allocate(made);
+  auto store = [&](uint64_t paddr, const std::byte* bytes) {
+    c.pages[paddr].assign(bytes, bytes + page);
+  };
+  constexpr uint64_t kAmd64Bits = 0x63;  // valid, writable, accessed, dirty
+  for (uint64_t offset = 0; offset < image.bytes.size(); offset += page) {
+    const uint64_t va = image.start + offset;
+    const uint64_t paddr = allocate.next();
+    store(paddr, image.bytes.data() + offset);
+    const uint64_t index = (va - h.kernbase) / g.entry_span;
+    if (index >= c.page_table.size()) FAIL("the kernel image at " << std::hex << va << " is outside the kernel map");
+    if (h.arch == MinidumpArch::arm64) {
+      c.page_table[index] = paddr | kArm64PageBits;
+    } else if (h.version == 1) {
+      c.page_table[index] = paddr | kAmd64Bits;
+    } else {
+      // A page-table page for the PDE, made the first time its 2 MiB is used.
+      uint64_t& pde = c.page_table[index];
+      if (!(pde & kX86Valid)) {
+        const uint64_t table = allocate.next();
+        c.pages[table].assign(page, std::byte{0});
+        pde = table | kAmd64Bits;
+      }
+      std::byte* pte = c.pages[pde & kX86Frame].data() + (va % k2MiB) / page * 8;
+      store_le64(pte, paddr | kAmd64Bits);
+    }
+  }
 }
 
 }  // namespace coroner::test

@@ -36,6 +36,29 @@ struct FixtureMinidump {
 // is the fixture's. Fails the test when the fixture cannot be read.
 const FixtureMinidump& fixture_minidump(const DumpCase& c, uint32_t version);
 
+// A kernel's loadable segments as they lie in memory: the bytes from
+// `start` (page-aligned) on, .bss as zeros, gaps between segments zeroed.
+struct KernelImage {
+  uint64_t start = 0;
+  std::vector<std::byte> bytes;
+};
+// The PT_LOAD segments of an ELF64 little-endian executable (the thread
+// tests' kernel); fails the test when it is not one.
+KernelImage load_kernel_image(const std::string& elf_path, uint64_t page);
+
+// The first address of `made`'s kernel map where `size` bytes fit without
+// covering a mapped page: a block boundary (amd64 2 MiB, one PDE; arm64 an
+// L2 block) from which the page-table section's entries are all invalid.
+// The thread tests link their kernel there.
+uint64_t free_kernel_address(const FixtureMinidump& made, uint64_t size);
+
+// Maps `image` in `made` at image.start, as the kernel's own pages: fresh
+// physical pages (in dump_avail, away from the hole and the page left out
+// of the bitmap) hold its bytes; amd64 v2/v3 reach them through a
+// page-table page the PDE points to, amd64 v1 and arm64 through the
+// section's own entries.
+void map_kernel_image(FixtureMinidump& made, const KernelImage& image);
+
 // The fixtures and minidump versions the FreeBSD tests make dumps of.
 struct MinidumpVariant {
   std::string fixture;
