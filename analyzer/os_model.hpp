@@ -38,7 +38,8 @@ class OsModel {
  public:
   virtual ~OsModel() = default;
 
-  virtual std::string_view name() const = 0;  // "linux"
+  virtual std::string_view name() const = 0;          // "linux"
+  virtual std::string_view display_name() const = 0;  // "Linux", for messages
 
   // The dump's kernel modules with their objects attached where they were
   // found. Program::modules() calls it once and keeps the result.

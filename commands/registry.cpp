@@ -37,6 +37,15 @@ bool works_without_kernel_file(std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// What reads Linux's own structures (tasks, slabs, mounts, modules...):
+// another OS model answers these in one line, not with a missing Linux type.
+bool reads_linux_structures(std::string_view name) {
+  static const std::vector<std::string_view> names = {"foreach", "task", "set",  "runq",  "kmem",  "vm",
+                                                      "files",   "sig",  "mount", "irq",  "swap",  "timer",
+                                                      "waitq",   "ipcs", "net",  "dev",   "mod",   "mach", "ptov"};
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 struct PluginCommand {
   std::string plugin;
   std::vector<std::string> completions;
@@ -101,9 +110,12 @@ Expected<void> run_command_line(CommandContext& context, std::string_view line) 
   const Command command_copy = *found;
   const Command* command = &command_copy;
   Arguments args(words.begin() + 1, words.end());
+  const std::string_view os = context.program.os().display_name();
   if (context.program.vmlinux_path().empty() && !works_without_kernel_file(command->name))
-    return make_error(Errc::unsupported, "{}: not available for a {} dump without a kernel file", command->name,
-                      context.program.os().name() == "freebsd" ? "FreeBSD" : context.program.os().name());
+    return make_error(Errc::unsupported, "{}: not available for a {} dump without a kernel file", command->name, os);
+  if (context.program.os().name() != "linux" && reads_linux_structures(command->name))
+    return make_error(Errc::unsupported, "{}: reads Linux kernel structures; not available for a {} dump",
+                      command->name, os);
   // The error boundary: whatever a command throws (a library's exception,
   // an allocation refused) becomes its one-line error, and the shell or
   // batch goes on with the next command.

@@ -15,6 +15,7 @@ class FakeOs final : public OsModel {
  public:
   explicit FakeOs(int& reads) : reads_(reads) {}
   std::string_view name() const override { return "fake"; }
+  std::string_view display_name() const override { return "Fake"; }
   Expected<ModuleList> read_modules() const override {
     ++reads_;
     ModuleList list;

@@ -23,6 +23,7 @@ class FreeBsdKernel final : public OsModel {
   FreeBsdKernel(const Program& program, const freebsd::Minidump& dump) : program_(program), dump_(dump) {}
 
   std::string_view name() const override { return "freebsd"; }
+  std::string_view display_name() const override { return "FreeBSD"; }
   // Linker files (kernel modules) are not read yet.
   Expected<ModuleList> read_modules() const override { return ModuleList{}; }
 

@@ -20,6 +20,7 @@ class LinuxKernel final : public OsModel {
       : program_(program), arch_(std::move(arch)) {}
 
   std::string_view name() const override { return "linux"; }
+  std::string_view display_name() const override { return "Linux"; }
   // read_and_attach_modules (modules.hpp).
   Expected<ModuleList> read_modules() const override;
 

@@ -44,6 +44,7 @@ TEST_CASE("kernel_model of a Program opened with another OS model is an error, n
           "machine", "[linux_kernel]") {
   struct OtherOs final : OsModel {
     std::string_view name() const override { return "other"; }
+    std::string_view display_name() const override { return "Other"; }
     Expected<ModuleList> read_modules() const override { return ModuleList{}; }
   };
   const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
