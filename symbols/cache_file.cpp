@@ -3,12 +3,14 @@
 #include "capture/format/decompressed_file.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
 #include <filesystem>
+#include <utility>
 
 namespace coroner::symbols {
 
@@ -37,17 +39,6 @@ class OpenFile {
   int fd_;
 };
 
-bool read_all(int fd, char* to, size_t size) {
-  while (size > 0) {
-    const ssize_t got = ::read(fd, to, size);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    to += got;
-    size -= static_cast<size_t>(got);
-  }
-  return true;
-}
-
 bool write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t wrote = ::write(fd, bytes.data(), bytes.size());
@@ -60,7 +51,21 @@ bool write_all(int fd, std::string_view bytes) {
 
 }  // namespace
 
-std::optional<std::vector<char>> read_cache_file(const std::string& file, std::string_view key) {
+CacheBytes& CacheBytes::operator=(CacheBytes&& other) noexcept {
+  if (this != &other) {
+    if (mapping_ != nullptr) ::munmap(mapping_, mapped_);
+    mapping_ = std::exchange(other.mapping_, nullptr);
+    mapped_ = std::exchange(other.mapped_, 0);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+CacheBytes::~CacheBytes() {
+  if (mapping_ != nullptr) ::munmap(mapping_, mapped_);
+}
+
+std::optional<CacheBytes> read_cache_file(const std::string& file, std::string_view key) {
   OpenFile in(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st {};
   if (in.fd() < 0 || ::fstat(in.fd(), &st) != 0) return std::nullopt;
@@ -69,8 +74,13 @@ std::optional<std::vector<char>> read_cache_file(const std::string& file, std::s
     return std::nullopt;
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   if (file_size < key.size() + kTrailerSize) return std::nullopt;
-  std::vector<char> bytes(file_size);
-  if (!read_all(in.fd(), bytes.data(), bytes.size())) return std::nullopt;
+  CacheBytes bytes;
+  // Every page is read below (the checksum): mapped all at once.
+  void* mapping = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, in.fd(), 0);
+  if (mapping == MAP_FAILED) return std::nullopt;
+  bytes.mapping_ = mapping;
+  bytes.mapped_ = file_size;
+  bytes.size_ = file_size;
 
   const char* trailer = bytes.data() + file_size - kTrailerSize;
   const uint64_t content_size = load_scalar<uint64_t>(trailer);
@@ -81,7 +91,7 @@ std::optional<std::vector<char>> read_cache_file(const std::string& file, std::s
       std::string_view(bytes.data() + content_size, key_size) != key ||
       checksum(0, std::string_view(bytes.data(), file_size - kTrailerSize + kSizesSize)) != crc)
     return std::nullopt;
-  bytes.resize(content_size);  // keeps the buffer: no copy
+  bytes.size_ = content_size;
   return bytes;
 }
 

@@ -5,10 +5,14 @@
 
 #include <llvm/BinaryFormat/ELF.h>
 #include <llvm/DebugInfo/DWARF/DWARFContext.h>
+#include <llvm/DebugInfo/DWARF/DWARFDataExtractor.h>
 #include <llvm/DebugInfo/DWARF/DWARFDebugFrame.h>
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 #include <mutex>
+#include <string_view>
 
 namespace coroner::symbols {
 
@@ -48,6 +52,61 @@ FdeIndex index_frames(const llvm::DWARFDebugFrame& frames, const char* section) 
   std::stable_sort(index.fdes.begin(), index.fdes.end(),
                    [](const FdeRange& a, const FdeRange& b) { return a.start < b.start; });
   return index;
+}
+
+// A linked file's .debug_frame FDE, found by reading the entry headers
+// only: parsing every FDE's instructions with LLVM (DWARFDebugFrame) cost a
+// distro kernel's first CFI lookup 0.5 s and 100k+ allocations, where one
+// lookup needs one FDE and its CIE.
+struct RawFde {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint64_t offset = 0;  // in .debug_frame
+  uint64_t size = 0;    // of the whole entry
+  uint64_t cie_offset = 0;
+  uint64_t cie_size = 0;
+};
+
+// The FDEs of a .debug_frame whose CIEs all have an empty augmentation
+// (then an FDE is: length, CIE pointer, initial location, range, all in
+// fixed sizes), sorted by start; nullopt for anything else, which is left
+// to LLVM's parser (and its errors).
+std::optional<std::vector<RawFde>> index_raw_frames(std::string_view data, bool little_endian, unsigned address_size) {
+  if (!little_endian || (address_size != 4 && address_size != 8)) return std::nullopt;
+  auto read = [&](uint64_t at, unsigned size) -> std::optional<uint64_t> {
+    if (at > data.size() || size > data.size() - at) return std::nullopt;
+    uint64_t value = 0;
+    std::memcpy(&value, data.data() + at, size);  // little-endian host and file
+    return value;
+  };
+  std::map<uint64_t, uint64_t> cies;  // offset -> size
+  std::vector<RawFde> fdes;
+  for (uint64_t at = 0; at < data.size();) {
+    auto length = read(at, 4);
+    if (!length) return std::nullopt;
+    const bool dwarf64 = *length == 0xffffffff;
+    const unsigned header = dwarf64 ? 12 : 4, id_size = dwarf64 ? 8 : 4;
+    if (dwarf64) length = read(at + 4, 8);
+    if (!length || *length > data.size() - at - header) return std::nullopt;
+    if (*length == 0) return std::nullopt;  // a terminator: not in a linked kernel's table
+    const uint64_t size = header + *length;
+    auto id = read(at + header, id_size);
+    if (!id) return std::nullopt;
+    if (*id == (dwarf64 ? UINT64_MAX : 0xffffffff)) {
+      // CIE: version (1 byte), then the augmentation string.
+      if (*length < id_size + 2 || data[at + header + id_size + 1] != '\0') return std::nullopt;
+      cies[at] = size;
+    } else {
+      auto start = read(at + header + id_size, address_size);
+      auto range = read(at + header + id_size + address_size, address_size);
+      auto cie = cies.find(*id);  // CIEs precede their FDEs in what linkers write
+      if (!start || !range || cie == cies.end()) return std::nullopt;
+      fdes.push_back({*start, *start + *range, at, size, cie->first, cie->second});
+    }
+    at += size;
+  }
+  std::stable_sort(fdes.begin(), fdes.end(), [](const RawFde& a, const RawFde& b) { return a.start < b.start; });
+  return fdes;
 }
 
 // Whether a CFA- or register-relative location is a memory slot ("at")
@@ -120,9 +179,16 @@ struct CfiTable::State {
   std::once_flag parsed_once;
   std::unique_ptr<llvm::DWARFContext> context;
   std::vector<FdeIndex> indexes;  // .debug_frame first: it is the one the kernel is built with
+  // Or, for a linked file with .debug_frame alone, its FDEs read raw, each
+  // parsed by LLVM when looked up (with its CIE).
+  std::optional<std::vector<RawFde>> raw_fdes;
+  std::string_view debug_frame;
   std::optional<Error> parse_error;
 
   void parse();
+  Expected<std::optional<CfiRow>> find_raw(uint64_t address) const;
+  Expected<std::optional<CfiRow>> row_at(const llvm::dwarf::FDE& fde, uint64_t end, uint64_t address,
+                                         std::string_view section, uint64_t fde_offset) const;
 };
 
 CfiTable::~CfiTable() = default;
@@ -149,6 +215,17 @@ Expected<std::unique_ptr<CfiTable>> CfiTable::open(const std::string& path, int6
 
 void CfiTable::State::parse() {
   const llvm::object::ObjectFile& object = *binary.getBinary();
+  if (!relocatable && !find_section(object, ".eh_frame"))
+    if (auto section = find_section(object, ".debug_frame")) {
+      auto contents = section->getContents();
+      if (!contents) {
+        parse_error = make_error(Errc::corrupt, "{}: .debug_frame: {}", path, llvm_message(contents.takeError()));
+        return;
+      }
+      debug_frame = std::string_view(contents->data(), contents->size());
+      raw_fdes = index_raw_frames(debug_frame, object.isLittleEndian(), object.getBytesInAddress());
+      if (raw_fdes) return;
+    }
   auto ignore = [](llvm::Error error) { llvm::consumeError(std::move(error)); };
   // A linked vmlinux's frame tables are final (its kept .rela.debug_frame
   // must not be applied again); a module's need its relocations, with the
@@ -182,46 +259,87 @@ Expected<std::optional<CfiRow>> CfiTable::find(uint64_t pc) const {
   if (state.parse_error) return *state.parse_error;
 
   const uint64_t address = pc - static_cast<uint64_t>(state.bias);
+  if (state.raw_fdes) return state.find_raw(address);
   for (const FdeIndex& index : state.indexes) {
     const FdeRange* range = index.find(address);
     if (!range) continue;
-    const llvm::dwarf::FDE& fde = *range->fde;
-    auto unwind_table = fde.getLinkedCIE()
-                            ? llvm::dwarf::UnwindTable::create(&fde)
-                            : llvm::Expected<llvm::dwarf::UnwindTable>(llvm::createStringError(
-                                  llvm::inconvertibleErrorCode(), "no CIE at its CIE pointer"));
-    if (!unwind_table)
-      return make_error(Errc::corrupt, "{}: {} FDE at offset {:#x}: {}", state.path, index.section, fde.getOffset(),
-                        llvm_message(unwind_table.takeError()));
-    // Rows are in address order; the last one at or below the address holds.
-    const llvm::dwarf::UnwindRow* found = nullptr;
-    uint64_t end = range->end;
-    for (const llvm::dwarf::UnwindRow& row : *unwind_table) {
-      if (!row.hasAddress()) continue;
-      if (row.getAddress() <= address) {
-        found = &row;
-      } else {
-        end = row.getAddress();
-        break;
-      }
-    }
-    if (!found) return std::optional<CfiRow>();  // the FDE's instructions start after address
-
-    CfiRow result;
-    result.start = found->getAddress() + state.bias;
-    result.end = end + state.bias;
-    result.return_address_register = static_cast<unsigned>(fde.getLinkedCIE()->getReturnAddressRegister());
-    const llvm::dwarf::UnwindLocation& cfa = found->getCFAValue();
-    if (cfa.getLocation() == llvm::dwarf::UnwindLocation::RegPlusOffset && !is_dereference(cfa)) {
-      result.cfa_register = cfa.getRegister();
-      result.cfa_offset = cfa.getOffset();
-    } else {
-      result.cfa_supported = false;
-    }
-    result.rules = translate_rules(found->getRegisterLocations());
-    return std::optional<CfiRow>(std::move(result));
+    return state.row_at(*range->fde, range->end, address, index.section, range->fde->getOffset());
   }
   return std::optional<CfiRow>();
+}
+
+Expected<std::optional<CfiRow>> CfiTable::State::find_raw(uint64_t address) const {
+  const std::vector<RawFde>& fdes = *raw_fdes;
+  auto after = std::upper_bound(fdes.begin(), fdes.end(), address,
+                                [](uint64_t value, const RawFde& fde) { return value < fde.start; });
+  // As FdeIndex::find: past zero-length FDEs that share a start.
+  const RawFde* fde = nullptr;
+  while (after != fdes.begin()) {
+    --after;
+    if (address < after->end) {
+      fde = &*after;
+      break;
+    }
+    if (after->end > after->start) break;
+  }
+  if (!fde) return std::optional<CfiRow>();
+  // The CIE, then the FDE pointing at it (offset 0), as a table of their own.
+  std::string bytes;
+  bytes.reserve(fde->cie_size + fde->size);
+  bytes.append(debug_frame.substr(fde->cie_offset, fde->cie_size));
+  bytes.append(debug_frame.substr(fde->offset, fde->size));
+  uint32_t length = 0;
+  std::memcpy(&length, bytes.data() + fde->cie_size, sizeof length);
+  const bool dwarf64 = length == 0xffffffff;
+  std::memset(bytes.data() + fde->cie_size + (dwarf64 ? 12 : 4), 0, dwarf64 ? 8 : 4);
+  const llvm::object::ObjectFile& object = *binary.getBinary();
+  llvm::DWARFDataExtractor data(llvm::StringRef(bytes), object.isLittleEndian(),
+                                static_cast<uint8_t>(object.getBytesInAddress()));
+  llvm::DWARFDebugFrame frames(object.getArch(), /*IsEH=*/false);
+  if (llvm::Error error = frames.parse(data))
+    return make_error(Errc::corrupt, "{}: .debug_frame FDE at offset {:#x}: {}", path, fde->offset,
+                      llvm_message(std::move(error)));
+  for (const llvm::dwarf::FrameEntry& entry : frames.entries())
+    if (const auto* parsed = llvm::dyn_cast<llvm::dwarf::FDE>(&entry))
+      return row_at(*parsed, fde->end, address, ".debug_frame", fde->offset);
+  return make_error(Errc::corrupt, "{}: .debug_frame FDE at offset {:#x} did not parse as one", path, fde->offset);
+}
+
+Expected<std::optional<CfiRow>> CfiTable::State::row_at(const llvm::dwarf::FDE& fde, uint64_t end, uint64_t address,
+                                                        std::string_view section, uint64_t fde_offset) const {
+  auto unwind_table = fde.getLinkedCIE()
+                          ? llvm::dwarf::UnwindTable::create(&fde)
+                          : llvm::Expected<llvm::dwarf::UnwindTable>(llvm::createStringError(
+                                llvm::inconvertibleErrorCode(), "no CIE at its CIE pointer"));
+  if (!unwind_table)
+    return make_error(Errc::corrupt, "{}: {} FDE at offset {:#x}: {}", path, section, fde_offset,
+                      llvm_message(unwind_table.takeError()));
+  // Rows are in address order; the last one at or below the address holds.
+  const llvm::dwarf::UnwindRow* found = nullptr;
+  for (const llvm::dwarf::UnwindRow& row : *unwind_table) {
+    if (!row.hasAddress()) continue;
+    if (row.getAddress() <= address) {
+      found = &row;
+    } else {
+      end = row.getAddress();
+      break;
+    }
+  }
+  if (!found) return std::optional<CfiRow>();  // the FDE's instructions start after address
+
+  CfiRow result;
+  result.start = found->getAddress() + bias;
+  result.end = end + bias;
+  result.return_address_register = static_cast<unsigned>(fde.getLinkedCIE()->getReturnAddressRegister());
+  const llvm::dwarf::UnwindLocation& cfa = found->getCFAValue();
+  if (cfa.getLocation() == llvm::dwarf::UnwindLocation::RegPlusOffset && !is_dereference(cfa)) {
+    result.cfa_register = cfa.getRegister();
+    result.cfa_offset = cfa.getOffset();
+  } else {
+    result.cfa_supported = false;
+  }
+  result.rules = translate_rules(found->getRegisterLocations());
+  return std::optional<CfiRow>(std::move(result));
 }
 
 }  // namespace coroner::symbols

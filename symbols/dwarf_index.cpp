@@ -283,7 +283,7 @@ Expected<NameIndex> NameIndex::build(llvm::DWARFContext& context, const std::str
   return index;
 }
 
-NameIndex NameIndex::adopt(std::vector<Entry> entries, std::vector<char> storage) {
+NameIndex NameIndex::adopt(std::vector<Entry> entries, CacheBytes storage) {
   NameIndex index;
   index.entries_ = std::move(entries);
   index.storage_ = std::move(storage);

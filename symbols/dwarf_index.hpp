@@ -16,6 +16,7 @@
 #pragma once
 
 #include "capture/format/error.hpp"
+#include "symbols/cache_file.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -80,7 +81,7 @@ class NameIndex {
   static Expected<NameIndex> build(llvm::DWARFContext& context, const std::string& path, unsigned threads,
                                    const std::function<void()>& release_pages = {});
   // Adopts entries whose names point into storage.
-  static NameIndex adopt(std::vector<Entry> entries, std::vector<char> storage);
+  static NameIndex adopt(std::vector<Entry> entries, CacheBytes storage);
 
   // The DIE of the best definition of (kind, name): a complete type over a
   // declaration, a variable with a location, a function with code; among
@@ -91,7 +92,7 @@ class NameIndex {
 
  private:
   std::vector<Entry> entries_;
-  std::vector<char> storage_;  // names of an index read from the cache
+  CacheBytes storage_;  // names of an index read from the cache
 };
 
 }  // namespace coroner::symbols

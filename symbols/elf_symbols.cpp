@@ -2,6 +2,7 @@
 
 #include "symbols/cache_file.hpp"
 #include "symbols/elf_file.hpp"
+#include "symbols/large_buffer.hpp"
 
 #include <llvm/BinaryFormat/ELF.h>
 #include <llvm/TargetParser/Triple.h>
@@ -251,7 +252,8 @@ Expected<SymbolTable> SymbolTable::from_object(const llvm::object::ObjectFile& o
   if (id)
     if (auto bytes = read_cache_file(cache, *id))
       if (auto cached = deserialize(*bytes, elf_size)) {
-        if (cached->slide_ != slide) cached->relocate(slide - cached->slide_);
+        cached->move_addresses(slide - cached->slide_);
+        cached->build_name_index();
         return std::move(*cached);
       }
   SymbolTable table;
@@ -271,7 +273,7 @@ Expected<SymbolTable> SymbolTable::from_object(const llvm::object::ObjectFile& o
   }
   sort_by_address(
       keys, [&](uint32_t i) { return read.symbols[i].name; }, [&](uint32_t i) { return read.symbols[i].address; });
-  table.symbols_.reserve(keys.size());
+  reserve_large(table.symbols_, keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     // Sorted order visits the read symbols and their names at random:
     // fetch them ahead.
@@ -324,6 +326,12 @@ void SymbolTable::build_name_index() {
 }
 
 void SymbolTable::relocate(int64_t delta) {
+  move_addresses(delta);
+  build_name_index();
+}
+
+void SymbolTable::move_addresses(int64_t delta) {
+  if (delta == 0) return;
   slide_ += delta;
   // Moved and unmoved symbols each stay in address order: merge the two
   // runs (ties by former position, as the sort had them) instead of sorting
@@ -345,11 +353,23 @@ void SymbolTable::relocate(int64_t delta) {
   std::vector<uint32_t> order(symbols_.size());
   std::merge(moved.begin(), moved.end(), fixed.begin(), fixed.end(), order.begin(),
              [&](uint32_t a, uint32_t b) { return key(a) < key(b); });
-  std::vector<Symbol> sorted;
-  sorted.reserve(symbols_.size());
-  for (uint32_t i : order) sorted.push_back(std::move(symbols_[i]));
-  symbols_ = std::move(sorted);
-  build_name_index();
+  // Symbols move into their places in place, cycle by cycle (order[k] is
+  // the symbol that goes to k): a second table would be 10 MiB of new
+  // memory for a distro kernel, every page of it a page fault.
+  constexpr uint32_t kPlaced = UINT32_MAX;
+  for (uint32_t start = 0; start < order.size(); ++start) {
+    if (order[start] == kPlaced || order[start] == start) continue;
+    Symbol held = std::move(symbols_[start]);
+    uint32_t at = start;
+    while (order[at] != start) {
+      const uint32_t from = order[at];
+      symbols_[at] = std::move(symbols_[from]);
+      order[at] = kPlaced;
+      at = from;
+    }
+    symbols_[at] = std::move(held);
+    order[at] = kPlaced;
+  }
 }
 
 SymbolTable SymbolTable::from_symbols(std::vector<Symbol> symbols) {

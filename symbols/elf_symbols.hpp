@@ -18,6 +18,8 @@ class ObjectFile;
 
 namespace coroner::symbols {
 
+class CacheBytes;
+
 struct Symbol {
   std::string name;
   uint64_t address = 0;  // link-time (relocate() adds the KASLR delta); section offset in a .ko
@@ -78,11 +80,14 @@ class SymbolTable {
   // name, then their order in the vector; and indexed by name.
   void sort_and_index(std::vector<Symbol> symbols);
   void build_name_index();
+  // relocate() without the name index (rebuilt by the caller).
+  void move_addresses(int64_t delta);
   // The cache file's bytes ("" for a table the format cannot hold: 65535+
   // sections), and the table back from them; nullopt for a file that fails
-  // any consistency check (it is then rebuilt).
+  // any consistency check (it is then rebuilt). deserialize() leaves the
+  // name index to the caller.
   std::string serialize(uint64_t elf_size) const;
-  static std::optional<SymbolTable> deserialize(const std::vector<char>& bytes, uint64_t elf_size);
+  static std::optional<SymbolTable> deserialize(const CacheBytes& bytes, uint64_t elf_size);
   bool is_percpu_offset(const Symbol& symbol) const {
     return zero_based_percpu_ && symbol.section == ".data..percpu";
   }

@@ -1,5 +1,6 @@
 #include "symbols/index_cache.hpp"
 #include "symbols/cache_file.hpp"
+#include "symbols/large_buffer.hpp"
 
 #include <cstring>
 #include <filesystem>
@@ -24,7 +25,7 @@ std::string index_cache_path(const std::string& cache_dir, const std::string& bu
 std::optional<NameIndex> load_index(const std::string& file, std::string_view build_id, uint64_t debug_info_size) {
   auto read = read_cache_file(file, build_id);
   if (!read) return std::nullopt;
-  std::vector<char> bytes = std::move(*read);
+  CacheBytes bytes = std::move(*read);
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
   const char* header = bytes.data();
   const uint32_t version = load_scalar<uint32_t>(header + 8);
@@ -39,7 +40,7 @@ std::optional<NameIndex> load_index(const std::string& file, std::string_view bu
   const char* table = header + kHeaderSize;
   const uint64_t names_start = kHeaderSize + count * kEntrySize;
   std::vector<NameIndex::Entry> entries;
-  entries.reserve(count);
+  reserve_large(entries, count);
   for (uint64_t i = 0; i < count; ++i) {
     const char* record = table + i * kEntrySize;
     const uint64_t name_offset = load_scalar<uint32_t>(record);
@@ -57,7 +58,7 @@ std::optional<NameIndex> load_index(const std::string& file, std::string_view bu
       return std::nullopt;
     entries.push_back(entry);
   }
-  // Moving the vector keeps its buffer, so the names stay valid.
+  // The names stay in the mapping the index keeps.
   return NameIndex::adopt(std::move(entries), std::move(bytes));
 }
 

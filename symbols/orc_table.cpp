@@ -1,4 +1,5 @@
 #include "symbols/orc_table.hpp"
+#include "symbols/large_buffer.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -129,13 +130,16 @@ Expected<OrcTable> OrcTable::build(std::span<const std::byte> ip_bytes, uint64_t
     return make_error(Errc::corrupt, "{}: .orc_unwind_ip has {} entries but .orc_unwind has {}", where, count,
                       entry_bytes.size() / kEntrySize);
 
-  std::vector<uint64_t> ips(count);
-  std::vector<RawEntry> entries(count);
+  // vmlinux's tables: 5+ MiB, in huge pages where granted (large_buffer.hpp).
+  std::vector<uint64_t> ips;
+  std::vector<RawEntry> entries;
+  reserve_large(ips, count);
+  reserve_large(entries, count);
   for (size_t i = 0; i < count; ++i) {
     int32_t relative = load<int32_t>(ip_bytes, i * kIpSize);
-    ips[i] = ip_address + i * kIpSize + static_cast<uint64_t>(static_cast<int64_t>(relative));
+    ips.push_back(ip_address + i * kIpSize + static_cast<uint64_t>(static_cast<int64_t>(relative)));
     size_t at = i * kEntrySize;
-    entries[i] = {load<int16_t>(entry_bytes, at), load<int16_t>(entry_bytes, at + 2), load<uint16_t>(entry_bytes, at + 4)};
+    entries.push_back({load<int16_t>(entry_bytes, at), load<int16_t>(entry_bytes, at + 2), load<uint16_t>(entry_bytes, at + 4)});
   }
 
   // The kernel's order: by ip, and among equal ips the undefined (weak
@@ -147,9 +151,12 @@ Expected<OrcTable> OrcTable::build(std::span<const std::byte> ip_bytes, uint64_t
     if (ips[a] != ips[b]) return ips[a] < ips[b];
     return weak(a) && !weak(b);
   };
-  std::vector<size_t> order(count);
-  std::iota(order.begin(), order.end(), size_t{0});
-  if (!std::is_sorted(order.begin(), order.end(), before)) {
+  // Build-time sorted tables (every kernel since 5.x) need no order array.
+  bool sorted = true;
+  for (size_t i = 1; i < count && sorted; ++i) sorted = !before(i, i - 1);
+  if (!sorted) {
+    std::vector<size_t> order(count);
+    std::iota(order.begin(), order.end(), size_t{0});
     std::stable_sort(order.begin(), order.end(), before);
     std::vector<uint64_t> sorted_ips(count);
     std::vector<RawEntry> sorted_entries(count);

@@ -7,6 +7,7 @@
 // cache_file.hpp, keyed by the build-id. The name index is rebuilt on load.
 #include "symbols/cache_file.hpp"
 #include "symbols/elf_symbols.hpp"
+#include "symbols/large_buffer.hpp"
 
 #include <filesystem>
 #include <unordered_map>
@@ -29,7 +30,7 @@ void put_scalar(char* at, T value) {
 // Bounds-checked reading of the cache bytes.
 class Reader {
  public:
-  Reader(const std::vector<char>& bytes, size_t offset) : bytes_(bytes), offset_(offset) {}
+  Reader(const CacheBytes& bytes, size_t offset) : bytes_(bytes), offset_(offset) {}
   bool take(size_t size, const char** out) {
     if (size > bytes_.size() - offset_) return false;
     *out = bytes_.data() + offset_;
@@ -39,7 +40,7 @@ class Reader {
   size_t offset() const { return offset_; }
 
  private:
-  const std::vector<char>& bytes_;
+  const CacheBytes& bytes_;
   size_t offset_;
 };
 
@@ -106,7 +107,7 @@ std::string SymbolTable::serialize(uint64_t elf_size) const {
   return out;
 }
 
-std::optional<SymbolTable> SymbolTable::deserialize(const std::vector<char>& bytes, uint64_t elf_size) {
+std::optional<SymbolTable> SymbolTable::deserialize(const CacheBytes& bytes, uint64_t elf_size) {
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
   const char* header = bytes.data();
   const uint64_t count = load_scalar<uint32_t>(header + 12);
@@ -135,6 +136,7 @@ std::optional<SymbolTable> SymbolTable::deserialize(const std::vector<char>& byt
   table.relocatable_ = flags & 1;
   table.zero_based_percpu_ = flags & 2;
   table.slide_ = slide;
+  reserve_large(table.symbols_, count);
   table.symbols_.resize(count);
   for (uint64_t i = 0; i < count; ++i) {
     const char* record = records + i * kRecordSize;
@@ -154,7 +156,6 @@ std::optional<SymbolTable> SymbolTable::deserialize(const std::vector<char>& byt
     // Lookups binary-search by address: the order must hold.
     if (i > 0 && table.symbols_[i - 1].address > symbol.address) return std::nullopt;
   }
-  table.build_name_index();
   return table;
 }
 

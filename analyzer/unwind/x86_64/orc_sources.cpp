@@ -150,7 +150,16 @@ Expected<OrcSources::SharedCfi> OrcSources::cfi_table(const std::string& path, i
 }
 
 Expected<std::optional<symbols::CfiRow>> OrcSources::find_cfi(uint64_t pc) const {
-  CORONER_TRY(module, module_at(pc));
+  // A pc in vmlinux's text needs no module list: reading the modules can
+  // cost a cold session the DWARF name index (their types lie deep in it).
+  const Expected<VmlinuxOrc>& vmlinux = vmlinux_orc();
+  const bool in_vmlinux = vmlinux && std::any_of(vmlinux->text.begin(), vmlinux->text.end(),
+                                                 [pc](const MemoryRange& r) { return r.contains(pc); });
+  const KernelModule* module = nullptr;
+  if (!in_vmlinux) {
+    CORONER_TRY(found, module_at(pc));
+    module = found;
+  }
   if (module && module->object_path().empty())
     return make_error(Errc::not_found, "module {}: no object file for DWARF CFI", module->name);
   auto table = module ? cfi_table(module->object_path(), 0, &module->sections)
