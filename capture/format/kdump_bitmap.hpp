@@ -4,6 +4,7 @@
 // a scan of the bitmap.
 #pragma once
 
+#include "capture/format/byte_order.hpp"
 #include "capture/format/byte_source.hpp"
 #include "capture/format/error.hpp"
 
@@ -21,8 +22,11 @@ class PageBitmap {
 
   // Reads the bitmap of `bits` pages at [offset, offset + ceil(bits / 8)) of
   // `source`: a view into it when the source is mapped, else a copy (the
-  // caller has checked the range lies inside the source).
-  static Expected<PageBitmap> load(std::shared_ptr<const ByteSource> source, uint64_t offset, uint64_t bits);
+  // caller has checked the range lies inside the source). Without
+  // with_rank there is no rank index (one pass less over the bitmap) and
+  // rank() must not be called.
+  static Expected<PageBitmap> load(std::shared_ptr<const ByteSource> source, uint64_t offset, uint64_t bits,
+                                   bool with_rank = true);
 
   uint64_t bits() const { return bits_; }
   // False for pfns at or beyond bits().
@@ -38,12 +42,18 @@ class PageBitmap {
 
  private:
   // 64 pfns starting at word * 64, bits at or beyond bits() cleared.
-  uint64_t word(uint64_t index) const;
+  uint64_t word(uint64_t index) const {
+    return index < whole_words_ ? load_le64(bytes_.data() + index * 8) : edge_word(index);
+  }
+  // word() of the last, partly valid or partly present, word and beyond.
+  uint64_t edge_word(uint64_t index) const;
+  void index_ranks();
 
   std::shared_ptr<const ByteSource> source_;  // keeps a mapped view alive
-  std::vector<std::byte> owned_;
+  std::unique_ptr<std::byte[]> owned_;  // a copy when the source has no view
   std::span<const std::byte> bytes_;
   uint64_t bits_ = 0;
+  uint64_t whole_words_ = 0;  // words wholly inside bytes_ and bits_
   std::vector<uint64_t> block_rank_;  // set bits before each block of kWordsPerBlock words
 };
 
