@@ -52,6 +52,13 @@ fi
 # The opt-in kdump end-to-end test (CORONER_E2E=1, tests/e2e) boots the
 # fixture kernel under QEMU and kexecs into the capture kernel.
 [ "$mode" = test ] && [ "${CORONER_E2E:-0}" = 1 ] && packages+=(qemu-system-x86 busybox-static kexec-tools cpio python3)
+# Its arm64 run boots the arm64 fixture kernel (qemu-system-arm) and
+# cross-builds a static coroner-capture with Debian's aarch64 compiler and
+# the libraries it links, for arm64 (multiarch; busybox and kexec come from
+# arm64 packages the test downloads itself).
+[ "$mode" = test ] && [ "${CORONER_E2E:-0}" = 1 ] && packages+=(qemu-system-arm crossbuild-essential-arm64
+  zlib1g-dev:arm64 libzstd-dev:arm64 liblzo2-dev:arm64 liblzma-dev:arm64 libsnappy-dev:arm64 libfmt-dev:arm64
+  libreadline-dev:arm64)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -60,6 +67,9 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $sudo dpkg --add-architecture arm64
+  fi
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

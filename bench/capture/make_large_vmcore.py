@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds a large ELF vmcore from a small one, for the capture benchmark.
 
-    make_large_vmcore.py INPUT OUTPUT COPIES
+    make_large_vmcore.py INPUT OUTPUT COPIES [--ram-gib N]
 
 OUTPUT holds INPUT's notes and PT_LOADs, then COPIES - 1 more copies of its
 RAM: every PT_LOAD that another one does not already contain (x86_64's
@@ -20,10 +20,21 @@ biased so that a copy's pfn lands on its original's struct page. makedumpfile
 then dump all copies, and -d 31 excludes in each copy what it excludes in
 the original. Needs the struct mem_section pages reachable through the
 PT_LOADs' virtual addresses (true of x86_64 /proc/vmcore).
+
+--ram-gib N (with COPIES 1) instead adds free RAM above the input's, up to
+N GiB of physical address space, in one PT_LOAD that is a hole but for a few
+MiB describing it (struct pages of free buddy blocks, mem_section entries,
+page tables; see free_ram.py): a terabyte machine's dump on a few hundred MB
+of disk, whose free memory a dump filter excludes from struct pages alone.
 """
+import argparse
+import os
 import re
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from free_ram import add_free_ram  # noqa: E402
 
 EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 PHDR = struct.Struct("<IIQQQQQQ")
@@ -108,11 +119,17 @@ def section_patches(src, loads, notes, copies, stride):
 
 
 def main():
-    if len(sys.argv) != 4:
-        sys.exit(__doc__.strip().splitlines()[2].strip())
-    src_path, dst_path, copies = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("input")
+    parser.add_argument("output")
+    parser.add_argument("copies", type=int)
+    parser.add_argument("--ram-gib", type=int, default=0, help="add free RAM up to this many GiB (COPIES 1)")
+    args = parser.parse_args()
+    src_path, dst_path, copies = args.input, args.output, args.copies
     if copies < 1:
         sys.exit("COPIES must be at least 1")
+    if args.ram_gib and copies != 1:
+        sys.exit("--ram-gib goes with COPIES 1")
     with open(src_path, "rb") as src:
         ehdr = list(EHDR.unpack(src.read(EHDR.size)))
         if ehdr[0][:4] != b"\x7fELF" or ehdr[0][4] != 2 or ehdr[0][5] != 1:
@@ -134,6 +151,13 @@ def main():
 
         patches = section_patches(src, loads, notes, copies, stride)
         new_phdrs = [list(p) for p in notes] + [list(p) for p in loads]
+        end = args.ram_gib * GIB
+        if args.ram_gib:
+            if end <= stride:
+                sys.exit(f"--ram-gib {args.ram_gib} is not above the input's RAM")
+            base_vaddr, free_patches = add_free_ram(src, loads, vmcoreinfo(src, notes), stride, end)
+            new_phdrs.append([PT_LOAD, ram[0][1], None, base_vaddr, stride, end - stride, end - stride, ram[0][7]])
+            patches += free_patches
         for k in range(1, copies):
             for p in ram:
                 q = list(p)
@@ -158,6 +182,8 @@ def main():
                 dst.write(PHDR.pack(*p))
             zero = bytes(CHUNK)
             for p, from_offset in plan:
+                if from_offset is None:
+                    continue  # free RAM: a hole but for the patches below
                 src.seek(from_offset)
                 left, at = p[5], p[2]
                 while left:
@@ -170,14 +196,18 @@ def main():
                     at += len(block)
                     left -= len(block)
             dst.truncate(cursor)
-            # The original copy's mem_section entries, wherever a PT_LOAD holds them.
+            # Into the original RAM (every PT_LOAD holding it) or the free RAM.
+            targets = new_phdrs[len(notes) : len(notes) + len(loads)] + (new_phdrs[-1:] if end else [])
             for paddr, entry in patches:
-                for p in new_phdrs[len(notes) : len(notes) + len(loads)]:
+                for p in targets:
                     if p[4] <= paddr and paddr + len(entry) <= p[4] + p[5]:
                         dst.seek(p[2] + paddr - p[4])
                         dst.write(entry)
-    print(f"{dst_path}: {cursor / 1e9:.2f} GB, {copies} copies of {len(ram)} RAM segments, stride {stride:#x}, "
-          f"{len(patches)} mem_section entries added")
+    if end:
+        print(f"{dst_path}: {cursor / 1e9:.2f} GB, the input's RAM and free RAM up to {args.ram_gib} GiB")
+    else:
+        print(f"{dst_path}: {cursor / 1e9:.2f} GB, {copies} copies of {len(ram)} RAM segments, stride {stride:#x}, "
+              f"{len(patches)} mem_section entries added")
 
 
 if __name__ == "__main__":

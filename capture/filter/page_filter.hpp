@@ -31,6 +31,8 @@ class PfnBitmap {
   explicit PfnBitmap(uint64_t max_pfn) : bits_((max_pfn + 63) / 64, 0), max_pfn_(max_pfn) {}
   uint64_t max_pfn() const { return max_pfn_; }
   bool test(uint64_t pfn) const { return pfn < max_pfn_ && (bits_[pfn / 64] >> (pfn % 64)) & 1; }
+  // pfns [index * 64, index * 64 + 64), bit i for pfn index * 64 + i; 0 beyond max_pfn.
+  uint64_t word(uint64_t index) const { return index < bits_.size() ? bits_[index] : 0; }
   void set(uint64_t pfn) { if (pfn < max_pfn_) bits_[pfn / 64] |= uint64_t{1} << (pfn % 64); }
   void clear(uint64_t pfn) { if (pfn < max_pfn_) bits_[pfn / 64] &= ~(uint64_t{1} << (pfn % 64)); }
   uint64_t count() const;

@@ -257,7 +257,9 @@ Expected<std::unique_ptr<Dump>> open_kdump(std::vector<std::shared_ptr<const Byt
   CORONER_CHECK(check_split(parsed));
 
   const ParsedPart& first = parsed.front();
-  CORONER_TRY(in_memory, kdump::PageBitmap::load(first.source, kdump::bitmap_offset(first.header), first.max_mapnr));
+  // The first bitmap gives the RAM ranges, never a rank.
+  CORONER_TRY(in_memory,
+              kdump::PageBitmap::load(first.source, kdump::bitmap_offset(first.header), first.max_mapnr, false));
   bool truncated = false;
   std::vector<KdumpDump::Part> parts;
   for (ParsedPart& p : parsed) {

@@ -76,12 +76,18 @@ Expected<DumpPlan> make_dump_plan(const Dump& dump, const VmcoreInfo& info, cons
   if (filter.keep.max_pfn() != plan.max_pfn)
     return make_error(Errc::corrupt, "page filter covers {:#x} page frames, the dump's RAM {:#x}",
                       filter.keep.max_pfn(), plan.max_pfn);
-  plan.ram = PfnBitmap(plan.max_pfn);
   // makedumpfile's 1st bitmap: from the page holding a range's start to the
   // last page the range fills; a page the range ends in part way (x86's
-  // 0x9f000 below the EBDA) is left out of both bitmaps.
-  for (const PhysRange& r : plan.ranges)
-    plan.ram.set_range(r.start / plan.page_size, r.end() / plan.page_size);
+  // 0x9f000 below the EBDA) is left out of both bitmaps. Kept as runs, not
+  // a bitmap: a terabyte machine's would be 32 MiB.
+  for (const PhysRange& r : plan.ranges) {
+    PfnRun run{r.start / plan.page_size, r.end() / plan.page_size};
+    if (run.first >= run.end) continue;
+    if (!plan.ram.empty() && run.first <= plan.ram.back().end)
+      plan.ram.back().end = std::max(plan.ram.back().end, run.end);
+    else
+      plan.ram.push_back(run);
+  }
   plan.keep = std::move(filter.keep);
   plan.stats = filter.stats;
   for (const PhysRange& r : plan.ranges)

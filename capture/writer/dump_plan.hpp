@@ -15,13 +15,18 @@
 
 namespace coroner::capture {
 
+// Page frames [first, end).
+struct PfnRun {
+  uint64_t first = 0, end = 0;
+};
+
 struct DumpPlan {
   const Dump* dump = nullptr;
   Machine machine = Machine::unknown;
   uint64_t page_size = 0;
   uint64_t max_pfn = 0;             // one past the highest page frame of RAM
   std::vector<PhysRange> ranges;    // the input's RAM, sorted
-  PfnBitmap ram;                    // pages wholly in RAM (kdump's 1st bitmap)
+  std::vector<PfnRun> ram;          // pages wholly in RAM (kdump's 1st bitmap), ascending
   PfnBitmap keep;                   // pages to write (2nd bitmap); writers clear pages the input lacks
   unsigned dump_level = 0;
   FilterStats stats;                // from the filter; writers add zero pages

@@ -3,12 +3,16 @@
 #include "capture/format/kdump_header.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <climits>
 
 namespace coroner::capture {
 namespace {
 
 constexpr uint64_t kZeroChunk = 1024 * 1024;
+// Bitmaps are written this many bytes at a time (8 Mi pfns, 32 GiB of 4K
+// pages), not built whole: a terabyte machine's are 32 MiB each.
+constexpr uint64_t kBitmapChunk = 1024 * 1024;
 
 uint32_t clamp32(uint64_t value) { return static_cast<uint32_t>(std::min<uint64_t>(value, UINT32_MAX)); }
 
@@ -25,13 +29,33 @@ Expected<void> write_zeros(OutputSink& out, uint64_t offset, uint64_t size) {
   return {};
 }
 
+// Writes the `size` bytes of a bitmap at `at`, chunk by chunk from
+// bytes_of(offset, size).
+template <typename BytesOf>
+Expected<void> write_bitmap(OutputSink& out, uint64_t at, uint64_t size, BytesOf bytes_of) {
+  for (uint64_t done = 0; done < size; done += kBitmapChunk)
+    CORONER_CHECK(out.write_at(at + done, bytes_of(done, std::min(kBitmapChunk, size - done))));
+  return {};
+}
+
 }  // namespace
 
-std::vector<std::byte> bitmap_bytes(const PfnBitmap& bitmap, uint64_t size) {
+std::vector<std::byte> bitmap_bytes(const PfnBitmap& bitmap, uint64_t offset, uint64_t size) {
   std::vector<std::byte> bytes(size);
-  uint64_t limit = std::min<uint64_t>(size * 8, bitmap.max_pfn());
-  for (uint64_t pfn = 0; pfn < limit; ++pfn)
-    if (bitmap.test(pfn)) bytes[pfn / 8] |= std::byte{1} << (pfn % 8);
+  for (uint64_t i = 0; i < size; ++i)
+    bytes[i] = static_cast<std::byte>(bitmap.word((offset + i) / 8) >> (8 * ((offset + i) % 8)));
+  return bytes;
+}
+
+std::vector<std::byte> bitmap_bytes(std::span<const PfnRun> runs, uint64_t offset, uint64_t size) {
+  std::vector<std::byte> bytes(size);
+  const uint64_t first = offset * 8, last = (offset + size) * 8;
+  for (const PfnRun& run : runs) {
+    uint64_t pfn = std::max(run.first, first), end = std::min(run.end, last);
+    for (; pfn < end && pfn % 8; ++pfn) bytes[pfn / 8 - offset] |= std::byte{1} << (pfn % 8);
+    for (; pfn + 8 <= end; pfn += 8) bytes[pfn / 8 - offset] = std::byte{0xff};
+    for (; pfn < end; ++pfn) bytes[pfn / 8 - offset] |= std::byte{1} << (pfn % 8);
+  }
   return bytes;
 }
 
@@ -88,14 +112,25 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
 
   const uint64_t bitmap_size = kdump::bitmap_size(header);
   uint64_t descriptors = 0;
-  for (uint64_t pfn = part.start_pfn; pfn < part.end_pfn; ++pfn) descriptors += plan.keep.test(pfn);
+  for (uint64_t pfn = part.start_pfn; pfn < part.end_pfn;) {
+    // A word at a time where the part covers it whole.
+    if (pfn % 64 == 0 && pfn + 64 <= part.end_pfn) {
+      descriptors += std::popcount(plan.keep.word(pfn / 64));
+      pfn += 64;
+    } else {
+      descriptors += plan.keep.test(pfn++);
+    }
+  }
   uint64_t desc_cursor = kdump::page_desc_offset(header);
   uint64_t data_cursor = desc_cursor + descriptors * kdump::kPageDescSize;
   const uint64_t data_start = data_cursor;
   WriteResult result;
   bool bitmap_changed = false;
 
-  auto write_bitmap2 = [&] { return out.write_at(kdump::bitmap_offset(header) + bitmap_size, bitmap_bytes(plan.keep, bitmap_size)); };
+  auto write_bitmap2 = [&] {
+    return write_bitmap(out, kdump::bitmap_offset(header) + bitmap_size, bitmap_size,
+                        [&](uint64_t offset, uint64_t size) { return bitmap_bytes(plan.keep, offset, size); });
+  };
   // Leaves the dump marked incomplete (its header was written so) and says
   // where it stopped. The second bitmap is brought up to date if it can be.
   auto fail = [&](const Error& error) -> Error {
@@ -112,7 +147,8 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
   std::copy(encoded_sub.begin(), encoded_sub.end(), sub_area.begin());
   sub_area.insert(sub_area.end(), plan.note_area.begin(), plan.note_area.end());
   if (auto w = out.write_at(block, sub_area); !w) return fail(w.error());
-  if (auto w = out.write_at(kdump::bitmap_offset(header), bitmap_bytes(plan.ram, bitmap_size)); !w) return fail(w.error());
+  auto write_bitmap1 = [&](uint64_t offset, uint64_t size) { return bitmap_bytes(plan.ram, offset, size); };
+  if (auto w = write_bitmap(out, kdump::bitmap_offset(header), bitmap_size, write_bitmap1); !w) return fail(w.error());
   if (auto w = write_bitmap2(); !w) return fail(w.error());
   if (out.keeps_stale_data())
     if (auto w = write_zeros(out, desc_cursor, data_start - desc_cursor); !w) return fail(w.error());

@@ -56,8 +56,9 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
 // numbers of kept pages, as makedumpfile --split does.
 std::vector<KdumpPart> split_parts(const PfnBitmap& keep, size_t count);
 
-// A bitmap's bytes as the kdump format stores them (pfn N is bit N % 8 of
-// byte N / 8), `size` bytes long.
-std::vector<std::byte> bitmap_bytes(const PfnBitmap& bitmap, uint64_t size);
+// Bytes [offset, offset + size) of a bitmap as the kdump format stores it
+// (pfn N is bit N % 8 of byte N / 8), of a PfnBitmap or of ascending runs.
+std::vector<std::byte> bitmap_bytes(const PfnBitmap& bitmap, uint64_t offset, uint64_t size);
+std::vector<std::byte> bitmap_bytes(std::span<const PfnRun> runs, uint64_t offset, uint64_t size);
 
 }  // namespace coroner::capture

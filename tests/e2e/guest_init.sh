@@ -15,6 +15,8 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 
+case $(uname -m) in aarch64) console=ttyAMA0 ;; *) console=ttyS0 ;; esac
+
 if [ -e /proc/vmcore ]; then
   echo "E2E: capture kernel up, /proc/vmcore is $(stat -c %s /proc/vmcore) bytes"
   coroner-capture -c -d 31 /proc/vmcore /dev/vda
@@ -31,8 +33,8 @@ hostname e2ehost
 insmod /fx_crash.ko || { echo "E2E: FAILED insmod"; poweroff -f; }
 # A process that owns user pages, so that -d 31 has something to drop.
 cat /dev/zero > /dev/null &
-if ! kexec -p /kdump/bzImage --initrd=/kdump/capture.cpio.gz \
-     --append="console=ttyS0 nr_cpus=1 irqpoll reset_devices panic=-1"; then
+if ! kexec -p /kdump/kernel --initrd=/kdump/capture.cpio.gz \
+     --append="console=$console nr_cpus=1 irqpoll reset_devices panic=-1"; then
   echo "E2E: FAILED kexec -p"
   poweroff -f
 fi

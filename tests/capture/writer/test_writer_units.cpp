@@ -208,12 +208,28 @@ TEST_CASE("bitmaps are stored as kdump does: pfn N is bit N % 8 of byte N / 8", 
   bits.set(0);
   bits.set(9);
   bits.set(19);
-  auto bytes = bitmap_bytes(bits, 4096);
+  auto bytes = bitmap_bytes(bits, 0, 4096);
   REQUIRE(bytes.size() == 4096);
   CHECK(bytes[0] == std::byte{0x01});
   CHECK(bytes[1] == std::byte{0x02});
   CHECK(bytes[2] == std::byte{0x08});
   CHECK(bytes[3] == std::byte{0});
+}
+
+TEST_CASE("bitmap bytes from an offset and from pfn runs match the whole bitmap's", "[capture][bitmap]") {
+  std::vector<PfnRun> runs{{3, 5}, {8, 30}, {64, 200}, {203, 204}};
+  PfnBitmap bits(300);
+  for (const PfnRun& run : runs) bits.set_range(run.first, run.end);
+  auto whole = bitmap_bytes(bits, 0, 40);
+  CHECK(whole[0] == std::byte{0x18});  // pfns 3, 4
+  CHECK(whole[1] == std::byte{0xff});
+  CHECK(whole[3] == std::byte{0x3f});  // pfns 24..29
+  CHECK(bitmap_bytes(runs, 0, 40) == whole);
+  for (uint64_t offset : {1, 7, 8, 9, 25}) {
+    std::vector<std::byte> part(whole.begin() + offset, whole.begin() + offset + 12);
+    CHECK(bitmap_bytes(bits, offset, 12) == part);
+    CHECK(bitmap_bytes(runs, offset, 12) == part);
+  }
 }
 
 TEST_CASE("encoded notes parse back to the same notes", "[capture][notes]") {
