@@ -279,9 +279,9 @@ TEST_CASE("coroner KERNEL vmcore.N: ps and bt of a FreeBSD minidump as JSON Line
   Run linux_only = run_coroner(fmt::format("-s -x \"kmem -i\" -x \"foreach bt\" -x ps {} {}", amd64.kernel,
                                            amd64.dump), "");
   CHECK(linux_only.status == 1);
-  CHECK(linux_only.err.find("kmem: reads Linux kernel structures; not available for a FreeBSD dump\n") !=
+  CHECK(linux_only.err.find("kmem -i: reads Linux kernel structures; not available for a FreeBSD dump\n") !=
         std::string::npos);
-  CHECK(linux_only.err.find("foreach: reads Linux kernel structures") != std::string::npos);
+  CHECK(linux_only.err.find("foreach bt: reads Linux kernel structures") != std::string::npos);
   CHECK(linux_only.out.find("fxcrash") != std::string::npos);
   const Made arm64 = make_dump("executable", arches()[2]);
   Run wrong = run_coroner(fmt::format("-s -x sys {} {}", arm64.kernel, amd64.dump), "");
