@@ -42,11 +42,17 @@ if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = sanitize ]; then
   # The fleet tests start a PostgreSQL server of their own (initdb, pg_ctl) and
   # run deploy/fleet/parallel-triage.sh, which GNU parallel drives.
   packages+=(postgresql parallel)
+  # The [distro] tests' setup (tests/distro/make_distro_dump.sh) downloads
+  # Debian's own kernels, boots them under QEMU (TCG) with a busybox
+  # initramfs and dumps them; its arm64 kernel comes from the arm64 archive,
+  # which apt knows once dpkg has that foreign architecture.
+  packages+=(qemu-system-x86 qemu-system-arm busybox-static cpio)
+  foreign_arch=arm64
 fi
 # bench: GNU time measures; python3 runs drgn and make_large_vmcore.py;
 # bench/symbols/make_dump.sh boots a distro kernel under QEMU with a busybox
 # initramfs to make the first-answer benchmark's dump.
-[ "$mode" = bench ] && packages+=(time python3 qemu-system-x86 busybox-static cpio)
+[ "$mode" = bench ] && packages+=(time python3 python3-drgn qemu-system-x86 busybox-static cpio)
 # bench/fleet/fleet.sh starts a PostgreSQL server of its own.
 [ "$mode" = bench ] && packages+=(postgresql)
 # The opt-in kdump end-to-end test (CORONER_E2E=1, tests/e2e) boots the
@@ -64,12 +70,15 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+printf '%s\n' "${missing[@]}" | grep -q ':arm64$' && foreign_arch=arm64
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+if [ -n "${foreign_arch:-}" ] && ! dpkg --print-foreign-architectures | grep -qx "$foreign_arch"; then
+  echo "setup: adding the foreign architecture $foreign_arch to apt"
+  $sudo dpkg --add-architecture "$foreign_arch"
+  $sudo apt-get update -q
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' && ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    $sudo dpkg --add-architecture arm64
-  fi
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

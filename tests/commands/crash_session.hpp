@@ -2,6 +2,7 @@
 // coroner's output with crash's, line by line.
 #pragma once
 
+#include "tests/support/distro_dumps.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/program_fixture.hpp"
 
@@ -73,8 +74,8 @@ inline std::vector<std::string> crash_outputs(const DumpCase& dump, const std::v
   return crash_outputs(dump.vmlinux(), dump.files().front(), commands);
 }
 
-// The distro-kernel dump of bench/symbols/make_dump.sh (Debian's 6.1 kernel,
-// full config), kept outside git; nullopt (with a warning) when absent.
+// Debian's 6.1 distro kernel's dump (tests/support/distro_dumps.hpp; full
+// config); skips the test when it was not made.
 struct DistroDump {
   std::string vmlinux, dump;
   ProgramOptions options() const {
@@ -84,12 +85,9 @@ struct DistroDump {
     return o;
   }
 };
-inline std::optional<DistroDump> distro_dump() {
-  const fs::path dir = "/work/cache/bench-symbols";
-  DistroDump d{(dir / "vmlinux").string(), (dir / "dump" / "vmcore.elf-paging").string()};
-  if (fs::exists(d.vmlinux) && fs::exists(d.dump)) return d;
-  WARN("no distro-kernel dump in " << dir << ": skipped");
-  return std::nullopt;
+inline DistroDump distro_dump() {
+  const DistroKernel kernel = distro_kernel("6.1-amd64");
+  return {kernel.vmlinux(), kernel.dump()};
 }
 
 // Each command's text, from `run` and from crash over the same dump, line by line.

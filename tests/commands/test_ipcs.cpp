@@ -22,10 +22,9 @@ TEST_CASE("ipcs: a one-line error on the kernels without System V IPC", "[ipcs][
   CHECK_THAT(run.failure("ipcs -x"), Catch::Contains("unknown argument -x (usage: ipcs [-m] [-s] [-q])"));
 }
 
-TEST_CASE("ipcs on the distro kernel's dump: its empty tables as crash 8.0.2 prints them", "[ipcs][crash]") {
-  const auto distro = distro_dump();
-  if (!distro) return;
-  CommandRunner run(distro->options(), "distro dump");
+TEST_CASE("ipcs on the distro kernel's dump: its empty tables as crash 8.0.2 prints them", "[ipcs][crash][distro]") {
+  const DistroDump distro = distro_dump();
+  CommandRunner run(distro.options(), "distro dump");
   const nlohmann::json doc = run.json("ipcs");
   for (const char* kind : {"shared_memory", "semaphores", "message_queues"}) {
     REQUIRE(doc.contains(kind));
@@ -34,7 +33,7 @@ TEST_CASE("ipcs on the distro kernel's dump: its empty tables as crash 8.0.2 pri
   CHECK_FALSE(doc.contains("errors"));
   if (!crash_installed()) return;
   const std::vector<std::string> commands = {"ipcs", "ipcs -s", "ipcs -m", "ipcs -q", "ipcs -q -m"};
-  const std::vector<std::string> outputs = crash_outputs(distro->vmlinux, distro->dump, commands);
+  const std::vector<std::string> outputs = crash_outputs(distro.vmlinux, distro.dump, commands);
   REQUIRE(outputs.size() == commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     INFO(commands[i]);

@@ -91,10 +91,9 @@ TEST_CASE("kmem -F lists the blocks kmem -f counts, -m the members kmem -p reads
   }
 }
 
-TEST_CASE("kmem -n on the distro kernel's dump: its memory blocks too, as crash 8.0.2 prints them", "[kmem][crash]") {
-  const auto distro = distro_dump();
-  if (!distro) return;
-  CommandRunner run(distro->options(), "distro dump");
+TEST_CASE("kmem -n on the distro kernel's dump: its memory blocks too, as crash 8.0.2 prints them", "[kmem][crash][distro]") {
+  const DistroDump distro = distro_dump();
+  CommandRunner run(distro.options(), "distro dump");
   const nlohmann::json doc = run.json("kmem -n");
   REQUIRE_FALSE(doc["memory_blocks"].empty());  // Debian's kernel has memory hotplug
   for (const auto& block : doc["memory_blocks"]) {
@@ -103,7 +102,7 @@ TEST_CASE("kmem -n on the distro kernel's dump: its memory blocks too, as crash 
   }
   if (!crash_installed()) return;
   const std::vector<std::string> commands = {"kmem -n", "kmem -m flags,mapping,index"};
-  const std::vector<std::string> outputs = crash_outputs(distro->vmlinux, distro->dump, commands);
+  const std::vector<std::string> outputs = crash_outputs(distro.vmlinux, distro.dump, commands);
   REQUIRE(outputs.size() == commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     INFO(commands[i]);

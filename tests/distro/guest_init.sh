@@ -1,6 +1,6 @@
 #!/bin/busybox sh
 # shellcheck shell=dash
-# /init of the distro-kernel guest that make_dump.sh dumps.
+# /init of the distro-kernel guest that make_distro_dump.sh dumps.
 #
 # Debian's cloud kernel builds its fw_cfg driver as a module; loading it is
 # what hands the kernel's VMCOREINFO to QEMU's vmcoreinfo device, without
