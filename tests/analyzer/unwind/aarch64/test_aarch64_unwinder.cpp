@@ -89,7 +89,7 @@ TEST_CASE("arm64: the crashing CPU's trace is the kernel's own call trace, down 
   for (const DumpCase* c : arm64_dumps()) {
     INFO(c->id);
     auto program = open_program(*c);
-    auto unwinder = make_aarch64_unwinder(*program);
+    auto unwinder = make_aarch64_unwinder(*program, UnwindSource::vmlinux_file);
     Unwound trace = unwind_from(*program, *unwinder, crashing_cpu_frame(*program, *c));
     INFO(joined(trace.names));
     if (trace.stopped) FAIL_CHECK("stopped: " << trace.stopped->message());
@@ -131,7 +131,7 @@ TEST_CASE("arm64: every task of drgn's task_stacks unwinds to the same functions
     if (!facts.contains("task_stacks")) continue;  // panic-qemu of arm64: no drgn facts
     INFO(c->id);
     auto program = open_program(*c);
-    auto unwinder = make_aarch64_unwinder(*program);
+    auto unwinder = make_aarch64_unwinder(*program, UnwindSource::vmlinux_file);
     size_t compared = 0;
     for (const auto& [pid, expected] : facts["task_stacks"].items()) {
       uint64_t task = 0;
@@ -174,7 +174,7 @@ TEST_CASE("arm64: corrupt or impossible frames give errors naming the address, o
   const DumpCase* c = arm64_dumps().front();
   INFO(c->id);
   auto program = open_program(*c);
-  auto unwinder = make_aarch64_unwinder(*program);
+  auto unwinder = make_aarch64_unwinder(*program, UnwindSource::vmlinux_file);
   const PhysicalFrame crash = crashing_cpu_frame(*program, *c);
   const uint64_t vfs_write = *program->symbol_address("vfs_write");
   const uint64_t ret_from_fork = *program->symbol_address("ret_from_fork");  // assembly: no CFI

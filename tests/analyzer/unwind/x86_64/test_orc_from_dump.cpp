@@ -1,0 +1,106 @@
+// vmlinux's ORC tables read out of the dump's memory (UnwindSource::dump,
+// the route of a session without the vmlinux file), forced here with the
+// vmlinux present: the table equals the one built from the file's sections,
+// and every task's trace (foreach bt) and every CPU's (bt -a) is the same
+// with either table.
+#include "analyzer/os/linux/task_registers.hpp"
+#include "analyzer/os/linux/tasks.hpp"
+#include "analyzer/unwind/stack_trace.hpp"
+#include "analyzer/unwind/x86_64/orc_sources.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/program_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+using namespace coroner;
+using namespace coroner::test;
+using unwind::UnwindSource;
+
+namespace {
+
+// One dump of each x86_64 kernel state: the oops's filtered kdump (4- and
+// 5-level paging) and QEMU's unfiltered dump of the panic.
+std::vector<const DumpCase*> orc_dumps() {
+  std::vector<const DumpCase*> dumps;
+  for (const DumpCase& c : all_dumps())
+    if (c.arch_dir.find("x86_64") != std::string::npos && (c.variant == "d31" || c.variant == "kdump-zlib"))
+      dumps.push_back(&c);
+  return dumps;
+}
+
+// "name@pc" of each physical frame, and why the unwind stopped.
+std::string trace_text(const Program& program, const unwind::ArchUnwinder& unwinder, const unwind::PhysicalFrame& start) {
+  unwind::TraceOptions options;
+  options.inline_frames = false;
+  options.source_lines = false;
+  const unwind::StackTrace trace = unwind::unwind(program, unwinder, start, options);
+  std::string text;
+  for (const unwind::StackFrame& frame : trace.frames) text += fmt::format("{}@{:#x} ", frame.function, frame.pc);
+  if (trace.stopped) text += "stopped: " + trace.stopped->message();
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("x86_64: vmlinux's ORC read from the dump equals the vmlinux file's", "[unwind][x86_64][orc][no-vmlinux]") {
+  for (const DumpCase* dump : orc_dumps()) {
+    INFO(dump->id);
+    auto program = open_program(*dump);
+    const unwind::OrcSources from_file(*program, UnwindSource::vmlinux_file);
+    const unwind::OrcSources from_dump(*program, UnwindSource::dump);
+    const auto& file_orc = from_file.vmlinux_orc();
+    const auto& dump_orc = from_dump.vmlinux_orc();
+    if (!file_orc) FAIL(file_orc.error().message());
+    if (!dump_orc) FAIL(dump_orc.error().message());
+    CHECK(dump_orc->table->size() > 100000);
+    CHECK(dump_orc->table->size() == file_orc->table->size());
+    CHECK(*dump_orc->table == *file_orc->table);  // every ip and entry, and the layout
+    // Without DWARF the release names the same layout.
+    CHECK(dump_orc->table->format() == symbols::OrcFormat::for_release(program->vmcoreinfo().osrelease()));
+    // A session with the file reads the file's.
+    CHECK(unwind::unwind_source(*program) == UnwindSource::vmlinux_file);
+    // The dump's code ranges (from symbols) lie in the file's executable sections.
+    for (const MemoryRange& range : dump_orc->text) {
+      INFO(fmt::format("{:#x}+{:#x}", range.start, range.size));
+      CHECK(std::any_of(file_orc->text.begin(), file_orc->text.end(), [&](const MemoryRange& section) {
+        return range.start >= section.start && range.start + range.size <= section.start + section.size;
+      }));
+    }
+  }
+}
+
+TEST_CASE("x86_64: foreach bt and bt -a give the same frames with ORC from the dump", "[unwind][x86_64][orc][no-vmlinux]") {
+  for (const DumpCase* dump : orc_dumps()) {
+    INFO(dump->id);
+    auto program = open_program(*dump);
+    auto from_file = unwind::make_x86_64_unwinder(*program, UnwindSource::vmlinux_file);
+    auto from_dump = unwind::make_x86_64_unwinder(*program, UnwindSource::dump);
+    auto tasks = linux_kernel::list_tasks(*program);
+    if (!tasks) FAIL(tasks.error().message());
+    auto cpus = linux_kernel::cpu_states(*program);
+    if (!cpus) FAIL(cpus.error().message());
+    // Every task, and the task on each CPU (idle tasks are in no task list).
+    std::set<uint64_t> addresses;
+    for (const auto& task : *tasks) addresses.insert(task.address);
+    for (const auto& cpu : *cpus)
+      if (cpu.task != 0) addresses.insert(cpu.task);
+    size_t with_user_space = 0;
+    for (uint64_t task : addresses) {
+      INFO(fmt::format("task {:#x}", task));
+      auto start = linux_kernel::task_start_frame(*program, task);
+      if (!start) FAIL(start.error().message());
+      const std::string file_trace = trace_text(*program, *from_file, *start);
+      const std::string dump_trace = trace_text(*program, *from_dump, *start);
+      CHECK(dump_trace == file_trace);
+      CHECK(file_trace.find("stopped") == std::string::npos);
+      if (file_trace.find(" @0x") != std::string::npos) ++with_user_space;  // an unnamed frame: user space
+    }
+    CHECK(addresses.size() >= dump->facts()["tasks"].size());
+    CHECK(with_user_space > 0);
+  }
+}
