@@ -78,6 +78,9 @@ TEST_CASE("x86_64: foreach bt and bt -a give the same frames with ORC from the d
   for (const DumpCase* dump : orc_dumps()) {
     INFO(dump->id);
     auto program = open_program(*dump);
+    // Without type information the unwinder reads struct pt_regs as the 21
+    // registers r15 .. ss; DWARF agrees.
+    CHECK(program->type_size("struct pt_regs").value_or(0) == 21 * 8);
     auto from_file = unwind::make_x86_64_unwinder(*program, UnwindSource::vmlinux_file);
     auto from_dump = unwind::make_x86_64_unwinder(*program, UnwindSource::dump);
     auto tasks = linux_kernel::list_tasks(*program);
