@@ -3,7 +3,7 @@
 // then frame pointers. Both detect pt_regs frames at kernel entry.
 // Without the vmlinux file only the dump's own unwind information is used:
 // x86_64 reads vmlinux's ORC tables out of the dump's memory, arm64 follows
-// the frame records alone (docs/unwinding.md).
+// the frame records alone (docs/architecture.md).
 #pragma once
 
 #include "analyzer/program.hpp"
