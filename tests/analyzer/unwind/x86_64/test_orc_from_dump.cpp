@@ -7,6 +7,7 @@
 #include "analyzer/os/linux/tasks.hpp"
 #include "analyzer/unwind/stack_trace.hpp"
 #include "analyzer/unwind/x86_64/orc_sources.hpp"
+#include "tests/commands/dump_editor.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/program_fixture.hpp"
 
@@ -106,4 +107,34 @@ TEST_CASE("x86_64: foreach bt and bt -a give the same frames with ORC from the d
     CHECK(addresses.size() >= dump->facts()["tasks"].size());
     CHECK(with_user_space > 0);
   }
+}
+
+TEST_CASE("x86_64: ORC tables the dump lacks are an error naming their address", "[unwind][x86_64][orc][no-vmlinux]") {
+  const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
+  auto intact = open_program(dump);
+  const uint64_t entries = *intact->symbol_address("__start_orc_unwind");
+  const uint64_t lost = entries + 0x10000;  // a page in the middle of the entries
+  auto paddr = intact->memory().to_physical(lost);
+  REQUIRE(paddr);
+  DumpEditor editor(dump, *intact);
+  editor.exclude_page(*paddr / intact->arch().page_size());
+  ProgramOptions options = program_options(dump);
+  options.dumps = {editor.save("d31-without-an-orc-page")};
+  auto program = open_program(options, "d31 without a page of vmlinux's ORC entries");
+
+  const unwind::OrcSources from_dump(*program, UnwindSource::dump);
+  const auto& orc = from_dump.vmlinux_orc();
+  REQUIRE_FALSE(orc);
+  INFO(orc.error().message());
+  CHECK_THAT(orc.error().message(), Catch::Contains(fmt::format("entries at {:#x}", entries)) &&
+                                        Catch::Contains(fmt::format("{:x}", lost >> 12)));
+  CHECK(orc.error().message().find('\n') == std::string::npos);
+  // The trace stops at its first frame with that reason; the file's table still unwinds.
+  auto start = linux_kernel::task_start_frame(*program, *program->symbol_address("init_task"));
+  REQUIRE(start);
+  const std::string stopped = trace_text(*program, *unwind::make_x86_64_unwinder(*program, UnwindSource::dump), *start);
+  CHECK_THAT(stopped, Catch::Contains("stopped: ") && Catch::Contains(fmt::format("entries at {:#x}", entries)));
+  const std::string whole =
+      trace_text(*program, *unwind::make_x86_64_unwinder(*program, UnwindSource::vmlinux_file), *start);
+  CHECK(whole.find("stopped") == std::string::npos);
 }
