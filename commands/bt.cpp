@@ -72,9 +72,8 @@ Expected<void> require_dwarf(const Program& program, const BacktraceOptions& opt
   if (!options.lines && !options.variables) return {};
   auto info = program.debug_info();
   if (info) return {};
-  return make_error(Errc::unsupported, "{} needs the vmlinux's DWARF: {}",
-                    options.lines ? "-l (source lines)" : "-v (parameters and local variables)",
-                    info.error().message());
+  return make_error(Errc::unsupported, "{} need the vmlinux's DWARF: {}",
+                    options.lines ? "source lines" : "parameters and local variables", info.error().message());
 }
 
 struct Selected {
