@@ -65,15 +65,17 @@ Expected<BtRequest> parse_request(const Arguments& args) {
 }
 
 // -l and -v read the vmlinux's DWARF (line tables, variable locations): a
-// session without it (no vmlinux, or one without debug info) refuses them in
-// one line. Plain bt needs none: its frames are then the physical ones,
-// named from the symbol table.
+// session without it (no vmlinux file -- its types may still come from BTF
+// -- or a vmlinux without debug info) refuses them in one line. Plain bt
+// needs none: its frames are then the physical ones, named from the symbols.
 Expected<void> require_dwarf(const Program& program, const BacktraceOptions& options) {
   if (!options.lines && !options.variables) return {};
-  auto info = program.debug_info();
-  if (info) return {};
+  std::string why;
+  if (program.vmlinux_path().empty()) why = "this session has no vmlinux file";
+  else if (auto info = program.debug_info(); !info) why = info.error().message();
+  else return {};
   return make_error(Errc::unsupported, "{} need the vmlinux's DWARF: {}",
-                    options.lines ? "source lines" : "parameters and local variables", info.error().message());
+                    options.lines ? "source lines" : "parameters and local variables", why);
 }
 
 struct Selected {
