@@ -1,5 +1,7 @@
 #include "analyzer/unwind/x86_64/orc_sources.hpp"
 
+#include "analyzer/unwind/x86_64/module_orc_location.hpp"
+
 #include "symbols/elf_file.hpp"
 
 #include <llvm/BinaryFormat/ELF.h>
@@ -134,13 +136,18 @@ const Expected<OrcSources::VmlinuxOrc>& OrcSources::vmlinux_orc() const {
 }
 
 Expected<OrcSources::SharedOrc> OrcSources::load_module_orc(const KernelModule& module) const {
-  CORONER_TRY(count_offset, program_.member_offset("struct module", "arch.num_orcs"));
-  CORONER_TRY(ips_offset, program_.member_offset("struct module", "arch.orc_unwind_ip"));
-  CORONER_TRY(entries_offset, program_.member_offset("struct module", "arch.orc_unwind"));
   const KernelMemory& memory = program_.memory();
-  CORONER_TRY(count, memory.read_u32(module.struct_address + count_offset));
-  CORONER_TRY(ips_address, memory.read_u64(module.struct_address + ips_offset));
-  CORONER_TRY(entries_address, memory.read_u64(module.struct_address + entries_offset));
+  // Without the kernel's types (no vmlinux, no BTF) struct module's arch
+  // is found by its shape.
+  auto location = typed_module_orc_location(program_, module);
+  if (!location) {
+    auto by_shape = module_orc_location_by_shape(memory, module);
+    if (!by_shape)
+      return make_error(by_shape.error().code(), "{}; by its shape: {}", location.error().message(),
+                        by_shape.error().message());
+    location = *by_shape;
+  }
+  const auto [count, ips_address, entries_address] = *location;
   const std::string where = fmt::format("module {} (struct module at {:#x})", module.name, module.struct_address);
   if (count == 0 || ips_address == 0 || entries_address == 0)
     return make_error(Errc::not_found, "{}: no ORC table", where);

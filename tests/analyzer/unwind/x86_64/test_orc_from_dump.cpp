@@ -6,6 +6,7 @@
 #include "analyzer/os/linux/task_registers.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 #include "analyzer/unwind/stack_trace.hpp"
+#include "analyzer/unwind/x86_64/module_orc_location.hpp"
 #include "analyzer/unwind/x86_64/orc_sources.hpp"
 #include "tests/commands/dump_editor.hpp"
 #include "tests/support/fixtures.hpp"
@@ -137,4 +138,24 @@ TEST_CASE("x86_64: ORC tables the dump lacks are an error naming their address",
   const std::string whole =
       trace_text(*program, *unwind::make_x86_64_unwinder(*program, UnwindSource::vmlinux_file), *start);
   CHECK(whole.find("stopped") == std::string::npos);
+}
+
+TEST_CASE("x86_64: a module's ORC tables are found in struct module by their shape as by its type",
+          "[unwind][x86_64][orc][no-vmlinux]") {
+  for (const DumpCase* dump : orc_dumps()) {
+    INFO(dump->id);
+    auto program = open_program(*dump);
+    auto modules = program->modules();
+    if (!modules) FAIL(modules.error().message());
+    REQUIRE_FALSE((*modules)->empty());
+    for (const auto& module : **modules) {
+      INFO(module->name);
+      auto typed = unwind::typed_module_orc_location(*program, *module);
+      auto by_shape = unwind::module_orc_location_by_shape(program->memory(), *module);
+      if (!typed) FAIL(typed.error().message());
+      if (!by_shape) FAIL(by_shape.error().message());
+      CHECK(typed->count > 10);
+      CHECK(*by_shape == *typed);
+    }
+  }
 }
