@@ -67,6 +67,9 @@ TEST_CASE("arm64: frame records alone name the functions DWARF CFI does", "[unwi
     auto from_file = unwind::make_aarch64_unwinder(*program, UnwindSource::vmlinux_file);
     auto from_dump = unwind::make_aarch64_unwinder(*program, UnwindSource::dump);
     auto bare_from_dump = unwind::make_aarch64_unwinder(*bare, UnwindSource::dump);
+    auto bare_modules = bare->modules();
+    REQUIRE(bare_modules);
+    for (const auto& module : **bare_modules) CHECK(module->object_path().empty());
     auto tasks = linux_kernel::list_tasks(*program);
     if (!tasks) FAIL(tasks.error().message());
     auto cpus = linux_kernel::cpu_states(*program);
