@@ -2,7 +2,8 @@
 // the route of a session without the vmlinux file), forced here with the
 // vmlinux present: the table equals the one built from the file's sections,
 // and every task's trace (foreach bt) and every CPU's (bt -a) is the same
-// with either table.
+// with either table; a page of the table missing from the dump is an error
+// naming it. Modules' tables are found in struct module without its type.
 #include "analyzer/os/linux/task_registers.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 #include "analyzer/unwind/stack_trace.hpp"
