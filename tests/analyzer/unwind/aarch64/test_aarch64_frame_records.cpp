@@ -6,6 +6,7 @@
 // has not saved its frame record yet (a CPU stopped in a prologue or a leaf
 // without one: CFI finds the caller in x30, frame records skip it); no CPU
 // or task of these dumps is stopped there.
+#include "analyzer/kernel_kallsyms.hpp"
 #include "analyzer/os/linux/task_registers.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 #include "analyzer/unwind/stack_trace.hpp"
@@ -61,6 +62,16 @@ TEST_CASE("arm64: frame records alone name the functions DWARF CFI does", "[unwi
     INFO(dump->id);
     auto program = open_program(*dump);
     auto bare = open_program(program_options(*dump, {no_modules.string()}), dump->id + " without fx_crash.ko");
+    // The symbols the unwinder reads are in the dump's own kallsyms, where a
+    // session without the file finds them.
+    auto kallsyms = read_kernel_kallsyms(program->vmcoreinfo(), program->memory());
+    if (!kallsyms) FAIL(kallsyms.error().message());
+    for (const char* name : {"_stext", "_etext", "_sinittext", "_einittext", "__entry_text_start", "__entry_text_end"}) {
+      INFO(name);
+      const symbols::Symbol* symbol = kallsyms->find(name);
+      REQUIRE(symbol);
+      CHECK(symbol->address == *program->symbol_address(name));
+    }
     // Without type information the unwinder takes struct pt_regs.stackframe
     // at 304; DWARF agrees.
     CHECK(program->member_offset("struct pt_regs", "stackframe").value_or(0) == 304);

@@ -4,6 +4,7 @@
 // and every task's trace (foreach bt) and every CPU's (bt -a) is the same
 // with either table; a page of the table missing from the dump is an error
 // naming it. Modules' tables are found in struct module without its type.
+#include "analyzer/kernel_kallsyms.hpp"
 #include "analyzer/os/linux/task_registers.hpp"
 #include "analyzer/os/linux/tasks.hpp"
 #include "analyzer/unwind/stack_trace.hpp"
@@ -67,6 +68,17 @@ TEST_CASE("x86_64: vmlinux's ORC read from the dump equals the vmlinux file's", 
     CHECK(dump_orc->table->format() == symbols::OrcFormat::for_release(program->vmcoreinfo().osrelease()));
     // A session with the file reads the file's.
     CHECK(unwind::unwind_source(*program) == UnwindSource::vmlinux_file);
+    // The symbols the dump route reads are in the dump's own kallsyms, where
+    // a session without the file finds them.
+    auto kallsyms = read_kernel_kallsyms(program->vmcoreinfo(), program->memory());
+    if (!kallsyms) FAIL(kallsyms.error().message());
+    for (const char* name : {"_stext", "_etext", "_sinittext", "_einittext", "__start_orc_unwind_ip",
+                             "__stop_orc_unwind_ip", "__start_orc_unwind", "__stop_orc_unwind"}) {
+      INFO(name);
+      const symbols::Symbol* symbol = kallsyms->find(name);
+      REQUIRE(symbol);
+      CHECK(symbol->address == *program->symbol_address(name));
+    }
     // The dump's code ranges (from symbols) lie in the file's executable sections.
     for (const MemoryRange& range : dump_orc->text) {
       INFO(fmt::format("{:#x}+{:#x}", range.start, range.size));
