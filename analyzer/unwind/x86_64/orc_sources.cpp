@@ -184,11 +184,16 @@ Expected<const KernelModule*> OrcSources::module_at(uint64_t pc) const {
 
 Expected<std::optional<symbols::OrcEntry>> OrcSources::find(uint64_t pc) const {
   const Expected<VmlinuxOrc>& vmlinux = vmlinux_orc();
-  if (!vmlinux) return vmlinux.error();
-  if (std::any_of(vmlinux->text.begin(), vmlinux->text.end(), [pc](const MemoryRange& r) { return r.contains(pc); }))
+  if (vmlinux &&
+      std::any_of(vmlinux->text.begin(), vmlinux->text.end(), [pc](const MemoryRange& r) { return r.contains(pc); }))
     return vmlinux->table->find(pc);
+  // Modules' tables are their own: an unreadable vmlinux table (a page
+  // missing from the dump) leaves them usable.
   CORONER_TRY(module, module_at(pc));
-  if (!module) return std::optional<symbols::OrcEntry>();
+  if (!module) {
+    if (!vmlinux) return vmlinux.error();
+    return std::optional<symbols::OrcEntry>();
+  }
   CORONER_TRY(table, module_orc(*module));
   return table->find(pc);
 }

@@ -151,6 +151,21 @@ TEST_CASE("x86_64: ORC tables the dump lacks are an error naming their address",
   const std::string whole =
       trace_text(*program, *unwind::make_x86_64_unwinder(*program, UnwindSource::vmlinux_file), *start);
   CHECK(whole.find("stopped") == std::string::npos);
+  // A module's frames still unwind by its own table: the crashing CPU's
+  // trace goes from fx_crash_level3 up fx_crash's frames to the first in
+  // vmlinux, and stops there.
+  auto notes = program->dump().prstatus();
+  REQUIRE_FALSE(notes.empty());
+  unwind::PhysicalFrame crashed;
+  crashed.registers = unwind::RegisterSet::from_values(notes[0].gregs);
+  crashed.pc = notes[0].gregs.at(program->arch().pc_register());
+  crashed.sp = notes[0].gregs.at(program->arch().sp_register());
+  crashed.exact_pc = true;
+  const std::string module_frames =
+      trace_text(*program, *unwind::make_x86_64_unwinder(*program, UnwindSource::dump), crashed);
+  CHECK_THAT(module_frames, Catch::StartsWith("fx_crash_level3@") && Catch::Contains(" fx_write@") &&
+                                Catch::Contains(" proc_reg_write@") &&
+                                Catch::Contains("stopped: vmlinux ORC tables in the dump (ips at"));
 }
 
 TEST_CASE("x86_64: a module's ORC tables are found in struct module by their shape as by its type",
