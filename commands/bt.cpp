@@ -64,6 +64,20 @@ Expected<BtRequest> parse_request(const Arguments& args) {
   return request;
 }
 
+// -l and -v read the vmlinux's DWARF (line tables, variable locations): a
+// session without it (no vmlinux file -- its types may still come from BTF
+// -- or a vmlinux without debug info) refuses them in one line. Plain bt
+// needs none: its frames are then the physical ones, named from the symbols.
+Expected<void> require_dwarf(const Program& program, const BacktraceOptions& options) {
+  if (!options.lines && !options.variables) return {};
+  std::string why;
+  if (program.vmlinux_path().empty()) why = "this session has no vmlinux file";
+  else if (auto info = program.debug_info(); !info) why = info.error().message();
+  else return {};
+  return make_error(Errc::unsupported, "{} need the vmlinux's DWARF: {}",
+                    options.lines ? "source lines" : "parameters and local variables", why);
+}
+
 struct Selected {
   linux_kernel::Task task;
   std::optional<uint32_t> cpu;  // for -a/-c: the CPU it runs on
@@ -107,6 +121,7 @@ Expected<void> show(CommandContext& ctx, const std::vector<Selected>& tasks, con
 Expected<void> run_bt(CommandContext& ctx, const Arguments& args) {
   if (auto freebsd = freebsd_kernel::kernel_model(ctx.program)) return show_freebsd_backtraces(ctx, **freebsd, args);
   CORONER_TRY(request, parse_request(args));
+  CORONER_CHECK(require_dwarf(ctx.program, request.options));
   std::vector<Selected> tasks;
   if (request.all_cpus || !request.cpus.empty()) {
     CORONER_TRY(active, active_tasks(ctx.program, request));
@@ -130,6 +145,7 @@ Expected<void> run_bt_per_task(CommandContext& ctx, const std::vector<linux_kern
   CORONER_TRY(request, parse_request(options));
   if (request.all_cpus || !request.cpus.empty() || !request.tasks.empty())
     return make_error(Errc::invalid_argument, "foreach bt takes bt's display options only (-f -F -l -s -x -v -t -T)");
+  CORONER_CHECK(require_dwarf(ctx.program, request.options));
   std::vector<Selected> selected;
   for (const linux_kernel::Task& task : tasks) selected.push_back({task, std::nullopt});
   return show(ctx, selected, request.options, /*single=*/false);
@@ -159,6 +175,8 @@ Command bt_command() {
           "  functions as frames of their own marked (inlined). An exception or interrupt frame shows\n"
           "  its registers before the interrupted function; the user-mode registers at the syscall\n"
           "  boundary end the trace. When the unwind stops early, the last line says why (bt: ...).\n"
+          "  Without the vmlinux file: x86_64 uses the ORC tables in the dump, arm64 the frame records;\n"
+          "  no inline frames, and -l and -v (which need the vmlinux's DWARF) are refused.\n"
           "  On a FreeBSD minidump with its kernel file: bt [-a] [TID | PID ...], from dumppcb (the panicking\n"
           "  thread), stoppcbs[cpu] or td_pcb, up the frame records (docs/freebsd.md).\n"
           "  crash> bt\n"

@@ -86,6 +86,7 @@ struct OrcFormat {
   static Expected<OrcFormat> from_debug_info(DebugInfo& debug_info);
 
   OrcEntry decode(int16_t sp_offset, int16_t bp_offset, uint16_t flags) const;
+  bool operator==(const OrcFormat&) const = default;
 };
 
 class OrcTable {
@@ -108,12 +109,15 @@ class OrcTable {
 
   size_t size() const { return ips_.size(); }
   const OrcFormat& format() const { return format_; }
+  // Same ips, entries and layout (a table read from the dump against the file's).
+  bool operator==(const OrcTable&) const = default;
 
  private:
   struct RawEntry {
     int16_t sp_offset;
     int16_t bp_offset;
     uint16_t flags;
+    bool operator==(const RawEntry&) const = default;
   };
   std::vector<uint64_t> ips_;  // absolute, ascending
   std::vector<RawEntry> entries_;

@@ -260,4 +260,24 @@ TEST_CASE("foreach selects tasks by PID, name, kernel/user and active", "[facts]
   }
 }
 
+TEST_CASE("bt -l and bt -v without the vmlinux's DWARF say so in one line", "[bt][no-dwarf]") {
+  // The fixture's vmlinux stripped of its DWARF (symbols and ORC stay).
+  const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
+  const fs::path stripped = cache_dir() / "bt-no-dwarf" / "vmlinux";
+  if (!fs::exists(stripped)) {
+    fs::create_directories(stripped.parent_path());
+    run_command(fmt::format("objcopy --strip-debug {} {}", dump.vmlinux(), stripped.string()));
+  }
+  ProgramOptions options = program_options(dump);
+  options.vmlinux = stripped.string();
+  CommandRunner run(options, "the d31 dump with a vmlinux without DWARF");
+  for (const auto& [flag, what] : {std::pair{"-l", "source lines"}, {"-v", "parameters and local variables"}}) {
+    const std::string error = run.failure(fmt::format("bt {}", flag));
+    INFO(error);
+    CHECK_THAT(error, Catch::StartsWith(fmt::format("bt: {} need the vmlinux's DWARF: ", what)) &&
+                          Catch::Contains(stripped.string()));
+    CHECK(error.find('\n') == std::string::npos);
+  }
+}
+
 }  // namespace coroner::test

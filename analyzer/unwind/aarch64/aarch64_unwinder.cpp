@@ -2,7 +2,9 @@
 // modules' objects) where it covers the pc, else the frame record chain
 // ({caller's x29, return address} at x29, which the kernel is built to keep
 // with frame pointers), and the struct pt_regs the entry code leaves on the
-// stack at each exception (syscall, interrupt, fault).
+// stack at each exception (syscall, interrupt, fault). Without the vmlinux
+// file (UnwindSource::dump) vmlinux's code is unwound by frame records
+// alone, as the kernel's own unwinder does.
 #include "analyzer/arch/aarch64/aarch64_arch.hpp"
 #include "analyzer/unwind/cfi_step.hpp"
 #include "analyzer/unwind/unwinder.hpp"
@@ -18,12 +20,24 @@ namespace coroner::unwind {
 namespace {
 
 constexpr size_t kFp = 29;
+// struct pt_regs.stackframe when no type information gives it: user_pt_regs
+// (34 words), orig_x0, syscallno/unused2, then two u64 (orig_addr_limit,
+// later sdei_ttbr1; unused, later pmr_save) since the member appeared (4.11).
+constexpr uint64_t kPtRegsStackframe = 304;
 // struct pt_regs' pstate: the mode the exception came from.
 constexpr uint64_t kPstateModeMask = 0xf;  // PSR_MODE_MASK: EL and stack pointer selection
 constexpr uint64_t kPstateAarch32 = 0x10;  // PSR_MODE32_BIT: a 32-bit task (user space only)
 
 bool from_user_mode(uint64_t pstate) {
   return (pstate & kPstateAarch32) != 0 || (pstate & kPstateModeMask) == 0;
+}
+
+// The pointer-authentication bits of a kernel return address: VMCOREINFO's
+// NUMBER(KERNELPACMASK), else every bit above the VA size (a kernel text
+// address has them all set, so setting them is harmless without PAC).
+uint64_t return_address_pac_mask(const arch::Aarch64Layout& layout) {
+  if (layout.kernel_pac_mask != 0) return layout.kernel_pac_mask;
+  return ~((uint64_t{1} << layout.va_bits_actual) - 1);
 }
 
 struct AddressRange {
@@ -57,10 +71,13 @@ void anchor_cfa_to_frame_record(symbols::CfiRow& row, const PhysicalFrame& frame
 
 class Aarch64Unwinder final : public ArchUnwinder {
  public:
-  explicit Aarch64Unwinder(const Program& program)
+  Aarch64Unwinder(const Program& program, UnwindSource source)
       : program_(program),
         arch_(dynamic_cast<const arch::Aarch64Arch&>(program.arch())),
-        strip_([this](uint64_t address) { return arch_.strip_pointer_auth(address); }),
+        source_(source),
+        strip_([mask = return_address_pac_mask(arch_.layout())](uint64_t address) {
+          return arch::strip_pac(address, mask);
+        }),
         entry_text_(symbol_range(program, "__entry_text_start", "__entry_text_end")),
         kernel_text_{symbol_range(program, "_stext", "_etext"), symbol_range(program, "_sinittext", "_einittext")} {}
 
@@ -130,7 +147,7 @@ class Aarch64Unwinder final : public ArchUnwinder {
               slot->second = std::move(*table);
           return slot->second.get();
         }
-    if (!vmlinux_opened_) {
+    if (!vmlinux_opened_ && source_ == UnwindSource::vmlinux_file) {
       vmlinux_opened_ = true;
       // Without .debug_frame the frame records still unwind (arm64 kernels
       // keep frame pointers).
@@ -146,8 +163,7 @@ class Aarch64Unwinder final : public ArchUnwinder {
   Expected<std::optional<PhysicalFrame>> exception_caller(const PhysicalFrame& frame) const {
     auto fp = frame.registers.get(kFp);
     if (!fp) return make_error(Errc::not_found, "pc {:#x}: exception entry with x29 unknown", frame.pc);
-    CORONER_TRY(offset, stackframe_offset());
-    const uint64_t regs_address = *fp - offset;
+    const uint64_t regs_address = *fp - stackframe_offset();
     CORONER_CHECK(check_above(frame, regs_address, "pt_regs"));
     std::vector<uint64_t> values(arch_.register_names().size());
     auto read = program_.memory().read(regs_address, std::as_writable_bytes(std::span(values)));
@@ -237,16 +253,15 @@ class Aarch64Unwinder final : public ArchUnwinder {
       auto size = program_.type_size("union thread_union");
       stack_size_ = size && *size > 0 && (*size & (*size - 1)) == 0 ? *size
                                                                       : std::max<uint64_t>(16384, arch_.page_size());
-      stackframe_offset_ = program_.member_offset("struct pt_regs", "stackframe");
+      auto stackframe = program_.member_offset("struct pt_regs", "stackframe");
+      stackframe_offset_ = stackframe ? *stackframe : kPtRegsStackframe;
     });
     return stack_size_;
   }
 
-  Expected<uint64_t> stackframe_offset() const {
+  uint64_t stackframe_offset() const {
     stack_size();
-    if (!*stackframe_offset_)
-      return stackframe_offset_->error().context("exception frame: struct pt_regs.stackframe");
-    return **stackframe_offset_;
+    return stackframe_offset_;
   }
 
   bool is_kernel_code(uint64_t pc) const {
@@ -260,6 +275,7 @@ class Aarch64Unwinder final : public ArchUnwinder {
 
   const Program& program_;
   const arch::Aarch64Arch& arch_;
+  const UnwindSource source_;
   const ReturnAddressFilter strip_;
   const AddressRange entry_text_;
   const AddressRange kernel_text_[2];
@@ -271,13 +287,13 @@ class Aarch64Unwinder final : public ArchUnwinder {
 
   mutable std::once_flag layout_once_;
   mutable uint64_t stack_size_ = 0;
-  mutable std::optional<Expected<uint64_t>> stackframe_offset_;
+  mutable uint64_t stackframe_offset_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<ArchUnwinder> make_aarch64_unwinder(const Program& program) {
-  return std::make_unique<Aarch64Unwinder>(program);
+std::unique_ptr<ArchUnwinder> make_aarch64_unwinder(const Program& program, UnwindSource source) {
+  return std::make_unique<Aarch64Unwinder>(program, source);
 }
 
 }  // namespace coroner::unwind

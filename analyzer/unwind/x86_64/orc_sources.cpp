@@ -1,5 +1,7 @@
 #include "analyzer/unwind/x86_64/orc_sources.hpp"
 
+#include "analyzer/unwind/x86_64/module_orc_location.hpp"
+
 #include "symbols/elf_file.hpp"
 
 #include <llvm/BinaryFormat/ELF.h>
@@ -9,10 +11,12 @@
 namespace coroner::unwind {
 namespace {
 
-// A module's ORC table holds one entry per instruction boundary at most:
-// more entries than it has bytes of memory means a corrupt struct module.
-// The absolute cap keeps a garbled size from asking for gigabytes.
+// An ORC table holds one entry per instruction boundary at most: more
+// entries than its code has bytes means a corrupt struct module or symbol.
+// The absolute caps keep a garbled size from asking for gigabytes (vmlinux
+// has some 10^5..10^6 entries, a module far fewer).
 constexpr uint64_t kMaxModuleOrcs = 1u << 22;
+constexpr uint64_t kMaxVmlinuxOrcs = 1u << 24;
 
 struct SectionBytes {
   uint64_t address = 0;  // link-time
@@ -32,6 +36,15 @@ Expected<SectionBytes> section_bytes(const llvm::object::ObjectFile& object, con
 
 std::span<const std::byte> as_bytes(llvm::StringRef text) {
   return std::as_bytes(std::span(text.data(), text.size()));
+}
+
+// [start, end) between two run-time symbols; the error names the missing
+// or reversed one.
+Expected<MemoryRange> symbol_range(const Program& program, std::string_view start, std::string_view end) {
+  CORONER_TRY(low, program.symbol_address(start));
+  CORONER_TRY(high, program.symbol_address(end));
+  if (high < low) return make_error(Errc::corrupt, "{} {:#x} is below {} {:#x}", end, high, start, low);
+  return MemoryRange{low, high - low};
 }
 
 }  // namespace
@@ -77,19 +90,64 @@ Expected<OrcSources::VmlinuxOrc> OrcSources::load_vmlinux_orc() const {
   return orc;
 }
 
+Expected<OrcSources::VmlinuxOrc> OrcSources::read_vmlinux_orc() const {
+  // The code the kernel's own unwinder looks up in these tables (its
+  // core_kernel_text / init text; init text is freed after boot but its
+  // entries stay).
+  VmlinuxOrc orc;
+  for (const auto& [start, end] : {std::pair{"_stext", "_etext"}, std::pair{"_sinittext", "_einittext"}}) {
+    auto range = symbol_range(program_, start, end);
+    if (!range) return range.error().context("vmlinux's code in the dump");
+    orc.text.push_back(*range);
+  }
+  auto ips = symbol_range(program_, "__start_orc_unwind_ip", "__stop_orc_unwind_ip");
+  auto entries = symbol_range(program_, "__start_orc_unwind", "__stop_orc_unwind");
+  if (!ips || !entries)
+    return (ips ? entries : ips)
+        .error()
+        .context("vmlinux's ORC tables in the dump (a kernel built without CONFIG_UNWINDER_ORC or KALLSYMS_ALL?)");
+  const std::string where = fmt::format("vmlinux ORC tables in the dump (ips at {:#x}, entries at {:#x})", ips->start,
+                                        entries->start);
+  const uint64_t count = ips->size / symbols::OrcTable::kIpSize;
+  uint64_t text_bytes = 0;
+  for (const MemoryRange& range : orc.text) text_bytes += range.size;
+  if (ips->size % symbols::OrcTable::kIpSize != 0 || entries->size != count * symbols::OrcTable::kEntrySize)
+    return make_error(Errc::corrupt, "{}: {} bytes of ips and {} of entries are not {} entries of {}+{} bytes", where,
+                      ips->size, entries->size, count, symbols::OrcTable::kIpSize, symbols::OrcTable::kEntrySize);
+  if (count == 0 || count > kMaxVmlinuxOrcs || count > text_bytes)
+    return make_error(Errc::corrupt, "{}: {} entries for {} bytes of code", where, count, text_bytes);
+  const Expected<symbols::OrcFormat>& layout = format();
+  if (!layout) return layout.error();
+
+  std::vector<std::byte> ip_bytes(ips->size);
+  std::vector<std::byte> entry_bytes(entries->size);
+  if (auto read = program_.memory().read(ips->start, ip_bytes); !read) return read.error().context(where);
+  if (auto read = program_.memory().read(entries->start, entry_bytes); !read) return read.error().context(where);
+  CORONER_TRY(table, symbols::OrcTable::build(ip_bytes, ips->start, entry_bytes, *layout, where));
+  orc.table = std::move(table);
+  return orc;
+}
+
 const Expected<OrcSources::VmlinuxOrc>& OrcSources::vmlinux_orc() const {
-  std::call_once(vmlinux_once_, [&] { vmlinux_.emplace(load_vmlinux_orc()); });
+  std::call_once(vmlinux_once_, [&] {
+    vmlinux_.emplace(source_ == UnwindSource::dump ? read_vmlinux_orc() : load_vmlinux_orc());
+  });
   return *vmlinux_;
 }
 
 Expected<OrcSources::SharedOrc> OrcSources::load_module_orc(const KernelModule& module) const {
-  CORONER_TRY(count_offset, program_.member_offset("struct module", "arch.num_orcs"));
-  CORONER_TRY(ips_offset, program_.member_offset("struct module", "arch.orc_unwind_ip"));
-  CORONER_TRY(entries_offset, program_.member_offset("struct module", "arch.orc_unwind"));
   const KernelMemory& memory = program_.memory();
-  CORONER_TRY(count, memory.read_u32(module.struct_address + count_offset));
-  CORONER_TRY(ips_address, memory.read_u64(module.struct_address + ips_offset));
-  CORONER_TRY(entries_address, memory.read_u64(module.struct_address + entries_offset));
+  // Without the kernel's types (no vmlinux, no BTF) struct module's arch
+  // is found by its shape.
+  auto location = typed_module_orc_location(program_, module);
+  if (!location) {
+    auto by_shape = module_orc_location_by_shape(memory, module);
+    if (!by_shape)
+      return make_error(by_shape.error().code(), "{}; by its shape: {}", location.error().message(),
+                        by_shape.error().message());
+    location = *by_shape;
+  }
+  const auto [count, ips_address, entries_address] = *location;
   const std::string where = fmt::format("module {} (struct module at {:#x})", module.name, module.struct_address);
   if (count == 0 || ips_address == 0 || entries_address == 0)
     return make_error(Errc::not_found, "{}: no ORC table", where);
@@ -126,11 +184,16 @@ Expected<const KernelModule*> OrcSources::module_at(uint64_t pc) const {
 
 Expected<std::optional<symbols::OrcEntry>> OrcSources::find(uint64_t pc) const {
   const Expected<VmlinuxOrc>& vmlinux = vmlinux_orc();
-  if (!vmlinux) return vmlinux.error();
-  if (std::any_of(vmlinux->text.begin(), vmlinux->text.end(), [pc](const MemoryRange& r) { return r.contains(pc); }))
+  if (vmlinux &&
+      std::any_of(vmlinux->text.begin(), vmlinux->text.end(), [pc](const MemoryRange& r) { return r.contains(pc); }))
     return vmlinux->table->find(pc);
+  // Modules' tables are their own: an unreadable vmlinux table (a page
+  // missing from the dump) leaves them usable.
   CORONER_TRY(module, module_at(pc));
-  if (!module) return std::optional<symbols::OrcEntry>();
+  if (!module) {
+    if (!vmlinux) return vmlinux.error();
+    return std::optional<symbols::OrcEntry>();
+  }
   CORONER_TRY(table, module_orc(*module));
   return table->find(pc);
 }
@@ -162,6 +225,7 @@ Expected<std::optional<symbols::CfiRow>> OrcSources::find_cfi(uint64_t pc) const
   }
   if (module && module->object_path().empty())
     return make_error(Errc::not_found, "module {}: no object file for DWARF CFI", module->name);
+  if (!module && source_ == UnwindSource::dump) return std::optional<symbols::CfiRow>();  // no vmlinux file
   auto table = module ? cfi_table(module->object_path(), 0, &module->sections)
                       : cfi_table(program_.vmlinux_path(), program_.kaslr_offset(), nullptr);
   if (!table) return table.error();

@@ -1,11 +1,13 @@
 // Where the x86_64 unwinder finds unwind information for a code address:
-// vmlinux's ORC tables (from the file, KASLR-shifted), each module's ORC
+// vmlinux's ORC tables (from the file, KASLR-shifted, or from the dump's
+// memory between the __start_/__stop_orc_unwind* symbols), each module's ORC
 // tables (from the dumped kernel's struct module), and, as a fallback, the
-// DWARF CFI of vmlinux or of the module's attached .ko. Each table is read
-// on first use and kept for the program's life.
+// DWARF CFI of vmlinux (file source only) or of the module's attached .ko.
+// Each table is read on first use and kept with the unwinder.
 #pragma once
 
 #include "analyzer/program.hpp"
+#include "analyzer/unwind/unwinder.hpp"
 #include "symbols/cfi_table.hpp"
 #include "symbols/orc_table.hpp"
 
@@ -19,7 +21,14 @@ namespace coroner::unwind {
 
 class OrcSources {
  public:
-  explicit OrcSources(const Program& program) : program_(program) {}
+  OrcSources(const Program& program, UnwindSource source) : program_(program), source_(source) {}
+
+  struct VmlinuxOrc {
+    std::optional<symbols::OrcTable> table;
+    std::vector<MemoryRange> text;  // run-time ranges of the code it covers
+  };
+  // vmlinux's table, from the source given at construction.
+  const Expected<VmlinuxOrc>& vmlinux_orc() const;
 
   // The ORC entry that covers pc. nullopt when pc is in no code the tables
   // describe (not vmlinux text, no module); an error when the table that
@@ -31,15 +40,11 @@ class OrcSources {
   Expected<std::optional<symbols::CfiRow>> find_cfi(uint64_t pc) const;
 
  private:
-  struct VmlinuxOrc {
-    std::optional<symbols::OrcTable> table;
-    std::vector<MemoryRange> text;  // run-time ranges of executable sections
-  };
   using SharedOrc = std::shared_ptr<const symbols::OrcTable>;
   using SharedCfi = std::shared_ptr<const symbols::CfiTable>;
 
-  const Expected<VmlinuxOrc>& vmlinux_orc() const;
-  Expected<VmlinuxOrc> load_vmlinux_orc() const;
+  Expected<VmlinuxOrc> load_vmlinux_orc() const;  // from the file
+  Expected<VmlinuxOrc> read_vmlinux_orc() const;  // from the dump
   Expected<SharedOrc> module_orc(const KernelModule& module) const;
   Expected<SharedOrc> load_module_orc(const KernelModule& module) const;
   const Expected<symbols::OrcFormat>& format() const;
@@ -48,6 +53,7 @@ class OrcSources {
   Expected<const KernelModule*> module_at(uint64_t pc) const;
 
   const Program& program_;
+  const UnwindSource source_;
   mutable std::once_flag format_once_;
   mutable std::optional<Expected<symbols::OrcFormat>> format_;
   mutable std::once_flag vmlinux_once_;

@@ -33,7 +33,9 @@ Expected<size_t> register_index(const arch::Arch& arch, std::string_view name) {
 
 // struct pt_regs starts with the NT_PRSTATUS registers r15 .. ss in the same
 // order (both are the user_regs_struct prefix), so it is read straight into
-// a RegisterSet; DWARF confirms that and gives its size.
+// a RegisterSet; DWARF confirms that and gives its size. Without type
+// information (no vmlinux) that layout is taken as it is: r15 .. ss is all of
+// x86_64's struct pt_regs in every release.
 struct PtRegsLayout {
   uint64_t size = 0;       // bytes to read
   size_t registers = 0;    // leading NT_PRSTATUS registers it holds
@@ -41,7 +43,9 @@ struct PtRegsLayout {
 };
 
 Expected<PtRegsLayout> read_pt_regs_layout(const Program& program, const RegisterIndexes& regs) {
-  CORONER_TRY(size, program.type_size("struct pt_regs"));
+  auto type_size = program.type_size("struct pt_regs");
+  if (!type_size) return PtRegsLayout{(regs.ss + 1) * 8, regs.ss + 1, regs.ip * 8};
+  const uint64_t size = *type_size;
   const std::pair<std::string_view, size_t> checks[] = {{"bp", regs.bp}, {"ip", regs.ip}, {"cs", regs.cs},
                                                         {"flags", regs.flags}, {"sp", regs.sp}, {"ss", regs.ss}};
   for (const auto& [member, index] : checks) {
@@ -57,7 +61,8 @@ Expected<PtRegsLayout> read_pt_regs_layout(const Program& program, const Registe
 
 class X86_64Unwinder final : public ArchUnwinder {
  public:
-  X86_64Unwinder(const Program& program, Expected<RegisterIndexes> regs) : program_(program) {
+  X86_64Unwinder(const Program& program, UnwindSource source, Expected<RegisterIndexes> regs)
+      : program_(program), sources_(program, source) {
     if (regs)
       regs_ = *regs;
     else
@@ -74,7 +79,7 @@ class X86_64Unwinder final : public ArchUnwinder {
       // convention (null_orc_entry) unwinds it as a call frame.
       entry = OrcEntry{8, 0, OrcRegister::sp, OrcRegister::undefined, OrcType::call, 0, false, false};
     } else {
-      auto found = sources().find(pc);
+      auto found = sources_.find(pc);
       if (!found) return from_cfi(frame, found.error());  // e.g. a module without a readable table
       entry = *found;
     }
@@ -86,10 +91,6 @@ class X86_64Unwinder final : public ArchUnwinder {
   }
 
  private:
-  const OrcSources& sources() const {
-    return program_.extension<OrcSources>([&] { return new OrcSources(program_); });
-  }
-
   Expected<uint64_t> read_word(uint64_t address, std::string_view what, uint64_t pc) const {
     auto value = program_.memory().read_u64(address);
     if (!value) return value.error().context(fmt::format("unwinding {:#x}: {}", pc, what));
@@ -219,7 +220,7 @@ class X86_64Unwinder final : public ArchUnwinder {
   // Code the ORC tables do not cover (or mark undefined): DWARF CFI if the
   // object has some, else the ORC error.
   Expected<std::optional<PhysicalFrame>> from_cfi(const PhysicalFrame& frame, Error orc_error) const {
-    auto row = sources().find_cfi(frame.lookup_pc());
+    auto row = sources_.find_cfi(frame.lookup_pc());
     if (!row || !*row) return orc_error;
     CORONER_TRY(caller, apply_cfi(**row, frame, program_.arch(), program_.memory()));
     if (caller.sp <= frame.sp)
@@ -234,6 +235,7 @@ class X86_64Unwinder final : public ArchUnwinder {
   }
 
   const Program& program_;
+  const OrcSources sources_;
   RegisterIndexes regs_{};
   std::optional<Error> setup_error_;  // the architecture lacks a register the step needs
   mutable std::once_flag layout_once_;
@@ -258,8 +260,8 @@ Expected<RegisterIndexes> register_indexes(const arch::Arch& arch) {
 
 }  // namespace
 
-std::unique_ptr<ArchUnwinder> make_x86_64_unwinder(const Program& program) {
-  return std::make_unique<X86_64Unwinder>(program, register_indexes(program.arch()));
+std::unique_ptr<ArchUnwinder> make_x86_64_unwinder(const Program& program, UnwindSource source) {
+  return std::make_unique<X86_64Unwinder>(program, source, register_indexes(program.arch()));
 }
 
 }  // namespace coroner::unwind

@@ -89,7 +89,7 @@ TEST_CASE("arm64: the crashing CPU's trace is the kernel's own call trace, down 
   for (const DumpCase* c : arm64_dumps()) {
     INFO(c->id);
     auto program = open_program(*c);
-    auto unwinder = make_aarch64_unwinder(*program);
+    auto unwinder = make_aarch64_unwinder(*program, UnwindSource::vmlinux_file);
     Unwound trace = unwind_from(*program, *unwinder, crashing_cpu_frame(*program, *c));
     INFO(joined(trace.names));
     if (trace.stopped) FAIL_CHECK("stopped: " << trace.stopped->message());
@@ -131,7 +131,7 @@ TEST_CASE("arm64: every task of drgn's task_stacks unwinds to the same functions
     if (!facts.contains("task_stacks")) continue;  // panic-qemu of arm64: no drgn facts
     INFO(c->id);
     auto program = open_program(*c);
-    auto unwinder = make_aarch64_unwinder(*program);
+    auto unwinder = make_aarch64_unwinder(*program, UnwindSource::vmlinux_file);
     size_t compared = 0;
     for (const auto& [pid, expected] : facts["task_stacks"].items()) {
       uint64_t task = 0;
@@ -174,7 +174,7 @@ TEST_CASE("arm64: corrupt or impossible frames give errors naming the address, o
   const DumpCase* c = arm64_dumps().front();
   INFO(c->id);
   auto program = open_program(*c);
-  auto unwinder = make_aarch64_unwinder(*program);
+  auto unwinder = make_aarch64_unwinder(*program, UnwindSource::vmlinux_file);
   const PhysicalFrame crash = crashing_cpu_frame(*program, *c);
   const uint64_t vfs_write = *program->symbol_address("vfs_write");
   const uint64_t ret_from_fork = *program->symbol_address("ret_from_fork");  // assembly: no CFI
@@ -232,5 +232,34 @@ TEST_CASE("arm64: corrupt or impossible frames give errors naming the address, o
     auto after_user = unwinder->caller(user);
     REQUIRE(after_user.has_value());
     CHECK_FALSE(after_user->has_value());
+  }
+}
+
+TEST_CASE("arm64: return addresses lose their pointer-authentication code", "[unwind][aarch64][pac]") {
+  // These kernels have no PAC and VMCOREINFO says NUMBER(KERNELPACMASK)=0:
+  // the bits above the VA size are the code's place. A function's first
+  // instruction returns through x30, as signed by a caller's paciasp would be.
+  for (const DumpCase* c : arm64_dumps()) {
+    if (c->scenario != "oops-kdump") continue;
+    INFO(c->id);
+    auto program = open_program(*c);
+    const auto va_bits = program->vmcoreinfo().number("VA_BITS").value_or(0);
+    REQUIRE((va_bits == 48 || va_bits == 47));
+    const uint64_t vfs_write = *program->symbol_address("vfs_write");
+    const uint64_t return_address = *program->symbol_address("ksys_write") + 0x60;
+    // A code in bits 63..56 and 54..VA_BITS; bit 55 selects the kernel's key and stays.
+    const uint64_t pac_bits = ~((uint64_t{1} << va_bits) - 1) & ~(uint64_t{1} << 55);
+    const uint64_t signed_address = (return_address & ~pac_bits) | (0xa5c3'0000'0000'0000 & pac_bits);
+    REQUIRE(signed_address != return_address);
+    PhysicalFrame frame = crashing_cpu_frame(*program, *c);
+    frame.pc = vfs_write;
+    frame.registers.set(program->arch().pc_register(), vfs_write);
+    frame.registers.set(30, signed_address);
+    // The CFI step takes it from x30; frame records (UnwindSource::dump)
+    // strip the return addresses they read from the stack the same way.
+    auto caller = make_aarch64_unwinder(*program, UnwindSource::vmlinux_file)->caller(frame);
+    if (!caller) FAIL(caller.error().message());
+    REQUIRE(caller->has_value());
+    CHECK((*caller)->pc == return_address);
   }
 }

@@ -79,7 +79,7 @@ TEST_CASE("ORC unwinds the crashing CPU to the console's call trace and user spa
   for (const DumpCase* dump : x86_64_dumps()) {
     INFO(dump->id);
     auto program = open_program(*dump);
-    auto unwinder = unwind::make_x86_64_unwinder(*program);
+    auto unwinder = unwind::make_x86_64_unwinder(*program, unwind::UnwindSource::vmlinux_file);
     REQUIRE(unwinder);
     const Walk trace = walk(*unwinder, crashed_cpu_frame(*program));
     INFO("error: " << (trace.error ? trace.error->message() : "none"));
@@ -127,7 +127,7 @@ TEST_CASE("ORC unwinds every task of drgn's task_stacks to its physical frames",
     if (dump->variant != "d31" && dump->variant != "elf") continue;
     INFO(dump->id);
     auto program = open_program(*dump);
-    auto unwinder = unwind::make_x86_64_unwinder(*program);
+    auto unwinder = unwind::make_x86_64_unwinder(*program, unwind::UnwindSource::vmlinux_file);
     REQUIRE(unwinder);
     const auto& facts = dump->facts();
     size_t checked = 0;
@@ -178,7 +178,7 @@ TEST_CASE("ORC unwinding refuses bad frames with the address and reason", "[unwi
     if (c->scenario == "oops-kdump" && c->variant == "d31") dump = c;
   REQUIRE(dump);
   auto program = open_program(*dump);
-  auto unwinder = unwind::make_x86_64_unwinder(*program);
+  auto unwinder = unwind::make_x86_64_unwinder(*program, unwind::UnwindSource::vmlinux_file);
   REQUIRE(unwinder);
   const PhysicalFrame crashed = crashed_cpu_frame(*program);
 
