@@ -14,6 +14,8 @@ if [ -x bench/symbols/first_answer.sh ]; then
   echo; echo "== time to first answer (coroner vs drgn vs crash; needs bench/symbols/make_dump.sh first) =="
   bench/symbols/first_answer.sh "$build" || echo "(no distro-kernel dump: run bench/symbols/make_dump.sh)"
 fi
+echo; echo "== without the vmlinux: kallsyms, BTF, ORC from the dump vs the -dbg vmlinux (needs the tests' distro dumps: ctest -R 'distro dumps') =="
+bench/symbols/no_debuginfo.sh "$build" || echo "(no distro-kernel dumps: tests/distro/make_distro_dump.sh)"
 if [ -x bench/sessions/triage.sh ]; then
   echo; echo "== first sessions cold and warm: sys; bt, foreach bt (coroner vs crash vs \$DRGN_CRASH; needs bench/symbols/make_dump.sh first) =="
   bench/sessions/triage.sh "$build" || echo "(no distro-kernel dump: run bench/symbols/make_dump.sh)"
