@@ -1,12 +1,14 @@
 // coroner: the analyzer's command line (described for --help and the man
 // page in frontends/manual/coroner_manual.cpp).
-//   coroner [-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--debuginfo-dir DIR] [--plugin PATH]
-//           [--output text|json] [VMLINUX] DUMP [DUMP...]
+//   coroner [-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--debuginfo-dir DIR] [--no-debuginfo]
+//           [--plugin PATH] [--output text|json] [VMLINUX] DUMP [DUMP...]
 //   coroner gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]
 // With no dump arguments it opens the sample dump shipped with coroner; with
 // one argument it is the dump, and the vmlinux is found by its build-id
 // (--debuginfo-dir, /usr/lib/debug, debuginfod: symbols/build_id_search.hpp),
 // or, for a FreeBSD minidump, none is needed (the OS model: os_models.hpp).
+// A Linux dump whose vmlinux is not found, is another kernel's, or is set
+// aside by --no-debuginfo opens from its own kallsyms (Program::open).
 // Commands come from -i FILE, then -x (and exit), else the terminal (the
 // crash> shell) or, when standard input is not a terminal, one per line
 // from it.
@@ -96,6 +98,8 @@ int main(int argc, char** argv) {
       build_index = true;
     } else if (a == "--background") {
       background = true;
+    } else if (a == "--no-debuginfo") {
+      options.no_debuginfo = true;
     } else if (a == "--mod-path" || a == "--debuginfo-dir" || a == "--output" || a == "-i" || a == "-x" ||
                a == "--command" || a == "--plugin") {
       if (i + 1 == argc) return usage_error(a + " needs a value");
@@ -158,6 +162,9 @@ int main(int argc, char** argv) {
     std::cerr << "coroner: " << program.error().message() << '\n';
     return 1;
   }
+  // A vmlinux of another kernel is refused, and the dump opened from its kallsyms.
+  if (const std::string& refused = (*program)->debuginfo_warning(); !refused.empty())
+    std::cerr << "coroner: " << refused << "; opened without it (symbols from the dump's kallsyms)\n";
   coroner::commands::CommandContext context{**program, format, std::cout};
   bool interactive = isatty(STDIN_FILENO);
   if (!silent && format == coroner::commands::OutputFormat::text) coroner::frontends::print_banner(context, std::cerr);

@@ -1,6 +1,7 @@
 #include "analyzer/program.hpp"
 
 #include "analyzer/arch/freebsd_minidump_arch.hpp"
+#include "analyzer/kernel_kallsyms.hpp"
 #include "capture/format/decompressed_file.hpp"
 #include "capture/format/freebsd_minidump.hpp"
 #include "symbols/build_id_search.hpp"
@@ -43,7 +44,68 @@ Error no_kernel_file(const std::string& dump) {
   return Error(Errc::not_found, fmt::format("{} was opened without a kernel file: no symbols or debug info", dump));
 }
 
+// The vmlinux a Linux dump opens with (path empty: none, and why).
+struct VmlinuxChoice {
+  std::string path;          // as given or found by build-id
+  std::string origin;        // where it was found ("" when given)
+  std::string decompressed;  // the file read
+  KernelImage image;
+  std::string reason;   // without a vmlinux: why
+  std::string warning;  // a given vmlinux refused
+};
+
+// options.vmlinux, else the one the dump's build-id finds; none when that
+// finds nothing, the one given is another kernel's, or --no-debuginfo sets
+// it aside. A file that cannot be read is an error.
+Expected<VmlinuxChoice> choose_vmlinux(const ProgramOptions& options, const std::string& dump_id,
+                                       const std::string& dump_name, const std::string& cache) {
+  VmlinuxChoice choice;
+  if (options.no_debuginfo) {
+    choice.reason = options.vmlinux.empty() ? "--no-debuginfo given"
+                                            : fmt::format("--no-debuginfo set {} aside", options.vmlinux);
+    return choice;
+  }
+  if (options.vmlinux.empty()) {
+    if (dump_id.empty()) {
+      choice.reason = "no vmlinux given, and the dump's VMCOREINFO has no BUILD-ID to find one by";
+      return choice;
+    }
+    auto found = symbols::find_vmlinux_by_build_id(dump_id, {.debuginfo_dirs = options.debuginfo_dirs});
+    if (!found) {
+      choice.reason = found.error().message();
+      return choice;
+    }
+    choice.path = found->path;
+    choice.origin = found->origin;
+  } else {
+    choice.path = options.vmlinux;
+  }
+  CORONER_TRY(vmlinux, decompressed_path(choice.path, cache));
+  CORONER_TRY(image, read_kernel_image(vmlinux));
+  if (!dump_id.empty() && image.build_id && image.build_id->substr(0, dump_id.size()) != dump_id) {
+    VmlinuxChoice refused;
+    refused.warning = fmt::format("{} does not match {}: build-id {} in the kernel, {} in the dump's VMCOREINFO",
+                                  choice.path, dump_name, *image.build_id, dump_id);
+    refused.reason = fmt::format("{} is another kernel's (build-id {}, the dump's is {})", choice.path,
+                                 *image.build_id, dump_id);
+    return refused;
+  }
+  choice.decompressed = vmlinux;
+  choice.image = image;
+  return choice;
+}
+
 }  // namespace
+
+std::string_view debuginfo_label(DebugInfoSource source) {
+  switch (source) {
+    case DebugInfoSource::none: return "none";
+    case DebugInfoSource::dwarf: return "dwarf";
+    case DebugInfoSource::kallsyms: return "kallsyms";
+    case DebugInfoSource::btf_kallsyms: return "btf+kallsyms";
+  }
+  return "none";
+}
 
 Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) {
   if (!options.os_model)
@@ -74,6 +136,8 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
                           llvm::Triple::getArchTypeName(binary.getBinary()->getArch()).str(), dump_name,
                           freebsd::minidump_arch_name(minidump->header().arch));
       program->vmlinux_ = kernel;
+    } else {
+      program->debuginfo_source_ = DebugInfoSource::none;
     }
     program->arch_ = arch::make_minidump_arch(*minidump);
     program->memory_ = std::make_unique<KernelMemory>(d, *program->arch_);
@@ -87,50 +151,51 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
     return make_error(Errc::unsupported, "{}: the dump has no VMCOREINFO (not a Linux kernel dump, or the "
                                          "producer did not record it)", dump_name);
   program->vmcoreinfo_ = VmcoreInfo::parse(*text);
-  std::string dump_id = program->vmcoreinfo_.build_id();
-
-  if (options.vmlinux.empty()) {
-    if (dump_id.empty())
-      return make_error(Errc::not_found, "{}: no vmlinux given and the dump's VMCOREINFO has no BUILD-ID to find "
-                                         "it by", dump_name);
-    // Not found: the mode without debug info (kallsyms, BTF) opens here.
-    CORONER_TRY(found, symbols::find_vmlinux_by_build_id(dump_id, {.debuginfo_dirs = options.debuginfo_dirs}));
-    program->options_.vmlinux = found.path;
-    program->vmlinux_origin_ = found.origin;
-  }
-  const std::string& given = program->options_.vmlinux;
-  CORONER_TRY(vmlinux, decompressed_path(given, cache));
-  program->vmlinux_ = vmlinux;
-  CORONER_TRY(image, read_kernel_image(vmlinux));
-  if (!dump_id.empty() && image.build_id && image.build_id->substr(0, dump_id.size()) != dump_id)
-    return make_error(Errc::invalid_argument,
-                      "{} does not match {}: build-id {} in the kernel, {} in the dump's VMCOREINFO",
-                      given, dump_name, *image.build_id, dump_id);
-  program->percpu_linked_at_zero_ = image.percpu_linked_at_zero;
-  if (const std::optional<uint64_t> offset = program->vmcoreinfo_.kernel_offset()) {
-    program->kaslr_offset_ = static_cast<int64_t>(*offset);
-  } else {
-    // Without KERNELOFFSET the slide comes from a symbol: read them now.
-    CORONER_TRY(table, program->symbol_table());
-    auto& symbols = *program->symbols_;
-    symbols.relocate(slide_from_stext(program->vmcoreinfo_, *table));
-    program->kaslr_offset_ = symbols.slide();
-  }
-
   CORONER_TRY(arch, arch::make_arch(d.machine(), program->vmcoreinfo_));
   program->arch_ = std::move(arch);
   program->memory_ = std::make_unique<KernelMemory>(d, *program->arch_);
+
+  CORONER_TRY(choice, choose_vmlinux(options, program->vmcoreinfo_.build_id(), dump_name, cache));
+  program->options_.vmlinux = choice.path;
+  program->vmlinux_origin_ = choice.origin;
+  program->vmlinux_ = choice.decompressed;
+  program->debuginfo_warning_ = choice.warning;
+  if (choice.path.empty()) {
+    // Without a vmlinux the symbols are the dump's kallsyms, at run-time
+    // addresses already (symbol_table()). The dump's BTF, when the kernel
+    // has it, is opened here and makes the source btf_kallsyms (issue 21).
+    program->debuginfo_source_ = DebugInfoSource::kallsyms;
+    program->debuginfo_reason_ = choice.reason;
+    program->kaslr_offset_ = static_cast<int64_t>(program->vmcoreinfo_.kernel_offset().value_or(0));
+    // x86_64 SMP kernels (every distribution's) link per-CPU data at 0.
+    program->percpu_linked_at_zero_ = d.machine() == Machine::x86_64;
+  } else {
+    program->percpu_linked_at_zero_ = choice.image.percpu_linked_at_zero;
+    if (const std::optional<uint64_t> offset = program->vmcoreinfo_.kernel_offset()) {
+      program->kaslr_offset_ = static_cast<int64_t>(*offset);
+    } else {
+      // Without KERNELOFFSET the slide comes from a symbol: read them now.
+      CORONER_TRY(table, program->symbol_table());
+      auto& symbols = *program->symbols_;
+      symbols.relocate(slide_from_stext(program->vmcoreinfo_, *table));
+      program->kaslr_offset_ = symbols.slide();
+    }
+  }
   CORONER_TRY(os, options.os_model(*program));
   program->os_ = std::move(os);
   return program;
 }
 
 Expected<const symbols::SymbolTable*> Program::symbol_table() const {
-  if (vmlinux_.empty()) return no_kernel_file(options_.dumps.front());
+  if (debuginfo_source_ == DebugInfoSource::none) return no_kernel_file(options_.dumps.front());
   std::call_once(symbols_once_, [this] {
-    auto read = symbols::SymbolTable::from_elf(vmlinux_, options_.cache_dir, kaslr_offset_);
+    // kallsyms addresses are the running kernel's: no slide to apply.
+    auto read = debuginfo_source_ == DebugInfoSource::dwarf
+                    ? symbols::SymbolTable::from_elf(vmlinux_, options_.cache_dir, kaslr_offset_)
+                    : read_kernel_kallsyms(vmcoreinfo_, *memory_);
     if (read) symbols_ = std::move(*read);
-    else symbols_error_ = read.error();
+    else if (debuginfo_source_ == DebugInfoSource::dwarf) symbols_error_ = read.error();
+    else symbols_error_ = read.error().context(fmt::format("{}: no symbols without a vmlinux", options_.dumps.front()));
     symbols_loaded_.store(true, std::memory_order_release);
   });
   if (symbols_error_) return *symbols_error_;
@@ -145,13 +210,15 @@ const symbols::SymbolTable& Program::symbols() const {
 
 Expected<uint64_t> Program::symbol_address(std::string_view name) const {
   CORONER_TRY(table, symbol_table());
+  const std::string symbols_origin =
+      debuginfo_source_ == DebugInfoSource::dwarf ? options_.vmlinux : "the dump's kallsyms";
   if (const symbols::Symbol* s = table->find(name)) return s->address;
   if (auto list = modules(); list && !(*list)->empty()) {
     for (const auto& module : **list)
       if (const symbols::Symbol* s = module->find_symbol(name)) return s->address;
-    return make_error(Errc::not_found, "no symbol {} in {} or its modules", name, options_.vmlinux);
+    return make_error(Errc::not_found, "no symbol {} in {} or its modules", name, symbols_origin);
   }
-  return make_error(Errc::not_found, "no symbol {} in {}", name, options_.vmlinux);
+  return make_error(Errc::not_found, "no symbol {} in {}", name, symbols_origin);
 }
 
 std::string SymbolicAddress::text() const {
@@ -225,7 +292,10 @@ KernelModule* Program::find_module(std::string_view name) const {
 }
 
 Expected<symbols::DebugInfo*> Program::debug_info() const {
-  if (vmlinux_.empty()) return no_kernel_file(options_.dumps.front());
+  if (debuginfo_source_ == DebugInfoSource::none) return no_kernel_file(options_.dumps.front());
+  if (debuginfo_source_ != DebugInfoSource::dwarf)
+    return make_error(Errc::unsupported, "{}: no debug info (types, lines): {}; opened from the dump's kallsyms",
+                      options_.dumps.front(), debuginfo_reason_);
   std::call_once(debug_once_, [this] {
     auto opened = symbols::DebugInfo::open(vmlinux_, options_.cache_dir);
     if (opened) debug_info_ = std::move(*opened);

@@ -25,12 +25,24 @@
 
 namespace coroner {
 
+// Where a program's kernel symbols and types come from (README "Without a
+// vmlinux").
+enum class DebugInfoSource {
+  none,          // a FreeBSD minidump opened without a kernel file: no symbols, no types
+  dwarf,         // vmlinux (given or found by build-id): its ELF symbols and DWARF
+  kallsyms,      // no usable vmlinux: the dump's own kallsyms, no types
+  btf_kallsyms,  // no usable vmlinux: kallsyms, types from the dump's BTF
+};
+// "none", "dwarf", "kallsyms", "btf+kallsyms" (the "debuginfo" of JSON documents).
+std::string_view debuginfo_label(DebugInfoSource source);
+
 struct ProgramOptions {
   std::string vmlinux;               // may be .zst/.gz/.xz; "" = found by the dump's build-id
   std::vector<std::string> debuginfo_dirs;  // --debuginfo-dir: searched first for it
   std::vector<std::string> dumps;    // one dump, or the parts of a split dump
   std::vector<std::string> module_dirs;  // --mod-path
   std::string cache_dir;             // "" = default_cache_dir()
+  bool no_debuginfo = false;         // --no-debuginfo: symbols from the dump's kallsyms even with a vmlinux
   // Builds the OS model once the dump, architecture and symbols are open
   // (linux_kernel::open_linux_kernel for Linux dumps); required.
   OsModelFactory os_model;
@@ -50,8 +62,19 @@ class Program {
   // build-id names: symbols/build_id_search.hpp), checks that they belong
   // together (build-id), and sets up translation. DWARF and the symbol table are read
   // on first use (the symbol table at once only when VMCOREINFO lacks
-  // KERNELOFFSET: the slide then comes from _stext).
+  // KERNELOFFSET: the slide then comes from _stext). A Linux dump whose
+  // vmlinux is not found, does not match, or is set aside (no_debuginfo)
+  // opens without it: symbols from the dump's kallsyms, no DWARF.
   static Expected<std::unique_ptr<Program>> open(const ProgramOptions& options);
+
+  DebugInfoSource debuginfo_source() const { return debuginfo_source_; }
+  std::string debuginfo_label() const { return std::string(coroner::debuginfo_label(debuginfo_source_)); }
+  // Without a vmlinux, why ("no vmlinux for build-id ... (looked in ...)",
+  // "--no-debuginfo"); "" with one. debug_info()'s error says it.
+  const std::string& debuginfo_reason() const { return debuginfo_reason_; }
+  // What the front end prints before the session: the refusal of a vmlinux
+  // whose build-id does not match the dump's ("" when none).
+  const std::string& debuginfo_warning() const { return debuginfo_warning_; }
 
   // options().vmlinux is the file found when none was given, and
   // vmlinux_origin() where (symbols::FoundVmlinux::origin; "" if given).
@@ -135,6 +158,9 @@ class Program {
   ProgramOptions options_;
   std::string vmlinux_origin_;
   std::string vmlinux_;
+  DebugInfoSource debuginfo_source_ = DebugInfoSource::dwarf;
+  std::string debuginfo_reason_;
+  std::string debuginfo_warning_;
   std::unique_ptr<Dump> dump_;
   VmcoreInfo vmcoreinfo_;
   std::unique_ptr<arch::Arch> arch_;

@@ -91,8 +91,16 @@ const Command* find_command(std::string_view name) {
 
 // Strings read from a dump (comm, char arrays) need not be UTF-8: invalid
 // bytes become U+FFFD, so the document is always valid JSON (README).
+// Every object document says where the symbols and types it was computed
+// from came from (README "Without a vmlinux"): "debuginfo": "dwarf", ...
 void CommandContext::emit(const nlohmann::json& document) const {
-  out << document.dump(json_lines ? -1 : 2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  auto print = [this](const nlohmann::json& shown) {
+    out << shown.dump(json_lines ? -1 : 2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  };
+  if (!document.is_object() || document.contains("debuginfo")) return print(document);
+  nlohmann::json labelled = document;
+  labelled["debuginfo"] = program.debuginfo_label();
+  print(labelled);
 }
 
 Expected<void> run_command_line(CommandContext& context, std::string_view line) {
@@ -111,7 +119,7 @@ Expected<void> run_command_line(CommandContext& context, std::string_view line) 
   const Command* command = &command_copy;
   Arguments args(words.begin() + 1, words.end());
   const std::string_view os = context.program.os().display_name();
-  if (context.program.vmlinux_path().empty() && !works_without_kernel_file(command->name))
+  if (context.program.debuginfo_source() == DebugInfoSource::none && !works_without_kernel_file(command->name))
     return make_error(Errc::unsupported, "{}: not available for a {} dump without a kernel file", command->name, os);
   if (context.program.os().name() != "linux" && reads_linux_structures(command->name))
     return make_error(Errc::unsupported, "{}: reads Linux kernel structures; not available for a {} dump",

@@ -97,7 +97,10 @@ Expected<void> show_summary(CommandContext& ctx) {
 
   if (ctx.json()) {
     auto opt = [](const auto& v) -> nlohmann::json { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-    ctx.emit({{"kernel", program.options().vmlinux},
+    ctx.emit({{"kernel", program.options().vmlinux.empty() ? nlohmann::json(nullptr)
+                                                           : nlohmann::json(program.options().vmlinux)},
+              {"debuginfo_reason", program.debuginfo_reason().empty() ? nlohmann::json(nullptr)
+                                                                       : nlohmann::json(program.debuginfo_reason())},
               {"kernel_found_by", program.vmlinux_origin().empty() ? nlohmann::json(nullptr)
                                                                    : nlohmann::json(program.vmlinux_origin())},
               {"tainted", tainted},
@@ -126,7 +129,10 @@ Expected<void> show_summary(CommandContext& ctx) {
   };
   // A vmlinux found by the dump's build-id says where (crash prints the path alone).
   const std::string found_by = program.vmlinux_origin().empty() ? "" : "  (by build-id: " + program.vmlinux_origin() + ")";
-  line("KERNEL", program.options().vmlinux + found_by + (tainted ? "  [TAINTED]" : ""));
+  const std::string kernel = program.debuginfo_source() == DebugInfoSource::dwarf
+                               ? program.options().vmlinux + found_by
+                               : "(no vmlinux: symbols from the dump's kallsyms)";
+  line("KERNEL", kernel + (tainted ? "  [TAINTED]" : ""));
   line("DUMPFILE", dumpfile_text(program));
   line("CPUS", offline.empty() ? std::to_string(info.present_cpus.size())
                                : fmt::format("{} [OFFLINE: {}]", info.present_cpus.size(), offline.size()));
@@ -213,7 +219,7 @@ Expected<void> show_config(CommandContext& ctx) {
 }
 
 Expected<void> run_sys(CommandContext& ctx, const Arguments& args) {
-  if (ctx.program.vmlinux_path().empty() && !args.empty() && (args[0] == "-c" || args[0] == "config"))
+  if (ctx.program.debuginfo_source() == DebugInfoSource::none && !args.empty() && (args[0] == "-c" || args[0] == "config"))
     return make_error(Errc::unsupported, "{}: not available for a dump opened without a kernel file", args[0]);
   if (!args.empty() && args[0] == "-c") return show_system_calls(ctx, {args.begin() + 1, args.end()});
   if (args.size() == 1 && args[0] == "config") return show_config(ctx);
@@ -238,6 +244,7 @@ Command sys_command() {
           "    -c      the system call table: NUM SYSTEM CALL FILE AND LINE NUMBER for each slot of\n"
           "            sys_call_table; a NUMBER shows that slot, a NAME each handler whose name holds it\n"
           "    config  the kernel's .config, when built in (CONFIG_IKCONFIG); JSON: CONFIG_X -> value\n"
+          "  Without a vmlinux (symbols from the dump's kallsyms) KERNEL says so; what needs types is (unknown).\n"
           "  On a FreeBSD minidump opened alone: KERNEL, DUMPFILE, FORMAT, HEADER, DATE, NODENAME, RELEASE,\n"
           "  VERSION, MACHINE, PAGE SIZE, MEMORY, PANIC from the kerneldumpheader (or info.N) and the dump\n"
           "  crash> sys\n"

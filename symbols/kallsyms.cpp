@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <optional>
+#include <string_view>
 #include <string>
 
 namespace coroner::symbols {
@@ -135,10 +136,22 @@ Expected<std::vector<uint64_t>> read_addresses(const KallsymsTables& tables, uin
   return addresses;
 }
 
-bool is_code(char type) { return type == 'T' || type == 't'; }
+// kallsyms has no ELF symbol types: text symbols (weak ones too) stand for
+// functions and data symbols for objects, except the linker's section
+// bounds, which share an address with the first function or object and must
+// not name it (io_schedule_timeout, not __sched_text_start+20): vmlinux has
+// them as STT_NOTYPE, which SymbolTable ranks below functions and objects.
+bool is_code(char type) { return type == 'T' || type == 't' || type == 'W' || type == 'w'; }
+bool is_section_bound(std::string_view name) {
+  for (std::string_view bound : {"_text", "_stext", "_etext", "_sinittext", "_einittext", "_sdata", "_edata", "_end",
+                                 "__bss_start", "__bss_stop", "__init_begin", "__init_end"})
+    if (name == bound) return true;
+  return name.ends_with("_text_start") || name.ends_with("_text_end") || name.starts_with("__start_") ||
+         name.starts_with("__stop_");
+}
 bool is_data(char type) {
   switch (type) {
-    case 'D': case 'd': case 'B': case 'b': case 'R': case 'r': return true;
+    case 'D': case 'd': case 'B': case 'b': case 'R': case 'r': case 'V': case 'v': return true;
     default: return false;
   }
 }
@@ -164,8 +177,8 @@ Expected<std::vector<Symbol>> decode_kallsyms(const KallsymsTables& tables, cons
     s.type = names[i][0];
     s.name = names[i].substr(1);
     s.address = addresses[i];
-    s.is_function = is_code(s.type);
-    s.is_object = is_data(s.type);
+    s.is_function = is_code(s.type) && !is_section_bound(s.name);
+    s.is_object = is_data(s.type) && !is_section_bound(s.name);
     if (i + 1 < count && addresses[i + 1] != s.address)
       end = addresses[i + 1] > s.address ? std::optional<uint64_t>(addresses[i + 1]) : std::nullopt;
     s.size = end ? *end - s.address : 0;

@@ -42,4 +42,17 @@ inline Run run_coroner(const std::string& args, const std::string& input, const 
   return run;
 }
 
+// A fresh scratch folder under the test cache, removed at the end.
+struct ScratchDir {
+  fs::path path;
+  explicit ScratchDir(const std::string& name) : path(cache_dir() / (name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
 }  // namespace coroner::test

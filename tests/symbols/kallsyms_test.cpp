@@ -124,6 +124,25 @@ TEST_CASE("kallsyms: relative offsets without absolute per-CPU, and absolute add
   CHECK((*addressed)[2].address == 0xffffffff81000080);
 }
 
+TEST_CASE("kallsyms: a section bound sharing a function's address does not name it", "[kallsyms]") {
+  // As in Linux 6.1's .sched.text; a weak function and its strong alias as on arm64.
+  FakeMemory memory = kernel_tables({plain("T__sched_text_start"), plain("Tio_schedule_timeout"), plain("T_etext"),
+                                     plain("Wblake2s_compress"), plain("Tblake2s_compress_generic")});
+  const uint64_t base = 0xffffffff81000000;
+  memory.put(kBase, std::vector<uint64_t>{base});
+  memory.put(kOffsets, std::vector<int32_t>{0, 0, 0x40, 0x40, 0x40});
+  auto decoded = decode_kallsyms(relative_tables(), memory.reader());
+  REQUIRE(decoded.has_value());
+  CHECK_FALSE((*decoded)[0].is_function);
+  CHECK((*decoded)[1].is_function);
+  CHECK_FALSE((*decoded)[2].is_function);
+  CHECK((*decoded)[3].is_function);
+  const SymbolTable table = SymbolTable::from_symbols(std::move(*decoded));
+  CHECK(table.containing(base + 20)->name == "io_schedule_timeout");
+  // Two functions at one address: the first name, as vmlinux's table says.
+  CHECK(table.containing(base + 0x44)->name == "blake2s_compress");
+}
+
 TEST_CASE("kallsyms: damaged tables fail with one line naming the table and address", "[kallsyms]") {
   FakeMemory memory = kernel_tables(kNames3);
   memory.put(kBase, std::vector<uint64_t>{0xffffffff81000000});

@@ -89,6 +89,12 @@ int run_gdbserver(const std::vector<std::string>& args, std::ostream& log) {
     log << "coroner gdbserver: " << program.error().message() << '\n';
     return 1;
   }
+  // gdb works from vmlinux's DWARF: a dump opened without it is not served.
+  if (const Program& opened = **program; opened.debuginfo_source() != DebugInfoSource::dwarf) {
+    log << "coroner gdbserver: "
+        << (opened.debuginfo_warning().empty() ? opened.debuginfo_reason() : opened.debuginfo_warning()) << '\n';
+    return 1;
+  }
   auto target = open_target(**program, request->pid);
   if (!target) {
     log << "coroner gdbserver: " << target.error().message() << '\n';

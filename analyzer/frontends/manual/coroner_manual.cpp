@@ -24,9 +24,10 @@ manual::ProgramManual coroner_manual() {
   m.section = 1;
   m.summary = "analyze a Linux kernel crash dump with crash's commands";
   m.synopsis = {
-      "[-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--debuginfo-dir DIR] [--plugin PATH]... [--output text|json] "
-      "VMLINUX DUMP [DUMP...]",
-      "[-s] [-i FILE] [-x COMMAND]... [--debuginfo-dir DIR] [--plugin PATH]... [--output text|json] DUMP",
+      "[-s] [-i FILE] [-x COMMAND]... [--mod-path DIR] [--debuginfo-dir DIR] [--no-debuginfo] [--plugin PATH]... "
+      "[--output text|json] VMLINUX DUMP [DUMP...]",
+      "[-s] [-i FILE] [-x COMMAND]... [--debuginfo-dir DIR] [--no-debuginfo] [--plugin PATH]... [--output text|json] "
+      "DUMP",
       "--build-index [--background] VMLINUX",
       "triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [--mod-path DIR] [--debuginfo-dir DIR] "
       "[VMLINUX] DUMP [DUMP...]",
@@ -42,7 +43,12 @@ manual::ProgramManual coroner_manual() {
       "standard input is a terminal, else from standard input, one command per line, exiting at its end. "
       "VMLINUX and DUMP may be zstd, gzip or xz compressed. With no arguments coroner opens its bundled sample "
       "dump. A FreeBSD minidump (vmcore.N, .zst, .gz, or a dump device or its image; info.N read from beside it) "
-      "opens alone, without a kernel file: sys, log, rd, vtop and search answer from the dump itself.";
+      "opens alone, without a kernel file: sys, log, rd, vtop and search answer from the dump itself. A Linux "
+      "dump whose vmlinux is not found by build-id, or is given but is another kernel's (refused, naming both "
+      "build-ids), opens without debug info: symbols from the kernel's own kallsyms in the dump (Linux 6.0 and "
+      "later: VMCOREINFO locates it); sys, log, sym, rd and dis answer, commands that need types or source "
+      "lines fail in one line saying so; the banner, sys's KERNEL line and every JSON document (\"debuginfo\": "
+      "\"dwarf\", \"kallsyms\") say which.";
   m.options = {
       {"-s", "", "silent: no banner (for scripts)"},
       {"-i", "FILE", "run the commands in FILE, one per line, first (crash's input file); then the shell or "
@@ -57,6 +63,9 @@ manual::ProgramManual coroner_manual() {
        "as DIR/.build-id/xx/rest.debug or a file in DIR; repeatable. Then /usr/lib/debug/.build-id, "
        "/usr/lib/debug/boot/vmlinux-*, and the debuginfod servers of DEBUGINFOD_URLS (cached under "
        "DEBUGINFOD_CACHE_PATH); sys's KERNEL line says where it was found"},
+      {"--no-debuginfo", "",
+       "open a Linux dump from its kallsyms even when VMLINUX is given or found: what a session without the "
+       "debug vmlinux can answer"},
       {"--plugin", "PATH",
        "load the plugin PATH (a shared object, docs/plugins.md) besides those of $CORONER_PLUGIN_PATH, "
        "~/.local/lib/coroner/plugins and the installed plugin directory; repeatable"},
@@ -135,6 +144,10 @@ manual::ProgramManual coroner_manual() {
        "crash's way, commands on standard input:\n"
        "\n"
        "  printf 'sys\\nbt -a\\nmod\\n' | coroner -s vmlinux vmcore\n"
+       "\n"
+       "A Linux dump without its debug vmlinux (symbols from the dump's kallsyms):\n"
+       "\n"
+       "  coroner -s -x sys -x log -x 'sym panic' vmcore\n"
        "\n"
        "A FreeBSD minidump, as savecore left it, without a kernel file:\n"
        "\n"

@@ -127,10 +127,12 @@ Expected<triage::TriageReport> make_report(const TriageOptions& options) {
   program_options.module_dirs = options.module_dirs;
   program_options.os_model = linux_kernel::open_linux_kernel;
   auto program = Program::open(program_options);
-  if (program) return triage::build_report(**program, options.sections);
-  // A vmlinux that does not open or belong to the dump: the log still tells.
+  if (program && (*program)->debuginfo_source() == DebugInfoSource::dwarf)
+    return triage::build_report(**program, options.sections);
+  // A vmlinux that does not open or belong to the dump (the program then
+  // opens from kallsyms, which the report does not use yet): the log still tells.
   CORONER_TRY(report, triage::build_report_without_vmlinux(dumps, options.sections));
-  report.problems.push_back("vmlinux: " + program.error().message());
+  report.problems.push_back("vmlinux: " + (program ? (*program)->debuginfo_warning() : program.error().message()));
   return report;
 }
 

@@ -7,7 +7,7 @@ namespace coroner::linux_kernel {
 Expected<ModuleList> LinuxKernel::read_modules() const { return read_and_attach_modules(program_); }
 
 Expected<std::unique_ptr<OsModel>> open_linux_kernel(const Program& program) {
-  if (program.vmlinux_path().empty())  // a dump opened without a kernel file
+  if (program.debuginfo_source() == DebugInfoSource::none)  // a dump opened without any kernel symbols
     return make_error(Errc::unsupported, "{}: {}: not a Linux kernel dump", program.dump().files().front(),
                       program.dump().description());
   CORONER_TRY(arch, make_linux_arch(program.arch().machine()));

@@ -146,6 +146,8 @@ SystemInfo read_system_info(const Program& program) {
   SystemInfo info;
   auto& problems = info.problems;
   if (auto uts = keep(read_utsname(program), "utsname", problems)) info.uts = std::move(*uts);
+  // Without symbols (no vmlinux, kallsyms not found), VMCOREINFO still says the release.
+  if (info.uts.release.empty()) info.uts.release = program.vmcoreinfo().osrelease();
   info.present_cpus = keep(read_cpu_mask(program, "__cpu_present_mask"), "cpus", problems).value_or(std::vector<int>{});
   info.online_cpus = keep(read_cpu_mask(program, "__cpu_online_mask"), "online cpus", problems).value_or(std::vector<int>{});
   if (info.present_cpus.empty()) {

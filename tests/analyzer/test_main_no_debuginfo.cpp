@@ -1,0 +1,220 @@
+// `coroner DUMP` without its vmlinux -- none found by build-id, one of
+// another kernel, or set aside by --no-debuginfo -- opens from the kernel's
+// own kallsyms in the dump: what needs only symbols and memory answers as
+// with the vmlinux, what needs types fails in one line, and the banner, sys
+// and every JSON document say which (README "Without a vmlinux").
+#include "tests/analyzer/coroner_run.hpp"
+
+#include <sstream>
+
+namespace coroner::test {
+
+namespace {
+
+// kdump and QEMU dumps of both architectures.
+const std::vector<std::string> kDumps = {"x86_64/oops-kdump/d31", "x86_64/panic-qemu/kdump-zlib",
+                                         "arm64/oops-kdump/d31", "arm64/panic-qemu/kdump-zlib"};
+
+std::string build_id_of(const DumpCase& dump) { return dump.facts()["vmcoreinfo"]["BUILD-ID"].get<std::string>(); }
+
+// coroner where no vmlinux can be found: an empty --debuginfo-dir, no
+// debuginfod (and the fixtures' kernels are not under /usr/lib/debug).
+class Isolated {
+ public:
+  Run run(const std::string& args) const {
+    return run_coroner("--debuginfo-dir " + empty_.path.string() + " " + args, "", "DEBUGINFOD_URLS=");
+  }
+  std::string dir() const { return empty_.path.string(); }
+
+ private:
+  ScratchDir empty_{"no-debuginfo-empty"};
+};
+
+std::string script(const std::vector<std::string>& commands) {
+  std::string args;
+  for (const std::string& command : commands) args += " -x '" + command + "'";
+  return args;
+}
+
+// The JSON Lines of a run of several commands, one document each.
+std::vector<nlohmann::json> documents(const Run& run) {
+  std::vector<nlohmann::json> docs;
+  std::istringstream lines(run.out);
+  for (std::string line; std::getline(lines, line);) docs.push_back(nlohmann::json::parse(line));
+  return docs;
+}
+
+nlohmann::json without_label(nlohmann::json document) {
+  document.erase("debuginfo");
+  return document;
+}
+
+size_t line_count(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
+
+}  // namespace
+
+TEST_CASE("coroner DUMP with no vmlinux to find: sym, rd, log and sys answer as with the vmlinux",
+          "[main][no-debuginfo]") {
+  const Isolated isolated;
+  for (const std::string& id : kDumps) {
+    SECTION(id) {
+      const DumpCase& dump = fixture_case(id);
+      const std::string file = dump.files().front();
+      // Addresses inside a function and inside a data object, from the vmlinux.
+      const Run named = run_coroner("-s --output json -x 'sym panic' -x 'sym linux_banner' " + dump.vmlinux() + " " +
+                                    file, "");
+      REQUIRE(named.status == 0);
+      const std::vector<nlohmann::json> found = documents(named);
+      REQUIRE(found.size() == 2);
+      const std::string inside_panic = fmt::format("{:#x}", hex_value(found[0]["address"]) + 4);
+      const std::string inside_banner = fmt::format("{:#x}", hex_value(found[1]["address"]) + 9);
+
+      const std::vector<std::string> commands = {
+          "sys", "sym panic", "sym init_task", "sym jiffies", "sym linux_banner", "sym _stext", "sym init_uts_ns",
+          "sym " + inside_panic, "sym " + inside_banner, "rd linux_banner 4", "rd -s init_task 2", "log"};
+      const Run with = run_coroner("-s --output json" + script(commands) + " " + dump.vmlinux() + " " + file, "");
+      const Run without = isolated.run("-s --output json" + script(commands) + " " + file);
+      INFO(without.err);
+      REQUIRE(with.status == 0);
+      REQUIRE(without.status == 0);
+      CHECK(without.err.empty());
+      const std::vector<nlohmann::json> expected = documents(with), got = documents(without);
+      REQUIRE(expected.size() == commands.size());
+      REQUIRE(got.size() == commands.size());
+      for (size_t i = 0; i < commands.size(); ++i) {
+        INFO(commands[i]);
+        CHECK(expected[i]["debuginfo"] == "dwarf");
+        CHECK(got[i]["debuginfo"] == "kallsyms");
+        if (commands[i] != "sys") CHECK(without_label(got[i]) == without_label(expected[i]));
+      }
+      // sys: what VMCOREINFO, kallsyms and memory give; no kernel file.
+      const nlohmann::json& sys = got[0];
+      CHECK(sys["kernel"].is_null());
+      CHECK(sys["release"] == dump.facts()["osrelease"]);
+      for (const char* key : {"release", "version", "nodename", "machine", "cpus", "online_cpus", "uptime",
+                              "load_average", "cpu_mhz", "tainted", "panic", "dumpfile", "format"}) {
+        INFO(key);
+        CHECK(sys[key] == expected[0][key]);
+      }
+      CHECK_FALSE(sys["panic"].is_null());
+      CHECK(sys["tasks"].is_null());  // the task list needs struct task_struct
+      // The time of the crash: VMCOREINFO's CRASHTIME in a kdump dump (a QEMU
+      // dump has none, and the timekeeper's layout needs types).
+      if (dump.scenario == "oops-kdump") CHECK(sys["date"] == expected[0]["date"]);
+      CHECK(sys["debuginfo_reason"] == "no vmlinux with build-id " + build_id_of(dump) + " found; looked in: " +
+                                           isolated.dir() + " (.build-id/ and its files), /usr/lib/debug/.build-id/" +
+                                           build_id_of(dump).substr(0, 2) + "/" + build_id_of(dump).substr(2) +
+                                           ".debug, /usr/lib/debug/boot/vmlinux-*, not debuginfod "
+                                           "(DEBUGINFOD_URLS is not set)");
+      // drgn's run-time addresses, where facts.json has them.
+      if (dump.facts().contains("symbols"))
+        for (size_t i : {1, 2, 3, 4}) {
+          const std::string name = commands[i].substr(4);
+          CHECK(hex_value(got[i]["address"]) == hex_value(dump.facts()["symbols"][name]));
+        }
+      CHECK(got[7]["name"] == "panic");
+      CHECK(got[7]["offset"] == 4);
+      CHECK(got[8]["name"] == "linux_banner");
+
+      // The log, byte for byte, as text.
+      const Run log_with = run_coroner("-s -x log " + dump.vmlinux() + " " + file, "");
+      const Run log_without = isolated.run("-s -x log " + file);
+      CHECK(log_without.status == 0);
+      CHECK(log_without.out == log_with.out);
+      CHECK(line_count(log_without.out) == dump.facts()["printk"]["count"].get<size_t>());
+    }
+  }
+}
+
+TEST_CASE("coroner DUMP with no vmlinux: the banner and sys say so; what needs types fails in one line",
+          "[main][no-debuginfo]") {
+  const Isolated isolated;
+  const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
+  const std::string file = dump.files().front();
+  const Run shown = isolated.run("-x sys " + file);
+  INFO(shown.err);
+  CHECK(shown.status == 0);
+  CHECK_THAT(shown.out, Catch::Contains("      KERNEL: (no vmlinux: symbols from the dump's kallsyms)\n"));
+  CHECK_THAT(shown.out, Catch::Contains("  DEBUG INFO: kallsyms (no vmlinux: no vmlinux with build-id " +
+                                        build_id_of(dump) + " found; looked in: " + isolated.dir()));
+  CHECK_THAT(shown.out, Catch::Contains("     RELEASE: " + dump.facts()["osrelease"].get<std::string>() + "\n"));
+  CHECK_THAT(shown.out, Catch::Contains("       PANIC: \"" + dump.facts()["oops_message"].get<std::string>()));
+
+  for (const std::string command : {"ps", "mod", "struct task_struct", "p jiffies_64"}) {
+    SECTION(command) {
+      const Run failed = isolated.run("-s -x '" + command + "' " + file);
+      CHECK(failed.status == 1);
+      CHECK(failed.out.empty());
+      CHECK(line_count(failed.err) == 1);
+      CHECK_THAT(failed.err, Catch::StartsWith(command + ": "));
+      CHECK_THAT(failed.err, Catch::Contains(file + ": no debug info (types, lines): no vmlinux with build-id " +
+                                             build_id_of(dump) + " found"));
+      CHECK_THAT(failed.err, Catch::EndsWith("; opened from the dump's kallsyms\n"));
+    }
+  }
+}
+
+TEST_CASE("coroner --no-debuginfo VMLINUX DUMP sets the vmlinux aside", "[main][no-debuginfo]") {
+  const DumpCase& dump = fixture_case("arm64/oops-kdump/d31");
+  const Run run = run_coroner("-s --output json --no-debuginfo -x sys -x 'sym panic' -x ps " + dump.vmlinux() + " " +
+                              dump.files().front(), "");
+  CHECK(run.status == 1);
+  CHECK(line_count(run.err) == 1);
+  CHECK_THAT(run.err, Catch::Contains("ps: " + dump.files().front() + ": no debug info (types, lines): "
+                                      "--no-debuginfo set " + dump.vmlinux() + " aside"));
+  const std::vector<nlohmann::json> docs = documents(run);
+  REQUIRE(docs.size() == 2);
+  CHECK(docs[0]["debuginfo"] == "kallsyms");
+  CHECK(docs[0]["kernel"].is_null());
+  CHECK(docs[0]["release"] == dump.facts()["osrelease"]);
+  CHECK(docs[1]["debuginfo"] == "kallsyms");
+  CHECK(hex_value(docs[1]["address"]) == hex_value(dump.facts()["symbols"]["panic"]));
+}
+
+TEST_CASE("coroner VMLINUX DUMP with another kernel's vmlinux: refused with both build-ids, then opened from "
+          "kallsyms", "[main][no-debuginfo]") {
+  const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
+  const DumpCase& other = fixture_case("arm64/oops-kdump/d31");
+  const Run run = run_coroner("-s --output json -x sys -x 'sym init_task' " + other.vmlinux() + " " +
+                              dump.files().front(), "");
+  CHECK(run.status == 0);
+  CHECK(run.err == "coroner: " + other.vmlinux() + " does not match " + dump.files().front() + ": build-id " +
+                       build_id_of(other) + " in the kernel, " + build_id_of(dump) + " in the dump's VMCOREINFO; "
+                       "opened without it (symbols from the dump's kallsyms)\n");
+  const std::vector<nlohmann::json> docs = documents(run);
+  REQUIRE(docs.size() == 2);
+  CHECK(docs[0]["debuginfo"] == "kallsyms");
+  CHECK(docs[0]["debuginfo_reason"] == other.vmlinux() + " is another kernel's (build-id " + build_id_of(other) +
+                                           ", the dump's is " + build_id_of(dump) + ")");
+  CHECK(docs[0]["release"] == dump.facts()["osrelease"]);
+  CHECK(hex_value(docs[1]["address"]) == hex_value(dump.facts()["symbols"]["init_task"]));
+}
+
+TEST_CASE("coroner DUMP of a kernel whose VMCOREINFO does not locate kallsyms (before Linux 6.0): log answers, "
+          "sym says why in one line", "[main][no-debuginfo]") {
+  // The d31 dump with its VMCOREINFO's kallsyms_names entry renamed, as a
+  // kernel before 6.0 writes it (without any kallsyms entry).
+  const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
+  std::string bytes = file_contents(dump.files().front());
+  const size_t at = bytes.find("SYMBOL(kallsyms_names)=");
+  REQUIRE(at != std::string::npos);
+  bytes.replace(at, 22, "SYMBOL(kallsyms_nameX)");
+  REQUIRE(bytes.find("SYMBOL(kallsyms_names)=") == std::string::npos);
+  const ScratchDir work("no-debuginfo-old-kernel");
+  const std::string old_kernel = (work.path / "d31-without-kallsyms").string();
+  write_file_contents(old_kernel, bytes);
+
+  const Isolated isolated;
+  const Run log_with = run_coroner("-s -x log " + dump.vmlinux() + " " + dump.files().front(), "");
+  const Run run = isolated.run("-s -x log -x 'sym panic' -x sys " + old_kernel);
+  CHECK(run.status == 1);
+  CHECK(run.out.starts_with(log_with.out));
+  CHECK(run.err == "sym panic: " + old_kernel + ": no symbols without a vmlinux: kallsyms: VMCOREINFO has no "
+                   "SYMBOL(kallsyms_names): the kernel (6.1.192) is older than Linux 6.0, and finding the tables "
+                   "by scanning its image is not implemented\n");
+  // sys: the release from VMCOREINFO, the panic message from the log.
+  CHECK_THAT(run.out, Catch::Contains("     RELEASE: 6.1.192\n"));
+  CHECK_THAT(run.out, Catch::Contains("       PANIC: \"" + dump.facts()["oops_message"].get<std::string>()));
+}
+
+}  // namespace coroner::test
