@@ -42,7 +42,7 @@ class BtfFile final : public NameLookup {
   struct PerCpuVariable {
     uint32_t var_id;   // the VAR
     uint32_t type_id;  // its type
-    uint64_t offset;   // in .data..percpu
+    uint64_t offset;   // in .data..percpu (a module's: in its own section)
   };
   std::optional<PerCpuVariable> per_cpu_variable(std::string_view name) const;
   struct Function {
