@@ -138,6 +138,12 @@ Expected<std::unique_ptr<BtfFile>> BtfFile::open(std::vector<std::byte> bytes, s
   file->base_ = base;
   if (bytes.size() > UINT32_MAX)
     return make_error(Errc::corrupt, "{}: bad BTF: {} bytes is too large", file->description_, bytes.size());
+  if (bytes.size() < sizeof(btf_header))
+    return make_error(Errc::corrupt, "{}: bad BTF: {} bytes, shorter than its header", file->description_, bytes.size());
+  uint16_t magic = 0;
+  std::memcpy(&magic, bytes.data(), sizeof magic);
+  if (magic != BTF_MAGIC && magic != __builtin_bswap16(BTF_MAGIC))
+    return make_error(Errc::corrupt, "{}: bad BTF: magic {:#06x} is not {:#06x}", file->description_, magic, BTF_MAGIC);
   last_libbpf_warning.clear();
   errno = 0;
   // libbpf copies the bytes; its copy holds the types and strings.

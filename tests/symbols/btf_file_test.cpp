@@ -146,11 +146,15 @@ TEST_CASE("BTF by hand: hostile blobs give one-line errors", "[symbols][btf]") {
   valid.add_int("int", 4, BTF_INT_SIGNED);
   CHECK(DebugInfo::open_btf(valid.bytes(), "ok").has_value());
 
-  CHECK(open_error(valid.bytes(0x1234)).find("bad BTF") != std::string::npos);
-  CHECK(open_error({}).find("bad BTF") != std::string::npos);
+  const std::string prefix = "vmcore: BTF at 0xffffffff82438070: bad BTF: ";
+  CHECK(open_error(valid.bytes(0x1234)) == prefix + "magic 0x1234 is not 0xeb9f");
+  CHECK(open_error({}) == prefix + "0 bytes, shorter than its header");
   auto bytes = valid.bytes();
-  CHECK(open_error({bytes.begin(), bytes.begin() + 10}).find("bad BTF") != std::string::npos);
-  CHECK(open_error({bytes.begin(), bytes.end() - 3}).find("bad BTF") != std::string::npos);
+  CHECK(open_error({bytes.begin(), bytes.begin() + 10}) == prefix + "10 bytes, shorter than its header");
+  // libbpf's own reason: the header's lengths run past the end.
+  const std::string truncated = open_error({bytes.begin(), bytes.end() - 3});
+  CHECK(truncated.starts_with(prefix));
+  CHECK(truncated.size() > prefix.size());
 
   {
     BtfBuilder b;

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <memory>
 
 using namespace coroner;
@@ -31,8 +32,13 @@ Kernel& distro_kernel() {
     REQUIRE(dwarf.has_value());
     REQUIRE((*dwarf)->build_index().has_value());
     k.dwarf = std::move(*dwarf);
-    auto btf = DebugInfo::open_btf(section_bytes(vmlinux, ".BTF"), "vmlinux: .BTF");
+    std::vector<std::byte> bytes = section_bytes(vmlinux, ".BTF");
+    const size_t size = bytes.size();
+    const auto start = std::chrono::steady_clock::now();
+    auto btf = DebugInfo::open_btf(std::move(bytes), "vmlinux: .BTF");
     if (!btf) FAIL(btf.error().message());
+    fmt::print(stderr, "distro vmlinux .BTF ({:.1f} MiB): open_btf {:.3f} s\n", size / 1048576.0,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     k.btf = std::move(*btf);
     return k;
   }();
