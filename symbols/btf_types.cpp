@@ -125,8 +125,9 @@ Expected<const Type*> TypeGraph::make_btf(uint32_t id) const {
       }
       break;
     case BTF_KIND_ENUM: case BTF_KIND_ENUM64: {
+      // No enumerators: a declaration, which has no size in C (nor DWARF).
       type.kind_ = TypeKind::enumeration;
-      type.byte_size_ = t->size;
+      if (count != 0) type.byte_size_ = t->size;
       type.complete_ = count != 0;
       const bool is_signed = btf_kflag(t);
       for (uint16_t i = 0; i < count; ++i) {

@@ -69,7 +69,7 @@ std::string open_error(std::vector<std::byte> bytes) {
 
 }  // namespace
 
-TEST_CASE("BTF by hand: bitfields, signed enums, declarations, per-CPU variables", "[symbols][btf]") {
+TEST_CASE("BTF by hand: bitfields and signed enums and declarations and per-CPU variables", "[symbols][btf]") {
   BtfBuilder b;
   const uint32_t int_type = b.add_int("int", 4, BTF_INT_SIGNED);                       // 1
   const uint32_t uint_type = b.add_int("unsigned int", 4, 0);                          // 2

@@ -213,7 +213,7 @@ TEST_CASE("BTF per-CPU variables sit where DWARF puts them", "[symbols][btf]") {
         "vmlinux: .BTF: no per-CPU variable named 'init_task' (BTF describes only per-CPU variables)");
 }
 
-TEST_CASE("BTF functions: the type, no address", "[symbols][btf]") {
+TEST_CASE("BTF functions: the type but no address", "[symbols][btf]") {
   Kernel& k = distro_kernel();
   for (const char* name : {"panic", "schedule", "do_exit", "__schedule", "printk", "kmem_cache_alloc"}) {
     INFO(name);
@@ -257,4 +257,36 @@ TEST_CASE("BTF split: a module's types on top of the kernel's", "[symbols][btf]"
   auto on_dwarf = DebugInfo::open_split_btf(*k.dwarf, section_bytes(module, ".BTF"), "qemu_fw_cfg: .BTF");
   REQUIRE_FALSE(on_dwarf.has_value());
   CHECK(on_dwarf.error().code() == Errc::invalid_argument);
+}
+
+TEST_CASE("every named BTF type sizes and spells as DWARF's", "[symbols][btf]") {
+  Kernel& k = distro_kernel();
+  using symbols::NameKind;
+  size_t total = 0, differ = 0;
+  for (auto [kind, prefix] : std::initializer_list<std::pair<NameKind, const char*>>{
+           {NameKind::structure, "struct "}, {NameKind::union_type, "union "}, {NameKind::enumeration, "enum "},
+           {NameKind::typedef_type, ""}, {NameKind::base, ""}}) {
+    for (const std::string& name : k.btf->names_starting_with("", {kind}, 1000000)) {
+      const std::string spelled = prefix + name;
+      auto dwarf = k.dwarf->find_type(spelled);
+      if (!dwarf) continue;  // a few BTF-only names (DWARF: none of that kind)
+      ++total;
+      auto btf = k.btf->find_type(spelled);
+      REQUIRE(btf.has_value());
+      auto dwarf_size = dwarf->type->size();
+      auto btf_size = btf->type->size();
+      if (dwarf_size.has_value() == btf_size.has_value() && (!dwarf_size || *dwarf_size == *btf_size) &&
+          dwarf->type->spelling() == btf->type->spelling() &&
+          dwarf->type->members().size() == btf->type->members().size() &&
+          dwarf->type->enumerators().size() == btf->type->enumerators().size())
+        continue;
+      // The same name defined twice (struct remap_data in two files): each
+      // picks its own first.
+      fmt::print(stderr, "BTF and DWARF differ on {}: {} and {} bytes\n", spelled, btf_size.value_or(0),
+                 dwarf_size.value_or(0));
+      ++differ;
+    }
+  }
+  CHECK(total > 10000);
+  CHECK(differ * 1000 < total);
 }
