@@ -21,10 +21,12 @@ build_dir=${CORONER_BUILD_DIR:-build}
 # libdebuginfod-dev: `coroner DUMP` fetches the vmlinux by build-id from the
 # debuginfod servers of DEBUGINFOD_URLS; libsqlite3-dev and libpq-dev:
 # `coroner fleet` keeps its history of dumps in an SQLite file or a
-# PostgreSQL server; ccache: see below.
+# PostgreSQL server; libbpf-dev: with no vmlinux, types come from the BTF in
+# the dump, which libbpf parses and validates (no BTF parser of our own);
+# ccache: see below.
 packages=(cmake g++ make pkg-config ccache llvm-19-dev libcapstone-dev libreadline-dev libfmt-dev
           zlib1g-dev libzstd-dev liblzo2-dev libsnappy-dev liblzma-dev
-          nlohmann-json3-dev libdebuginfod-dev zstd less libsqlite3-dev libpq-dev)
+          nlohmann-json3-dev libdebuginfod-dev libbpf-dev zstd less libsqlite3-dev libpq-dev)
 if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = sanitize ]; then
   # catch2 (v2) is the tests' framework. They compare against the real tools
   # (makedumpfile, crash, pahole of dwarves, readelf/nm/objcopy of binutils)

@@ -1,6 +1,7 @@
 #include "symbols/debug_info.hpp"
 #include "symbols/section_load_info.hpp"
 
+#include "symbols/btf_file.hpp"
 #include "symbols/dwarf_index.hpp"
 #include "symbols/elf_file.hpp"
 #include "symbols/elf_symbols.hpp"
@@ -89,6 +90,7 @@ struct DebugInfo::State {
   std::unique_ptr<llvm::MemoryBuffer> buffer;
   std::unique_ptr<llvm::DWARFContext> context;
   std::unique_ptr<Names> names;
+  std::unique_ptr<BtfFile> btf;  // instead of all the above
   std::unique_ptr<TypeGraph> types;
   uint64_t percpu_start = 0;
   uint64_t percpu_end = 0;
@@ -165,24 +167,54 @@ Expected<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, co
   return info;
 }
 
+Expected<std::unique_ptr<DebugInfo>> DebugInfo::open_btf(std::vector<std::byte> bytes, std::string description) {
+  std::unique_ptr<DebugInfo> info(new DebugInfo());
+  info->state_ = std::make_unique<State>();
+  CORONER_TRY(btf, BtfFile::open(std::move(bytes), description));
+  info->state_->btf = std::move(btf);
+  info->state_->types = std::make_unique<TypeGraph>(info->state_->btf->parsed(), *info->state_->btf, description);
+  info->path_ = std::move(description);
+  return info;
+}
+
+Expected<std::unique_ptr<DebugInfo>> DebugInfo::open_split_btf(const DebugInfo& base, std::vector<std::byte> bytes,
+                                                                std::string description) {
+  if (base.has_dwarf())
+    return make_error(Errc::invalid_argument, "{}: split BTF needs the kernel's BTF under it, not the DWARF of {}",
+                      description, base.path());
+  std::unique_ptr<DebugInfo> info(new DebugInfo());
+  info->state_ = std::make_unique<State>();
+  CORONER_TRY(btf, BtfFile::open(std::move(bytes), description, base.state_->btf.get()));
+  info->state_->btf = std::move(btf);
+  info->state_->types = std::make_unique<TypeGraph>(info->state_->btf->parsed(), *info->state_->btf, description);
+  info->path_ = std::move(description);
+  return info;
+}
+
+bool DebugInfo::has_dwarf() const { return state_->btf == nullptr; }
+
 Expected<void> DebugInfo::build_index() {
+  if (!has_dwarf()) return {};  // BtfFile indexes as it opens
   std::lock_guard lock(state_->names->mutex_);
   return state_->names->build();
 }
 
 OpenStats DebugInfo::stats() const {
+  if (!has_dwarf()) return {};
   std::lock_guard lock(state_->names->mutex_);
   const auto& index = state_->names->index_;
   return {from_cache_, index ? index->entries().size() : 0, state_->names->build_seconds_};
 }
 
 bool DebugInfo::indexed() const {
+  if (!has_dwarf()) return true;
   std::lock_guard lock(state_->names->mutex_);
   return state_->names->index_.has_value();
 }
 
 std::vector<std::string> DebugInfo::names_starting_with(std::string_view prefix, std::initializer_list<NameKind> kinds,
                                                          size_t limit) const {
+  if (!has_dwarf()) return state_->btf->names_starting_with(prefix, kinds, limit);
   std::set<std::string_view> found;
   {
     std::lock_guard lock(state_->names->mutex_);
@@ -242,18 +274,36 @@ Expected<bool> DebugInfo::has_member(std::string_view type_name, std::string_vie
 }
 
 Expected<Variable> DebugInfo::find_variable(std::string_view name) {
+  if (!has_dwarf()) {
+    auto found = state_->btf->per_cpu_variable(name);
+    if (!found)
+      return make_error(Errc::not_found, "{}: no per-CPU variable named '{}' (BTF describes only per-CPU variables)",
+                        path_, name);
+    CORONER_TRY(type, state_->types->type_at(found->type_id));
+    return Variable{std::string(name), found->offset, type, true, found->var_id};
+  }
   CORONER_TRY(offset, state_->names->find(NameKind::variable, name));
   if (!offset) return make_error(Errc::not_found, "{}: no variable named '{}'", path_, name);
   return read_variable(*offset, name, false);
 }
 
 Expected<Variable> DebugInfo::find_function(std::string_view name) {
+  if (!has_dwarf()) {
+    auto function = state_->btf->function(name);
+    if (!function) return make_error(Errc::not_found, "{}: no function named '{}'", path_, name);
+    CORONER_TRY(type, state_->types->type_at(function->prototype_id));
+    return Variable{std::string(name), std::nullopt, type, false, function->func_id};  // the address is kallsyms'
+  }
   CORONER_TRY(offset, state_->names->find(NameKind::function, name));
   if (!offset) return make_error(Errc::not_found, "{}: no function named '{}'", path_, name);
   return read_variable(*offset, name, true);
 }
 
 Expected<int64_t> DebugInfo::find_enumerator(std::string_view name) {
+  if (!has_dwarf()) {
+    if (auto value = state_->btf->enumerator(name)) return *value;
+    return make_error(Errc::not_found, "{}: no enumerator named '{}'", path_, name);
+  }
   CORONER_TRY(offset, state_->names->find(NameKind::enumerator, name));
   if (!offset) return make_error(Errc::not_found, "{}: no enumerator named '{}'", path_, name);
   llvm::DWARFDie die = state_->context->getDIEForOffset(*offset);

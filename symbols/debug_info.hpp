@@ -1,5 +1,8 @@
 // One ELF file's DWARF (vmlinux or a module): the name index (built in
-// parallel or read from the cache), types and variables by name.
+// parallel or read from the cache), types and variables by name. Or, with no
+// vmlinux, the kernel's (or a module's split) BTF read out of the dump: the
+// same types, per-CPU variables and function types, no line numbers, locals
+// or other globals (those addresses come from kallsyms).
 #pragma once
 
 #include "capture/format/error.hpp"
@@ -7,6 +10,7 @@
 #include "symbols/section_addresses.hpp"
 #include "symbols/types.hpp"
 
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,9 +31,11 @@ struct Variable {
   std::optional<uint64_t> address;  // link-time; nullopt without a static location
   QualifiedType type;
   // In .data..percpu: address is the per-CPU offset, add __per_cpu_offset[cpu]
-  // (x86_64 links the section at 0; arm64 at its image address).
+  // (x86_64 links the section at 0; arm64 at its image address). From BTF,
+  // address is the offset in the section: add __per_cpu_start (kallsyms) on
+  // arm64 to get what DWARF gives; on x86_64 the two are equal.
   bool per_cpu = false;
-  uint64_t die_offset = 0;
+  uint64_t die_offset = 0;  // BTF: the VAR or FUNC type id
 };
 
 struct OpenStats {
@@ -46,7 +52,18 @@ class DebugInfo {
   // until that has cost about what the index costs, which is then built.
   static Expected<std::unique_ptr<DebugInfo>> open(const std::string& path, const std::string& cache_dir,
                                                    const SectionAddresses* sections = nullptr);
+  // Types from raw BTF bytes (the kernel's .BTF, read out of the dump between
+  // __start_BTF and __stop_BTF); description names where they came from, for
+  // errors ("vmcore: BTF at 0xffffffff82438070").
+  static Expected<std::unique_ptr<DebugInfo>> open_btf(std::vector<std::byte> bytes, std::string description);
+  // A module's split BTF on top of the kernel's (base must be a BTF
+  // DebugInfo, and outlive this one).
+  static Expected<std::unique_ptr<DebugInfo>> open_split_btf(const DebugInfo& base, std::vector<std::byte> bytes,
+                                                             std::string description);
   ~DebugInfo();
+
+  // False for BTF: no line table, locals or dwarf_context().
+  bool has_dwarf() const;
 
   // Builds the name index now (and writes its cache) unless it exists.
   Expected<void> build_index();
@@ -63,8 +80,9 @@ class DebugInfo {
   // For fields renamed across kernel versions (task_struct.state vs __state).
   Expected<bool> has_member(std::string_view type_name, std::string_view member);
 
+  // From BTF: per-CPU variables only (others are not_found).
   Expected<Variable> find_variable(std::string_view name);
-  // A function's type and entry address (low_pc).
+  // A function's type and entry address (low_pc; from BTF: nullopt).
   Expected<Variable> find_function(std::string_view name);
   // The value of an enumerator ("TASK_COMM_LEN" is a #define, but
   // "PIDTYPE_PID", "NR_FREE_PAGES" are enumerators).
@@ -79,8 +97,10 @@ class DebugInfo {
 
   const TypeGraph& types() const;
   // LLVM's view of the file's DWARF (thread-safe), for readers that share
-  // this mapping and its parsed units (LineTable::over).
+  // this mapping and its parsed units (LineTable::over). Only when
+  // has_dwarf(): ask that first.
   llvm::DWARFContext& dwarf_context() const;
+  // The file's path; from BTF, its description.
   const std::string& path() const { return path_; }
   const std::string& build_id() const { return build_id_; }
   OpenStats stats() const;

@@ -98,6 +98,8 @@ Expected<std::unique_ptr<LineTable>> LineTable::open(const std::string& path, co
 }
 
 Expected<std::unique_ptr<LineTable>> LineTable::over(const DebugInfo& info) {
+  if (!info.has_dwarf())
+    return make_error(Errc::not_found, "{}: no DWARF (types from BTF): line numbers/locals need the vmlinux", info.path());
   if (info.dwarf_context().getDWARFObj().getLineSection().Data.empty())
     return make_error(Errc::not_found, "{}: no DWARF line table (.debug_line)", info.path());
   std::unique_ptr<LineTable> table(new LineTable());

@@ -174,7 +174,7 @@ Expected<const Type*> underlying(QualifiedType type) {
 }
 
 TypeGraph::TypeGraph(llvm::DWARFContext& context, const NameLookup& names, std::string path)
-    : context_(context),
+    : context_(&context),
       names_(names),
       path_(std::move(path)),
       address_size_(context.getDWARFObj().getFile()->getBytesInAddress()),
@@ -187,6 +187,7 @@ Error TypeGraph::corrupt(uint64_t die_offset, std::string_view reason) const {
 }
 
 TypeRef TypeGraph::type_of(const llvm::DWARFDie& die) const {
+  if (btf_ != nullptr) return TypeRef(this, UINT64_MAX);  // no DIEs here
   if (!die.find(DW_AT_type)) return TypeRef::void_type();
   llvm::DWARFDie target = die.getAttributeValueAsReferencedDie(DW_AT_type);
   // An unresolvable reference becomes an error when the type is asked for.
@@ -194,11 +195,12 @@ TypeRef TypeGraph::type_of(const llvm::DWARFDie& die) const {
 }
 
 Expected<QualifiedType> TypeGraph::type_at(uint64_t die_offset) const {
+  if (btf_ != nullptr) return btf_type_at(die_offset);
   std::lock_guard lock(mutex_);
   uint8_t qualifiers = 0;
   for (int i = 0; i < kMaxChain; ++i) {
     if (auto cached = by_die_.find(die_offset); cached != by_die_.end()) return QualifiedType{cached->second, qualifiers};
-    llvm::DWARFDie die = context_.getDIEForOffset(die_offset);
+    llvm::DWARFDie die = context_->getDIEForOffset(die_offset);
     if (!die.isValid()) return corrupt(die_offset, "no DIE at this offset");
     uint8_t qualifier = 0;
     switch (die.getTag()) {

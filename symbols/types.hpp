@@ -1,9 +1,11 @@
-// The C type model of one file's DWARF: struct/union/enum/typedef/pointer/
-// array/base/function types with their members, bitfields, enumerators and
-// parameters. A Type is made from its DIE on first use and never changes
+// The C type model of one file's DWARF, or of a BTF blob (the kernel's .BTF,
+// a module's split BTF): struct/union/enum/typedef/pointer/array/base/function
+// types with their members, bitfields, enumerators and parameters. A Type is
+// made from its DIE (or BTF type id) on first use and never changes
 // afterwards; the types it refers to (a pointer's target, a member's type)
 // are made when asked for, so looking at task_struct does not pull in the
-// whole kernel's type graph.
+// whole kernel's type graph. Which of the two a graph reads is its own
+// business: every user sees the same Types.
 #pragma once
 
 #include "capture/format/error.hpp"
@@ -22,6 +24,8 @@ namespace llvm {
 class DWARFContext;
 class DWARFDie;
 }
+
+struct btf;  // libbpf's parsed BTF (<bpf/btf.h>)
 
 namespace coroner::symbols {
 
@@ -42,10 +46,11 @@ struct QualifiedType {
 };
 
 // A reference to a type, resolved (and cached by the graph) on first use.
+// id: a DIE offset in a DWARF graph, a BTF type id in a BTF graph.
 class TypeRef {
  public:
   TypeRef() = default;
-  TypeRef(const TypeGraph* graph, uint64_t die_offset) : graph_(graph), die_offset_(die_offset) {}
+  TypeRef(const TypeGraph* graph, uint64_t id) : graph_(graph), die_offset_(id) {}
   explicit TypeRef(QualifiedType type) : direct_(type) {}
   // void when the DIE has no DW_AT_type.
   static TypeRef void_type() { return TypeRef(); }
@@ -96,8 +101,9 @@ class Type {
   const std::vector<Enumerator>& enumerators() const { return enumerators_; }
   const std::vector<Parameter>& parameters() const { return parameters_; }
   bool is_variadic() const { return variadic_; }
-  // The DIE this type was made from; 0 for types made by the graph (pointers
-  // from find_type("x *"), inner dimensions of arrays, void).
+  // The DIE (BTF: the type id) this type was made from; 0 for types made by
+  // the graph (pointers from find_type("x *"), inner dimensions of arrays,
+  // void).
   uint64_t die_offset() const { return die_offset_; }
   // C spelling: "struct task_struct", "int", "char *", "char [16]".
   std::string spelling() const;
@@ -131,9 +137,14 @@ Expected<const Type*> underlying(QualifiedType type);
 class TypeGraph {
  public:
   TypeGraph(llvm::DWARFContext& context, const NameLookup& names, std::string path);
+  // The types of a BTF blob (btf_types.cpp); names finds type ids. btf and
+  // names must outlive the graph, and btf must have passed check_btf_loops()
+  // (btf_file.hpp): a type may not contain or spell itself.
+  TypeGraph(const ::btf& btf, const NameLookup& names, std::string path);
   ~TypeGraph();
 
-  // The type of a type DIE (qualifier DIEs fold into the qualifiers).
+  // The type of a type DIE or BTF type id (qualifiers -- DIEs, BTF
+  // const/volatile/restrict/type_tag -- fold into the qualifiers).
   Expected<QualifiedType> type_at(uint64_t die_offset) const;
   // A type by C name: "struct task_struct", "task_struct" (typedefs, base
   // types, then tags), "unsigned long", "const char *".
@@ -143,18 +154,24 @@ class TypeGraph {
   Expected<MemberLocation> member(QualifiedType type, std::string_view path) const;
   // A pointer to type (size: the file's address size).
   const Type* pointer_to(QualifiedType type) const;
-  // The type of a DW_AT_type attribute of die (void when absent).
+  // The type of a DW_AT_type attribute of die (void when absent); DWARF
+  // graphs only (in a BTF graph the reference fails when resolved).
   TypeRef type_of(const llvm::DWARFDie& die) const;
+  bool from_btf() const { return btf_ != nullptr; }
 
+  // The file's path, or the BTF's description.
   const std::string& path() const { return path_; }
 
  private:
   Expected<const Type*> make(const llvm::DWARFDie& die) const;
+  Expected<QualifiedType> btf_type_at(uint64_t id) const;  // btf_types.cpp
+  Expected<const Type*> make_btf(uint32_t id) const;
   Expected<void> read_members(const llvm::DWARFDie& die, Type& type) const;
   Expected<void> read_array(const llvm::DWARFDie& die, Type& type) const;
   Error corrupt(uint64_t die_offset, std::string_view reason) const;
 
-  llvm::DWARFContext& context_;
+  llvm::DWARFContext* context_ = nullptr;  // exactly one of context_ and btf_
+  const ::btf* btf_ = nullptr;
   const NameLookup& names_;
   std::string path_;
   uint8_t address_size_;

@@ -1,15 +1,20 @@
 // Writes the seed corpora of the fuzz targets from the real fixtures into
 // the build directory (CORONER_FUZZ_SEED_DIR/<target>/): the first bytes of
 // real dumps, their note areas, VMCOREINFO and compressed pages, a short
-// flattened stream. Nothing here is committed; the targets that need no
-// real data (page-table walks, lists, ORC) start from an empty corpus.
+// flattened stream; the first types of the Debian distro kernel's BTF when
+// its vmlinux is there (tests/symbols/distro_kernel.hpp). Nothing here is
+// committed; the targets that need no real data (page-table walks, lists,
+// ORC) start from an empty corpus.
 #include "capture/format/dump.hpp"
 #include "capture/format/kdump_compressed.hpp"
 #include "tests/analyzer/arch/freebsd_minidump_fixture.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/freebsd_minidump_writer.hpp"
+#include "tests/symbols/distro_kernel.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <bpf/btf.h>
 
 #include <algorithm>
 #include <fstream>
@@ -103,7 +108,48 @@ std::string short_flattened_stream(const std::string& path) {
   return out + std::string(16, '\xff');
 }
 
+// The first `count` types of a BTF, re-encoded by libbpf with references
+// past them turned into void: a few KiB of real kernel types.
+std::string first_btf_types(const ::btf* full, uint32_t count) {
+  ::btf* small = btf__new_empty();
+  REQUIRE(small != nullptr);
+  for (uint32_t id = 1; id <= count; ++id) REQUIRE(btf__add_type(small, full, btf__type_by_id(full, id)) > 0);
+  auto clamp = [count](uint32_t& id) {
+    if (id > count) id = 0;
+  };
+  for (uint32_t id = 1; id <= count; ++id) {
+    auto* t = const_cast<btf_type*>(btf__type_by_id(small, id));  // libbpf's own, modifiable copy
+    const uint16_t n = btf_vlen(t);
+    switch (btf_kind(t)) {
+      case BTF_KIND_ARRAY: clamp(btf_array(t)->type); clamp(btf_array(t)->index_type); break;
+      case BTF_KIND_STRUCT: case BTF_KIND_UNION: for (uint16_t i = 0; i < n; ++i) clamp(btf_members(t)[i].type); break;
+      case BTF_KIND_FUNC_PROTO: clamp(t->type); for (uint16_t i = 0; i < n; ++i) clamp(btf_params(t)[i].type); break;
+      case BTF_KIND_DATASEC: for (uint16_t i = 0; i < n; ++i) clamp(btf_var_secinfos(t)[i].type); break;
+      case BTF_KIND_INT: case BTF_KIND_ENUM: case BTF_KIND_ENUM64: case BTF_KIND_FWD: case BTF_KIND_FLOAT: break;
+      default: clamp(t->type); break;
+    }
+  }
+  uint32_t size = 0;
+  const void* raw = btf__raw_data(small, &size);
+  std::string bytes(static_cast<const char*>(raw), size);
+  btf__free(small);
+  return bytes;
+}
+
 }  // namespace
+
+TEST_CASE("fuzz seeds from the distro kernel's BTF") {
+  const auto vmlinux = distro_cache() / "vmlinux";
+  if (!fs::exists(vmlinux)) {
+    WARN("no BTF seeds for fuzz_btf: no Debian distro kernel at " << vmlinux.string());
+    return;
+  }
+  ::btf* full = btf__parse_elf(vmlinux.c_str(), nullptr);
+  REQUIRE(full != nullptr);
+  for (uint32_t count : {40u, 150u})
+    write_seed("fuzz_btf", fmt::format("vmlinux-{}-types", count), first_btf_types(full, count));
+  btf__free(full);
+}
 
 TEST_CASE("fuzz seeds from the real fixtures") {
   for (const char* id : {"x86_64/panic-qemu/elf", "arm64/panic-qemu/elf", "x86_64/oops-kdump/elf-d31"}) {
