@@ -38,7 +38,13 @@ std::optional<Expected<GlobalObject>> lookup(const Program& program, symbols::De
   }
   if (!variable) return std::nullopt;
   uint64_t address = 0;
-  if (variable->address) {
+  if (variable->address && variable->per_cpu && !zero_based_percpu && !info.has_dwarf()) {
+    // BTF gives the offset in .data..percpu; the section starts at the
+    // run-time __per_cpu_start (arm64 links it at its image address).
+    const symbols::Symbol* start = program.symbols().find("__per_cpu_start");
+    if (!start) return make_error(Errc::not_found, "'{}' is per-CPU, and there is no __per_cpu_start", name);
+    address = *variable->address + start->address;
+  } else if (variable->address) {
     // x86_64 links .data..percpu at 0: those offsets are not moved by KASLR.
     address = *variable->address + (variable->per_cpu && zero_based_percpu ? 0 : slide);
   } else if (const symbols::Symbol* symbol = kernel ? program.symbols().find(name) : nullptr) {

@@ -95,6 +95,32 @@ Expected<VmlinuxChoice> choose_vmlinux(const ProgramOptions& options, const std:
   return choice;
 }
 
+// More BTF than any kernel carries (a distribution kernel's: 5-8 MB).
+constexpr uint64_t kMaxBtfBytes = 256ull << 20;
+
+// Where the kernel's .BTF lies, from the linker's __start_BTF/__stop_BTF in
+// kallsyms; nullopt when the kernel has none (no CONFIG_DEBUG_INFO_BTF).
+std::optional<std::pair<uint64_t, uint64_t>> kernel_btf_bounds(const symbols::SymbolTable& table) {
+  const symbols::Symbol* start = table.find("__start_BTF");
+  const symbols::Symbol* stop = table.find("__stop_BTF");
+  if (!start || !stop || stop->address <= start->address || stop->address - start->address > kMaxBtfBytes)
+    return std::nullopt;
+  return std::pair{start->address, stop->address - start->address};
+}
+
+// The kernel's BTF read out of the dump, as types for every DebugInfo user.
+Expected<std::unique_ptr<symbols::DebugInfo>> open_kernel_btf(const KernelMemory& memory,
+                                                              const symbols::SymbolTable& table,
+                                                              const std::string& dump) {
+  const auto bounds = kernel_btf_bounds(table);
+  if (!bounds) return make_error(Errc::not_found, "{}: the kernel has no BTF (__start_BTF, __stop_BTF)", dump);
+  const auto [address, size] = *bounds;
+  std::vector<std::byte> bytes(size);
+  if (auto read = memory.read(address, bytes); !read)
+    return read.error().context(fmt::format("{}: the kernel's BTF at {:#x} ({} bytes)", dump, address, size));
+  return symbols::DebugInfo::open_btf(std::move(bytes), fmt::format("{}: BTF at {:#x}", dump, address));
+}
+
 }  // namespace
 
 std::string_view debuginfo_label(DebugInfoSource source) {
@@ -162,13 +188,15 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
   program->debuginfo_warning_ = choice.warning;
   if (choice.path.empty()) {
     // Without a vmlinux the symbols are the dump's kallsyms, at run-time
-    // addresses already (symbol_table()). The dump's BTF, when the kernel
-    // has it, is opened here and makes the source btf_kallsyms (issue 21).
+    // addresses already (symbol_table()); the types are the dump's BTF when
+    // the kernel has it (debug_info()).
     program->debuginfo_source_ = DebugInfoSource::kallsyms;
     program->debuginfo_reason_ = choice.reason;
     program->kaslr_offset_ = static_cast<int64_t>(program->vmcoreinfo_.kernel_offset().value_or(0));
     // x86_64 SMP kernels (every distribution's) link per-CPU data at 0.
     program->percpu_linked_at_zero_ = d.machine() == Machine::x86_64;
+    if (auto table = program->symbol_table(); table && kernel_btf_bounds(**table))
+      program->debuginfo_source_ = DebugInfoSource::btf_kallsyms;
   } else {
     program->percpu_linked_at_zero_ = choice.image.percpu_linked_at_zero;
     if (const std::optional<uint64_t> offset = program->vmcoreinfo_.kernel_offset()) {
@@ -293,11 +321,13 @@ KernelModule* Program::find_module(std::string_view name) const {
 
 Expected<symbols::DebugInfo*> Program::debug_info() const {
   if (debuginfo_source_ == DebugInfoSource::none) return no_kernel_file(options_.dumps.front());
-  if (debuginfo_source_ != DebugInfoSource::dwarf)
+  if (debuginfo_source_ == DebugInfoSource::kallsyms)
     return make_error(Errc::unsupported, "{}: no debug info (types, lines): {}; opened from the dump's kallsyms",
                       options_.dumps.front(), debuginfo_reason_);
   std::call_once(debug_once_, [this] {
-    auto opened = symbols::DebugInfo::open(vmlinux_, options_.cache_dir);
+    auto opened = debuginfo_source_ == DebugInfoSource::dwarf
+                      ? symbols::DebugInfo::open(vmlinux_, options_.cache_dir)
+                      : open_kernel_btf(*memory_, symbols(), options_.dumps.front());
     if (opened) debug_info_ = std::move(*opened);
     else debug_error_ = opened.error();
     debug_opened_.store(true, std::memory_order_release);

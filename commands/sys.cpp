@@ -129,9 +129,11 @@ Expected<void> show_summary(CommandContext& ctx) {
   };
   // A vmlinux found by the dump's build-id says where (crash prints the path alone).
   const std::string found_by = program.vmlinux_origin().empty() ? "" : "  (by build-id: " + program.vmlinux_origin() + ")";
-  const std::string kernel = program.debuginfo_source() == DebugInfoSource::dwarf
-                               ? program.options().vmlinux + found_by
-                               : "(no vmlinux: symbols from the dump's kallsyms)";
+  const DebugInfoSource source = program.debuginfo_source();
+  const std::string kernel = source == DebugInfoSource::dwarf ? program.options().vmlinux + found_by
+                             : source == DebugInfoSource::btf_kallsyms
+                                 ? "(no vmlinux: symbols from the dump's kallsyms, types from its BTF)"
+                                 : "(no vmlinux: symbols from the dump's kallsyms)";
   line("KERNEL", kernel + (tainted ? "  [TAINTED]" : ""));
   line("DUMPFILE", dumpfile_text(program));
   line("CPUS", offline.empty() ? std::to_string(info.present_cpus.size())

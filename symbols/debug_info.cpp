@@ -2,6 +2,7 @@
 #include "symbols/section_load_info.hpp"
 
 #include "symbols/btf_file.hpp"
+#include "symbols/btf_globals.hpp"
 #include "symbols/dwarf_index.hpp"
 #include "symbols/elf_file.hpp"
 #include "symbols/elf_symbols.hpp"
@@ -276,11 +277,18 @@ Expected<bool> DebugInfo::has_member(std::string_view type_name, std::string_vie
 Expected<Variable> DebugInfo::find_variable(std::string_view name) {
   if (!has_dwarf()) {
     auto found = state_->btf->per_cpu_variable(name);
-    if (!found)
-      return make_error(Errc::not_found, "{}: no per-CPU variable named '{}' (BTF describes only per-CPU variables)",
-                        path_, name);
-    CORONER_TRY(type, state_->types->type_at(found->type_id));
-    return Variable{std::string(name), found->offset, type, true, found->var_id};
+    if (found) {
+      CORONER_TRY(type, state_->types->type_at(found->type_id));
+      return Variable{std::string(name), found->offset, type, true, found->var_id};
+    }
+    // Other globals: the type a well-known one has always had; the address is kallsyms'.
+    const std::optional<KnownGlobal> known = known_global(name);
+    if (!known)
+      return make_error(Errc::not_found, "{}: no type for '{}' (BTF describes only per-CPU variables and a few "
+                                         "well-known globals)", path_, name);
+    CORONER_TRY(type, state_->types->find_type(known->type));
+    if (known->array) type = QualifiedType{state_->types->array_of(type), 0};
+    return Variable{std::string(name), std::nullopt, type, false, 0};
   }
   CORONER_TRY(offset, state_->names->find(NameKind::variable, name));
   if (!offset) return make_error(Errc::not_found, "{}: no variable named '{}'", path_, name);

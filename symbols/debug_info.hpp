@@ -80,7 +80,8 @@ class DebugInfo {
   // For fields renamed across kernel versions (task_struct.state vs __state).
   Expected<bool> has_member(std::string_view type_name, std::string_view member);
 
-  // From BTF: per-CPU variables only (others are not_found).
+  // From BTF: per-CPU variables, and well-known globals (btf_globals.hpp)
+  // without an address; others are not_found.
   Expected<Variable> find_variable(std::string_view name);
   // A function's type and entry address (low_pc; from BTF: nullopt).
   Expected<Variable> find_function(std::string_view name);

@@ -409,6 +409,18 @@ const Type* TypeGraph::pointer_to(QualifiedType target) const {
   return slot;
 }
 
+const Type* TypeGraph::array_of(QualifiedType element) const {
+  std::lock_guard lock(mutex_);
+  auto& slot = arrays_[{element.type, element.qualifiers}];
+  if (slot == nullptr) {
+    Type& array = made_.emplace_back();
+    array.kind_ = TypeKind::array;
+    array.target_ = TypeRef(element);
+    slot = &array;
+  }
+  return slot;
+}
+
 Expected<QualifiedType> TypeGraph::find_type(std::string_view spelled) const {
   std::string_view text = trim(spelled);
   int pointers = 0;

@@ -154,6 +154,8 @@ class TypeGraph {
   Expected<MemberLocation> member(QualifiedType type, std::string_view path) const;
   // A pointer to type (size: the file's address size).
   const Type* pointer_to(QualifiedType type) const;
+  // An array of element without a length (as "extern T name[];" declares).
+  const Type* array_of(QualifiedType element) const;
   // The type of a DW_AT_type attribute of die (void when absent); DWARF
   // graphs only (in a BTF graph the reference fails when resolved).
   TypeRef type_of(const llvm::DWARFDie& die) const;
@@ -180,6 +182,7 @@ class TypeGraph {
   mutable std::deque<Type> made_;                  // every type of this graph
   mutable std::map<uint64_t, const Type*> by_die_;  // declarations map to their definition
   mutable std::map<std::pair<const Type*, uint8_t>, const Type*> pointers_;
+  mutable std::map<std::pair<const Type*, uint8_t>, const Type*> arrays_;
 };
 
 }  // namespace coroner::symbols

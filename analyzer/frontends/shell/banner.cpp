@@ -29,6 +29,9 @@ std::string modules_text(const Program& program) {
 // Where symbols and types come from; without a vmlinux, why and what that costs.
 std::string debuginfo_text(const Program& program) {
   if (program.debuginfo_source() == DebugInfoSource::dwarf) return "dwarf (vmlinux: symbols, types, source lines)";
+  if (program.debuginfo_source() == DebugInfoSource::btf_kallsyms)
+    return fmt::format("btf+kallsyms (no vmlinux: {}): symbols from the dump's kallsyms, types from its BTF; "
+                       "source lines and local variables need the vmlinux", program.debuginfo_reason());
   return fmt::format("{} (no vmlinux: {}): symbols from the dump; commands that need types or source lines say so",
                      program.debuginfo_label(), program.debuginfo_reason());
 }

@@ -117,7 +117,6 @@ Expected<triage::TriageReport> make_report(const TriageOptions& options) {
     dumps.erase(dumps.begin());
   }
   if (vmlinux.empty()) vmlinux = find_vmlinux(dumps, options.debuginfo_dirs);
-  if (vmlinux.empty()) return triage::build_report_without_vmlinux(dumps, options.sections);
   // A FreeBSD minidump with its kernel: the same answer as without it (Linux kernels only).
   if (auto dump = open_dump(dumps); dump && (*dump)->format_name() == "freebsd-minidump")
     return triage::build_report_without_vmlinux(dumps, options.sections);
@@ -127,12 +126,13 @@ Expected<triage::TriageReport> make_report(const TriageOptions& options) {
   program_options.module_dirs = options.module_dirs;
   program_options.os_model = linux_kernel::open_linux_kernel;
   auto program = Program::open(program_options);
-  if (program && (*program)->debuginfo_source() == DebugInfoSource::dwarf)
+  // With types (the vmlinux's DWARF, or the dump's BTF) the whole report.
+  if (program && (*program)->debuginfo_source() != DebugInfoSource::kallsyms)
     return triage::build_report(**program, options.sections);
-  // A vmlinux that does not open or belong to the dump (the program then
-  // opens from kallsyms, which the report does not use yet): the log still tells.
+  // A dump without types (kallsyms only), or one that does not open: the log still tells.
   CORONER_TRY(report, triage::build_report_without_vmlinux(dumps, options.sections));
-  report.problems.push_back("vmlinux: " + (program ? (*program)->debuginfo_warning() : program.error().message()));
+  if (!vmlinux.empty())
+    report.problems.push_back("vmlinux: " + (program ? (*program)->debuginfo_warning() : program.error().message()));
   return report;
 }
 
