@@ -97,6 +97,16 @@ struct DebugInfo::State {
   uint64_t percpu_end = 0;
   std::mutex message_mutex;
   std::string first_llvm_message;  // from LLVM's error handlers, for error context
+
+  // A DebugInfo whose types and names are those of btf.
+  static std::unique_ptr<DebugInfo> over(std::unique_ptr<BtfFile> btf, std::string description) {
+    std::unique_ptr<DebugInfo> info(new DebugInfo());
+    info->state_ = std::make_unique<State>();
+    info->state_->types = std::make_unique<TypeGraph>(btf->parsed(), *btf, description);
+    info->state_->btf = std::move(btf);
+    info->path_ = std::move(description);
+    return info;
+  }
 };
 
 DebugInfo::~DebugInfo() = default;
@@ -169,13 +179,8 @@ Expected<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, co
 }
 
 Expected<std::unique_ptr<DebugInfo>> DebugInfo::open_btf(std::vector<std::byte> bytes, std::string description) {
-  std::unique_ptr<DebugInfo> info(new DebugInfo());
-  info->state_ = std::make_unique<State>();
   CORONER_TRY(btf, BtfFile::open(std::move(bytes), description));
-  info->state_->btf = std::move(btf);
-  info->state_->types = std::make_unique<TypeGraph>(info->state_->btf->parsed(), *info->state_->btf, description);
-  info->path_ = std::move(description);
-  return info;
+  return State::over(std::move(btf), std::move(description));
 }
 
 Expected<std::unique_ptr<DebugInfo>> DebugInfo::open_split_btf(const DebugInfo& base, std::vector<std::byte> bytes,
@@ -183,13 +188,8 @@ Expected<std::unique_ptr<DebugInfo>> DebugInfo::open_split_btf(const DebugInfo& 
   if (base.has_dwarf())
     return make_error(Errc::invalid_argument, "{}: split BTF needs the kernel's BTF under it, not the DWARF of {}",
                       description, base.path());
-  std::unique_ptr<DebugInfo> info(new DebugInfo());
-  info->state_ = std::make_unique<State>();
   CORONER_TRY(btf, BtfFile::open(std::move(bytes), description, base.state_->btf.get()));
-  info->state_->btf = std::move(btf);
-  info->state_->types = std::make_unique<TypeGraph>(info->state_->btf->parsed(), *info->state_->btf, description);
-  info->path_ = std::move(description);
-  return info;
+  return State::over(std::move(btf), std::move(description));
 }
 
 bool DebugInfo::has_dwarf() const { return state_->btf == nullptr; }

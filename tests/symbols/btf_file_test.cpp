@@ -88,6 +88,13 @@ TEST_CASE("BTF by hand: bitfields and signed enums and declarations and per-CPU 
   const uint32_t prototype = b.add("", BTF_KIND_FUNC_PROTO, 2, false, int_type,      // 11
                                    {b.name("first"), constant, 0, 0});
   b.add("report", BTF_KIND_FUNC, 0, false, prototype);                                // 12
+  // __rcu-style type tags and declaration tags carry no C meaning.
+  const uint32_t qualified = b.add("", BTF_KIND_VOLATILE, 0, false, item);              // 13
+  const uint32_t tagged = b.add("rcu", BTF_KIND_TYPE_TAG, 0, false, qualified);         // 14
+  const uint32_t tagged_pointer = b.add("", BTF_KIND_PTR, 0, false, tagged);            // 15
+  b.add("item_rcu", BTF_KIND_TYPEDEF, 0, false, tagged_pointer);                        // 16
+  b.add("tag", BTF_KIND_DECL_TAG, 0, false, item, {static_cast<uint32_t>(-1)});         // 17
+  b.add("wide", BTF_KIND_ENUM64, 1, false, 8, {b.name("WIDE_TOP"), 0, 0x80000000u});    // 18
   (void)level;
 
   auto opened = DebugInfo::open_btf(b.bytes(), "test BTF");
@@ -136,8 +143,21 @@ TEST_CASE("BTF by hand: bitfields and signed enums and declarations and per-CPU 
   REQUIRE(first.has_value());
   CHECK(first->qualifiers == symbols::qualifier_const);
 
+  auto rcu = info.find_type("item_rcu");
+  REQUIRE(rcu.has_value());
+  CHECK(rcu->type->size().value_or(0) == 8);
+  auto rcu_target = symbols::underlying(*rcu);
+  REQUIRE(rcu_target.has_value());
+  CHECK((*rcu_target)->spelling() == "struct item *");
+  auto rcu_pointee = (*rcu_target)->target().get();
+  REQUIRE(rcu_pointee.has_value());
+  CHECK(rcu_pointee->qualifiers == symbols::qualifier_volatile);
+  CHECK(rcu_pointee->type->size().value_or(0) == 16);
+  CHECK(static_cast<uint64_t>(info.find_enumerator("WIDE_TOP").value_or(0)) == 0x8000000000000000ull);
+  CHECK(info.type_size("enum wide").value_or(0) == 8);
+
   CHECK(info.names_starting_with("ite", {symbols::NameKind::structure, symbols::NameKind::typedef_type}, 10) ==
-        std::vector<std::string>{"item", "item_t"});
+        (std::vector<std::string>{"item", "item_rcu", "item_t"}));
   CHECK(info.indexed());
 }
 
