@@ -2,15 +2,15 @@
 // the build directory (CORONER_FUZZ_SEED_DIR/<target>/): the first bytes of
 // real dumps, their note areas, VMCOREINFO and compressed pages, a short
 // flattened stream; the first types of the Debian distro kernel's BTF when
-// its vmlinux is there (tests/symbols/distro_kernel.hpp). Nothing here is
+// its vmlinux is there (tests/support/distro_dumps.hpp). Nothing here is
 // committed; the targets that need no real data (page-table walks, lists,
 // ORC) start from an empty corpus.
 #include "capture/format/dump.hpp"
 #include "capture/format/kdump_compressed.hpp"
 #include "tests/analyzer/arch/freebsd_minidump_fixture.hpp"
+#include "tests/support/distro_dumps.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/freebsd_minidump_writer.hpp"
-#include "tests/symbols/distro_kernel.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -139,11 +139,12 @@ std::string first_btf_types(const ::btf* full, uint32_t count) {
 }  // namespace
 
 TEST_CASE("fuzz seeds from the distro kernel's BTF") {
-  const auto vmlinux = distro_cache() / "vmlinux";
-  if (!fs::exists(vmlinux)) {
-    WARN("no BTF seeds for fuzz_btf: no Debian distro kernel at " << vmlinux.string());
+  const std::optional<DistroKernel> kernel = made_distro_kernel("6.1-amd64");
+  if (!kernel) {
+    WARN("no BTF seeds for fuzz_btf: the distro kernel 6.1-amd64 was not made (tests/distro)");
     return;
   }
+  const std::string vmlinux = kernel->vmlinux();
   ::btf* full = btf__parse_elf(vmlinux.c_str(), nullptr);
   REQUIRE(full != nullptr);
   for (uint32_t count : {40u, 150u})

@@ -42,14 +42,17 @@ const std::vector<std::string>& distro_kernel_names() {
   return names;
 }
 
-DistroKernel distro_kernel(const std::string& name) {
+std::optional<DistroKernel> made_distro_kernel(const std::string& name) {
   const fs::path dir = distro_cache() / name;
-  if (!fs::exists(dir / "complete")) {
-    std::cerr << "\n*** SKIPPED: no dump of Debian's " << name << " kernel in " << dir.string()
-              << " (ctest's setup test `distro dumps` makes it: tests/distro/make_distro_dump.sh)\n";
-    std::exit(77);
-  }
+  if (!fs::exists(dir / "complete")) return std::nullopt;
   return DistroKernel{name, dir, trimmed(file_contents(dir / "release"))};
+}
+
+DistroKernel distro_kernel(const std::string& name) {
+  if (auto made = made_distro_kernel(name)) return *made;
+  std::cerr << "\n*** SKIPPED: no dump of Debian's " << name << " kernel in " << (distro_cache() / name).string()
+            << " (ctest's setup test `distro dumps` makes it: tests/distro/make_distro_dump.sh)\n";
+  std::exit(77);
 }
 
 }  // namespace coroner::test

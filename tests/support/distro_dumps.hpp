@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct DistroKernel {
 
 // The kernels make_distro_dump.sh makes for the tests.
 const std::vector<std::string>& distro_kernel_names();
+// The kernel's data if it was made, else nullopt.
+std::optional<DistroKernel> made_distro_kernel(const std::string& name);
 // The kernel's data. When it was not made (the setup test says why), skips
 // the calling test loudly: prints why and exits 77, which ctest reports as
 // skipped.

@@ -85,7 +85,7 @@ size_t check_members(Kernel& k, const std::string& type_name, const Type& type, 
 
 }  // namespace
 
-TEST_CASE("BTF structs of the kernel model equal DWARF's member by member", "[symbols][btf]") {
+TEST_CASE("BTF structs of the kernel model equal DWARF's member by member", "[symbols][btf][distro]") {
   Kernel& k = distro_kernel();
   CHECK(k.dwarf->has_dwarf());
   CHECK_FALSE(k.btf->has_dwarf());
@@ -126,7 +126,7 @@ TEST_CASE("BTF structs of the kernel model equal DWARF's member by member", "[sy
   CHECK(reset->bit_size == 1);
 }
 
-TEST_CASE("BTF type names spell and size as DWARF's", "[symbols][btf]") {
+TEST_CASE("BTF type names spell and size as DWARF's", "[symbols][btf][distro]") {
   Kernel& k = distro_kernel();
   for (const char* name :
        {"struct task_struct", "task_struct", "unsigned long", "long unsigned int", "unsigned int", "int", "char",
@@ -152,7 +152,7 @@ TEST_CASE("BTF type names spell and size as DWARF's", "[symbols][btf]") {
   CHECK(missing.error().message() == "vmlinux: .BTF: no type named 'no_such_type_at_all'");
 }
 
-TEST_CASE("BTF enumerators equal DWARF's", "[symbols][btf]") {
+TEST_CASE("BTF enumerators equal DWARF's", "[symbols][btf][distro]") {
   Kernel& k = distro_kernel();
   for (const char* name : {"PIDTYPE_PID", "PIDTYPE_TGID", "PIDTYPE_MAX", "NR_FREE_PAGES", "NR_VM_ZONE_STAT_ITEMS",
                            "PG_locked", "PG_slab", "__NR_PAGEFLAGS", "HRTIMER_RESTART", "TASK_COMM_LEN"}) {
@@ -181,7 +181,7 @@ TEST_CASE("BTF enumerators equal DWARF's", "[symbols][btf]") {
   CHECK(k.btf->find_enumerator("NO_SUCH_ENUMERATOR").error().code() == Errc::not_found);
 }
 
-TEST_CASE("BTF per-CPU variables sit where DWARF puts them", "[symbols][btf]") {
+TEST_CASE("BTF per-CPU variables sit where DWARF puts them", "[symbols][btf][distro]") {
   Kernel& k = distro_kernel();
   const auto names = k.btf->names_starting_with("", {symbols::NameKind::variable}, 100000);
   REQUIRE(names.size() > 100);
@@ -213,7 +213,7 @@ TEST_CASE("BTF per-CPU variables sit where DWARF puts them", "[symbols][btf]") {
         "vmlinux: .BTF: no per-CPU variable named 'init_task' (BTF describes only per-CPU variables)");
 }
 
-TEST_CASE("BTF functions: the type but no address", "[symbols][btf]") {
+TEST_CASE("BTF functions: the type but no address", "[symbols][btf][distro]") {
   Kernel& k = distro_kernel();
   for (const char* name : {"panic", "schedule", "do_exit", "__schedule", "printk", "kmem_cache_alloc"}) {
     INFO(name);
@@ -236,9 +236,9 @@ TEST_CASE("BTF functions: the type but no address", "[symbols][btf]") {
         std::vector<std::string>{"task_struct"});
 }
 
-TEST_CASE("BTF split: a module's types on top of the kernel's", "[symbols][btf]") {
+TEST_CASE("BTF split: a module's types on top of the kernel's", "[symbols][btf][distro]") {
   Kernel& k = distro_kernel();
-  const std::string module = distro_file("root/lib/modules/6.1.0-57-cloud-amd64/kernel/drivers/firmware/qemu_fw_cfg.ko");
+  const std::string module = distro_file("root/lib/modules/" + btf_test_kernel().release + "/kernel/drivers/firmware/qemu_fw_cfg.ko");
   auto split = DebugInfo::open_split_btf(*k.btf, section_bytes(module, ".BTF"), "qemu_fw_cfg: .BTF");
   if (!split) FAIL(split.error().message());
   DebugInfo& info = **split;
@@ -259,7 +259,7 @@ TEST_CASE("BTF split: a module's types on top of the kernel's", "[symbols][btf]"
   CHECK(on_dwarf.error().code() == Errc::invalid_argument);
 }
 
-TEST_CASE("every named BTF type sizes and spells as DWARF's", "[symbols][btf]") {
+TEST_CASE("every named BTF type sizes and spells as DWARF's", "[symbols][btf][distro]") {
   Kernel& k = distro_kernel();
   using symbols::NameKind;
   size_t total = 0, differ = 0;
