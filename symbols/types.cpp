@@ -440,6 +440,11 @@ Expected<QualifiedType> TypeGraph::find_type(std::string_view spelled) const {
     offset = found;
     return {};
   };
+  if (text == "void") {  // no DIE or BTF type of its own
+    QualifiedType type{&void_type_instance(), qualifiers};
+    for (int i = 0; i < pointers; ++i) type = QualifiedType{pointer_to(type), 0};
+    return type;
+  }
   if (consume_word(text, "struct")) {
     CORONER_CHECK(find(NameKind::structure, text));
   } else if (consume_word(text, "union")) {
