@@ -4,7 +4,10 @@
 // with the vmlinux, what needs types fails in one line, and the banner, sys
 // and every JSON document say which (README "Without a vmlinux").
 #include "tests/analyzer/coroner_run.hpp"
+#include "tests/support/distro_dumps.hpp"
 
+#include <algorithm>
+#include <set>
 #include <sstream>
 
 namespace coroner::test {
@@ -220,6 +223,126 @@ TEST_CASE("coroner DUMP of a kernel whose VMCOREINFO does not locate kallsyms (b
   // sys: the release from VMCOREINFO, the panic message from the log.
   CHECK_THAT(run.out, Catch::Contains("     RELEASE: 6.1.192\n"));
   CHECK_THAT(run.out, Catch::Contains("       PANIC: \"" + dump.facts()["oops_message"].get<std::string>()));
+}
+
+// Debian's own kernels (tests/distro): kallsyms, BTF and ORC in the dump
+// stand in for the -dbg vmlinux.
+namespace {
+
+// A task's trace as the two must agree on: the frames the stack holds
+// (inline frames need DWARF), each with its pc, sp and symbol.
+nlohmann::json physical_trace(const nlohmann::json& task) {
+  nlohmann::json frames = nlohmann::json::array();
+  for (const auto& frame : task["frames"])
+    if (!frame.value("inlined", false)) frames.push_back({frame["pc"], frame["sp"], frame["symbol"]});
+  return {task["pid"], task["task"], task["cpu"], task["command"], frames};
+}
+
+nlohmann::json physical_traces(const nlohmann::json& tasks) {
+  nlohmann::json traces = nlohmann::json::array();
+  for (const auto& task : tasks) traces.push_back(physical_trace(task));
+  return traces;
+}
+
+// The modules as both see them: where the .ko file was looked for differs
+// (beside the vmlinux, or nowhere).
+nlohmann::json loaded_modules(const nlohmann::json& mod) {
+  nlohmann::json modules = nlohmann::json::array();
+  for (const auto& m : mod["modules"]) modules.push_back({m["name"], m["module"], m["base"], m["size"]});
+  return modules;
+}
+
+void check_distro_kernel(const std::string& name) {
+  const DistroKernel kernel = distro_kernel(name);
+  const Isolated isolated;
+  const std::vector<std::string> commands = {"sys", "ps", "log", "mod", "sym schedule", "bt -a", "foreach bt"};
+  const Run with = run_coroner("-s --output json" + script(commands) + " " + kernel.vmlinux() + " " + kernel.dump(), "");
+  const Run without = isolated.run("-s --output json" + script(commands) + " " + kernel.dump());
+  INFO(without.err);
+  REQUIRE(with.status == 0);
+  REQUIRE(without.status == 0);
+  const auto a = documents(with), b = documents(without);
+  REQUIRE(a.size() == commands.size());
+  REQUIRE(b.size() == commands.size());
+  for (size_t i : {0, 1, 2, 3, 4}) {
+    CHECK(a[i]["debuginfo"] == "dwarf");
+    CHECK(b[i]["debuginfo"] == "btf+kallsyms");
+  }
+  nlohmann::json sys_a = without_label(a[0]), sys_b = without_label(b[0]);
+  CHECK(sys_b["kernel"] == nullptr);
+  for (const char* key : {"kernel", "kernel_found_by", "debuginfo_reason"}) sys_a.erase(key), sys_b.erase(key);
+  CHECK(sys_a == sys_b);
+  for (size_t i : {1, 2, 4}) {
+    INFO(commands[i]);
+    CHECK(without_label(a[i]) == without_label(b[i]));
+  }
+  CHECK(loaded_modules(a[3]) == loaded_modules(b[3]));
+  CHECK(physical_traces(a[5]) == physical_traces(b[5]));
+  CHECK(physical_traces(a[6]) == physical_traces(b[6]));
+  CHECK(b[6].size() == a[1]["tasks"].size());
+
+  // drgn's facts, read with the -dbg vmlinux: the release, every task, the modules.
+  const nlohmann::json& facts = kernel.facts();
+  CHECK(b[0]["release"] == facts["release"]);
+  std::set<std::pair<int64_t, std::string>> ours, drgns;
+  for (const auto& task : b[1]["tasks"])
+    if (task["pid"].get<int64_t>() != 0) ours.emplace(task["pid"].get<int64_t>(), task["comm"].get<std::string>());
+  for (const auto& task : facts["tasks"]) drgns.emplace(task["pid"].get<int64_t>(), task["comm"].get<std::string>());
+  CHECK(ours == drgns);
+  std::vector<std::string> modules;
+  for (const auto& m : b[3]["modules"]) modules.push_back(m["name"]);
+  std::sort(modules.begin(), modules.end());
+  CHECK(nlohmann::json(modules) == facts["modules"]);
+
+  // Types from BTF: struct, p, list and task print as with DWARF.
+  const std::string first = facts["tasks"][0]["task"].get<std::string>();
+  const std::vector<std::string> typed = {"struct task_struct.pid,comm " + first, "p init_uts_ns",
+                                          "list task_struct.tasks -s task_struct.pid -h " +
+                                              facts["symbols"]["init_task"].get<std::string>(),
+                                          "task 1", "whatis struct list_head"};
+  const Run typed_with = run_coroner("-s" + script(typed) + " " + kernel.vmlinux() + " " + kernel.dump(), "");
+  const Run typed_without = isolated.run("-s" + script(typed) + " " + kernel.dump());
+  INFO(typed_without.err);
+  CHECK(typed_without.status == 0);
+  CHECK(typed_without.out == typed_with.out);
+  CHECK_THAT(typed_without.out, Catch::Contains("release = \"" + facts["release"].get<std::string>()));
+}
+
+}  // namespace
+
+TEST_CASE("Debian 6.1 amd64 without its vmlinux: what its -dbg vmlinux answers", "[main][no-debuginfo][distro]") {
+  check_distro_kernel("6.1-amd64");
+}
+
+TEST_CASE("Debian 6.12 amd64 without its vmlinux: what its -dbg vmlinux answers", "[main][no-debuginfo][distro]") {
+  check_distro_kernel("6.12-amd64");
+}
+
+// Debian builds its arm64 kernels without CONFIG_KALLSYMS_ALL: their kallsyms
+// hold functions only, so no global (init_task, __start_BTF) can be found
+// from them. What needs only functions and VMCOREINFO answers as with the
+// vmlinux; the rest says in one line what is missing.
+TEST_CASE("Debian 6.1 arm64 without its vmlinux: functions and the log; the rest says what is missing",
+          "[main][no-debuginfo][distro]") {
+  const DistroKernel kernel = distro_kernel("6.1-arm64");
+  const Isolated isolated;
+  const std::vector<std::string> commands = {"log", "sym schedule", "sym panic"};
+  const Run with = run_coroner("-s --output json" + script(commands) + " " + kernel.vmlinux() + " " + kernel.dump(), "");
+  const Run without = isolated.run("-s --output json" + script(commands) + " " + kernel.dump());
+  INFO(without.err);
+  REQUIRE(without.status == 0);
+  const auto a = documents(with), b = documents(without);
+  REQUIRE(b.size() == commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    INFO(commands[i]);
+    CHECK(b[i]["debuginfo"] == "kallsyms");
+    CHECK(without_label(a[i]) == without_label(b[i]));
+  }
+  CHECK(b[1]["address"] == kernel.facts()["symbols"]["schedule"]);
+  const Run ps = isolated.run("-s -x ps " + kernel.dump());
+  CHECK(ps.status == 1);
+  CHECK(line_count(ps.err) == 1);
+  CHECK_THAT(ps.err, Catch::Contains("no debug info (types, lines)"));
 }
 
 }  // namespace coroner::test

@@ -75,9 +75,15 @@ Expected<uint64_t> node_memory_bytes(const Program& program) {
   } else {
     CORONER_TRY(nodes, kernel_object(program, "node_data"));
     CORONER_TRY(array, nodes.underlying_type());
-    if (array->kind() != symbols::TypeKind::array || !array->length())
-      return make_error(Errc::corrupt, "node_data is not an array of known length");
-    for (uint64_t i = 0; i < *array->length(); ++i) {
+    if (array->kind() != symbols::TypeKind::array) return make_error(Errc::corrupt, "node_data is not an array");
+    // Without DWARF (BTF has no type for it) its length comes from the
+    // symbol's size: up to the next symbol, the extra slots are NULL.
+    uint64_t length = array->length().value_or(0);
+    if (!array->length()) {
+      CORONER_TRY(bytes, nodes.byte_size());
+      length = bytes / sizeof(uint64_t);
+    }
+    for (uint64_t i = 0; i < length; ++i) {
       CORONER_TRY(pointer, nodes.index(static_cast<int64_t>(i)));
       CORONER_TRY(address, pointer.read_unsigned());
       if (address == 0) continue;
