@@ -162,9 +162,11 @@ int main(int argc, char** argv) {
     std::cerr << "coroner: " << program.error().message() << '\n';
     return 1;
   }
-  // A vmlinux of another kernel is refused, and the dump opened from its kallsyms.
+  // A vmlinux of another kernel is refused, and the dump opened from its kallsyms (and BTF).
   if (const std::string& refused = (*program)->debuginfo_warning(); !refused.empty())
-    std::cerr << "coroner: " << refused << "; opened without it (symbols from the dump's kallsyms)\n";
+    std::cerr << "coroner: " << refused << "; opened without it (symbols from the dump's kallsyms"
+              << ((*program)->debuginfo_source() == coroner::DebugInfoSource::btf_kallsyms ? ", types from its BTF)\n"
+                                                                                           : ")\n");
   coroner::commands::CommandContext context{**program, format, std::cout};
   bool interactive = isatty(STDIN_FILENO);
   if (!silent && format == coroner::commands::OutputFormat::text) coroner::frontends::print_banner(context, std::cerr);

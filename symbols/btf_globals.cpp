@@ -32,7 +32,7 @@ constexpr std::array<std::pair<std::string_view, KnownGlobal>, 45> kGlobals = {{
     {"jiffies_64", {"u64"}},
     {"major_names", {"struct blk_major_name *", true}},
     {"modules", {"struct list_head"}},
-    {"node_data", {"struct pglist_data *", true}},
+    {"node_data", {"pg_data_t *", true}},
     {"nr_cpu_ids", {"unsigned int"}},
     {"nr_irqs", {"int"}},
     {"nr_node_ids", {"unsigned int"}},

@@ -134,7 +134,7 @@ TEST_CASE("coroner DUMP with no vmlinux to find: sym, rd, log and sys answer as 
   }
 }
 
-TEST_CASE("coroner DUMP with no vmlinux: the banner and sys say so; what needs types fails in one line",
+TEST_CASE("coroner DUMP with no vmlinux: the banner and sys say so and what needs types fails in one line",
           "[main][no-debuginfo]") {
   const Isolated isolated;
   const DumpCase& dump = fixture_case("x86_64/oops-kdump/d31");
@@ -294,6 +294,20 @@ void check_distro_kernel(const std::string& name) {
   std::sort(modules.begin(), modules.end());
   CHECK(nlohmann::json(modules) == facts["modules"]);
 
+  // The triage report's crash signature is the vmlinux's.
+  const Run triage_with = run_coroner("triage --format json " + kernel.vmlinux() + " " + kernel.dump(), "");
+  const Run triage_without =
+      run_coroner("triage --format json --debuginfo-dir " + isolated.dir() + " " + kernel.dump(), "", "DEBUGINFOD_URLS=");
+  REQUIRE(triage_without.status == 0);
+  // (the same hash, title and frames; with DWARF the frames also list the inline ones, which the hash skips)
+  nlohmann::json signature = nlohmann::json::parse(triage_without.out)["signature"];
+  nlohmann::json dwarf_signature = nlohmann::json::parse(triage_with.out)["signature"];
+  nlohmann::json& dwarf_frames = dwarf_signature["frames"];
+  dwarf_frames.erase(std::remove_if(dwarf_frames.begin(), dwarf_frames.end(),
+                                    [](const nlohmann::json& frame) { return frame["inlined"].get<bool>(); }),
+                     dwarf_frames.end());
+  CHECK(signature == dwarf_signature);
+
   // Types from BTF: struct, p, list and task print as with DWARF.
   const std::string first = facts["tasks"][0]["task"].get<std::string>();
   const std::vector<std::string> typed = {"struct task_struct.pid,comm " + first, "p init_uts_ns",
@@ -318,11 +332,28 @@ TEST_CASE("Debian 6.12 amd64 without its vmlinux: what its -dbg vmlinux answers"
   check_distro_kernel("6.12-amd64");
 }
 
+TEST_CASE("Debian 6.1 amd64 with the 6.12 kernel's vmlinux: refused with both build-ids, then opened from its BTF",
+          "[main][no-debuginfo][distro]") {
+  const DistroKernel kernel = distro_kernel("6.1-amd64"), other = distro_kernel("6.12-amd64");
+  const Run run = run_coroner("-s --output json -x sys -x ps " + other.vmlinux() + " " + kernel.dump(), "");
+  REQUIRE(run.status == 0);
+  CHECK_THAT(run.err, Catch::StartsWith("coroner: " + other.vmlinux() + " does not match " + kernel.dump() +
+                                        ": build-id "));
+  CHECK_THAT(run.err, Catch::Matches(".* build-id [0-9a-f]{40} in the kernel, [0-9a-f]{40} in the dump's VMCOREINFO; "
+                                     "opened without it \\(symbols from the dump's kallsyms, types from its BTF\\)\n"));
+  CHECK(line_count(run.err) == 1);
+  const std::vector<nlohmann::json> docs = documents(run);
+  REQUIRE(docs.size() == 2);
+  CHECK(docs[1]["debuginfo"] == "btf+kallsyms");
+  CHECK(docs[0]["release"] == kernel.facts()["release"]);
+  CHECK(docs[1]["tasks"].size() >= kernel.facts()["tasks"].size());
+}
+
 // Debian builds its arm64 kernels without CONFIG_KALLSYMS_ALL: their kallsyms
 // hold functions only, so no global (init_task, __start_BTF) can be found
 // from them. What needs only functions and VMCOREINFO answers as with the
 // vmlinux; the rest says in one line what is missing.
-TEST_CASE("Debian 6.1 arm64 without its vmlinux: functions and the log; the rest says what is missing",
+TEST_CASE("Debian 6.1 arm64 without its vmlinux: functions and the log answer and the rest says what is missing",
           "[main][no-debuginfo][distro]") {
   const DistroKernel kernel = distro_kernel("6.1-arm64");
   const Isolated isolated;

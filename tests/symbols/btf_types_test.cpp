@@ -206,11 +206,27 @@ TEST_CASE("BTF per-CPU variables sit where DWARF puts them", "[symbols][btf][dis
   }
   CHECK(k.btf->find_variable("runqueues")->type.type->spelling() == "struct rq");
 
-  auto global = k.btf->find_variable("init_task");
-  REQUIRE_FALSE(global.has_value());
-  CHECK(global.error().code() == Errc::not_found);
-  CHECK(global.error().message() ==
-        "vmlinux: .BTF: no per-CPU variable named 'init_task' (BTF describes only per-CPU variables)");
+  // Other globals: the well-known ones (btf_globals.cpp) have DWARF's type
+  // and no address (kallsyms gives it); the rest are not found.
+  for (const char* name : {"init_task", "init_uts_ns", "jiffies", "nr_cpu_ids", "high_memory", "node_data",
+                           "__per_cpu_offset", "modules", "prb", "tainted_mask"}) {
+    INFO(name);
+    auto btf = k.btf->find_variable(name);
+    REQUIRE(btf.has_value());
+    CHECK_FALSE(btf->address.has_value());
+    CHECK_FALSE(btf->per_cpu);
+    auto dwarf = k.dwarf->find_variable(name);
+    REQUIRE(dwarf.has_value());
+    std::string spelled = dwarf->type.type->spelling();
+    // DWARF knows the arrays' lengths ("[1024]"); BTF's table declares them "[]".
+    if (const size_t open = spelled.find('['); open != std::string::npos) spelled = spelled.substr(0, open) + "[]";
+    CHECK(btf->type.type->spelling() == spelled);
+  }
+  auto unknown = k.btf->find_variable("max_threads");
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK(unknown.error().code() == Errc::not_found);
+  CHECK(unknown.error().message() == "vmlinux: .BTF: no type for 'max_threads' (BTF describes only per-CPU "
+                                     "variables and a few well-known globals)");
 }
 
 TEST_CASE("BTF functions: the type but no address", "[symbols][btf][distro]") {

@@ -185,7 +185,7 @@ TEST_CASE("minidump: damaged files fail with one-line errors", "[freebsd][minidu
   CHECK(read_u64(**cut, 0x100000) == 0x100000);
 }
 
-TEST_CASE("kerneldumpheader: every version round-trips; parity and version are checked", "[freebsd][kerneldump]") {
+TEST_CASE("kerneldumpheader: every version round-trips and parity and version are checked", "[freebsd][kerneldump]") {
   for (uint32_t version : {1u, 2u, 3u, 4u}) {
     KernelDumpHeader h = device_header(version);
     h.dump_length = 0x123456;

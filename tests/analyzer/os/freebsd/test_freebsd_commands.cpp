@@ -129,7 +129,7 @@ TEST_CASE("FreeBSD minidumps without a kernel file: sys, log, rd and vtop in eve
   }
 }
 
-TEST_CASE("FreeBSD minidumps without a kernel file: search finds fx_magic; Linux commands say why they cannot run",
+TEST_CASE("FreeBSD minidumps without a kernel file: search finds fx_magic and Linux commands say why they cannot run",
           "[commands][freebsd][fixtures]") {
   for (const char* id : {"x86_64/oops-kdump/d31", "arm64/oops-kdump/d31"}) {
     const DumpCase& c = fixture_case(id);
