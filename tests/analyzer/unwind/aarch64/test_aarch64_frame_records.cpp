@@ -11,6 +11,7 @@
 #include "analyzer/os/linux/tasks.hpp"
 #include "analyzer/unwind/stack_trace.hpp"
 #include "analyzer/unwind/unwinder.hpp"
+#include "tests/analyzer/unwind/unwind_routes.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/program_fixture.hpp"
 
@@ -27,14 +28,6 @@ using unwind::UnwindSource;
 
 namespace {
 
-std::vector<const DumpCase*> arm64_dumps() {
-  std::vector<const DumpCase*> dumps;
-  for (const DumpCase& c : all_dumps())
-    if (c.arch_dir.find("arm64") != std::string::npos && (c.variant == "d31" || c.variant == "kdump-zlib"))
-      dumps.push_back(&c);
-  return dumps;
-}
-
 struct Names {
   std::vector<std::string> names;  // ELF symbol of each physical frame, else its pc
   std::optional<std::string> stopped;
@@ -42,10 +35,7 @@ struct Names {
 };
 
 Names function_names(const Program& program, const unwind::ArchUnwinder& unwinder, const unwind::PhysicalFrame& start) {
-  unwind::TraceOptions options;
-  options.inline_frames = false;
-  options.source_lines = false;
-  const unwind::StackTrace trace = unwind::unwind(program, unwinder, start, options);
+  const unwind::StackTrace trace = physical_trace(program, unwinder, start);
   Names result;
   for (const unwind::StackFrame& frame : trace.frames)
     result.names.push_back(frame.function.empty() ? fmt::format("{:#x}", frame.pc) : frame.function);
@@ -58,7 +48,7 @@ Names function_names(const Program& program, const unwind::ArchUnwinder& unwinde
 TEST_CASE("arm64: frame records alone name the functions DWARF CFI does", "[unwind][aarch64][no-vmlinux]") {
   const fs::path no_modules = cache_dir() / "no-modules";
   fs::create_directories(no_modules);
-  for (const DumpCase* dump : arm64_dumps()) {
+  for (const DumpCase* dump : route_dumps("arm64")) {
     INFO(dump->id);
     auto program = open_program(*dump);
     auto bare = open_program(program_options(*dump, {no_modules.string()}), dump->id + " without fx_crash.ko");

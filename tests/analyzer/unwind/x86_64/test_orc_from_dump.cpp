@@ -10,6 +10,7 @@
 #include "analyzer/unwind/stack_trace.hpp"
 #include "analyzer/unwind/x86_64/module_orc_location.hpp"
 #include "analyzer/unwind/x86_64/orc_sources.hpp"
+#include "tests/analyzer/unwind/unwind_routes.hpp"
 #include "tests/commands/dump_editor.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/program_fixture.hpp"
@@ -27,22 +28,9 @@ using unwind::UnwindSource;
 
 namespace {
 
-// One dump of each x86_64 kernel state: the oops's filtered kdump (4- and
-// 5-level paging) and QEMU's unfiltered dump of the panic.
-std::vector<const DumpCase*> orc_dumps() {
-  std::vector<const DumpCase*> dumps;
-  for (const DumpCase& c : all_dumps())
-    if (c.arch_dir.find("x86_64") != std::string::npos && (c.variant == "d31" || c.variant == "kdump-zlib"))
-      dumps.push_back(&c);
-  return dumps;
-}
-
 // "name@pc" of each physical frame, and why the unwind stopped.
 std::string trace_text(const Program& program, const unwind::ArchUnwinder& unwinder, const unwind::PhysicalFrame& start) {
-  unwind::TraceOptions options;
-  options.inline_frames = false;
-  options.source_lines = false;
-  const unwind::StackTrace trace = unwind::unwind(program, unwinder, start, options);
+  const unwind::StackTrace trace = physical_trace(program, unwinder, start);
   std::string text;
   for (const unwind::StackFrame& frame : trace.frames) text += fmt::format("{}@{:#x} ", frame.function, frame.pc);
   if (trace.stopped) text += "stopped: " + trace.stopped->message();
@@ -52,7 +40,7 @@ std::string trace_text(const Program& program, const unwind::ArchUnwinder& unwin
 }  // namespace
 
 TEST_CASE("x86_64: vmlinux's ORC read from the dump equals the vmlinux file's", "[unwind][x86_64][orc][no-vmlinux]") {
-  for (const DumpCase* dump : orc_dumps()) {
+  for (const DumpCase* dump : route_dumps("x86_64")) {
     INFO(dump->id);
     auto program = open_program(*dump);
     const unwind::OrcSources from_file(*program, UnwindSource::vmlinux_file);
@@ -90,7 +78,7 @@ TEST_CASE("x86_64: vmlinux's ORC read from the dump equals the vmlinux file's", 
 }
 
 TEST_CASE("x86_64: foreach bt and bt -a give the same frames with ORC from the dump", "[unwind][x86_64][orc][no-vmlinux]") {
-  for (const DumpCase* dump : orc_dumps()) {
+  for (const DumpCase* dump : route_dumps("x86_64")) {
     INFO(dump->id);
     auto program = open_program(*dump);
     // Without type information the unwinder reads struct pt_regs as the 21
@@ -170,7 +158,7 @@ TEST_CASE("x86_64: ORC tables the dump lacks are an error naming their address",
 
 TEST_CASE("x86_64: a module's ORC tables are found in struct module by their shape as by its type",
           "[unwind][x86_64][orc][no-vmlinux]") {
-  for (const DumpCase* dump : orc_dumps()) {
+  for (const DumpCase* dump : route_dumps("x86_64")) {
     INFO(dump->id);
     auto program = open_program(*dump);
     auto modules = program->modules();
