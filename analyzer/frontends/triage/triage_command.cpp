@@ -125,6 +125,9 @@ Expected<triage::TriageReport> make_report(const TriageOptions& options) {
   program_options.dumps = dumps;
   program_options.module_dirs = options.module_dirs;
   program_options.os_model = linux_kernel::open_linux_kernel;
+  // find_vmlinux searched already: without a vmlinux the program opens from
+  // the dump (kallsyms, BTF) instead of asking debuginfod a second time.
+  program_options.no_debuginfo = vmlinux.empty();
   auto program = Program::open(program_options);
   // With types (the vmlinux's DWARF, or the dump's BTF) the whole report.
   if (program && (*program)->debuginfo_source() != DebugInfoSource::kallsyms)
