@@ -46,9 +46,12 @@ manual::ProgramManual coroner_manual() {
       "opens alone, without a kernel file: sys, log, rd, vtop and search answer from the dump itself. A Linux "
       "dump whose vmlinux is not found by build-id, or is given but is another kernel's (refused, naming both "
       "build-ids), opens without debug info: symbols from the kernel's own kallsyms in the dump (Linux 6.0 and "
-      "later: VMCOREINFO locates it); sys, log, sym, rd and dis answer, commands that need types or source "
-      "lines fail in one line saying so; the banner, sys's KERNEL line and every JSON document (\"debuginfo\": "
-      "\"dwarf\", \"kallsyms\") say which.";
+      "later: VMCOREINFO locates it), types from the kernel's BTF in the dump when it has one "
+      "(CONFIG_DEBUG_INFO_BTF, as distribution kernels do), frames from its ORC tables (x86_64) or frame "
+      "records (arm64). With BTF, ps, bt, task, struct, p and the rest answer as with the vmlinux, without "
+      "inline frames, source lines or locals; without it sys, log, sym, rd and dis answer and commands that "
+      "need types fail in one line saying so. The banner, sys's KERNEL line and every JSON document "
+      "(\"debuginfo\": \"dwarf\", \"btf+kallsyms\", \"kallsyms\") say which.";
   m.options = {
       {"-s", "", "silent: no banner (for scripts)"},
       {"-i", "FILE", "run the commands in FILE, one per line, first (crash's input file); then the shell or "
@@ -64,8 +67,8 @@ manual::ProgramManual coroner_manual() {
        "/usr/lib/debug/boot/vmlinux-*, and the debuginfod servers of DEBUGINFOD_URLS (cached under "
        "DEBUGINFOD_CACHE_PATH); sys's KERNEL line says where it was found"},
       {"--no-debuginfo", "",
-       "open a Linux dump from its kallsyms even when VMLINUX is given or found: what a session without the "
-       "debug vmlinux can answer"},
+       "open a Linux dump from its kallsyms and BTF even when VMLINUX is given or found: what a session "
+       "without the debug vmlinux can answer"},
       {"--plugin", "PATH",
        "load the plugin PATH (a shared object, docs/plugins.md) besides those of $CORONER_PLUGIN_PATH, "
        "~/.local/lib/coroner/plugins and the installed plugin directory; repeatable"},
@@ -145,9 +148,9 @@ manual::ProgramManual coroner_manual() {
        "\n"
        "  printf 'sys\\nbt -a\\nmod\\n' | coroner -s vmlinux vmcore\n"
        "\n"
-       "A Linux dump without its debug vmlinux (symbols from the dump's kallsyms):\n"
+       "A Linux dump without its debug vmlinux (symbols from the dump's kallsyms, types from its BTF):\n"
        "\n"
-       "  coroner -s -x sys -x log -x 'sym panic' vmcore\n"
+       "  coroner -s -x sys -x log -x ps -x 'bt -a' vmcore\n"
        "\n"
        "A FreeBSD minidump, as savecore left it, without a kernel file:\n"
        "\n"
