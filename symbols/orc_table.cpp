@@ -1,8 +1,8 @@
 #include "symbols/orc_table.hpp"
-#include "symbols/large_buffer.hpp"
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <numeric>
 
@@ -116,70 +116,91 @@ OrcEntry OrcFormat::decode(int16_t sp_offset, int16_t bp_offset, uint16_t flags)
   return entry;
 }
 
-Expected<OrcTable> OrcTable::build(std::span<const std::byte> ip_bytes, uint64_t ip_address,
-                                   std::span<const std::byte> entry_bytes, const OrcFormat& format,
-                                   std::string_view where) {
-  if (ip_bytes.size() % kIpSize != 0)
-    return make_error(Errc::corrupt, "{}: .orc_unwind_ip is {} bytes, not a multiple of {}", where, ip_bytes.size(),
-                      kIpSize);
-  if (entry_bytes.size() % kEntrySize != 0)
-    return make_error(Errc::corrupt, "{}: .orc_unwind is {} bytes, not a multiple of {}", where, entry_bytes.size(),
-                      kEntrySize);
-  size_t count = ip_bytes.size() / kIpSize;
-  if (entry_bytes.size() / kEntrySize != count)
-    return make_error(Errc::corrupt, "{}: .orc_unwind_ip has {} entries but .orc_unwind has {}", where, count,
-                      entry_bytes.size() / kEntrySize);
+OrcArrays OrcArrays::owning(std::vector<std::byte> ips, uint64_t ip_address, std::vector<std::byte> entries) {
+  auto buffers = std::make_shared<std::pair<std::vector<std::byte>, std::vector<std::byte>>>(std::move(ips),
+                                                                                             std::move(entries));
+  return {buffers->first, ip_address, buffers->second, buffers};
+}
 
-  // vmlinux's tables: 5+ MiB, in huge pages where granted (large_buffer.hpp).
-  std::vector<uint64_t> ips;
-  std::vector<RawEntry> entries;
-  reserve_large(ips, count);
-  reserve_large(entries, count);
-  for (size_t i = 0; i < count; ++i) {
-    int32_t relative = load<int32_t>(ip_bytes, i * kIpSize);
-    ips.push_back(ip_address + i * kIpSize + static_cast<uint64_t>(static_cast<int64_t>(relative)));
-    size_t at = i * kEntrySize;
-    entries.push_back({load<int16_t>(entry_bytes, at), load<int16_t>(entry_bytes, at + 2), load<uint16_t>(entry_bytes, at + 4)});
-  }
+uint64_t OrcTable::ip(size_t i) const {
+  const auto relative = static_cast<int64_t>(load<int32_t>(arrays_.ips, i * kIpSize));
+  return arrays_.ip_address + i * kIpSize + static_cast<uint64_t>(relative);
+}
+
+uint16_t OrcTable::flags(size_t i) const { return load<uint16_t>(arrays_.entries, i * kEntrySize + 4); }
+
+OrcEntry OrcTable::entry(size_t i) const {
+  return format_.decode(load<int16_t>(arrays_.entries, i * kEntrySize),
+                        load<int16_t>(arrays_.entries, i * kEntrySize + 2), flags(i));
+}
+
+Expected<OrcTable> OrcTable::build(OrcArrays arrays, const OrcFormat& format, std::string_view where) {
+  if (arrays.ips.size() % kIpSize != 0)
+    return make_error(Errc::corrupt, "{}: .orc_unwind_ip is {} bytes, not a multiple of {}", where, arrays.ips.size(),
+                      kIpSize);
+  if (arrays.entries.size() % kEntrySize != 0)
+    return make_error(Errc::corrupt, "{}: .orc_unwind is {} bytes, not a multiple of {}", where,
+                      arrays.entries.size(), kEntrySize);
+  const size_t count = arrays.ips.size() / kIpSize;
+  if (arrays.entries.size() / kEntrySize != count)
+    return make_error(Errc::corrupt, "{}: .orc_unwind_ip has {} entries but .orc_unwind has {}", where, count,
+                      arrays.entries.size() / kEntrySize);
+  OrcTable table;
+  table.arrays_ = std::move(arrays);
+  table.format_ = format;
 
   // The kernel's order: by ip, and among equal ips the undefined (weak
   // terminator) entries first, so that lookups prefer the real entry.
-  auto weak = [&](size_t i) {
-    return format.decode(entries[i].sp_offset, entries[i].bp_offset, entries[i].flags).type == OrcType::undefined;
-  };
+  auto weak = [&](size_t i) { return table.entry(i).type == OrcType::undefined; };
   auto before = [&](size_t a, size_t b) {
-    if (ips[a] != ips[b]) return ips[a] < ips[b];
+    const uint64_t ip_a = table.ip(a), ip_b = table.ip(b);
+    if (ip_a != ip_b) return ip_a < ip_b;
     return weak(a) && !weak(b);
   };
-  // Build-time sorted tables (every kernel since 5.x) need no order array.
+  // Build-time sorted tables (every kernel since 5.6) are used as they are.
   bool sorted = true;
   for (size_t i = 1; i < count && sorted; ++i) sorted = !before(i, i - 1);
-  if (!sorted) {
-    std::vector<size_t> order(count);
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::stable_sort(order.begin(), order.end(), before);
-    std::vector<uint64_t> sorted_ips(count);
-    std::vector<RawEntry> sorted_entries(count);
-    for (size_t i = 0; i < count; ++i) {
-      sorted_ips[i] = ips[order[i]];
-      sorted_entries[i] = entries[order[i]];
-    }
-    ips = std::move(sorted_ips);
-    entries = std::move(sorted_entries);
-  }
+  if (sorted) return table;
 
-  OrcTable table;
-  table.ips_ = std::move(ips);
-  table.entries_ = std::move(entries);
-  table.format_ = format;
+  std::vector<size_t> order(count);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), before);
+  std::vector<std::byte> ips(count * kIpSize);
+  std::vector<std::byte> entries(count * kEntrySize);
+  const uint64_t base = table.arrays_.ip_address;
+  for (size_t i = 0; i < count; ++i) {
+    // Each ip is stored relative to its new place in the array.
+    const auto relative = static_cast<int64_t>(table.ip(order[i]) - (base + i * kIpSize));
+    if (relative < INT32_MIN || relative > INT32_MAX)
+      return make_error(Errc::corrupt, "{}: ORC ip {:#x} is out of a 32-bit reach of its table at {:#x}", where,
+                        table.ip(order[i]), base);
+    const auto stored = static_cast<int32_t>(relative);
+    std::memcpy(ips.data() + i * kIpSize, &stored, kIpSize);
+    std::memcpy(entries.data() + i * kEntrySize, table.arrays_.entries.data() + order[i] * kEntrySize, kEntrySize);
+  }
+  table.arrays_ = OrcArrays::owning(std::move(ips), base, std::move(entries));
   return table;
 }
 
 std::optional<OrcEntry> OrcTable::find(uint64_t address) const {
-  auto after = std::upper_bound(ips_.begin(), ips_.end(), address);
-  if (after == ips_.begin()) return std::nullopt;
-  const RawEntry& raw = entries_[static_cast<size_t>(after - ips_.begin()) - 1];
-  return format_.decode(raw.sp_offset, raw.bp_offset, raw.flags);
+  // The first index whose ip is above the address.
+  size_t low = 0, high = size();
+  while (low < high) {
+    const size_t middle = low + (high - low) / 2;
+    if (ip(middle) <= address)
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  if (low == 0) return std::nullopt;
+  return entry(low - 1);
+}
+
+bool OrcTable::operator==(const OrcTable& other) const {
+  if (size() != other.size() || !(format_ == other.format_)) return false;
+  for (size_t i = 0; i < size(); ++i)
+    if (ip(i) != other.ip(i)) return false;
+  return std::ranges::equal(arrays_.entries, other.arrays_.entries);
 }
 
 }  // namespace coroner::symbols

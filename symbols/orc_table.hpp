@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -89,38 +90,45 @@ struct OrcFormat {
   bool operator==(const OrcFormat&) const = default;
 };
 
+// The two arrays of a table and what keeps their bytes alive: buffers read
+// from a dump (owning()) or the mapped vmlinux the sections lie in.
+struct OrcArrays {
+  std::span<const std::byte> ips;      // .orc_unwind_ip: s32 each, relative to its own address
+  uint64_t ip_address = 0;             // the run-time address of ips[0]
+  std::span<const std::byte> entries;  // .orc_unwind
+  std::shared_ptr<const void> owner;
+
+  static OrcArrays owning(std::vector<std::byte> ips, uint64_t ip_address, std::vector<std::byte> entries);
+};
+
+// Lookups binary-search the arrays where they lie: vmlinux's tables (half a
+// million entries) are neither copied nor widened, which spared a session
+// the page faults of 7 MiB of new memory.
 class OrcTable {
  public:
   static constexpr size_t kIpSize = 4;     // s32, relative to its own address
   static constexpr size_t kEntrySize = 6;  // s16 sp_offset, s16 bp_offset, u16 flags
 
-  // ip_bytes: the .orc_unwind_ip array, whose first element is at run-time
-  // address ip_address; entry_bytes: the .orc_unwind array, one entry per
-  // ip. `where` names the source in errors ("vmlinux", "module fx_crash").
-  // Tables the kernel would have sorted at boot (before build-time sorting,
-  // 5.6) are sorted the same way here.
-  static Expected<OrcTable> build(std::span<const std::byte> ip_bytes, uint64_t ip_address,
-                                  std::span<const std::byte> entry_bytes, const OrcFormat& format,
-                                  std::string_view where);
+  // One entry per ip. `where` names the source in errors ("vmlinux",
+  // "module fx_crash"). Tables the kernel would have sorted at boot (before
+  // build-time sorting, 5.6) are sorted the same way here, into new arrays.
+  static Expected<OrcTable> build(OrcArrays arrays, const OrcFormat& format, std::string_view where);
 
   // The entry of the greatest ip <= address (the last of equal ips); nullopt
   // below the first ip or for an empty table.
   std::optional<OrcEntry> find(uint64_t address) const;
 
-  size_t size() const { return ips_.size(); }
+  size_t size() const { return arrays_.ips.size() / kIpSize; }
   const OrcFormat& format() const { return format_; }
   // Same ips, entries and layout (a table read from the dump against the file's).
-  bool operator==(const OrcTable&) const = default;
+  bool operator==(const OrcTable& other) const;
 
  private:
-  struct RawEntry {
-    int16_t sp_offset;
-    int16_t bp_offset;
-    uint16_t flags;
-    bool operator==(const RawEntry&) const = default;
-  };
-  std::vector<uint64_t> ips_;  // absolute, ascending
-  std::vector<RawEntry> entries_;
+  uint64_t ip(size_t i) const;
+  uint16_t flags(size_t i) const;
+  OrcEntry entry(size_t i) const;
+
+  OrcArrays arrays_;
   OrcFormat format_;
 };
 

@@ -10,6 +10,7 @@ using namespace coroner;
 using namespace coroner::test;
 using symbols::OrcFormat;
 using symbols::OrcRegister;
+using symbols::OrcArrays;
 using symbols::OrcTable;
 using symbols::OrcType;
 
@@ -47,7 +48,7 @@ Arrays arrays_of(const std::vector<RawEntry>& raw) {
 
 OrcTable table_of(const std::vector<RawEntry>& raw, const OrcFormat& format) {
   Arrays a = arrays_of(raw);
-  auto table = OrcTable::build(a.ips, kIpArray, a.entries, format, "test");
+  auto table = OrcTable::build(OrcArrays::owning(a.ips, kIpArray, a.entries), format, "test");
   if (!table) FAIL(table.error().message());
   return std::move(*table);
 }
@@ -168,21 +169,21 @@ TEST_CASE("ORC tables with inconsistent sizes are errors naming the source", "[s
                         {0xffffffff81000010ULL, 8, 0, old_flags(kSp, kUndefined, 0)}});
   const OrcFormat format = OrcFormat::before_6_3();
 
-  auto short_ips = OrcTable::build(std::span(a.ips).first(7), kIpArray, a.entries, format, "vmlinux-test");
+  auto short_ips = OrcTable::build({std::span(a.ips).first(7), kIpArray, a.entries, nullptr}, format, "vmlinux-test");
   REQUIRE_FALSE(short_ips);
   CHECK(short_ips.error().code() == Errc::corrupt);
   CHECK_THAT(short_ips.error().message(), Catch::Contains("vmlinux-test") && Catch::Contains(".orc_unwind_ip"));
 
-  auto short_entries = OrcTable::build(a.ips, kIpArray, std::span(a.entries).first(11), format, "vmlinux-test");
+  auto short_entries = OrcTable::build({a.ips, kIpArray, std::span(a.entries).first(11), nullptr}, format, "vmlinux-test");
   REQUIRE_FALSE(short_entries);
   CHECK_THAT(short_entries.error().message(), Catch::Contains(".orc_unwind is 11 bytes"));
 
-  auto mismatch = OrcTable::build(a.ips, kIpArray, std::span(a.entries).first(6), format, "module fx");
+  auto mismatch = OrcTable::build({a.ips, kIpArray, std::span(a.entries).first(6), nullptr}, format, "module fx");
   REQUIRE_FALSE(mismatch);
   CHECK_THAT(mismatch.error().message(), Catch::Contains("module fx") && Catch::Contains("2 entries") &&
                                              Catch::Contains("has 1"));
 
-  auto empty = OrcTable::build({}, kIpArray, {}, format, "empty");
+  auto empty = OrcTable::build({{}, kIpArray, {}, nullptr}, format, "empty");
   REQUIRE(empty);
   CHECK_FALSE(empty->find(0xffffffff81000000ULL).has_value());
 }

@@ -84,8 +84,10 @@ Expected<OrcSources::VmlinuxOrc> OrcSources::load_vmlinux_orc() const {
   if (!layout) return layout.error();
   // The sections hold final contents: the ips are relative to their own
   // addresses, so the KASLR slide of the array is all that moves them.
-  CORONER_TRY(table, symbols::OrcTable::build(as_bytes(ips.bytes), ips.address + bias, as_bytes(entries.bytes), *layout,
-                                              path));
+  // The table is looked up where the sections lie: it keeps the file mapped.
+  auto mapped = std::make_shared<llvm::object::OwningBinary<llvm::object::ObjectFile>>(std::move(binary));
+  CORONER_TRY(table, symbols::OrcTable::build({as_bytes(ips.bytes), ips.address + bias, as_bytes(entries.bytes), mapped},
+                                              *layout, path));
   orc.table = std::move(table);
   return orc;
 }
@@ -123,7 +125,9 @@ Expected<OrcSources::VmlinuxOrc> OrcSources::read_vmlinux_orc() const {
   std::vector<std::byte> entry_bytes(entries->size);
   if (auto read = program_.memory().read(ips->start, ip_bytes); !read) return read.error().context(where);
   if (auto read = program_.memory().read(entries->start, entry_bytes); !read) return read.error().context(where);
-  CORONER_TRY(table, symbols::OrcTable::build(ip_bytes, ips->start, entry_bytes, *layout, where));
+  CORONER_TRY(table, symbols::OrcTable::build(
+                         symbols::OrcArrays::owning(std::move(ip_bytes), ips->start, std::move(entry_bytes)), *layout,
+                         where));
   orc.table = std::move(table);
   return orc;
 }
@@ -161,7 +165,8 @@ Expected<OrcSources::SharedOrc> OrcSources::load_module_orc(const KernelModule& 
   std::vector<std::byte> entries(count * symbols::OrcTable::kEntrySize);
   if (auto read = memory.read(ips_address, ips); !read) return read.error().context(where + ": ORC ips");
   if (auto read = memory.read(entries_address, entries); !read) return read.error().context(where + ": ORC entries");
-  CORONER_TRY(table, symbols::OrcTable::build(ips, ips_address, entries, *layout, where));
+  CORONER_TRY(table, symbols::OrcTable::build(
+                         symbols::OrcArrays::owning(std::move(ips), ips_address, std::move(entries)), *layout, where));
   return std::make_shared<const symbols::OrcTable>(std::move(table));
 }
 
