@@ -18,7 +18,6 @@
 // resolves a makedumpfile filter config for coroner-capture --config.
 #include "analyzer/frontends/batch/batch.hpp"
 #include "analyzer/frontends/erase_offsets/erase_offsets.hpp"
-#include "analyzer/frontends/fleet/fleet_command.hpp"
 #include "analyzer/frontends/gdbstub/gdbserver.hpp"
 #include "analyzer/frontends/index_builder/index_builder.hpp"
 #include "analyzer/frontends/manual/coroner_manual.hpp"
@@ -33,6 +32,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -47,6 +48,21 @@ int usage_error(const std::string& message) {
 // The sample dump (arm64 oops, filtered) from the source tree, or installed
 // beside the executable (PREFIX/bin/coroner, PREFIX/share/coroner/sample),
 // so a package may choose its prefix.
+// `coroner fleet ARGS` is coroner-fleet ARGS, from coroner's own directory
+// (it alone links SQLite and libpq). Returns only when it cannot be run.
+int run_fleet_program(char** argv) {
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  const std::filesystem::path fleet = self.parent_path() / "coroner-fleet";
+  if (!error) {
+    argv[1] = const_cast<char*>(fleet.c_str());
+    ::execv(fleet.c_str(), argv + 1);
+  }
+  std::cerr << "coroner: fleet: cannot run " << fleet.string() << ": "
+            << (error ? error.message() : std::strerror(errno)) << '\n';
+  return 1;
+}
+
 std::optional<std::filesystem::path> sample_directory() {
   std::error_code ignored;
   std::vector<std::filesystem::path> candidates = {CORONER_SAMPLE_DIR};
@@ -60,6 +76,7 @@ std::optional<std::filesystem::path> sample_directory() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "fleet") return run_fleet_program(argv);
   // Plugins from the plugin directories (docs/plugins.md), for every mode:
   // their commands in the shell and batch input, their checks in triage.
   coroner::plugins::PluginLoader plugins;
@@ -69,8 +86,6 @@ int main(int argc, char** argv) {
     return coroner::frontends::run_triage({argv + 2, argv + argc}, std::cout, std::cerr);
   if (argc > 1 && std::string_view(argv[1]) == "erase-offsets")
     return coroner::frontends::run_erase_offsets({argv + 2, argv + argc}, std::cout, std::cerr);
-  if (argc > 1 && std::string_view(argv[1]) == "fleet")
-    return coroner::frontends::run_fleet({argv + 2, argv + argc}, std::cin, std::cout, std::cerr);
   if (argc > 1 && std::string_view(argv[1]) == "gdbserver")
     return coroner::frontends::run_gdbserver(std::vector<std::string>(argv + 2, argv + argc), std::cerr);
   coroner::ProgramOptions options;

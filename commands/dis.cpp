@@ -7,6 +7,7 @@
 #include "commands/builtin.hpp"
 #include "commands/disassembly.hpp"
 #include "symbols/line_table.hpp"
+#include "symbols/shared_library.hpp"
 
 #include <capstone/capstone.h>
 
@@ -39,40 +40,75 @@ std::string without_comma_spaces(std::string_view operands) {
   return out;
 }
 
+// capstone's functions, loaded at the first `dis` rather than at every
+// start (its 77,000 relocations; symbols/shared_library.hpp).
+struct Capstone {
+  decltype(&cs_open) open;
+  decltype(&cs_option) option;
+  decltype(&cs_close) close;
+  decltype(&cs_strerror) strerror;
+  decltype(&cs_malloc) malloc;
+  decltype(&cs_free) free;
+  decltype(&cs_disasm_iter) disasm_iter;
+  decltype(&cs_insn_group) insn_group;
+
+  static Expected<Capstone> load() {
+    const char* soname = CORONER_CAPSTONE_SONAME;
+    CORONER_TRY(open, symbols::library_function<decltype(cs_open)>(soname, "cs_open"));
+    CORONER_TRY(option, symbols::library_function<decltype(cs_option)>(soname, "cs_option"));
+    CORONER_TRY(close, symbols::library_function<decltype(cs_close)>(soname, "cs_close"));
+    CORONER_TRY(strerror, symbols::library_function<decltype(cs_strerror)>(soname, "cs_strerror"));
+    CORONER_TRY(malloc, symbols::library_function<decltype(cs_malloc)>(soname, "cs_malloc"));
+    CORONER_TRY(free, symbols::library_function<decltype(cs_free)>(soname, "cs_free"));
+    CORONER_TRY(disasm_iter, symbols::library_function<decltype(cs_disasm_iter)>(soname, "cs_disasm_iter"));
+    CORONER_TRY(insn_group, symbols::library_function<decltype(cs_insn_group)>(soname, "cs_insn_group"));
+    return Capstone{open, option, close, strerror, malloc, free, disasm_iter, insn_group};
+  }
+  static const Expected<Capstone>& get() {
+    static const Expected<Capstone> loaded = load();
+    return loaded;
+  }
+};
+
 // A capstone handle for the dump's machine.
 class Disassembler {
  public:
   static Expected<Disassembler> make(Machine machine) {
+    const Expected<Capstone>& cs = Capstone::get();
+    if (!cs) return make_error(cs.error().code(), "dis needs capstone: {}", cs.error().message());
     Disassembler d;
+    d.cs_ = &*cs;
     d.machine_ = machine;
     cs_err opened = CS_ERR_ARCH;
-    if (machine == Machine::x86_64) opened = cs_open(CS_ARCH_X86, CS_MODE_64, &d.handle_);
-    else if (machine == Machine::aarch64) opened = cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &d.handle_);
+    if (machine == Machine::x86_64) opened = cs->open(CS_ARCH_X86, CS_MODE_64, &d.handle_);
+    else if (machine == Machine::aarch64) opened = cs->open(CS_ARCH_ARM64, CS_MODE_ARM, &d.handle_);
     if (opened != CS_ERR_OK)
-      return make_error(Errc::unsupported, "capstone cannot disassemble {}: {}", machine_name(machine), cs_strerror(opened));
+      return make_error(Errc::unsupported, "capstone cannot disassemble {}: {}", machine_name(machine),
+                        cs->strerror(opened));
     d.open_ = true;
-    if (machine == Machine::x86_64) cs_option(d.handle_, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
-    cs_option(d.handle_, CS_OPT_DETAIL, CS_OPT_ON);
+    if (machine == Machine::x86_64) cs->option(d.handle_, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+    cs->option(d.handle_, CS_OPT_DETAIL, CS_OPT_ON);
     return d;
   }
-  Disassembler(Disassembler&& other) noexcept : handle_(other.handle_), open_(other.open_), machine_(other.machine_) {
+  Disassembler(Disassembler&& other) noexcept
+      : cs_(other.cs_), handle_(other.handle_), open_(other.open_), machine_(other.machine_) {
     other.open_ = false;
   }
   ~Disassembler() {
-    if (open_) cs_close(&handle_);
+    if (open_) cs_->close(&handle_);
   }
 
   // Decodes instructions from code (at address) until `count` are decoded or
   // the code ends; undecodable bytes become "(bad)" (x86) or ".inst" (arm64).
   std::vector<Instruction> decode(const std::vector<uint8_t>& code, uint64_t address, uint64_t count) const {
     std::vector<Instruction> out;
-    cs_insn* insn = cs_malloc(handle_);
+    cs_insn* insn = cs_->malloc(handle_);
     const uint8_t* cursor = code.data();
     size_t left = code.size();
     uint64_t pc = address;
     while (left > 0 && out.size() < count) {
       const uint64_t at = pc;
-      if (!cs_disasm_iter(handle_, &cursor, &left, &pc, insn)) {
+      if (!cs_->disasm_iter(handle_, &cursor, &left, &pc, insn)) {
         const size_t skip = machine_ == Machine::aarch64 ? std::min<size_t>(4, left) : 1;
         Instruction bad{at, std::vector<uint8_t>(cursor, cursor + skip), machine_ == Machine::aarch64 ? ".inst" : "(bad)", {}, {}, false};
         if (machine_ == Machine::aarch64 && skip == 4)
@@ -90,14 +126,14 @@ class Disassembler {
       annotate(*insn, i);
       out.push_back(std::move(i));
     }
-    cs_free(insn, 1);
+    cs_->free(insn, 1);
     return out;
   }
 
  private:
   Disassembler() = default;
 
-  bool in_group(const cs_insn& insn, uint8_t group) const { return cs_insn_group(handle_, &insn, group); }
+  bool in_group(const cs_insn& insn, uint8_t group) const { return cs_->insn_group(handle_, &insn, group); }
 
   void annotate(const cs_insn& insn, Instruction& out) const {
     const bool branch = in_group(insn, CS_GRP_JUMP) || in_group(insn, CS_GRP_CALL);
@@ -120,6 +156,7 @@ class Disassembler {
         out.target = static_cast<uint64_t>(arm.operands[k].imm);
   }
 
+  const Capstone* cs_ = nullptr;
   csh handle_ = 0;
   bool open_ = false;
   Machine machine_ = Machine::unknown;

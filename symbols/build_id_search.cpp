@@ -1,6 +1,7 @@
 #include "symbols/build_id_search.hpp"
 
 #include "symbols/elf_symbols.hpp"
+#include "symbols/shared_library.hpp"
 
 #include <elfutils/debuginfod.h>
 #include <fmt/format.h>
@@ -58,19 +59,25 @@ std::optional<fs::path> in_plain_files(const fs::path& dir, const std::string& p
   return std::nullopt;
 }
 
-std::optional<std::string> from_debuginfod(const std::string& build_id) {
-  std::unique_ptr<debuginfod_client, decltype(&debuginfod_end)> client(debuginfod_begin(), debuginfod_end);
-  if (!client) return std::nullopt;
+// The path debuginfod gave, nullopt when it has no such file; an error when
+// libdebuginfod cannot be loaded.
+Expected<std::optional<std::string>> from_debuginfod(const std::string& build_id) {
+  // libdebuginfod (and the curl and TLS stack under it) is loaded only here.
+  const char* soname = CORONER_DEBUGINFOD_SONAME;
+  CORONER_TRY(begin, library_function<decltype(debuginfod_begin)>(soname, "debuginfod_begin"));
+  CORONER_TRY(end, library_function<decltype(debuginfod_end)>(soname, "debuginfod_end"));
+  CORONER_TRY(find, library_function<decltype(debuginfod_find_debuginfo)>(soname, "debuginfod_find_debuginfo"));
+  std::unique_ptr<debuginfod_client, decltype(end)> client(begin(), end);
+  if (!client) return std::optional<std::string>();
   char* path = nullptr;
   // A length of 0: build_id is the hex string.
-  const int fd = debuginfod_find_debuginfo(client.get(), reinterpret_cast<const unsigned char*>(build_id.c_str()), 0,
-                                           &path);
-  if (fd < 0) return std::nullopt;
+  const int fd = find(client.get(), reinterpret_cast<const unsigned char*>(build_id.c_str()), 0, &path);
+  if (fd < 0) return std::optional<std::string>();
   close(fd);
   std::string found = path ? path : "";
   std::free(path);
-  if (found.empty()) return std::nullopt;
-  return found;
+  if (found.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(found));
 }
 
 }  // namespace
@@ -96,8 +103,10 @@ Expected<FoundVmlinux> find_vmlinux_by_build_id(const std::string& build_id, con
   } else if (!urls || !*urls) {
     looked.push_back("not debuginfod (DEBUGINFOD_URLS is not set)");
   } else {
-    if (auto found = from_debuginfod(build_id)) return FoundVmlinux{*found, fmt::format("debuginfod ({})", urls)};
-    looked.push_back(fmt::format("debuginfod ({})", urls));
+    auto found = from_debuginfod(build_id);
+    if (found && *found) return FoundVmlinux{**found, fmt::format("debuginfod ({})", urls)};
+    looked.push_back(found ? fmt::format("debuginfod ({})", urls)
+                           : fmt::format("not debuginfod ({})", found.error().message()));
   }
   return make_error(Errc::not_found, "no vmlinux with build-id {} found; looked in: {}", build_id,
                     fmt::join(looked, ", "));
