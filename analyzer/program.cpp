@@ -217,9 +217,11 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
 Expected<const symbols::SymbolTable*> Program::symbol_table() const {
   if (debuginfo_source_ == DebugInfoSource::none) return no_kernel_file(options_.dumps.front());
   std::call_once(symbols_once_, [this] {
-    // kallsyms addresses are the running kernel's: no slide to apply.
+    // kallsyms addresses are the running kernel's: no slide to apply. The
+    // cache is written by the index builder after the session.
     auto read = debuginfo_source_ == DebugInfoSource::dwarf
-                    ? symbols::SymbolTable::from_elf(vmlinux_, options_.cache_dir, kaslr_offset_)
+                    ? symbols::SymbolTable::from_elf(vmlinux_, options_.cache_dir, kaslr_offset_,
+                                                     symbols::SymbolTable::CacheWrite::no)
                     : read_kernel_kallsyms(vmcoreinfo_, *memory_);
     if (read) symbols_ = std::move(*read);
     else if (debuginfo_source_ == DebugInfoSource::dwarf) symbols_error_ = read.error();

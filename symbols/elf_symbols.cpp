@@ -238,13 +238,14 @@ bool is_text_or_data(char type) {
   }
 }
 
-Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::string& cache_dir, int64_t slide) {
+Expected<SymbolTable> SymbolTable::from_elf(const std::string& path, const std::string& cache_dir, int64_t slide,
+                                            CacheWrite write) {
   CORONER_TRY(binary, open_elf(path));
-  return from_object(*binary.getBinary(), path, cache_dir, slide);
+  return from_object(*binary.getBinary(), path, cache_dir, slide, write);
 }
 
 Expected<SymbolTable> SymbolTable::from_object(const llvm::object::ObjectFile& object, const std::string& path,
-                                               const std::string& cache_dir, int64_t slide) {
+                                               const std::string& cache_dir, int64_t slide, CacheWrite write) {
   const uint64_t elf_size = object.getData().size();
   // The cache is named and keyed by the build-id.
   const std::optional<std::string> id = cache_dir.empty() ? std::nullopt : gnu_build_id(object);
@@ -286,7 +287,7 @@ Expected<SymbolTable> SymbolTable::from_object(const llvm::object::ObjectFile& o
   }
   table.build_name_index();
   // A cache that cannot be written only costs the next start its time.
-  if (id)
+  if (id && write == CacheWrite::yes)
     if (const std::string bytes = table.serialize(elf_size); !bytes.empty()) (void)write_cache_file(cache, *id, {bytes});
   return table;
 }

@@ -35,14 +35,19 @@ class SymbolTable {
   // Reads the symbols of an ELF file (vmlinux or a .ko); errors name the file.
   // With a cache_dir, the sorted table is kept there keyed by the file's
   // build-id (symbol_table_cache.cpp), so the next start skips the sorting.
-  // `slide` is applied as by relocate(); the cache keeps the table as last
-  // relocated, so reopening the same dump does not move 100k symbols again.
+  // `slide` is applied as by relocate(); a cached table is moved by the
+  // difference from the slide it was written at.
+  // CacheWrite::no only reads the cache: a session leaves writing it to the
+  // index builder it starts at its end (6 MiB written cost a cold session
+  // 20 ms).
+  enum class CacheWrite { yes, no };
   static Expected<SymbolTable> from_elf(const std::string& path, const std::string& cache_dir = "",
-                                        int64_t slide = 0);
+                                        int64_t slide = 0, CacheWrite write = CacheWrite::yes);
   // The same for a file open already (symbols/elf_file.hpp open_elf); path
   // names it in errors.
   static Expected<SymbolTable> from_object(const llvm::object::ObjectFile& object, const std::string& path,
-                                           const std::string& cache_dir = "", int64_t slide = 0);
+                                           const std::string& cache_dir = "", int64_t slide = 0,
+                                           CacheWrite write = CacheWrite::yes);
 
   // A table of symbols found elsewhere (a module's kallsyms in memory),
   // at run-time addresses.

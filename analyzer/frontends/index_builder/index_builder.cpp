@@ -58,7 +58,12 @@ void start_background_index(const Program& program) {
   if (const char* flag = std::getenv("CORONER_BACKGROUND_INDEX"); flag && std::string_view(flag) == "0") return;
   const symbols::DebugInfo* info = program.opened_debug_info();
   const std::string& cache_dir = program.options().cache_dir;
-  if (info == nullptr || info->indexed() || cache_dir.empty()) return;
+  if (info == nullptr || cache_dir.empty()) return;
+  // Sessions read the caches and leave writing both to the builder.
+  std::error_code ignored;
+  if (info->indexed() &&
+      std::filesystem::exists(symbols::symbol_cache_path(cache_dir, info->build_id()), ignored))
+    return;
 
   char self[PATH_MAX];
   const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
