@@ -45,8 +45,9 @@ void make_stale_device(const fs::path& device) {
 // device. Returns the collector's exit status.
 int dump_raw(const std::string& tool, const std::string& arguments, const fs::path& device) {
   fs::path status = device.string() + ".status";
-  CommandResult piped = run_shell(fmt::format("{{ {} {}; echo $? > {}; }} | dd of={} bs=512 conv=notrunc 2>/dev/null",
-                                              tool, arguments, status.string(), device.string()));
+  // The collector's messages go to the console in kdump.sh: here, to a file.
+  CommandResult piped = run_shell(fmt::format("{{ {} {} 2>{}.console; echo $? > {}; }} | dd of={} bs=512 conv=notrunc 2>/dev/null",
+                                              tool, arguments, device.string(), status.string(), device.string()));
   INFO(piped.output);
   REQUIRE(piped.status == 0);
   return std::stoi(file_contents(status));
