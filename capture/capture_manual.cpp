@@ -60,9 +60,9 @@ manual::ProgramManual capture_manual() {
       {"-D", "", "debug messages: what the input is, where VMCOREINFO came from, -R's records"},
       {"-f", "", "overwrite an existing DUMPFILE"},
       {"--cyclic-buffer", "KIB",
-       "filter and write a window of KIB*8192 pages at a time (makedumpfile's cyclic mode: the window's bitmap "
-       "is decided twice, once to write the bitmap, once to write the pages); default a 16 MiB bitmap, 512 GiB "
-       "of 4 KiB pages, so smaller machines take one window. ELF (-E) and --split output use one window"},
+       "filter and write a window of KIB*8192 pages at a time (makedumpfile's cyclic mode: a first pass writes "
+       "the windows' bitmaps, a second their pages); default a 16 MiB bitmap, 512 GiB of 4 KiB pages, so "
+       "smaller machines take one window. ELF (-E) and --split output use one window"},
       {"--non-cyclic", "", "one window: the bitmap of every page in memory (one bit a page)"},
       {"-b, --splitblock-size, --work-dir", "",
        "makedumpfile's bitmap cache, --split work units and bitmap files: accepted (with their values) and "

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ class PfnBitmap {
   void set(uint64_t pfn) { if (covers(pfn)) bits_[index(pfn)] |= uint64_t{1} << (pfn % 64); }
   void clear(uint64_t pfn) { if (covers(pfn)) bits_[index(pfn)] &= ~(uint64_t{1} << (pfn % 64)); }
   uint64_t count() const;
+  // The bits as kdump's bitmap bytes (pfn first_pfn + 8 * i + b is bit b
+  // of byte i, on the little-endian hosts we run on), at least
+  // (max_pfn - first_pfn + 7) / 8 of them.
+  std::span<std::byte> bytes() { return std::as_writable_bytes(std::span(bits_)); }
   // Sets / clears pfns [start, end) (clamped to the bitmap's pfns);
   // clear_range returns how many of them were set.
   void set_range(uint64_t start, uint64_t end);

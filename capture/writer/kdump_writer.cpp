@@ -215,8 +215,23 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
     progress.advance(batch.pages.size());
     return {};
   };
+  // The second pass's window: its 2nd bitmap as the first pass wrote it,
+  // read back where the output allows (a file), else decided again.
+  auto second_pass_window = [&]() -> Expected<void> {
+    if (plan.one_window()) return plan.select_window(window);
+    uint64_t end = std::min(plan.max_pfn, window + plan.window_pfns);
+    plan.keep = PfnBitmap();
+    PfnBitmap written(window, end);
+    CORONER_TRY(read, out.read_back(bitmap2_at + window / 8, written.bytes().first((end - window + 7) / 8)));
+    if (read) {
+      plan.keep = std::move(written);
+      return {};
+    }
+    written = PfnBitmap();  // one window's bitmap in memory at a time
+    return plan.select_window(window);
+  };
   for (window = 0; window < plan.max_pfn; window += plan.window_pfns) {
-    if (auto selected = plan.select_window(window); !selected) return fail(selected.error());
+    if (auto selected = second_pass_window(); !selected) return fail(selected.error());
     uint64_t start = std::max(part.start_pfn, window), end = std::min(part.end_pfn, window + plan.window_pfns);
     if (start >= end) continue;
     if (auto run = pipeline.run(plan.keep, start, end, consume); !run) return fail(run.error());
