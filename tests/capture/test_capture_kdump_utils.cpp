@@ -115,7 +115,7 @@ TEST_CASE("kdump-utils core_collector lines give makedumpfile's results with cor
   }
 }
 
-TEST_CASE("--check-params says whether makedumpfile would run a command line and does nothing", "[capture][makedumpfile]") {
+TEST_CASE("makedumpfile --check-params says whether makedumpfile would run a command line and does nothing", "[capture][makedumpfile]") {
   for (std::string arguments : {"-l -d 31 vmcore", "-E -l -d 31 vmcore out", "-F vmcore out", "--bogus vmcore out",
                                 "-d 32 vmcore out"}) {
     INFO(arguments);

@@ -146,7 +146,7 @@ TEST_CASE("a bad command line is one line and status 1 as makedumpfile's", "[cap
   }
 }
 
-TEST_CASE("--cyclic-buffer: a dump filtered and written in windows is byte for byte the one-window dump", "[capture][fixtures][makedumpfile]") {
+TEST_CASE("makedumpfile --cyclic-buffer: a dump filtered and written in windows is byte for byte the one-window dump", "[capture][fixtures][makedumpfile]") {
   for (const DumpCase* c : capture_inputs()) {
     fs::path dir = capture_scratch("cyclic-" + c->arch_dir);
     const std::string vmcore = c->files().front();
