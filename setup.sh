@@ -57,6 +57,10 @@ fi
 [ "$mode" = bench ] && packages+=(time python3 python3-drgn qemu-system-x86 busybox-static cpio)
 # bench/fleet/fleet.sh starts a PostgreSQL server of its own.
 [ "$mode" = bench ] && packages+=(postgresql)
+# bench/capture/build_makedumpfile.sh builds upstream makedumpfile with zstd
+# (Debian's has none), the yardstick of coroner-capture -z: elfutils for its
+# DWARF reading, bzip2 and zlib for elfutils, zstd/snappy/lzo for -z/-p/-l.
+[ "$mode" = bench ] && packages+=(make libdw-dev libelf-dev libbz2-dev zlib1g-dev libzstd-dev libsnappy-dev liblzo2-dev)
 # The opt-in kdump end-to-end test (CORONER_E2E=1, tests/e2e) boots the
 # fixture kernel under QEMU and kexecs into the capture kernel.
 [ "$mode" = test ] && [ "${CORONER_E2E:-0}" = 1 ] && packages+=(qemu-system-x86 busybox-static kexec-tools cpio python3)

@@ -8,6 +8,8 @@ echo "== open + sys (coroner vs crash 8.0.2) =="
 bench/open_sys.sh "$build"
 if [ -x bench/capture/run.sh ]; then
   echo; echo "== coroner-capture vs makedumpfile =="
+  # Upstream makedumpfile with zstd, for the -z rows (built once, cached).
+  bench/capture/build_makedumpfile.sh >/dev/null || echo "(no upstream makedumpfile: the -z rows compare with -c)"
   bench/capture/run.sh "$build"
 fi
 if [ -x bench/symbols/first_answer.sh ]; then

@@ -85,8 +85,8 @@ struct CarriedOver {
 // Writes the dump itself; fills `report` with what was written.
 Expected<void> write_dump(const CaptureOptions& options, const Input& input, const std::atomic<int>* stop,
                           Progress& progress, CaptureReport& report, const CarriedOver& carried = {}) {
-  auto filter = classify_pages(*input.dump, input.info, *input.memory, options.dump_level);
-  if (!filter) return filter.error().context(input.dump->files().front());
+  auto selector = PageSelector::create(*input.dump, input.info, *input.memory, options.dump_level);
+  if (!selector) return selector.error().context(input.dump->files().front());
   // --config: the writers read the input through the erasing view.
   std::unique_ptr<ErasedDump> erased;
   if (!options.erase_config.empty()) {
@@ -95,12 +95,17 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
     report.erased_bytes = erased->erased_bytes();
   }
   const Dump& source = erased ? static_cast<const Dump&>(*erased) : *input.dump;
-  CORONER_TRY(plan, make_dump_plan(*input.dump, input.info, *input.memory, std::move(*filter), options.dump_level));
+  // Pages to keep are decided a window of pfns at a time (makedumpfile's
+  // cyclic mode), except for ELF and --split output, whose writers need
+  // them all at once, and --non-cyclic.
+  uint64_t window_pfns = options.cyclic_buffer_kib * 1024 * 8;  // a bit a page
+  if (options.elf || options.split || options.non_cyclic) window_pfns = UINT64_MAX;
+  MappedInputTrimmer trimmer(input.dump->files());
+  CORONER_TRY(plan, make_dump_plan(*input.dump, input.info, *input.memory, std::move(*selector), options.dump_level,
+                                   window_pfns, &trimmer));
   plan.dump = &source;
   if (carried.dump_level) plan.dump_level = *carried.dump_level;
   plan.erase_info = erased ? erased->erase_info() : carried.erase_info;
-  MappedInputTrimmer trimmer(input.dump->files());
-  trimmer.trim();  // what the filter read of struct pages
 
   PipelineSettings settings;
   settings.codec = options.codec;

@@ -49,6 +49,9 @@ manual::ProgramManual capture_manual() {
       {"-i", "VMCOREINFO", "filter with this VMCOREINFO text instead of the dump's"},
       {"--dry-run", "", "do everything but write: no DUMPFILE is created (the report says what would be written)"},
       {"--show-stats", "", "print the closing report (as --message-level bit 16)"},
+      {"--check-params", "",
+       "only check the command line: exit 0 when it is valid, 1 with the reason when not; nothing is read or "
+       "written (Fedora's mkdumprd checks its core_collector so)"},
       {"--mem-usage", "",
        "print makedumpfile's table of pages by kind (zero, cache, private cache, user, free, kernel data) of "
        "VMCORE and write nothing. makedumpfile reads only /proc/kcore with a crashkernel reservation; "
@@ -56,9 +59,14 @@ manual::ProgramManual capture_manual() {
       {"--message-level", "N", "a sum of: 1 progress bar, 2 messages, 4 errors, 16 closing report (default 23)"},
       {"-D", "", "debug messages: what the input is, where VMCOREINFO came from, -R's records"},
       {"-f", "", "overwrite an existing DUMPFILE"},
-      {"-b, --cyclic-buffer, --splitblock-size, --work-dir, --non-cyclic", "",
-       "makedumpfile's bitmap and work-splitting tuning: accepted (with their values) and ignored, since "
-       "coroner-capture keeps its bitmaps in memory, one bit a page, and splits work by page batches"},
+      {"--cyclic-buffer", "KIB",
+       "filter and write a window of KIB*8192 pages at a time (makedumpfile's cyclic mode: a first pass writes "
+       "the windows' bitmaps, a second their pages); default a 16 MiB bitmap, 512 GiB of 4 KiB pages, so "
+       "smaller machines take one window. ELF (-E) and --split output use one window"},
+      {"--non-cyclic", "", "one window: the bitmap of every page in memory (one bit a page)"},
+      {"-b, --splitblock-size, --work-dir", "",
+       "makedumpfile's bitmap cache, --split work units and bitmap files: accepted (with their values) and "
+       "ignored, since coroner-capture keeps its bitmaps in memory and splits work by page batches"},
       {"-k", "", "savecore: keep the dump on DEVICE (do not mark its trailer \"Cleared Kernel Dump\")"},
       {"--from-dumper", "PATH",
        "savecore: read a rescue kernel's /dev/dumper (the host's minidump as one stream) instead of a DEVICE"},

@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
     fmt::print("coroner-capture {}\n", CORONER_VERSION);
     return 0;
   }
+  // makedumpfile --check-params (kdump-utils' mkdumprd asks it of the
+  // core_collector line): a valid command line, nothing done, status 0.
+  if (options->check_params) return 0;
   install_signal_handlers();
   return coroner::capture::run_capture(*options, &stop_signal);
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 
@@ -126,14 +127,17 @@ Expected<CaptureOptions> parse_options(const std::vector<std::string>& args) {
       else if (name == "--reassemble") CORONER_CHECK(set_mode(o, CaptureMode::reassemble, name));
       else if (name == "--mem-usage") CORONER_CHECK(set_mode(o, CaptureMode::mem_usage, name));
       else if (name == "--dry-run") o.dry_run = true;
+      else if (name == "--check-params") o.check_params = true;
       else if (name == "--show-stats") o.message_level |= kMessageReport;
-      else if (name == "--non-cyclic") {
-        // makedumpfile's bitmap strategies: ours are always in memory, one bit a page.
-      } else if (name == "--cyclic-buffer" || name == "--splitblock-size") {
+      else if (name == "--non-cyclic") o.non_cyclic = true;
+      else if (name == "--cyclic-buffer" || name == "--splitblock-size") {
         CORONER_TRY(text, value(name, inline_value));
-        if (!parse_uint(text, 10)) return make_error(Errc::invalid_argument, "{}: expected a number, got '{}'", name, text);
+        auto number = parse_uint(text, 10);
+        if (!number) return make_error(Errc::invalid_argument, "{}: expected a number, got '{}'", name, text);
+        // --splitblock-size sizes makedumpfile's --split work units: ours split by kept pages.
+        if (name == "--cyclic-buffer") o.cyclic_buffer_kib = std::min<uint64_t>(*number, uint64_t{1} << 32);
       } else if (name == "--work-dir") {
-        // makedumpfile keeps bitmaps there without cyclic mode; ours stay in memory.
+        // makedumpfile keeps bitmaps there with --non-cyclic; ours stay in memory.
         CORONER_CHECK(value(name, inline_value));
       } else if (name == "--config") {
         CORONER_TRY(path, value(name, inline_value));

@@ -2,7 +2,7 @@
 //   coroner-capture [-c|-l|-p|-z] [--zstd-level N] [-d LEVEL] [-E] [-F]
 //                   [--split] [--num-threads N] [--dump-dmesg] [--dry-run]
 //                   [--message-level N] [-D] [-f] [-i VMCOREINFO]
-//                   [--config OFFSETS] VMCORE [DUMPFILE...]
+//                   [--config OFFSETS] [--check-params] VMCORE [DUMPFILE...]
 //   coroner-capture -R DUMPFILE < FLATTENED
 //   coroner-capture --reassemble DUMPFILE1 DUMPFILE2 [...] DUMPFILE
 //   coroner-capture --mem-usage VMCORE
@@ -43,6 +43,9 @@ struct CaptureOptions {
   unsigned num_threads = 0;     // --num-threads
   CaptureMode mode = CaptureMode::dump;
   bool dry_run = false;         // --dry-run: everything but writing
+  bool check_params = false;    // --check-params: only say whether the command line is valid
+  uint64_t cyclic_buffer_kib = 0;  // --cyclic-buffer: KiB of bitmap per filtering window (0: the default)
+  bool non_cyclic = false;      // --non-cyclic: one window, the whole bitmap in memory
   bool debug = false;           // -D: debug messages
   unsigned message_level = kMessageProgress | kMessageCommon | kMessageError | kMessageReport;
   bool force = false;           // -f: overwrite an existing file

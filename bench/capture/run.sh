@@ -10,9 +10,10 @@
 # the best wall time of $RUNS, the CPU time (user + system) of that run, throughput (MB of
 # input file per second of wall time), peak RSS (the largest of the runs,
 # GNU time's %M) and output size, with ratios to makedumpfile's run of the
-# same mode (-z: to makedumpfile -c, or to upstream makedumpfile -z when
-# MAKEDUMPFILE_UPSTREAM names one); "same" says whether the output is
-# byte for byte makedumpfile's. Ends with the issue's targets, met or not.
+# same mode and thread count (-z: to upstream makedumpfile -z, run with
+# --num-threads as coroner-capture is, or to makedumpfile -c when there is no
+# upstream build); "same" says whether the output is byte for byte
+# makedumpfile's. Ends with the issue's targets, met or not.
 #
 # usage: bench/capture/run.sh [BUILD_DIR]      (default: build)
 # environment:
@@ -22,8 +23,11 @@
 #   BENCH_DIR=/tmp/coroner-bench   scratch space (about 0.5 GB of disk plus
 #                           outputs; the large vmcore is 2.6 GB, sparse)
 #   LARGE_COPIES=6          RAM copies in the large vmcore (0: skip it)
-#   MAKEDUMPFILE_UPSTREAM   an upstream makedumpfile built with zstd (USEZSTD=on),
-#                           for the -z comparison; Debian's has no zstd
+#   MAKEDUMPFILE_Z          an upstream makedumpfile built with zstd (USEZSTD=on),
+#                           for the -z comparison (Debian's has no zstd), run
+#                           without --num-threads ("-j -") and with each THREADS;
+#                           default: bench/capture/build_makedumpfile.sh's
+#                           build when it is there ("": none)
 #   CORONER_FIXTURES        the fixtures folder (default ../shared/fixtures)
 #   BENCH_PRIORITY=rt       run every measured command (both tools) under
 #                           chrt -f 1: on a machine busy with other work the
@@ -43,14 +47,17 @@ fast_levels=${ZSTD_FAST--1 -3}
 work=${BENCH_DIR:-/tmp/coroner-bench}
 copies=${LARGE_COPIES:-6}
 fixtures=${CORONER_FIXTURES:-$here/../shared/fixtures}
-upstream=${MAKEDUMPFILE_UPSTREAM:-}
+if [ -z "${MAKEDUMPFILE_Z+set}" ]; then
+  MAKEDUMPFILE_Z=$("$here/bench/capture/build_makedumpfile.sh" --print-path) || MAKEDUMPFILE_Z=
+fi
+upstream=$MAKEDUMPFILE_Z
 source "$here/bench/lib.sh"
 
 [ -x "$capture" ] || { echo "no coroner-capture at $capture (give the build directory)" >&2; exit 2; }
 command -v makedumpfile >/dev/null || { echo "makedumpfile is not installed" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is needed for peak RSS" >&2; exit 2; }
 if [ -n "$upstream" ] && ! "$upstream" -v 2>&1 | grep -qi 'zstd.*enabled'; then
-  echo "MAKEDUMPFILE_UPSTREAM=$upstream has no zstd; ignoring it" >&2
+  echo "MAKEDUMPFILE_Z=$upstream has no zstd; ignoring it" >&2
   upstream=
 fi
 mkdir -p "$work"
@@ -123,26 +130,37 @@ for input in "${inputs[@]}"; do
   for level in $levels; do
     for t in $threads_list; do unset "w_z_$t"; done
     declare -A ref_wall=() ref_size=()
-    for mode in -c -l -z; do
-      tool=makedumpfile
-      if [ "$mode" = -z ]; then
-        [ -n "$upstream" ] || continue
-        tool=$upstream
-      fi
-      measure "$work/out-ref$mode" "$tool" "$mode" -d "$level" "$input" "$work/out-ref$mode"
+    # Debian's makedumpfile: -c and -l, one thread (its own default).
+    for mode in -c -l; do
+      measure "$work/out-ref$mode" makedumpfile "$mode" -d "$level" "$input" "$work/out-ref$mode"
       [ "$m_wall" = - ] && continue  # Debian's x86_64 makedumpfile cannot read arm64 vmcores
       ref_wall[$mode]=$m_wall ref_size[$mode]=$m_size
-      row "$name" "makedumpfile${upstream:+$([ "$mode" = -z ] && echo ' upstream')}" "$mode -d $level" 1 "$size_in" - - -
+      row "$name" makedumpfile "$mode -d $level" 1 "$size_in" - - -
     done
+    # Upstream makedumpfile -z without --num-threads (its default, "-j -")
+    # and with each --num-threads coroner-capture runs.
+    if [ -n "$upstream" ]; then
+      for threads in 0 $threads_list; do
+        jobs=(--num-threads "$threads")
+        [ "$threads" = 0 ] && jobs=()
+        measure "$work/out-ref-z$threads" "$upstream" -z -d "$level" "${jobs[@]}" "$input" "$work/out-ref-z$threads"
+        [ "$m_wall" = - ] && continue
+        ref_wall[-z$threads]=$m_wall ref_size[-z$threads]=$m_size
+        row "$name" "mdf upstream" "-z -d $level" "${jobs[1]:--}" "$size_in" - - -
+        [ "$level" = 31 ] && [ "$cat_wall" != - ] &&
+          targets+=("$name -d 31: upstream makedumpfile -z -j${jobs[1]:--} wall / cat's: $(ratio "$m_wall" "$cat_wall")x")
+      done
+    fi
     for mode in -c -l -z; do
-      ref=$mode
-      [ "$mode" = -z ] && [ -z "${ref_wall[-z]:-}" ] && ref=-c
       for threads in $threads_list; do
+        ref=$mode
+        if [ "$mode" = -z ]; then ref=-z$threads; [ -n "${ref_wall[$ref]:-}" ] || ref=-c; fi
         out=$work/out-coroner$mode
         measure "$out" "$capture" --message-level 0 "$mode" -d "$level" --num-threads "$threads" "$input" "$out"
         [ "$m_wall" = - ] && continue
         same=-
-        [ -f "$work/out-ref$mode" ] && [ -n "${ref_wall[$mode]:-}" ] && { cmp -s "$out" "$work/out-ref$mode" && same=yes || same=no; }
+        [ -f "$work/out-ref$ref" ] && [ "$ref" != -c -o "$mode" = -c ] && [ -n "${ref_wall[$ref]:-}" ] &&
+          { cmp -s "$out" "$work/out-ref$ref" && same=yes || same=no; }
         row "$name" coroner-capture "$mode -d $level" "$threads" "$size_in" "${ref_wall[$ref]:--}" "${ref_size[$ref]:-0}" "$same"
         [ "$m_rss" -gt "$max_rss" ] && max_rss=$m_rss
         eval "w_${mode#-}_$threads=$m_wall s_${mode#-}_$threads=$m_size"
@@ -177,6 +195,8 @@ for input in "${inputs[@]}"; do
       for threads in $threads_list; do
         eval "zw=\${w_z_$threads:-}"
         [ -n "$zw" ] && targets+=("$name -d 31: -z -j$threads wall / cat's: $(ratio "$zw" "$cat_wall")x (target <= 1.5)")
+        [ -n "$zw" ] && [ -n "${ref_wall[-z$threads]:-}" ] &&
+          targets+=("$name -d 31: -z -j$threads vs upstream makedumpfile -z -j$threads: $(ratio "${ref_wall[-z$threads]}" "$zw")x faster, without --num-threads: $(ratio "${ref_wall[-z0]}" "$zw")x")
       done
     fi
     unset ref_wall ref_size
@@ -184,7 +204,7 @@ for input in "${inputs[@]}"; do
 done
 echo
 echo "time x: makedumpfile's wall time / this one (above 1 is faster); size x: this output / makedumpfile's"
-if [ -n "$upstream" ]; then echo "(the -z rows compare with upstream makedumpfile -z)"
+if [ -n "$upstream" ]; then echo "(the -z rows compare with upstream makedumpfile -z at the same --num-threads)"
 else echo "(the -z rows compare with makedumpfile -c: Debian's makedumpfile has no zstd)"; fi
 if [ -n "$fast_levels" ]; then echo "(-z:N is -z --zstd-level=N, compared with makedumpfile -l)"; fi
 echo

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <optional>
 
 namespace coroner::capture {
 
@@ -34,12 +35,18 @@ void for_each_word(uint64_t start, uint64_t end, Fn fn) {
 }  // namespace
 
 void PfnBitmap::set_range(uint64_t start, uint64_t end) {
-  for_each_word(start, std::min(end, max_pfn_), [&](uint64_t w, uint64_t mask) { bits_[w] |= mask; });
+  start = std::max(start, first_pfn_);
+  end = std::min(end, max_pfn_);
+  if (start >= end) return;
+  for_each_word(start - first_pfn_, end - first_pfn_, [&](uint64_t w, uint64_t mask) { bits_[w] |= mask; });
 }
 
 uint64_t PfnBitmap::clear_range(uint64_t start, uint64_t end) {
+  start = std::max(start, first_pfn_);
+  end = std::min(end, max_pfn_);
+  if (start >= end) return 0;
   uint64_t cleared = 0;
-  for_each_word(start, std::min(end, max_pfn_), [&](uint64_t w, uint64_t mask) {
+  for_each_word(start - first_pfn_, end - first_pfn_, [&](uint64_t w, uint64_t mask) {
     cleared += std::popcount(bits_[w] & mask);
     bits_[w] &= ~mask;
   });
@@ -86,8 +93,23 @@ void read_struct_pages(const KernelMemory& memory, uint64_t vaddr, uint64_t coun
 
 class Classifier {
  public:
-  Classifier(const KernelMemory& memory, const StructPageLayout& layout, unsigned level, FilterResult& result)
-      : memory_(memory), layout_(layout), level_(level), result_(result) {}
+  Classifier(const KernelMemory& memory, const StructPageLayout& layout, unsigned level)
+      : memory_(memory), layout_(layout), level_(level) {}
+
+  // A new pass from pfn 0: no span walked yet, nothing carried.
+  void restart() {
+    span_start_ = std::numeric_limits<uint64_t>::max();
+    next_ = 0;
+    carried_.clear();
+  }
+
+  // Starts the window of `result.keep`: first the parts of earlier blocks
+  // that reach into it, in the order they were excluded.
+  void begin(FilterResult& result) {
+    result_ = &result;
+    for (const Carried& c : carried_) count(c.kind, result.keep.clear_range(result.keep.first_pfn(), c.end));
+    std::erase_if(carried_, [&](const Carried& c) { return c.end <= result.keep.max_pfn(); });
+  }
 
   // Judges pfns [from, to) of `span`, resuming after the last excluded
   // block. Within one span an exclusion skips the pages it covered (as
@@ -108,7 +130,7 @@ class Classifier {
       while (pfn < chunk_end) {
         uint64_t i = pfn - first;
         if (!valid_[i]) {
-          ++result_.unreadable;
+          ++result_->unreadable;
           ++pfn;
           continue;
         }
@@ -119,16 +141,16 @@ class Classifier {
           continue;
         }
         uint64_t end = pfn + std::min(verdict.nr_pages, std::numeric_limits<uint64_t>::max() - pfn);
-        count(verdict.kind, result_.keep.clear_range(pfn, end));
+        count(verdict.kind, result_->keep.clear_range(pfn, end));
+        if (end > result_->keep.max_pfn()) carried_.push_back({end, verdict.kind});
         pfn = end;
       }
     }
     next_ = std::max(next_, pfn);
   }
 
- private:
   void count(PageKind kind, uint64_t pages) {
-    FilterStats& s = result_.stats;
+    FilterStats& s = result_->stats;
     switch (kind) {
       case PageKind::free: s.free += pages; break;
       case PageKind::cache: s.cache += pages; break;
@@ -141,12 +163,20 @@ class Classifier {
     }
   }
 
+ private:
+  // The end of a block excluded in an earlier window, and why.
+  struct Carried {
+    uint64_t end;
+    PageKind kind;
+  };
+
   const KernelMemory& memory_;
   const StructPageLayout& layout_;
   unsigned level_;
-  FilterResult& result_;
+  FilterResult* result_ = nullptr;
   uint64_t span_start_ = std::numeric_limits<uint64_t>::max();
   uint64_t next_ = 0;
+  std::vector<Carried> carried_;
   std::vector<std::byte> buffer_;
   std::vector<uint8_t> valid_;
 };
@@ -169,61 +199,121 @@ std::vector<PfnRange> ram_pfns(const std::vector<PhysRange>& ranges, uint64_t pa
 
 }  // namespace
 
-Expected<FilterResult> classify_pages(const Dump& dump, const VmcoreInfo& info, const KernelMemory& memory,
-                                      unsigned dump_level) {
+struct PageSelector::State {
+  const VmcoreInfo* info = nullptr;
+  const KernelMemory* memory = nullptr;
+  unsigned level = 0;
+  uint64_t max_pfn = 0;
+  uint64_t total_pages = 0;           // of RAM, bounding a free-list walk
+  std::vector<PfnRange> pfns;         // RAM
+  std::optional<StructPageLayout> layout;   // none: the level reads no struct page
+  std::optional<MemMapLocator> locator;
+  std::string unusable;               // why no mem_map can be read (every page kept)
+  std::vector<MemMapSpan> ram_spans;  // for free lists (kernels before 2.6.38)
+  std::optional<Classifier> classifier;
+
+  bool walks_free_lists() const { return (level & kExcludeFree) && layout && !layout->knows_buddy(); }
+
+  // Calls on_span(span, from, to) for the parts of RAM in [start, end) with
+  // a mem_map and on_gap(from, to) for those without.
+  template <typename OnSpan, typename OnGap>
+  void for_each_span(uint64_t start, uint64_t end, OnSpan on_span, OnGap on_gap) const {
+    for (const PfnRange& range : pfns) {
+      uint64_t pfn = std::max(range.start, start), stop = std::min(range.end, end);
+      while (pfn < stop) {
+        auto span = locator->span_of(pfn);
+        if (!span) {
+          // No struct page here: up to the next section.
+          uint64_t step = locator->span_pages() - pfn % locator->span_pages();
+          uint64_t to = pfn + std::min(step, stop - pfn);
+          on_gap(pfn, to);
+          pfn = to;
+          continue;
+        }
+        uint64_t to = std::min(stop, span->pfn_end);
+        on_span(*span, pfn, to);
+        pfn = to;
+      }
+    }
+  }
+};
+
+PageSelector::PageSelector(std::unique_ptr<State> state) : state_(std::move(state)) {}
+PageSelector::PageSelector(PageSelector&&) noexcept = default;
+PageSelector& PageSelector::operator=(PageSelector&&) noexcept = default;
+PageSelector::~PageSelector() = default;
+
+uint64_t PageSelector::max_pfn() const { return state_->max_pfn; }
+
+Expected<PageSelector> PageSelector::create(const Dump& dump, const VmcoreInfo& info, const KernelMemory& memory,
+                                            unsigned dump_level) {
   if (dump_level > 31) return make_error(Errc::invalid_argument, "dump level {} is not in 0..31", dump_level);
   uint64_t page_size = dump.page_size();
   if (page_size == 0) page_size = info.page_size().value_or(memory.arch().page_size());
   if (page_size < 1024 || !std::has_single_bit(page_size))
     return make_error(Errc::corrupt, "page size {} is not a power of two of at least 1 KiB", page_size);
 
+  auto state = std::make_unique<State>();
+  state->info = &info;
+  state->memory = &memory;
+  state->level = dump_level;
   std::vector<PhysRange> ranges = dump.ranges();
   std::sort(ranges.begin(), ranges.end(), [](const PhysRange& a, const PhysRange& b) { return a.start < b.start; });
-  std::vector<PfnRange> pfns = ram_pfns(ranges, page_size);
-  uint64_t max_pfn = pfns.empty() ? 0 : pfns.back().end;
-  if (max_pfn > kMaxPfns)
+  state->pfns = ram_pfns(ranges, page_size);
+  state->max_pfn = state->pfns.empty() ? 0 : state->pfns.back().end;
+  if (state->max_pfn > kMaxPfns)
     return make_error(Errc::corrupt, "{}: RAM range ends at physical {:#x}, beyond any supported machine",
-                      dump.files().empty() ? std::string("dump") : dump.files().front(), max_pfn * page_size);
-
-  FilterResult result;
-  result.keep = PfnBitmap(max_pfn);
-  for (const PfnRange& p : pfns) result.keep.set_range(p.start, p.end);
-  result.stats.total = result.keep.count();
-  result.stats.kept = result.stats.total;
-  if ((dump_level & (kExcludeCache | kExcludeCachePrivate | kExcludeUser | kExcludeFree)) == 0) return result;
+                      dump.files().empty() ? std::string("dump") : dump.files().front(), state->max_pfn * page_size);
+  for (const PfnRange& p : state->pfns) state->total_pages += p.end - p.start;
+  if ((dump_level & (kExcludeCache | kExcludeCachePrivate | kExcludeUser | kExcludeFree)) == 0)
+    return PageSelector(std::move(state));
 
   CORONER_TRY(layout, StructPageLayout::from_vmcoreinfo(info, dump_level));
   CORONER_TRY(locator, MemMapLocator::create(info, memory, page_size, layout.size()));
+  state->layout = std::move(layout);
   if (auto attached = locator.attach(ranges, page_size); !attached) {
-    result.warning = attached.error().message() + "; keeping every page";
+    state->unusable = attached.error().message();
+    return PageSelector(std::move(state));
+  }
+  state->locator = std::move(locator);
+  state->classifier.emplace(memory, *state->layout, dump_level);
+  if (state->walks_free_lists())
+    state->for_each_span(
+        0, state->max_pfn,
+        [&](const MemMapSpan& span, uint64_t, uint64_t) {
+          if (state->ram_spans.empty() || state->ram_spans.back().pfn_start != span.pfn_start)
+            state->ram_spans.push_back(span);
+        },
+        [](uint64_t, uint64_t) {});
+  return PageSelector(std::move(state));
+}
+
+Expected<FilterResult> PageSelector::window(uint64_t start, uint64_t end) {
+  State& s = *state_;
+  end = std::min(end, s.max_pfn);
+  start = std::min(start, end) & ~uint64_t{63};
+  FilterResult result;
+  result.keep = PfnBitmap(start, end);
+  for (const PfnRange& p : s.pfns) result.keep.set_range(p.start, p.end);
+  result.stats.total = result.keep.count();
+  result.stats.kept = result.stats.total;
+  if (!s.layout) return result;
+  if (!s.unusable.empty()) {
+    result.warning = s.unusable + "; keeping every page";
     result.unreadable = result.stats.total;
     return result;
   }
-  result.memory_model = std::string(locator.model_name());
+  result.memory_model = std::string(s.locator->model_name());
 
-  Classifier classifier(memory, layout, dump_level, result);
-  std::vector<MemMapSpan> spans;  // of RAM, for the free lists
-  for (const PfnRange& range : pfns) {
-    uint64_t pfn = range.start;
-    while (pfn < range.end) {
-      auto span = locator.span_of(pfn);
-      if (!span) {
-        // No struct page here: keep the pages up to the next section.
-        uint64_t step = locator.span_pages() - pfn % locator.span_pages();
-        uint64_t end = std::min(range.end, pfn + std::min(step, range.end - pfn));
-        result.unreadable += end - pfn;
-        pfn = end;
-        continue;
-      }
-      uint64_t end = std::min(range.end, span->pfn_end);
-      if (spans.empty() || spans.back().pfn_start != span->pfn_start) spans.push_back(*span);
-      classifier.walk(*span, pfn, end);
-      pfn = end;
-    }
-  }
-  if ((dump_level & kExcludeFree) && !layout.knows_buddy()) {
+  Classifier& classifier = *s.classifier;
+  if (start == 0) classifier.restart();
+  classifier.begin(result);
+  s.for_each_span(
+      start, end, [&](const MemMapSpan& span, uint64_t from, uint64_t to) { classifier.walk(span, from, to); },
+      [&](uint64_t from, uint64_t to) { result.unreadable += to - from; });
+  if (s.walks_free_lists()) {
     // Before 2.6.38 free pages are known only from the zones' free lists.
-    auto walked = walk_free_lists(info, memory, std::move(spans), layout.size(), result.stats.total,
+    auto walked = walk_free_lists(*s.info, *s.memory, s.ram_spans, s.layout->size(), s.total_pages,
                                   [&](uint64_t pfn, unsigned order) {
                                     result.stats.free += result.keep.clear_range(pfn, pfn + (uint64_t{1} << order));
                                   });
@@ -231,6 +321,12 @@ Expected<FilterResult> classify_pages(const Dump& dump, const VmcoreInfo& info, 
   }
   result.stats.kept = result.keep.count();
   return result;
+}
+
+Expected<FilterResult> classify_pages(const Dump& dump, const VmcoreInfo& info, const KernelMemory& memory,
+                                      unsigned dump_level) {
+  CORONER_TRY(selector, PageSelector::create(dump, info, memory, dump_level));
+  return selector.window(0, selector.max_pfn());
 }
 
 }  // namespace coroner::capture

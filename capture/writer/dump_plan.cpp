@@ -1,6 +1,7 @@
 #include "capture/writer/dump_plan.hpp"
 
 #include "capture/format/kdump_compressed.hpp"
+#include "capture/writer/input_trimmer.hpp"
 
 #include <elf.h>
 
@@ -64,22 +65,66 @@ std::vector<std::byte> encode_elf_notes(const std::vector<ElfNote>& notes) {
   return out;
 }
 
+namespace {
+
+void add_stats(FilterStats& total, const FilterStats& window) {
+  total.total += window.total;
+  total.zero += window.zero;
+  total.cache += window.cache;
+  total.cache_private += window.cache_private;
+  total.user += window.user;
+  total.free += window.free;
+  total.hwpoison += window.hwpoison;
+  total.offline += window.offline;
+  total.kept += window.kept;
+}
+
+}  // namespace
+
+Expected<void> DumpPlan::select_window(uint64_t start) {
+  if (one_window() && counted_end == max_pfn) return {};  // decided when the plan was made
+  keep = PfnBitmap();  // one window's bitmap in memory at a time, not two
+  CORONER_TRY(filter, selector->window(start, start + window_pfns));
+  if (trimmer) trimmer->trim();  // the struct pages just read
+  keep = std::move(filter.keep);
+  bool counting = start >= counted_end;
+  // makedumpfile's bitmaps leave out a page a RAM range ends in part way
+  // (x86's 0x9f000 below the EBDA).
+  for (const PhysRange& r : ranges)
+    if (r.end() % page_size) keep.clear(r.end() / page_size);
+  if (auto* kdump = dynamic_cast<const KdumpDump*>(input)) {
+    // Re-filtering a kdump-compressed dump: pages it excluded stay out.
+    for (uint64_t pfn = keep.first_pfn(); pfn < keep.max_pfn(); ++pfn)
+      if (keep.test(pfn) && !kdump->page_dumped(pfn)) {
+        keep.clear(pfn);
+        if (counting) ++missing_in_input;
+      }
+  }
+  if (counting) {
+    add_stats(stats, filter.stats);
+    counted_end = keep.max_pfn();
+  }
+  return {};
+}
+
 Expected<DumpPlan> make_dump_plan(const Dump& dump, const VmcoreInfo& info, const KernelMemory& memory,
-                                  FilterResult filter, unsigned dump_level) {
+                                  PageSelector selector, unsigned dump_level, uint64_t window_pfns,
+                                  MappedInputTrimmer* trimmer) {
   DumpPlan plan;
   plan.dump = &dump;
+  plan.input = &dump;
   plan.machine = dump.machine();
   plan.page_size = memory.arch().page_size();
   plan.ranges = dump.ranges();
   if (plan.ranges.empty()) return make_error(Errc::corrupt, "{}: the dump describes no RAM", dump.files().front());
   plan.max_pfn = (plan.ranges.back().end() + plan.page_size - 1) / plan.page_size;
-  if (filter.keep.max_pfn() != plan.max_pfn)
+  if (selector.max_pfn() != plan.max_pfn)
     return make_error(Errc::corrupt, "page filter covers {:#x} page frames, the dump's RAM {:#x}",
-                      filter.keep.max_pfn(), plan.max_pfn);
+                      selector.max_pfn(), plan.max_pfn);
   // makedumpfile's 1st bitmap: from the page holding a range's start to the
-  // last page the range fills; a page the range ends in part way (x86's
-  // 0x9f000 below the EBDA) is left out of both bitmaps. Kept as runs, not
-  // a bitmap: a terabyte machine's would be 32 MiB.
+  // last page the range fills; a page the range ends in part way is left
+  // out of both bitmaps. Kept as runs, not a bitmap: a terabyte machine's
+  // would be 32 MiB.
   for (const PhysRange& r : plan.ranges) {
     PfnRun run{r.start / plan.page_size, r.end() / plan.page_size};
     if (run.first >= run.end) continue;
@@ -88,23 +133,17 @@ Expected<DumpPlan> make_dump_plan(const Dump& dump, const VmcoreInfo& info, cons
     else
       plan.ram.push_back(run);
   }
-  plan.keep = std::move(filter.keep);
-  plan.stats = filter.stats;
-  for (const PhysRange& r : plan.ranges)
-    if (r.end() % plan.page_size) plan.keep.clear(r.end() / plan.page_size);
+  constexpr uint64_t kWindowAlign = 4096;  // the filter's struct page chunk
+  if (window_pfns == 0) window_pfns = kDefaultWindowPfns;
+  plan.window_pfns = window_pfns >= plan.max_pfn ? plan.max_pfn
+                                                 : (window_pfns + kWindowAlign - 1) / kWindowAlign * kWindowAlign;
+  plan.selector = std::make_shared<PageSelector>(std::move(selector));
+  plan.trimmer = trimmer;
   plan.dump_level = dump_level;
+  if (plan.one_window()) CORONER_CHECK(plan.select_window(0));
 
-  if (auto* kdump = dynamic_cast<const KdumpDump*>(&dump)) {
-    // Re-filtering a kdump-compressed dump: pages it excluded stay out.
-    for (uint64_t pfn = 0; pfn < plan.max_pfn; ++pfn)
-      if (plan.keep.test(pfn) && !kdump->page_dumped(pfn)) {
-        plan.keep.clear(pfn);
-        ++plan.missing_in_input;
-      }
-    plan.phys_base = kdump->sub_header().phys_base;
-  } else {
-    plan.phys_base = phys_base_of(info, plan.machine);
-  }
+  if (auto* kdump = dynamic_cast<const KdumpDump*>(&dump)) plan.phys_base = kdump->sub_header().phys_base;
+  else plan.phys_base = phys_base_of(info, plan.machine);
   plan.timestamp = info.crash_time().value_or(std::time(nullptr));
   if (auto uts = dump.utsname(); uts && !uts->machine.empty()) plan.utsname = *uts;
   else plan.utsname = read_utsname(info, memory, plan.machine);

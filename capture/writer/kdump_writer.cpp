@@ -111,30 +111,26 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
   sub.max_mapnr_64 = plan.max_pfn;
 
   const uint64_t bitmap_size = kdump::bitmap_size(header);
-  uint64_t descriptors = 0;
-  for (uint64_t pfn = part.start_pfn; pfn < part.end_pfn;) {
-    // A word at a time where the part covers it whole.
-    if (pfn % 64 == 0 && pfn + 64 <= part.end_pfn) {
-      descriptors += std::popcount(plan.keep.word(pfn / 64));
-      pfn += 64;
-    } else {
-      descriptors += plan.keep.test(pfn++);
-    }
-  }
+  const uint64_t bitmap2_at = kdump::bitmap_offset(header) + bitmap_size;
   uint64_t desc_cursor = kdump::page_desc_offset(header);
-  uint64_t data_cursor = desc_cursor + descriptors * kdump::kPageDescSize;
-  const uint64_t data_start = data_cursor;
+  uint64_t data_cursor = desc_cursor;
   WriteResult result;
-  bool bitmap_changed = false;
+  uint64_t window = 0;          // the first pfn of plan.keep's window
+  bool window_changed = false;  // pages of it cleared since its bitmap was written
 
-  auto write_bitmap2 = [&] {
-    return write_bitmap(out, kdump::bitmap_offset(header) + bitmap_size, bitmap_size,
-                        [&](uint64_t offset, uint64_t size) { return bitmap_bytes(plan.keep, offset, size); });
+  // The 2nd bitmap's bytes of the current window (the last one's to the
+  // end of the bitmap).
+  auto write_window_bitmap = [&] {
+    uint64_t from = window / 8;
+    uint64_t to = window + plan.window_pfns >= plan.max_pfn ? bitmap_size : (window + plan.window_pfns) / 8;
+    window_changed = false;
+    return write_bitmap(out, bitmap2_at + from, to - from,
+                        [&](uint64_t offset, uint64_t size) { return bitmap_bytes(plan.keep, from + offset, size); });
   };
   // Leaves the dump marked incomplete (its header was written so) and says
-  // where it stopped. The second bitmap is brought up to date if it can be.
+  // where it stopped. The window's bitmap is brought up to date if it can be.
   auto fail = [&](const Error& error) -> Error {
-    if (bitmap_changed) (void)write_bitmap2();
+    if (window_changed) (void)write_window_bitmap();
     (void)out.sync();
     return Error(error.code(), fmt::format("{} ({} left incomplete, {} pages written, data up to offset {:#x})",
                                            error.message(), out.name(), result.pages_written, data_cursor));
@@ -149,7 +145,27 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
   if (auto w = out.write_at(block, sub_area); !w) return fail(w.error());
   auto write_bitmap1 = [&](uint64_t offset, uint64_t size) { return bitmap_bytes(plan.ram, offset, size); };
   if (auto w = write_bitmap(out, kdump::bitmap_offset(header), bitmap_size, write_bitmap1); !w) return fail(w.error());
-  if (auto w = write_bitmap2(); !w) return fail(w.error());
+
+  // First pass (makedumpfile's cyclic mode: the windows' bitmaps are
+  // decided again in the second): the 2nd bitmap and the number of page
+  // descriptors, which places the page data.
+  uint64_t descriptors = 0;
+  for (window = 0; window < plan.max_pfn; window += plan.window_pfns) {
+    if (auto selected = plan.select_window(window); !selected) return fail(selected.error());
+    uint64_t end = std::min(part.end_pfn, window + plan.window_pfns);
+    for (uint64_t pfn = std::max(part.start_pfn, window); pfn < end;) {
+      // A word at a time where the part covers it whole.
+      if (pfn % 64 == 0 && pfn + 64 <= end) {
+        descriptors += std::popcount(plan.keep.word(pfn / 64));
+        pfn += 64;
+      } else {
+        descriptors += plan.keep.test(pfn++);
+      }
+    }
+    if (auto w = write_window_bitmap(); !w) return fail(w.error());
+  }
+  data_cursor += descriptors * kdump::kPageDescSize;
+  const uint64_t data_start = data_cursor;
   if (out.keeps_stale_data())
     if (auto w = write_zeros(out, desc_cursor, data_start - desc_cursor); !w) return fail(w.error());
 
@@ -174,7 +190,7 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
           plan.keep.clear(page.pfn);
           if (page.outcome == PageOutcome::unavailable) ++result.unavailable;
           else result.count_unreadable(page.pfn);
-          bitmap_changed = true;
+          window_changed = true;
           continue;
         case PageOutcome::zero:
           desc = zero_desc;
@@ -199,11 +215,32 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
     progress.advance(batch.pages.size());
     return {};
   };
-  if (auto run = pipeline.run(plan.keep, part.start_pfn, part.end_pfn, consume); !run) return fail(run.error());
+  // The second pass's window: its 2nd bitmap as the first pass wrote it,
+  // read back where the output allows (a file), else decided again.
+  auto second_pass_window = [&]() -> Expected<void> {
+    if (plan.one_window()) return plan.select_window(window);
+    uint64_t end = std::min(plan.max_pfn, window + plan.window_pfns);
+    plan.keep = PfnBitmap();
+    PfnBitmap written(window, end);
+    CORONER_TRY(read, out.read_back(bitmap2_at + window / 8, written.bytes().first((end - window + 7) / 8)));
+    if (read) {
+      plan.keep = std::move(written);
+      return {};
+    }
+    written = PfnBitmap();  // one window's bitmap in memory at a time
+    return plan.select_window(window);
+  };
+  for (window = 0; window < plan.max_pfn; window += plan.window_pfns) {
+    if (auto selected = second_pass_window(); !selected) return fail(selected.error());
+    uint64_t start = std::max(part.start_pfn, window), end = std::min(part.end_pfn, window + plan.window_pfns);
+    if (start >= end) continue;
+    if (auto run = pipeline.run(plan.keep, start, end, consume); !run) return fail(run.error());
+    // Pages the input lacked are out of the bitmap too.
+    if (window_changed)
+      if (auto w = write_window_bitmap(); !w) return fail(w.error());
+  }
   progress.finish();
 
-  if (bitmap_changed)
-    if (auto w = write_bitmap2(); !w) return fail(w.error());
   if (!plan.erase_info.empty()) {
     // What --config erased, after the page data, as makedumpfile records it
     // (crash warns that kernel data was erased).

@@ -45,8 +45,10 @@ struct KdumpPart {
   bool split = false;
 };
 
-// Writes the pages of `plan.keep` within `part` to `out`. Pages the input
-// lacks are cleared from plan.keep. On any failure (input, output, a stop
+// Writes the pages `plan` keeps within `part` to `out`, a window of pfns at
+// a time (plan.select_window): a first pass over the windows writes the
+// 2nd bitmap and counts the descriptors, a second writes the pages. Pages
+// the input lacks are cleared from plan.keep and its window's bitmap. On any failure (input, output, a stop
 // request) the header stays marked incomplete and the error names the
 // output file and the offset reached.
 Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, OutputSink& out, const KdumpPart& part,

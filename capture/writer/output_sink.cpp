@@ -53,6 +53,18 @@ class FileSink final : public OutputSink {
     if (device_ && (errno == EINVAL || errno == EROFS)) return {};
     return make_error(Errc::io, "{}: fsync failed: {}", name_, std::strerror(errno));
   }
+  Expected<bool> read_back(uint64_t offset, std::span<std::byte> data) override {
+    if (device_) return false;  // opened write-only
+    for (size_t done = 0; done < data.size();) {
+      ssize_t n = ::pread(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        return make_error(Errc::io, "{}: reading back offset {:#x} failed: {}", name_, offset + done,
+                          n == 0 ? "end of file" : std::strerror(errno));
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
   bool keeps_stale_data() const override { return device_; }
 
  private:
@@ -135,7 +147,8 @@ Expected<std::unique_ptr<OutputSink>> open_output_file(const std::string& path, 
     if (::unlink(path.c_str()) != 0)
       return make_error(Errc::io, "{}: cannot remove the old file: {}", path, std::strerror(errno));
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  // Read and write: the kdump writer reads its bitmap back (cyclic mode).
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return make_error(Errc::io, "{}: cannot create: {}", path, std::strerror(errno));
   return std::unique_ptr<OutputSink>(std::make_unique<FileSink>(fd, path, false));
 }

@@ -26,6 +26,9 @@ class OutputSink {
   virtual Expected<void> sync() = 0;
   // Ends the output (the flattened stream's end record).
   virtual Expected<void> finish() { return sync(); }
+  // Reads back data.size() bytes written at `offset`: false when this
+  // sink cannot (a pipe, a device, --dry-run), an error when the read fails.
+  virtual Expected<bool> read_back(uint64_t /*offset*/, std::span<std::byte> /*data*/) { return false; }
   // True when reading back unwritten space yields stale data rather than
   // zeros (a block device), so a writer must clear what it reserves.
   virtual bool keeps_stale_data() const { return false; }

@@ -1,7 +1,8 @@
 // makedumpfile's options beyond page filtering and compression, compared
 // with what makedumpfile 1.7 does on the same input: -R and --reassemble
 // (byte for byte makedumpfile's), --dry-run, --show-stats,
-// -D, -i, --mem-usage, the accepted no-ops, and a bad command line (exit
+// -D, -i, --mem-usage, the accepted no-ops, --cyclic-buffer (windows give
+// the same bytes) and a bad command line (exit
 // status 1, like makedumpfile's).
 #include "capture/format/kdump_compressed.hpp"
 #include "tests/capture/test_capture_support.hpp"
@@ -142,5 +143,40 @@ TEST_CASE("a bad command line is one line and status 1 as makedumpfile's", "[cap
     CHECK(ours.status == 1);
     CHECK(lines_of(ours.output).size() == 2);  // the reason and "Try ... --help"
     CHECK(run_shell("makedumpfile " + arguments).status == 1);
+  }
+}
+
+TEST_CASE("makedumpfile --cyclic-buffer: a dump filtered and written in windows is byte for byte the one-window dump", "[capture][fixtures][makedumpfile]") {
+  for (const DumpCase* c : capture_inputs()) {
+    fs::path dir = capture_scratch("cyclic-" + c->arch_dir);
+    const std::string vmcore = c->files().front();
+    // --cyclic-buffer 1: 8192 pages a window, 16 or more windows here.
+    for (auto [level, codec] : {std::pair{31, "-c"}, std::pair{31, "-z"}, std::pair{1, "-l"}, std::pair{0, "-l"}}) {
+      INFO(c->arch_dir << " " << codec << " -d " << level);
+      std::string reference = capture_output(*c, matrix_options(level, codec));
+      fs::path windowed = dir / fmt::format("{}-d{}", codec, level);
+      CommandResult ran = capture(fmt::format("--cyclic-buffer 1 {} -d {} --num-threads 2 {} {}", codec, level, vmcore,
+                                              windowed.string()));
+      INFO(ran.output);
+      REQUIRE(ran.status == 0);
+      CHECK(file_contents(windowed) == file_contents(reference));
+    }
+    // The closing report counts every window once.
+    CommandResult one = capture(fmt::format("--non-cyclic --dry-run -d 31 {} {}/x", vmcore, dir.string()));
+    CommandResult many = capture(fmt::format("--cyclic-buffer 1 --dry-run -d 31 {} {}/x", vmcore, dir.string()));
+    for (std::string label : {"Excluded pages", "filled with zero", "non-private cache", "user process data", "free",
+                              "Written pages"})
+      CHECK(report_value(many.output, label) == report_value(one.output, label));
+    // The flattened stream, rearranged; and a kdump-compressed input re-filtered.
+    CHECK(run_shell(fmt::format("{{ {} --cyclic-buffer 1 -F -l -d 31 --num-threads 2 {} > {}/flat; }}", capture_executable(),
+                                vmcore, dir.string()))
+              .status == 0);
+    REQUIRE(capture(fmt::format("-R {0}/flat-R < {0}/flat", dir.string())).status == 0);
+    CHECK(file_contents(dir / "flat-R") ==
+          file_contents(reassembled_output(capture_executable(), *c, flattened_options())));
+    std::string d31 = capture_output(*c, matrix_options(31, "-c"));
+    REQUIRE(capture(fmt::format("--cyclic-buffer 1 -l -d 31 {} {}/again", d31, dir.string())).status == 0);
+    REQUIRE(capture(fmt::format("--non-cyclic -l -d 31 {} {}/again-whole", d31, dir.string())).status == 0);
+    CHECK(file_contents(dir / "again") == file_contents(dir / "again-whole"));
   }
 }
