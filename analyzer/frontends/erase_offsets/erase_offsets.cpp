@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -17,6 +18,8 @@ namespace {
 using symbols::QualifiedType;
 using symbols::Type;
 using symbols::TypeKind;
+
+constexpr size_t kMaxDepth = 8;  // as deep as coroner-capture runs loops (capture/erase/erase_program.cpp)
 
 // Where an expression lands: the offsets text of its REF and its type.
 struct Resolved {
@@ -41,9 +44,11 @@ class ConfigResolver {
       start = dot + 1;
     }
     Resolved r;
-    if (loop_ && parts.front() == loop_->id) {
-      r.ref = "elem";
-      r.type = loop_->element;
+    auto loop = std::find_if(loops_.rbegin(), loops_.rend(), [&](const Loop& l) { return l.id == parts.front(); });
+    if (loop != loops_.rend()) {  // the innermost loop of that name
+      size_t depth = loops_.rend() - loop;
+      r.ref = depth == loops_.size() ? "elem" : fmt::format("elem{}", depth);
+      r.type = loop->element;
     } else {
       auto variable = debug_.find_variable(parts.front());
       if (!variable || !variable->address) return error(fmt::format("no kernel variable '{}'", parts.front()));
@@ -78,6 +83,13 @@ class ConfigResolver {
     auto target = pointer->target().get();
     if (!target) return error(target.error().message());
     return strip(*target);
+  }
+  // `struct NAME` (or a union).
+  Expected<const Type*> container(const std::string& name) const {
+    auto found = debug_.find_type("struct " + name);
+    if (!found) found = debug_.find_type("union " + name);
+    if (!found) return error(fmt::format("no struct {}", name));
+    return strip(*found);
   }
   Expected<uint64_t> size_of(const Type* type) const {
     auto size = type->size();
@@ -136,11 +148,26 @@ class ConfigResolver {
     return std::optional<std::string>(fmt::format("erase {} {} size {}", label, target.ref, size));
   }
 
-  // `for ID in EXPR [via MEMBER | within STRUCT:MEMBER]`.
-  Expected<std::string> begin_loop(const std::vector<std::string>& words) {
-    if (loop_) return error("for inside a for loop");
-    if (words.size() < 3 || words[1] != "in")
-      return error("expected: for ID in {ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER}");
+  // `for ID in EXPR [via MEMBER | within STRUCT:MEMBER | as STRUCT] [if EXPR is SYMBOL...]`.
+  Expected<std::string> begin_loop(std::vector<std::string> words) {
+    constexpr std::string_view kUsage =
+        "expected: for ID in {ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER | RB_ROOT within "
+        "STRUCT:MEMBER | POINTER as STRUCT} [if POINTER is SYMBOL...]";
+    if (loops_.size() == kMaxDepth) return error(fmt::format("loops nested more than {} deep", kMaxDepth));
+    std::string condition;
+    if (auto at = std::find(words.begin(), words.end(), "if"); at != words.end()) {
+      if (words.end() - at < 4 || at[2] != "is") return error(kUsage);
+      CORONER_TRY(pointer, resolve(at[1]));
+      if (pointer.type->kind() != TypeKind::pointer) return error(fmt::format("if: '{}' is not a pointer", at[1]));
+      condition = fmt::format(" if {} is", pointer.ref);
+      for (auto name = at + 3; name != words.end(); ++name) {
+        auto variable = debug_.find_variable(*name);
+        if (!variable || !variable->address) return error(fmt::format("if: no kernel variable '{}'", *name));
+        condition += fmt::format(" sym:{:x}", *variable->address);
+      }
+      words.erase(at, words.end());
+    }
+    if (words.size() < 3 || words[1] != "in") return error(kUsage);
     std::string id = words[0];
     CORONER_TRY(list, resolve(words[2]));
     std::string label = fmt::format("{}@{}", id, words[2]);
@@ -148,7 +175,7 @@ class ConfigResolver {
     const Type* element = nullptr;
     if (words.size() == 3) {
       if (list.type->kind() != TypeKind::array || !list.type->length())
-        return error(fmt::format("'{}' is not an array of known length: give via or within", words[2]));
+        return error(fmt::format("'{}' is not an array of known length: give via, within or as", words[2]));
       CORONER_TRY(item, pointee(list.type));  // an array's target is its element type
       if (item->kind() == TypeKind::pointer) {
         CORONER_TRY(to, pointee(item));
@@ -173,34 +200,47 @@ class ConfigResolver {
     } else if (words.size() == 5 && words[3] == "within") {
       size_t colon = words[4].find(':');
       if (colon == std::string::npos) return error("within: expected STRUCT:MEMBER");
-      std::string struct_name = words[4].substr(0, colon), member_name = words[4].substr(colon + 1);
-      // A list_head, or its `next` (a struct list_head *, at offset 0 of it).
+      // A list_head, or its `next` (a struct list_head *, at offset 0 of
+      // it); or an rb_root (rb_root_cached starts with one).
       const Type* head = list.type;
       if (head->kind() == TypeKind::pointer) {
         CORONER_TRY(to, pointee(head));
         head = to;
       }
-      if (head->name() != "list_head") return error(fmt::format("'{}' is not a struct list_head", words[2]));
-      auto container = debug_.find_type("struct " + struct_name);
-      if (!container) return error(fmt::format("no struct {}", struct_name));
-      CORONER_TRY(outer, strip(*container));
-      auto member = debug_.types().member(QualifiedType{outer, 0}, member_name);
-      if (!member) return error(fmt::format("struct {} has no member '{}'", struct_name, member_name));
+      bool tree = head->name() == "rb_root" || head->name() == "rb_root_cached";
+      if (head->name() != "list_head" && !tree)
+        return error(fmt::format("'{}' is not a struct list_head or rb_root", words[2]));
+      CORONER_TRY(outer, container(words[4].substr(0, colon)));
+      auto member = debug_.types().member(QualifiedType{outer, 0}, words[4].substr(colon + 1));
+      if (!member) return error(fmt::format("{} has no member '{}'", outer->spelling(), words[4].substr(colon + 1)));
       element = outer;
       line = fmt::format("for {} list {} member {}", label, list.ref, member->bit_offset / 8);
+      if (tree) {
+        CORONER_TRY(node, container("rb_node"));
+        auto left = debug_.types().member(QualifiedType{node, 0}, "rb_left");
+        auto right = debug_.types().member(QualifiedType{node, 0}, "rb_right");
+        if (!left || !right) return error("struct rb_node has no rb_left or rb_right");
+        line = fmt::format("for {} rbtree {} member {} left {} right {}", label, list.ref, member->bit_offset / 8,
+                           left->bit_offset / 8, right->bit_offset / 8);
+      }
+    } else if (words.size() == 5 && words[3] == "as") {
+      if (list.type->kind() != TypeKind::pointer) return error(fmt::format("as: '{}' is not a pointer", words[2]));
+      CORONER_TRY(outer, container(words[4]));
+      element = outer;
+      line = fmt::format("for {} one {} *", label, list.ref);
     } else {
-      return error("expected: for ID in {ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER}");
+      return error(kUsage);
     }
-    loop_ = Loop{id, element};
-    return line;
+    loops_.push_back(Loop{id, element});
+    return line + condition;
   }
 
   Expected<void> end_loop() {
-    if (!loop_) return error("endfor without for");
-    loop_.reset();
+    if (loops_.empty()) return error("endfor without for");
+    loops_.pop_back();
     return {};
   }
-  bool in_loop() const { return loop_.has_value(); }
+  size_t depth() const { return loops_.size(); }
   std::vector<std::string>& warnings() { return warnings_; }
 
  private:
@@ -211,7 +251,7 @@ class ConfigResolver {
   symbols::DebugInfo& debug_;
   const std::string& path_;
   int line_ = 0;
-  std::optional<Loop> loop_;
+  std::vector<Loop> loops_;  // the loops being defined, outermost first
   std::vector<std::string> warnings_;
 };
 
@@ -240,7 +280,7 @@ Expected<std::string> make_erase_offsets(std::string_view config, const std::str
     resolver.at_line(++number);
     if (words.empty()) continue;
     if (words[0].starts_with("[")) {
-      if (resolver.in_loop()) return resolver.error("a section inside a for loop");
+      if (resolver.depth()) return resolver.error("a section inside a for loop");
       section = words[0].substr(1, words[0].find(']') - 1);
       if (section != "vmlinux")
         warnings << fmt::format("coroner: {}: line {}: [{}]: module sections are not supported (their load "
@@ -252,18 +292,19 @@ Expected<std::string> make_erase_offsets(std::string_view config, const std::str
     std::vector<std::string> rest(words.begin() + 1, words.end());
     if (words[0] == "erase") {
       CORONER_TRY(line, resolver.erase(rest));
-      if (line) out += (resolver.in_loop() ? "  " : "") + *line + "\n";
+      if (line) out += std::string(2 * resolver.depth(), ' ') + *line + "\n";
     } else if (words[0] == "for") {
+      std::string indent(2 * resolver.depth(), ' ');
       CORONER_TRY(line, resolver.begin_loop(rest));
-      out += line + "\n";
+      out += indent + line + "\n";
     } else if (words[0] == "endfor") {
       CORONER_CHECK(resolver.end_loop());
-      out += "endfor\n";
+      out += std::string(2 * resolver.depth(), ' ') + "endfor\n";
     } else {
       return resolver.error(fmt::format("unknown command '{}' (erase, for, endfor)", words[0]));
     }
   }
-  if (resolver.in_loop()) return resolver.error("for without endfor at the end of the file");
+  if (resolver.depth()) return resolver.error("for without endfor at the end of the file");
   for (const std::string& w : resolver.warnings()) warnings << "coroner: " << w << '\n';
   return out;
 }
