@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 #include <unordered_set>
 
@@ -15,6 +16,9 @@ constexpr uint64_t kMaxString = 1024;         // makedumpfile's limit for a char
 constexpr uint64_t kMaxLoop = uint64_t{1} << 22;  // a list longer than this is corrupt (or a cycle)
 constexpr unsigned kMaxDepth = 8;                 // loops nested deeper are refused
 constexpr size_t kMaxTreeHeight = 128;            // an rb-tree of 2^22 nodes is at most 44 high
+constexpr uint64_t kMaxModules = 1 << 16;
+constexpr uint64_t kMaxModuleSymbols = 1 << 22;
+constexpr size_t kModuleName = 56;                // MODULE_NAME_LEN on 64-bit
 
 std::vector<std::string> words_of(std::string_view line) {
   std::vector<std::string> words;
@@ -63,12 +67,18 @@ class LineParser {
       if (ref.element == 0 || ref.element > depth)
         return error(depth == 0 ? fmt::format("{} outside a for loop", start)
                                 : fmt::format("{} inside {} for loops", start, depth));
+    } else if (start.starts_with("mod:")) {
+      size_t colon = start.find(':', 4);
+      if (colon == std::string::npos || colon == 4 || colon + 1 == start.size())
+        return error(fmt::format("bad module symbol '{}' (mod:MODULE:SYMBOL)", start));
+      ref.module = start.substr(4, colon - 4);
+      ref.symbol = start.substr(colon + 1);
     } else if (start.starts_with("sym:")) {
       auto address = parse_uint(std::string_view(start).substr(4), 16);
       if (!address) return error(fmt::format("bad address '{}'", start));
       ref.address = *address;
     } else {
-      return error(fmt::format("expected sym:ADDRESS, elem or elemN, got '{}'", start));
+      return error(fmt::format("expected sym:ADDRESS, mod:MODULE:SYMBOL, elem or elemN, got '{}'", start));
     }
     while (!done() && (peek() == "*" || peek().starts_with("+"))) {
       std::string step = words_[next_++];
@@ -183,11 +193,18 @@ Expected<EraseLoop> parse_for(LineParser& p, unsigned depth) {
 
 class Evaluator {
  public:
-  Evaluator(const KernelMemory& memory, uint64_t kaslr_offset) : memory_(memory), kaslr_(kaslr_offset) {}
+  Evaluator(const KernelMemory& memory, uint64_t kaslr_offset, const std::optional<ModuleLayout>& modules)
+      : memory_(memory), kaslr_(kaslr_offset), modules_(modules) {}
 
-  // The address REF names; nullopt when a pointer on the way is NULL.
+  // The address REF names; nullopt when a pointer on the way is NULL (or
+  // its module is not loaded).
   Expected<std::optional<uint64_t>> address(const EraseRef& ref, int line) const {
     uint64_t at = ref.element ? elements_[ref.element - 1] : ref.address + kaslr_;
+    if (!ref.module.empty()) {
+      CORONER_TRY(symbol, module_symbol(ref.module, ref.symbol, line));
+      if (!symbol) return std::optional<uint64_t>();
+      at = *symbol;
+    }
     for (int64_t step : ref.steps) {
       if (step == EraseRef::kDeref) {
         CORONER_TRY(value, read_pointer(at, line));
@@ -324,9 +341,66 @@ class Evaluator {
     }
   }
 
+  // SYMBOL's address in MODULE's kallsyms (st_value of its Elf64_Sym);
+  // nullopt when the module is not loaded. Remembered.
+  Expected<std::optional<uint64_t>> module_symbol(const std::string& module, const std::string& symbol,
+                                                  int line) const {
+    auto [known, added] = module_symbols_.try_emplace(module + ":" + symbol);
+    if (!added) return known->second;
+    if (!modules_) return make_error(Errc::corrupt, "erase offsets line {}: mod:{}:{} without a modules line", line, module, symbol);
+    const ModuleLayout& m = *modules_;
+    const uint64_t head = m.modules + kaslr_;
+    CORONER_TRY(first, read_pointer(head, line));
+    uint64_t n = 0;
+    for (uint64_t node = first; node != head; ++n) {
+      if (n == kMaxModules || node == 0)
+        return make_error(Errc::corrupt, "erase offsets line {}: the module list at {:#x} is broken at {:#x}", line,
+                          head, node);
+      const uint64_t mod = node - m.list;
+      auto name = memory_.read_string(mod + m.name, kModuleName);
+      if (!name) return name.error().context(fmt::format("erase offsets line {}: module name at {:#x}", line, mod));
+      if (*name == module) {
+        CORONER_TRY(found, find_in_kallsyms(mod, symbol, line));
+        if (!found)
+          return make_error(Errc::not_found, "erase offsets line {}: module {} (at {:#x}) has no symbol {}", line,
+                            module, mod, symbol);
+        known->second = *found;
+        return known->second;
+      }
+      CORONER_TRY(next, read_pointer(node, line));
+      node = next;
+    }
+    return known->second;  // not loaded
+  }
+
+  Expected<std::optional<uint64_t>> find_in_kallsyms(uint64_t mod, const std::string& symbol, int line) const {
+    const ModuleLayout& m = *modules_;
+    CORONER_TRY(kallsyms, read_pointer(mod + m.kallsyms, line));
+    if (kallsyms == 0) return std::optional<uint64_t>();
+    CORONER_TRY(symtab, read_pointer(kallsyms + m.symtab, line));
+    CORONER_TRY(strtab, read_pointer(kallsyms + m.strtab, line));
+    auto count = memory_.read_u32(kallsyms + m.num_symtab);
+    if (!count) return count.error().context(fmt::format("erase offsets line {}: module kallsyms at {:#x}", line, kallsyms));
+    if (*count > kMaxModuleSymbols)
+      return make_error(Errc::corrupt, "erase offsets line {}: module kallsyms at {:#x}: {} symbols", line, kallsyms,
+                        *count);
+    for (uint64_t i = 0; i < *count; ++i) {
+      const uint64_t sym = symtab + i * 24;  // Elf64_Sym: st_name at 0, st_value at 8
+      auto name_offset = memory_.read_u32(sym);
+      if (!name_offset) return name_offset.error().context(fmt::format("erase offsets line {}: symbol {:#x}", line, sym));
+      auto name = memory_.read_string(strtab + *name_offset, symbol.size() + 1);
+      if (!name || *name != symbol) continue;
+      CORONER_TRY(value, read_pointer(sym + 8, line));
+      return std::optional<uint64_t>(value);
+    }
+    return std::optional<uint64_t>();
+  }
+
   const KernelMemory& memory_;
   uint64_t kaslr_;
+  const std::optional<ModuleLayout>& modules_;
   std::vector<uint64_t> elements_;  // of the loops being run, outermost first
+  mutable std::map<std::string, std::optional<uint64_t>> module_symbols_;  // "MODULE:SYMBOL"
 };
 
 }  // namespace
@@ -358,6 +432,20 @@ Expected<EraseProgram> parse_erase_offsets(std::string_view text, const std::str
       CORONER_TRY(version, p.number("version"));
       if (version != 1) return p.error(fmt::format("erase offsets version {}, only 1 is known", version));
       signed_file = true;
+    } else if (keyword == "modules") {
+      ModuleLayout m;
+      CORONER_TRY(head, p.ref(0));
+      if (!head.module.empty() || !head.steps.empty()) return p.error("modules: expected sym:ADDRESS");
+      m.modules = head.address;
+      for (auto [key, field] : {std::pair<std::string_view, uint64_t*>{"list", &m.list}, {"name", &m.name},
+                                {"kallsyms", &m.kallsyms}, {"symtab", &m.symtab}, {"num_symtab", &m.num_symtab},
+                                {"strtab", &m.strtab}}) {
+        CORONER_CHECK(p.keyword(key));
+        CORONER_TRY(value, p.number(key));
+        *field = value;
+      }
+      if (!p.done()) return p.error(fmt::format("unexpected '{}'", p.peek()));
+      program.modules = m;
     } else if (keyword == "build-id") {
       CORONER_TRY(id, p.word("the build-id"));
       program.build_id = id;
@@ -389,7 +477,7 @@ Expected<EraseProgram> parse_erase_offsets(std::string_view text, const std::str
 
 Expected<std::vector<EraseRange>> evaluate_erase_program(const EraseProgram& program, const KernelMemory& memory,
                                                          uint64_t kaslr_offset) {
-  Evaluator evaluator(memory, kaslr_offset);
+  Evaluator evaluator(memory, kaslr_offset, program.modules);
   std::vector<EraseRange> out;
   for (const EraseLoop& block : program.blocks) CORONER_CHECK(evaluator.run(block, out));
   return out;

@@ -6,6 +6,9 @@
 //
 //   coroner-erase-offsets 1
 //   build-id HEX                              (the vmlinux's; checked against VMCOREINFO's BUILD-ID)
+//   modules sym:HEX list N name N kallsyms N symtab N num_symtab N strtab N
+//                                             (where `mod:` REFs are looked up: the `modules` list, the
+//                                             offsets in struct module and struct mod_kallsyms)
 //   erase LABEL REF size N | string | size-at REF width W | nullify
 //   for LABEL array REF count N stride S      (elements at REF + i*S)
 //   for LABEL pointers REF count N            (elements *(REF + i*8), NULLs skipped)
@@ -23,6 +26,8 @@
 // A `for` line may end with `if REF is sym:HEX...` (coroner's): the loop
 // runs only when the pointer at REF is one of those addresses.
 // A REF is a start, `sym:HEX` (a link-time address; KERNELOFFSET is added),
+// `mod:MODULE:SYMBOL` (a module's symbol, found in the dying kernel through
+// the module's kallsyms; nothing is erased when the module is not loaded),
 // `elem` (the innermost loop's element) or `elemN` (the element of the
 // enclosing loop N deep, 1 the outermost), then steps: `+N` adds N, `*`
 // reads the pointer there. LABEL is the config's expression (for
@@ -42,8 +47,9 @@
 namespace coroner::capture {
 
 struct EraseRef {
-  unsigned element = 0;  // the element of the loop this deep (1 the outermost); 0: the `sym:` address
+  unsigned element = 0;  // the element of the loop this deep (1 the outermost); 0: the `sym:` or `mod:` address
   uint64_t address = 0;
+  std::string module, symbol;  // `mod:`
   std::vector<int64_t> steps;  // an offset to add, or kDeref
   static constexpr int64_t kDeref = INT64_MIN;
 };
@@ -77,8 +83,16 @@ struct EraseLoop {
   std::vector<EraseLoop> body;         // loops: in file order, a run of commands is a `once` block
 };
 
+// The `modules` line.
+struct ModuleLayout {
+  uint64_t modules = 0;  // link-time address of the list head
+  uint64_t list = 0, name = 0, kallsyms = 0;       // in struct module
+  uint64_t symtab = 0, num_symtab = 0, strtab = 0;  // in struct mod_kallsyms
+};
+
 struct EraseProgram {
   std::string build_id;           // empty when the file names none
+  std::optional<ModuleLayout> modules;
   std::vector<EraseLoop> blocks;  // in file order; commands outside loops are `once` blocks
 };
 

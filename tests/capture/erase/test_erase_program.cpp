@@ -150,6 +150,15 @@ TEST_CASE("an rb-tree with a cycle is an error and not a hang", "[erase][capture
                     kBase + 0x488));
 }
 
+TEST_CASE("a module symbol without a modules line is an error", "[erase][capture]") {
+  Fixture f;
+  auto program = parse_erase_offsets("coroner-erase-offsets 1\nerase m mod:fx:fx_magic size 8\n", "t");
+  REQUIRE(program);
+  auto ranges = evaluate_erase_program(*program, f.memory, 0);
+  REQUIRE_FALSE(ranges);
+  CHECK(ranges.error().message() == "erase offsets line 2: mod:fx:fx_magic without a modules line");
+}
+
 TEST_CASE("the erasing view overwrites exactly the erased bytes", "[erase][capture]") {
   Fixture f;
   for (uint64_t i = 0; i < 4 * kFakePage; ++i) f.dump.put(i, static_cast<uint8_t>(i * 7));
@@ -189,6 +198,8 @@ TEST_CASE("erase offsets parse errors name the file and line", "[erase][capture]
         "f.offsets: line 3: elem2 inside 1 for loops");
   CHECK(error("coroner-erase-offsets 1\nfor a one sym:10 * if sym:20 is 30\nendfor\n") ==
         "f.offsets: line 2: if: expected sym:ADDRESS, got '30'");
+  CHECK(error("coroner-erase-offsets 1\nerase a mod:x size 1\n") ==
+        "f.offsets: line 2: bad module symbol 'mod:x' (mod:MODULE:SYMBOL)");
   std::string deep = "coroner-erase-offsets 1\n";
   for (int i = 0; i < 9; ++i) deep += "for a one sym:10 *\n";
   CHECK(error(deep) == "f.offsets: line 10: loops nested more than 8 deep");

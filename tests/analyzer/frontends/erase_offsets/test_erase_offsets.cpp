@@ -234,6 +234,68 @@ TEST_CASE("erase with --config: nested loops erase each task's children's comm a
   CHECK_THAT(ps.output, Catch::Contains("XXXXgp"));
 }
 
+TEST_CASE("erase with --config: a module section erases the module's variables found through its kallsyms", "[erase][capture][fixtures]") {
+  // makedumpfile 1.7.2 finds fx_crash.ko (in /lib/modules/RELEASE) but
+  // skips the section on this kernel: checked against the module's known
+  // contents (fixtures/fx_crash.c) instead.
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  fs::path dir = erase_scratch("module");
+  write_file_contents(dir / "module.conf",
+                      "[fx_crash]\n"
+                      "for it in fx_items.next within fx_item:node\n"
+                      "\terase it.name\n"
+                      "endfor\n"
+                      "erase fx_magic\n");
+  const std::string modules = fs::path(c.module_path()).parent_path().string();
+  std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(), plain = (dir / "plain").string();
+  CommandResult made = run_shell(fmt::format("{} erase-offsets --config {}/module.conf -o {} --mod-path {} {}", CORONER_BINARY,
+                                             dir.string(), offsets, modules, c.vmlinux()));
+  INFO(made.output);
+  REQUIRE(made.status == 0);
+  const std::string text = file_contents(offsets);
+  CHECK_THAT(text, Catch::Contains("\nmodules sym:"));
+  CHECK_THAT(text, Catch::Contains("\nfor it@fx_items.next list mod:fx_crash:fx_items +0 member 32\n"));
+  CHECK_THAT(text, Catch::Contains("\nerase fx_magic mod:fx_crash:fx_magic size 8\n"));
+  REQUIRE(run_shell(fmt::format("{} -l -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
+              .status == 0);
+  REQUIRE(run_shell(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, c.files().front(), plain)).status == 0);
+  auto out = open_or_fail(erased), in = open_or_fail(plain);
+
+  // The five items' names and fx_magic, as fx_crash.c set them.
+  auto info = VmcoreInfo::parse(in->vmcoreinfo_text().value_or(""));
+  auto arch = arch::make_arch(in->machine(), info);
+  REQUIRE(arch);
+  KernelMemory memory(*in, **arch);
+  std::vector<std::string> names;
+  std::vector<capture::EraseRange> ranges = erase_ranges(*in, offsets);
+  REQUIRE(ranges.size() == 6);
+  for (size_t i = 0; i < 5; ++i) {
+    auto name = memory.read_string(ranges[i].vaddr, 16);
+    REQUIRE(name);
+    names.push_back(*name);
+  }
+  CHECK(names == std::vector<std::string>{"item-1", "item-2", "item-3", "item-4", "item-5"});
+  auto magic = memory.read_u64(ranges[5].vaddr);
+  REQUIRE(magic);
+  CHECK(*magic == 0xC0FFEE11DEADBEEFULL);
+  std::map<uint64_t, std::byte> want = erased_bytes(*in, offsets);
+  CHECK(want.size() == 5 * 16 + 8);
+  PageComparison pages = compare_pages(*in, *out, want);
+  CHECK(pages.wrong == 0);
+  CHECK(pages.erased_seen == want.size());
+  CommandResult coroner = run_shell(fmt::format("CORONER_BACKGROUND_INDEX=0 {} -s --mod-path {} -x 'p/x fx_magic' {} {}",
+                                                CORONER_BINARY, modules, c.vmlinux(), erased));
+  INFO(coroner.output);
+  CHECK_THAT(coroner.output, Catch::Contains("0x5858585858585858"));
+
+  // A module whose object is nowhere: an error naming the section.
+  write_file_contents(dir / "absent.conf", "[no_such_module]\nerase x\n");
+  CommandResult absent = run_shell(fmt::format("{} erase-offsets --config {}/absent.conf --mod-path {} {}", CORONER_BINARY,
+                                               dir.string(), modules, c.vmlinux()));
+  CHECK(absent.status == 1);
+  CHECK_THAT(absent.output, Catch::Contains("line 1: [no_such_module]: no no_such_module.ko or no_such_module.ko.debug"));
+}
+
 TEST_CASE("the random erase profile erases the CRNG key and the input pool", "[erase][capture][fixtures]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   fs::path dir = erase_scratch("random");
