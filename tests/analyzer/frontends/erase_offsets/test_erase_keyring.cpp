@@ -4,11 +4,14 @@
 // encrypted key's user master key). coroner-capture walks key_serial_tree
 // (an rb-tree) in the dump and erases the payloads; they read 'X' in
 // coroner and crash 8.0.2, the plain text is nowhere in the erased dump
-// file, and every other byte of every page is the unerased dump's.
+// file, and every other byte of every page is the unerased dump's. The
+// payloads the profile finds are drgn's (keyring_payloads.py), there and
+// on Debian's 6.12 kernel.
 #include "tests/analyzer/frontends/erase_offsets/erase_checks.hpp"
 #include "tests/support/distro_dumps.hpp"
 
 #include <set>
+#include <sstream>
 
 using namespace coroner;
 using namespace coroner::test;
@@ -87,4 +90,52 @@ TEST_CASE("the keyring erase profile erases the payloads of user and logon and e
   CHECK_THAT(crash.output, Catch::Contains("Kernel data has been erased from this dumpfile"));
   CHECK_THAT(crash.output, Catch::Contains(fmt::format("{:x}:  {}", user_key, xs)));
   CHECK_THAT(crash.output, Catch::Contains(fmt::format("{:x}:  0019", user_key - 8)));  // datalen is kept
+}
+
+namespace {
+
+using Payloads = std::vector<std::pair<uint64_t, uint64_t>>;  // address, size
+
+// What drgn finds (keyring_payloads.py): the ground truth of the rb-tree walk.
+Payloads drgn_payloads(const DistroKernel& kernel) {
+  std::string out = run_command(fmt::format("/usr/bin/python3 {}/tests/analyzer/frontends/erase_offsets/keyring_payloads.py {} {}",
+                                            CORONER_SOURCE_DIR, kernel.vmlinux(), kernel.dump()));
+  Payloads payloads;
+  for (const std::string& line : lines_of(out)) {
+    std::istringstream words(line);
+    std::string address;
+    uint64_t size = 0;
+    if (line.starts_with("0x") && words >> address >> size) payloads.push_back({std::stoull(address, nullptr, 16), size});
+  }
+  return payloads;
+}
+
+// What the profile's offsets erase in the kernel's dump.
+Payloads profile_payloads(const DistroKernel& kernel) {
+  fs::path dir = erase_scratch("keyring-" + kernel.name);
+  const std::string profile = fs::path(CORONER_SOURCE_DIR) / "capture/erase/profiles/keyring.conf";
+  const std::string offsets = (dir / "offsets").string();
+  CommandResult made = run_shell(fmt::format("{} erase-offsets --config {} -o {} {}", CORONER_BINARY, profile, offsets,
+                                             kernel.vmlinux()));
+  INFO(made.output);
+  REQUIRE(made.status == 0);
+  Payloads payloads;
+  for (const capture::EraseRange& r : erase_ranges(*open_or_fail(kernel.dump()), offsets))
+    payloads.push_back({r.vaddr, r.size});
+  return payloads;
+}
+
+}  // namespace
+
+TEST_CASE("the keyring erase profile finds the payloads drgn finds on Debian's 6.1 and 6.12 kernels", "[distro][erase]") {
+  // 6.1-amd64-keys: the keys of add_keys.c; 6.12-amd64: the kernel's own
+  // "opal-boot-pin" user key (SED OPAL's boot PIN), 255 bytes.
+  const DistroKernel keys = distro_kernel("6.1-amd64-keys");
+  Payloads want = drgn_payloads(keys);
+  CHECK(want.size() == 4);
+  CHECK(profile_payloads(keys) == want);
+  const DistroKernel current = distro_kernel("6.12-amd64");
+  want = drgn_payloads(current);
+  CHECK(want == Payloads{{want.empty() ? 0 : want[0].first, 255}});
+  CHECK(profile_payloads(current) == want);
 }
