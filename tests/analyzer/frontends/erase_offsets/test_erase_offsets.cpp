@@ -329,6 +329,29 @@ TEST_CASE("erase errors: an unknown symbol and a config given to coroner-capture
   CHECK(member.status == 1);
   CHECK_THAT(member.output, Catch::Contains("line 1: struct new_utsname has no member 'no_member'"));
 
+  // coroner's extensions, misused.
+  for (auto [config, message] : std::vector<std::pair<std::string, std::string>>{
+           {"for x in init_uts_ns within new_utsname:name\nendfor\n",
+            "line 1: 'init_uts_ns' is not a struct list_head or rb_root"},
+           {"for x in init_uts_ns.name as new_utsname\nendfor\n", "line 1: as: 'init_uts_ns.name' is not a pointer"},
+           {"for t in init_task.tasks.next within task_struct:tasks if t.parent is init_task\nendfor\n",
+            "line 1: no kernel variable 't'"},  // `if` is tested before the loop: on the loops around it
+           {"for t in init_task.tasks.next within task_struct:tasks\n"
+            "for c in t.children.next within task_struct:sibling if t.comm is init_task\nendfor\nendfor\n",
+            "line 2: if: 't.comm' is not a pointer"},
+           {"for t in init_task.tasks.next within task_struct:tasks\n"
+            "for c in t.children.next within task_struct:sibling if t.parent is no_such\nendfor\nendfor\n",
+            "line 2: if: no kernel variable 'no_such'"},
+           {"for t in init_task.tasks.next within task_struct:tasks\nfor c in t.children.next within task_struct:sibling\n"
+            "endfor\n",
+            "line 3: for without endfor at the end of the file"}}) {
+    write_file_contents(dir / "extension.conf", config);
+    CommandResult misused = run_shell(fmt::format("{} erase-offsets --config {}/extension.conf {}", CORONER_BINARY, dir.string(),
+                                                  c.vmlinux()));
+    CHECK(misused.status == 1);
+    CHECK_THAT(misused.output, Catch::Contains(message));
+  }
+
   write_file_contents(dir / "filter.conf", kConfig);
   CommandResult raw = run_shell(fmt::format("{} -c --config {}/filter.conf {} {}/x", CORONER_CAPTURE_BINARY, dir.string(),
                             c.files().front(), dir.string()));
