@@ -304,7 +304,7 @@ std::vector<std::string> words_of(std::string_view line) {
 }
 
 // NAME.ko or NAME.ko.debug ('-' and '_' alike, as module names are) under
-// one of `dirs`, searched to a bounded depth.
+// one of `dirs`, searched to a bounded depth and number of entries.
 std::optional<std::string> find_module_object(const std::string& name, const std::vector<std::string>& dirs) {
   auto normal = [](std::string text) {
     std::replace(text.begin(), text.end(), '-', '_');
@@ -313,8 +313,9 @@ std::optional<std::string> find_module_object(const std::string& name, const std
   const std::string want = normal(name);
   for (const std::string& dir : dirs) {
     std::error_code ec;
+    size_t seen = 0;
     for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-         !ec && it != end; it.increment(ec)) {
+         !ec && it != end && ++seen < 200000; it.increment(ec)) {
       if (it.depth() > 8) it.disable_recursion_pending();
       std::string file = it->path().filename().string();
       for (std::string_view suffix : {".ko", ".ko.debug"})
