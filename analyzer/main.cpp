@@ -14,7 +14,7 @@
 // from it.
 //   coroner triage [--format text|markdown|json|html] [--sections LIST] [-o FILE] [VMLINUX] DUMP [DUMP...]
 // writes a triage report (frontends/triage/triage_command.hpp).
-//   coroner erase-offsets --config FILE [-o OFFSETS] VMLINUX
+//   coroner erase-offsets --config FILE [-o OFFSETS] [--mod-path DIR]... VMLINUX
 // resolves a makedumpfile filter config for coroner-capture --config.
 #include "analyzer/frontends/batch/batch.hpp"
 #include "analyzer/frontends/erase_offsets/erase_offsets.hpp"

@@ -5,13 +5,20 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
+#include <unordered_set>
 
 namespace coroner::capture {
 namespace {
 
 constexpr uint64_t kMaxString = 1024;         // makedumpfile's limit for a char * string
 constexpr uint64_t kMaxLoop = uint64_t{1} << 22;  // a list longer than this is corrupt (or a cycle)
+constexpr unsigned kMaxDepth = 8;                 // loops nested deeper are refused
+constexpr size_t kMaxTreeHeight = 128;            // an rb-tree of 2^22 nodes is at most 44 high
+constexpr uint64_t kMaxModules = 1 << 16;
+constexpr uint64_t kMaxModuleSymbols = 1 << 22;
+constexpr size_t kModuleName = 56;                // MODULE_NAME_LEN on 64-bit
 
 std::vector<std::string> words_of(std::string_view line) {
   std::vector<std::string> words;
@@ -45,18 +52,33 @@ class LineParser {
     if (text != expected) return error(fmt::format("expected '{}', got '{}'", expected, text));
     return {};
   }
-  // REF: `sym:HEX` or `elem`, then `+N` and `*` steps.
-  Expected<EraseRef> ref() {
+  // REF: `sym:HEX`, `elem` or `elemN`, then `+N` and `*` steps; `depth`
+  // loops enclose it.
+  Expected<EraseRef> ref(unsigned depth) {
     EraseRef ref;
     CORONER_TRY(start, word("an address"));
-    if (start == "elem") {
-      ref.from_element = true;
+    if (start.starts_with("elem")) {
+      if (start == "elem") {
+        ref.element = depth;
+      } else {
+        auto n = parse_uint(std::string_view(start).substr(4), 10);
+        ref.element = n && *n <= kMaxDepth ? static_cast<unsigned>(*n) : kMaxDepth + 1;
+      }
+      if (ref.element == 0 || ref.element > depth)
+        return error(depth == 0 ? fmt::format("{} outside a for loop", start)
+                                : fmt::format("{} inside {} for loops", start, depth));
+    } else if (start.starts_with("mod:")) {
+      size_t colon = start.find(':', 4);
+      if (colon == std::string::npos || colon == 4 || colon + 1 == start.size())
+        return error(fmt::format("bad module symbol '{}' (mod:MODULE:SYMBOL)", start));
+      ref.module = start.substr(4, colon - 4);
+      ref.symbol = start.substr(colon + 1);
     } else if (start.starts_with("sym:")) {
       auto address = parse_uint(std::string_view(start).substr(4), 16);
       if (!address) return error(fmt::format("bad address '{}'", start));
       ref.address = *address;
     } else {
-      return error(fmt::format("expected sym:ADDRESS or elem, got '{}'", start));
+      return error(fmt::format("expected sym:ADDRESS, mod:MODULE:SYMBOL, elem or elemN, got '{}'", start));
     }
     while (!done() && (peek() == "*" || peek().starts_with("+"))) {
       std::string step = words_[next_++];
@@ -79,12 +101,12 @@ class LineParser {
   size_t next_ = 0;
 };
 
-Expected<EraseCommand> parse_erase(LineParser& p) {
+Expected<EraseCommand> parse_erase(LineParser& p, unsigned depth) {
   EraseCommand command;
   command.line = p.line();
   CORONER_TRY(label, p.word("a label"));
   command.label = label;
-  CORONER_TRY(target, p.ref());
+  CORONER_TRY(target, p.ref(depth));
   command.target = std::move(target);
   CORONER_TRY(kind, p.word("size, string, size-at or nullify"));
   if (kind == "size") {
@@ -97,7 +119,7 @@ Expected<EraseCommand> parse_erase(LineParser& p) {
     command.size_kind = EraseCommand::Size::nullify;
   } else if (kind == "size-at") {
     command.size_kind = EraseCommand::Size::from_memory;
-    CORONER_TRY(size_ref, p.ref());
+    CORONER_TRY(size_ref, p.ref(depth));
     command.size_ref = std::move(size_ref);
     CORONER_CHECK(p.keyword("width"));
     CORONER_TRY(width, p.number("width"));
@@ -110,13 +132,16 @@ Expected<EraseCommand> parse_erase(LineParser& p) {
   return command;
 }
 
-Expected<EraseLoop> parse_for(LineParser& p) {
+// A `for` line inside `depth` loops.
+Expected<EraseLoop> parse_for(LineParser& p, unsigned depth) {
   EraseLoop loop;
   loop.line = p.line();
+  loop.depth = depth + 1;
+  if (loop.depth > kMaxDepth) return p.error(fmt::format("loops nested more than {} deep", kMaxDepth));
   CORONER_TRY(label, p.word("a label"));
   loop.label = label;
-  CORONER_TRY(kind, p.word("array, pointers, via or list"));
-  CORONER_TRY(start, p.ref());
+  CORONER_TRY(kind, p.word("array, pointers, via, list, rbtree or one"));
+  CORONER_TRY(start, p.ref(depth));
   loop.start = std::move(start);
   if (kind == "array") {
     loop.kind = EraseLoop::Kind::array;
@@ -131,26 +156,55 @@ Expected<EraseLoop> parse_for(LineParser& p) {
     CORONER_CHECK(p.keyword("count"));
     CORONER_TRY(count, p.number("count"));
     loop.count = count;
-  } else if (kind == "via" || kind == "list") {
-    loop.kind = kind == "via" ? EraseLoop::Kind::via : EraseLoop::Kind::list;
+  } else if (kind == "via" || kind == "list" || kind == "rbtree") {
+    loop.kind = kind == "via" ? EraseLoop::Kind::via : kind == "list" ? EraseLoop::Kind::list : EraseLoop::Kind::rbtree;
     CORONER_CHECK(p.keyword(kind == "via" ? "next" : "member"));
     CORONER_TRY(offset, p.number("offset"));
     loop.offset = offset;
+    if (kind == "rbtree") {
+      CORONER_CHECK(p.keyword("left"));
+      CORONER_TRY(left, p.number("left"));
+      CORONER_CHECK(p.keyword("right"));
+      CORONER_TRY(right, p.number("right"));
+      loop.left = left;
+      loop.right = right;
+    }
+  } else if (kind == "one") {
+    loop.kind = EraseLoop::Kind::one;
   } else {
-    return p.error(fmt::format("expected array, pointers, via or list, got '{}'", kind));
+    return p.error(fmt::format("expected array, pointers, via, list, rbtree or one, got '{}'", kind));
   }
-  if (loop.start.from_element) return p.error("a loop cannot start at elem: loops do not nest");
+  if (!p.done() && p.peek() == "if") {
+    CORONER_CHECK(p.keyword("if"));
+    CORONER_TRY(condition, p.ref(depth));
+    loop.condition = std::move(condition);
+    CORONER_CHECK(p.keyword("is"));
+    while (!p.done()) {
+      CORONER_TRY(value, p.word("sym:ADDRESS"));
+      auto address = value.starts_with("sym:") ? parse_uint(std::string_view(value).substr(4), 16) : std::nullopt;
+      if (!address) return p.error(fmt::format("if: expected sym:ADDRESS, got '{}'", value));
+      loop.condition_values.push_back(*address);
+    }
+    if (loop.condition_values.empty()) return p.error("if: missing sym:ADDRESS");
+  }
   if (!p.done()) return p.error(fmt::format("unexpected '{}'", p.peek()));
   return loop;
 }
 
 class Evaluator {
  public:
-  Evaluator(const KernelMemory& memory, uint64_t kaslr_offset) : memory_(memory), kaslr_(kaslr_offset) {}
+  Evaluator(const KernelMemory& memory, uint64_t kaslr_offset, const std::optional<ModuleLayout>& modules)
+      : memory_(memory), kaslr_(kaslr_offset), modules_(modules) {}
 
-  // The address REF names; nullopt when a pointer on the way is NULL.
-  Expected<std::optional<uint64_t>> address(const EraseRef& ref, uint64_t element, int line) const {
-    uint64_t at = ref.from_element ? element : ref.address + kaslr_;
+  // The address REF names; nullopt when a pointer on the way is NULL (or
+  // its module is not loaded).
+  Expected<std::optional<uint64_t>> address(const EraseRef& ref, int line) const {
+    uint64_t at = ref.element ? elements_[ref.element - 1] : ref.address + kaslr_;
+    if (!ref.module.empty()) {
+      CORONER_TRY(symbol, module_symbol(ref.module, ref.symbol, line));
+      if (!symbol) return std::optional<uint64_t>();
+      at = *symbol;
+    }
     for (int64_t step : ref.steps) {
       if (step == EraseRef::kDeref) {
         CORONER_TRY(value, read_pointer(at, line));
@@ -169,8 +223,8 @@ class Evaluator {
     return *value;
   }
 
-  Expected<void> run(const EraseCommand& c, uint64_t element, std::vector<EraseRange>& out) const {
-    CORONER_TRY(target, address(c.target, element, c.line));
+  Expected<void> run(const EraseCommand& c, std::vector<EraseRange>& out) const {
+    CORONER_TRY(target, address(c.target, c.line));
     if (!target) return {};
     EraseRange range{*target, 0, std::byte{'X'}, c.label};
     switch (c.size_kind) {
@@ -187,7 +241,7 @@ class Evaluator {
         break;
       }
       case EraseCommand::Size::from_memory: {
-        CORONER_TRY(at, address(c.size_ref, element, c.line));
+        CORONER_TRY(at, address(c.size_ref, c.line));
         if (!at) return {};
         uint64_t value = 0;
         auto read = memory_.read(*at, std::as_writable_bytes(std::span(&value, 1)).first(c.width));
@@ -200,16 +254,29 @@ class Evaluator {
     return {};
   }
 
-  Expected<void> run(const EraseLoop& loop, std::vector<EraseRange>& out) const {
+  Expected<void> run(const EraseLoop& loop, std::vector<EraseRange>& out) {
+    if (loop.kind == EraseLoop::Kind::once) {
+      for (const EraseCommand& c : loop.commands) CORONER_CHECK(run(c, out));
+      return {};
+    }
+    if (loop.condition) {
+      CORONER_TRY(at, address(*loop.condition, loop.line));
+      if (!at) return {};
+      CORONER_TRY(value, read_pointer(*at, loop.line));
+      if (std::ranges::none_of(loop.condition_values, [&](uint64_t v) { return v + kaslr_ == value; })) return {};
+    }
+    CORONER_TRY(start, address(loop.start, loop.line));
+    if (!start) return {};
+    // The body with `element` as this loop's.
     auto body = [&](uint64_t element) -> Expected<void> {
-      for (const EraseCommand& c : loop.body) CORONER_CHECK(run(c, element, out));
+      elements_.resize(loop.depth);
+      elements_[loop.depth - 1] = element;
+      for (const EraseLoop& block : loop.body) CORONER_CHECK(run(block, out));
       return {};
     };
-    if (loop.kind == EraseLoop::Kind::once) return body(0);
-    CORONER_TRY(start, address(loop.start, 0, loop.line));
-    if (!start) return {};
     switch (loop.kind) {
       case EraseLoop::Kind::once: return {};
+      case EraseLoop::Kind::one: return body(*start);
       case EraseLoop::Kind::array:
         for (uint64_t i = 0; i < loop.count; ++i) CORONER_CHECK(body(*start + i * loop.stride));
         return {};
@@ -238,20 +305,109 @@ class Evaluator {
         }
         return {};
       }
+      case EraseLoop::Kind::rbtree: return walk_rbtree(loop, *start, body);
     }
     return {};
   }
 
  private:
+  // In order: left subtree, node, right subtree. A node seen twice (a
+  // cycle), a tree higher than any real one or with too many nodes is an
+  // error naming the tree and the node.
+  template <typename Body>
+  Expected<void> walk_rbtree(const EraseLoop& loop, uint64_t root, Body& body) {
+    CORONER_TRY(top, read_pointer(root, loop.line));  // rb_root.rb_node
+    auto corrupt = [&](uint64_t node, std::string_view why) {
+      return make_error(Errc::corrupt, "erase offsets line {}: the rb-tree at {:#x}: node {:#x} {}", loop.line, root,
+                        node, why);
+    };
+    std::vector<uint64_t> path;
+    std::unordered_set<uint64_t> seen;
+    for (uint64_t node = top;;) {
+      for (; node; ) {  // down the left edge
+        if (!seen.insert(node).second) return corrupt(node, "is reached twice (a cycle)");
+        if (seen.size() > kMaxLoop) return corrupt(node, fmt::format("is past {} nodes", kMaxLoop));
+        if (path.size() == kMaxTreeHeight) return corrupt(node, fmt::format("is deeper than {}", kMaxTreeHeight));
+        path.push_back(node);
+        CORONER_TRY(left, read_pointer(node + loop.left, loop.line));
+        node = left;
+      }
+      if (path.empty()) return {};
+      uint64_t visit = path.back();
+      path.pop_back();
+      CORONER_CHECK(body(visit - loop.offset));
+      CORONER_TRY(right, read_pointer(visit + loop.right, loop.line));
+      node = right;
+    }
+  }
+
+  // SYMBOL's address in MODULE's kallsyms (st_value of its Elf64_Sym);
+  // nullopt when the module is not loaded. Remembered.
+  Expected<std::optional<uint64_t>> module_symbol(const std::string& module, const std::string& symbol,
+                                                  int line) const {
+    auto [known, added] = module_symbols_.try_emplace(module + ":" + symbol);
+    if (!added) return known->second;
+    if (!modules_) return make_error(Errc::corrupt, "erase offsets line {}: mod:{}:{} without a modules line", line, module, symbol);
+    const ModuleLayout& m = *modules_;
+    const uint64_t head = m.modules + kaslr_;
+    CORONER_TRY(first, read_pointer(head, line));
+    uint64_t n = 0;
+    for (uint64_t node = first; node != head; ++n) {
+      if (n == kMaxModules || node == 0)
+        return make_error(Errc::corrupt, "erase offsets line {}: the module list at {:#x} is broken at {:#x}", line,
+                          head, node);
+      const uint64_t mod = node - m.list;
+      auto name = memory_.read_string(mod + m.name, kModuleName);
+      if (!name) return name.error().context(fmt::format("erase offsets line {}: module name at {:#x}", line, mod));
+      if (*name == module) {
+        CORONER_TRY(found, find_in_kallsyms(mod, symbol, line));
+        if (!found)
+          return make_error(Errc::not_found, "erase offsets line {}: module {} (at {:#x}) has no symbol {}", line,
+                            module, mod, symbol);
+        known->second = *found;
+        return known->second;
+      }
+      CORONER_TRY(next, read_pointer(node, line));
+      node = next;
+    }
+    return known->second;  // not loaded
+  }
+
+  Expected<std::optional<uint64_t>> find_in_kallsyms(uint64_t mod, const std::string& symbol, int line) const {
+    const ModuleLayout& m = *modules_;
+    CORONER_TRY(kallsyms, read_pointer(mod + m.kallsyms, line));
+    if (kallsyms == 0) return std::optional<uint64_t>();
+    CORONER_TRY(symtab, read_pointer(kallsyms + m.symtab, line));
+    CORONER_TRY(strtab, read_pointer(kallsyms + m.strtab, line));
+    auto count = memory_.read_u32(kallsyms + m.num_symtab);
+    if (!count) return count.error().context(fmt::format("erase offsets line {}: module kallsyms at {:#x}", line, kallsyms));
+    if (*count > kMaxModuleSymbols)
+      return make_error(Errc::corrupt, "erase offsets line {}: module kallsyms at {:#x}: {} symbols", line, kallsyms,
+                        *count);
+    for (uint64_t i = 0; i < *count; ++i) {
+      const uint64_t sym = symtab + i * 24;  // Elf64_Sym: st_name at 0, st_value at 8
+      auto name_offset = memory_.read_u32(sym);
+      if (!name_offset) return name_offset.error().context(fmt::format("erase offsets line {}: symbol {:#x}", line, sym));
+      auto name = memory_.read_string(strtab + *name_offset, symbol.size() + 1);
+      if (!name || *name != symbol) continue;
+      CORONER_TRY(value, read_pointer(sym + 8, line));
+      return std::optional<uint64_t>(value);
+    }
+    return std::optional<uint64_t>();
+  }
+
   const KernelMemory& memory_;
   uint64_t kaslr_;
+  const std::optional<ModuleLayout>& modules_;
+  std::vector<uint64_t> elements_;  // of the loops being run, outermost first
+  mutable std::map<std::string, std::optional<uint64_t>> module_symbols_;  // "MODULE:SYMBOL"
 };
 
 }  // namespace
 
 Expected<EraseProgram> parse_erase_offsets(std::string_view text, const std::string& path) {
   EraseProgram program;
-  EraseLoop* open_loop = nullptr;
+  std::vector<EraseLoop*> open;  // the loops not yet ended, outermost first
   int number = 0;
   bool signed_file = false;
   size_t pos = 0;
@@ -265,6 +421,8 @@ Expected<EraseProgram> parse_erase_offsets(std::string_view text, const std::str
     if (words.empty() || words[0].starts_with("#")) continue;
     LineParser p(words, path, number);
     CORONER_TRY(keyword, p.word("a keyword"));
+    std::vector<EraseLoop>& blocks = open.empty() ? program.blocks : open.back()->body;
+    const auto depth = static_cast<unsigned>(open.size());
     if (!signed_file) {
       if (keyword != "coroner-erase-offsets")
         return make_error(Errc::unsupported,
@@ -274,41 +432,52 @@ Expected<EraseProgram> parse_erase_offsets(std::string_view text, const std::str
       CORONER_TRY(version, p.number("version"));
       if (version != 1) return p.error(fmt::format("erase offsets version {}, only 1 is known", version));
       signed_file = true;
+    } else if (keyword == "modules") {
+      ModuleLayout m;
+      CORONER_TRY(head, p.ref(0));
+      if (!head.module.empty() || !head.steps.empty()) return p.error("modules: expected sym:ADDRESS");
+      m.modules = head.address;
+      for (auto [key, field] : {std::pair<std::string_view, uint64_t*>{"list", &m.list}, {"name", &m.name},
+                                {"kallsyms", &m.kallsyms}, {"symtab", &m.symtab}, {"num_symtab", &m.num_symtab},
+                                {"strtab", &m.strtab}}) {
+        CORONER_CHECK(p.keyword(key));
+        CORONER_TRY(value, p.number(key));
+        *field = value;
+      }
+      if (!p.done()) return p.error(fmt::format("unexpected '{}'", p.peek()));
+      program.modules = m;
     } else if (keyword == "build-id") {
       CORONER_TRY(id, p.word("the build-id"));
       program.build_id = id;
     } else if (keyword == "erase") {
-      CORONER_TRY(command, parse_erase(p));
-      if (command.target.from_element && !open_loop) return p.error("elem outside a for loop");
-      if (open_loop) {
-        open_loop->body.push_back(std::move(command));
-      } else {
+      CORONER_TRY(command, parse_erase(p, depth));
+      if (blocks.empty() || blocks.back().kind != EraseLoop::Kind::once) {
         EraseLoop once;
         once.kind = EraseLoop::Kind::once;
         once.line = command.line;
-        once.body.push_back(std::move(command));
-        program.blocks.push_back(std::move(once));
+        once.depth = depth;
+        blocks.push_back(std::move(once));
       }
+      blocks.back().commands.push_back(std::move(command));
     } else if (keyword == "for") {
-      if (open_loop) return p.error("for inside a for loop");
-      CORONER_TRY(loop, parse_for(p));
-      program.blocks.push_back(std::move(loop));
-      open_loop = &program.blocks.back();
+      CORONER_TRY(loop, parse_for(p, depth));
+      blocks.push_back(std::move(loop));
+      open.push_back(&blocks.back());
     } else if (keyword == "endfor") {
-      if (!open_loop) return p.error("endfor without for");
-      open_loop = nullptr;
+      if (open.empty()) return p.error("endfor without for");
+      open.pop_back();
     } else {
       return p.error(fmt::format("unknown keyword '{}'", keyword));
     }
   }
   if (!signed_file) return make_error(Errc::corrupt, "{}: empty erase offsets file", path);
-  if (open_loop) return make_error(Errc::corrupt, "{}: line {}: for without endfor", path, open_loop->line);
+  if (!open.empty()) return make_error(Errc::corrupt, "{}: line {}: for without endfor", path, open.back()->line);
   return program;
 }
 
 Expected<std::vector<EraseRange>> evaluate_erase_program(const EraseProgram& program, const KernelMemory& memory,
                                                          uint64_t kaslr_offset) {
-  Evaluator evaluator(memory, kaslr_offset);
+  Evaluator evaluator(memory, kaslr_offset, program.modules);
   std::vector<EraseRange> out;
   for (const EraseLoop& block : program.blocks) CORONER_CHECK(evaluator.run(block, out));
   return out;

@@ -6,33 +6,50 @@
 //
 //   coroner-erase-offsets 1
 //   build-id HEX                              (the vmlinux's; checked against VMCOREINFO's BUILD-ID)
+//   modules sym:HEX list N name N kallsyms N symtab N num_symtab N strtab N
+//                                             (where `mod:` REFs are looked up: the `modules` list, the
+//                                             offsets in struct module and struct mod_kallsyms)
 //   erase LABEL REF size N | string | size-at REF width W | nullify
 //   for LABEL array REF count N stride S      (elements at REF + i*S)
 //   for LABEL pointers REF count N            (elements *(REF + i*8), NULLs skipped)
 //   for LABEL via REF next OFF                (REF, then *(elem + OFF), until NULL or back at REF)
 //   for LABEL list REF member OFF             (REF a list_head: node = node->next until REF; elem = node - OFF)
+//   for LABEL rbtree REF member OFF left L right R
+//                                             (coroner's: REF an rb_root; its nodes in order, the
+//                                             children at node + L and node + R; elem = node - OFF)
+//   for LABEL one REF                         (coroner's: the one element REF, none when a pointer is NULL)
 //     erase ...                               (REFs may start at `elem`)
+//     for ...                                 (loops nest, up to 8 deep)
+//     endfor
 //   endfor
 //
-// A REF is a start, `sym:HEX` (a link-time address; KERNELOFFSET is added)
-// or `elem` (the loop's element), then steps: `+N` adds N, `*` reads the
-// pointer there. LABEL is the config's expression (for messages). Lines
-// starting with '#' are comments. What is erased is what makedumpfile
-// erases: the bytes written with 'X', a nullified pointer with zeros.
+// A `for` line may end with `if REF is sym:HEX...` (coroner's): the loop
+// runs only when the pointer at REF is one of those addresses.
+// A REF is a start, `sym:HEX` (a link-time address; KERNELOFFSET is added),
+// `mod:MODULE:SYMBOL` (a module's symbol, found in the dying kernel through
+// the module's kallsyms; nothing is erased when the module is not loaded),
+// `elem` (the innermost loop's element) or `elemN` (the element of the
+// enclosing loop N deep, 1 the outermost), then steps: `+N` adds N, `*`
+// reads the pointer there. LABEL is the config's expression (for
+// messages). Lines starting with '#' are comments. What is erased is what
+// makedumpfile erases: the bytes written with 'X', a nullified pointer
+// with zeros.
 #pragma once
 
 #include "analyzer/arch/kernel_memory.hpp"
 #include "capture/format/error.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace coroner::capture {
 
 struct EraseRef {
-  bool from_element = false;  // `elem`; else `sym:` address
+  unsigned element = 0;  // the element of the loop this deep (1 the outermost); 0: the `sym:` or `mod:` address
   uint64_t address = 0;
+  std::string module, symbol;  // `mod:`
   std::vector<int64_t> steps;  // an offset to add, or kDeref
   static constexpr int64_t kDeref = INT64_MIN;
 };
@@ -48,21 +65,35 @@ struct EraseCommand {
   unsigned width = 0;  // from_memory: bytes of the integer
 };
 
+// A loop, or (`once`) commands run once with the enclosing loops' elements.
 struct EraseLoop {
-  enum class Kind { once, array, pointers, via, list };  // once: a command outside loops
+  enum class Kind { once, array, pointers, via, list, rbtree, one };
   std::string label;
   int line = 0;
   Kind kind = Kind::array;
+  unsigned depth = 0;   // 1 for a loop outside loops; a `once` block: its enclosing loop's
   EraseRef start;
   uint64_t count = 0;   // array, pointers
   uint64_t stride = 0;  // array
-  uint64_t offset = 0;  // via: the next member; list: the list_head member
-  std::vector<EraseCommand> body;
+  uint64_t offset = 0;  // via: the next member; list, rbtree: the list_head or rb_node member
+  uint64_t left = 0, right = 0;  // rbtree: rb_node's rb_left and rb_right
+  std::optional<EraseRef> condition;  // `if REF is ...`
+  std::vector<uint64_t> condition_values;
+  std::vector<EraseCommand> commands;  // once
+  std::vector<EraseLoop> body;         // loops: in file order, a run of commands is a `once` block
+};
+
+// The `modules` line.
+struct ModuleLayout {
+  uint64_t modules = 0;  // link-time address of the list head
+  uint64_t list = 0, name = 0, kallsyms = 0;       // in struct module
+  uint64_t symtab = 0, num_symtab = 0, strtab = 0;  // in struct mod_kallsyms
 };
 
 struct EraseProgram {
-  std::string build_id;          // empty when the file names none
-  std::vector<EraseLoop> blocks;  // in file order; a command outside loops is a `once` block
+  std::string build_id;           // empty when the file names none
+  std::optional<ModuleLayout> modules;
+  std::vector<EraseLoop> blocks;  // in file order; commands outside loops are `once` blocks
 };
 
 // Parses the erase offsets text; errors name `path` and the line.

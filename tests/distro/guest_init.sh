@@ -21,6 +21,10 @@ else
   echo "SYMBENCH: FAILED no /sys/firmware/qemu_fw_cfg"
 fi
 hostname symbench
+# Only in the -keys dumps' initramfs: keys with known payloads (add_keys.c).
+if [ -x /add_keys ]; then
+  /add_keys || echo "SYMBENCH: FAILED add_keys"
+fi
 sleep 1000 &
 cat /dev/zero > /dev/null &
 echo "SYMBENCH: crashing"

@@ -5,7 +5,9 @@
 #
 # usage: tests/distro/make_distro_dump.sh KERNEL OUT_DIR
 #   KERNEL   6.1-amd64 | 6.12-amd64 | 6.1-arm64 (the newest such cloud kernel
-#            apt knows; KERNEL_RELEASE=6.1.0-57-cloud-amd64 picks one)
+#            apt knows; KERNEL_RELEASE=6.1.0-57-cloud-amd64 picks one);
+#            6.1-amd64-keys: 6.1-amd64 whose guest first adds keys with known
+#            payloads to the kernel keyring (add_keys.c, built static here)
 # environment:
 #   GUEST_MEM=1G        guest RAM
 #   GUEST_CPU           QEMU's -cpu (default: qemu64; max,pauth-impdef=on on arm64)
@@ -34,13 +36,15 @@ fixtures=${CORONER_FIXTURES:-$repo/../shared/fixtures}
 mem=${GUEST_MEM:-1G}
 formats=${FORMATS:-elf}
 
+keys=""
 case $kernel in
+  6.1-amd64-keys) pattern='6\.1\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 keys=1 ;;
   6.1-amd64)  pattern='6\.1\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 ;;
   6.12-amd64) pattern='6\.12\.[0-9]+\+deb12-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 ;;
   # -cpu max has pointer authentication, so return addresses on the stack are signed (PAC).
   6.1-arm64)  pattern='6\.1\.0-[0-9]+-cloud-arm64' arch=arm64 qemu=qemu-system-aarch64
               GUEST_CPU=${GUEST_CPU:-max,pauth-impdef=on} ;;
-  *) echo "$0: unknown kernel $kernel (6.1-amd64, 6.12-amd64, 6.1-arm64)" >&2; exit 2 ;;
+  *) echo "$0: unknown kernel $kernel (6.1-amd64, 6.12-amd64, 6.1-arm64, 6.1-amd64-keys)" >&2; exit 2 ;;
 esac
 for tool in apt-get apt-cache dpkg-deb $qemu busybox cpio /usr/bin/python3; do
   command -v $tool >/dev/null || {
@@ -90,8 +94,13 @@ if [ -n "$suffix" ]; then
   dpkg-deb -x "$out"/debs/busybox-static_*_"$arch".deb "$out/busybox-root"
   busybox=$out/busybox-root/bin/busybox
 fi
+extra=()
+if [ -n "$keys" ]; then
+  gcc -static -O2 -o "$out/add_keys" "$here/add_keys.c"
+  extra+=("$out/add_keys:add_keys")
+fi
 BUSYBOX=$busybox "$repo/tests/e2e/make_initramfs.sh" "$out/initramfs.cpio.gz" "$here/guest_init.sh" \
-  "$root/${fw_cfg#./}:qemu_fw_cfg.ko"
+  "$root/${fw_cfg#./}:qemu_fw_cfg.ko" ${extra[@]+"${extra[@]}"}
 
 rm -rf "$out/dump"
 qemu_arch=x86_64; [ "$arch" = arm64 ] && qemu_arch=arm64
@@ -103,6 +112,7 @@ if grep -a "SYMBENCH: FAILED" "$console"; then
   echo "the guest failed, see $console" >&2; exit 1
 fi
 grep -aq "SYMBENCH: fw_cfg up" "$console" || { echo "the guest never loaded fw_cfg: no VMCOREINFO ($console)" >&2; exit 1; }
+[ -z "$keys" ] || grep -aq "SYMBENCH: key .* encrypted" "$console" || { echo "the guest added no keys ($console)" >&2; exit 1; }
 rm -f "$out/dump/qmp.sock"
 if [ -f "$out/dump/vmcore.elf" ]; then
   capture=${CAPTURE:-$repo/build/capture/coroner-capture}

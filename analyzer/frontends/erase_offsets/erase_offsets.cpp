@@ -6,7 +6,13 @@
 
 #include <fmt/format.h>
 
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -14,9 +20,13 @@
 namespace coroner::frontends {
 namespace {
 
+namespace fs = std::filesystem;
+
 using symbols::QualifiedType;
 using symbols::Type;
 using symbols::TypeKind;
+
+constexpr size_t kMaxDepth = 8;  // as deep as coroner-capture runs loops (capture/erase/erase_program.cpp)
 
 // Where an expression lands: the offsets text of its REF and its type.
 struct Resolved {
@@ -41,13 +51,20 @@ class ConfigResolver {
       start = dot + 1;
     }
     Resolved r;
-    if (loop_ && parts.front() == loop_->id) {
-      r.ref = "elem";
-      r.type = loop_->element;
+    auto loop = std::find_if(loops_.rbegin(), loops_.rend(), [&](const Loop& l) { return l.id == parts.front(); });
+    if (loop != loops_.rend()) {  // the innermost loop of that name
+      size_t depth = loops_.rend() - loop;
+      r.ref = depth == loops_.size() ? "elem" : fmt::format("elem{}", depth);
+      r.type = loop->element;
     } else {
-      auto variable = debug_.find_variable(parts.front());
-      if (!variable || !variable->address) return error(fmt::format("no kernel variable '{}'", parts.front()));
-      r.ref = fmt::format("sym:{:x}", *variable->address);
+      auto variable = scope().find_variable(parts.front());
+      if (!module_.empty()) {  // its address is known only in the capture kernel
+        if (!variable) return error(fmt::format("no variable '{}' in module {}", parts.front(), module_));
+        r.ref = fmt::format("mod:{}:{}", module_, parts.front());
+      } else {
+        if (!variable || !variable->address) return error(fmt::format("no kernel variable '{}'", parts.front()));
+        r.ref = fmt::format("sym:{:x}", *variable->address);
+      }
       CORONER_TRY(type, strip(variable->type));
       r.type = type;
     }
@@ -60,7 +77,7 @@ class ConfigResolver {
       }
       if (container->kind() != TypeKind::structure && container->kind() != TypeKind::union_type)
         return error(fmt::format("'{}' is not a struct or union (in {})", parts[i - 1], expression));
-      auto member = debug_.types().member(QualifiedType{container, 0}, parts[i]);
+      auto member = scope().types().member(QualifiedType{container, 0}, parts[i]);
       if (!member) return error(fmt::format("{} has no member '{}'", container->spelling(), parts[i]));
       r.ref += fmt::format(" +{}", member->bit_offset / 8);
       CORONER_TRY(type, strip(member->type));
@@ -78,6 +95,13 @@ class ConfigResolver {
     auto target = pointer->target().get();
     if (!target) return error(target.error().message());
     return strip(*target);
+  }
+  // `struct NAME` (or a union).
+  Expected<const Type*> container(const std::string& name) const {
+    auto found = scope().find_type("struct " + name);
+    if (!found) found = scope().find_type("union " + name);
+    if (!found) return error(fmt::format("no struct {}", name));
+    return strip(*found);
   }
   Expected<uint64_t> size_of(const Type* type) const {
     auto size = type->size();
@@ -136,11 +160,26 @@ class ConfigResolver {
     return std::optional<std::string>(fmt::format("erase {} {} size {}", label, target.ref, size));
   }
 
-  // `for ID in EXPR [via MEMBER | within STRUCT:MEMBER]`.
-  Expected<std::string> begin_loop(const std::vector<std::string>& words) {
-    if (loop_) return error("for inside a for loop");
-    if (words.size() < 3 || words[1] != "in")
-      return error("expected: for ID in {ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER}");
+  // `for ID in EXPR [via MEMBER | within STRUCT:MEMBER | as STRUCT] [if EXPR is SYMBOL...]`.
+  Expected<std::string> begin_loop(std::vector<std::string> words) {
+    constexpr std::string_view kUsage =
+        "expected: for ID in {ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER | RB_ROOT within "
+        "STRUCT:MEMBER | POINTER as STRUCT} [if POINTER is SYMBOL...]";
+    if (loops_.size() == kMaxDepth) return error(fmt::format("loops nested more than {} deep", kMaxDepth));
+    std::string condition;
+    if (auto at = std::find(words.begin(), words.end(), "if"); at != words.end()) {
+      if (words.end() - at < 4 || at[2] != "is") return error(kUsage);
+      CORONER_TRY(pointer, resolve(at[1]));
+      if (pointer.type->kind() != TypeKind::pointer) return error(fmt::format("if: '{}' is not a pointer", at[1]));
+      condition = fmt::format(" if {} is", pointer.ref);
+      for (auto name = at + 3; name != words.end(); ++name) {
+        auto variable = debug_.find_variable(*name);
+        if (!variable || !variable->address) return error(fmt::format("if: no kernel variable '{}'", *name));
+        condition += fmt::format(" sym:{:x}", *variable->address);
+      }
+      words.erase(at, words.end());
+    }
+    if (words.size() < 3 || words[1] != "in") return error(kUsage);
     std::string id = words[0];
     CORONER_TRY(list, resolve(words[2]));
     std::string label = fmt::format("{}@{}", id, words[2]);
@@ -148,7 +187,7 @@ class ConfigResolver {
     const Type* element = nullptr;
     if (words.size() == 3) {
       if (list.type->kind() != TypeKind::array || !list.type->length())
-        return error(fmt::format("'{}' is not an array of known length: give via or within", words[2]));
+        return error(fmt::format("'{}' is not an array of known length: give via, within or as", words[2]));
       CORONER_TRY(item, pointee(list.type));  // an array's target is its element type
       if (item->kind() == TypeKind::pointer) {
         CORONER_TRY(to, pointee(item));
@@ -167,40 +206,78 @@ class ConfigResolver {
         CORONER_TRY(to, pointee(element));
         element = to;
       }
-      auto next = debug_.types().member(QualifiedType{element, 0}, words[4]);
+      auto next = scope().types().member(QualifiedType{element, 0}, words[4]);
       if (!next) return error(fmt::format("{} has no member '{}'", element->spelling(), words[4]));
       line = fmt::format("for {} via {} next {}", label, ref, next->bit_offset / 8);
     } else if (words.size() == 5 && words[3] == "within") {
       size_t colon = words[4].find(':');
       if (colon == std::string::npos) return error("within: expected STRUCT:MEMBER");
-      std::string struct_name = words[4].substr(0, colon), member_name = words[4].substr(colon + 1);
-      // A list_head, or its `next` (a struct list_head *, at offset 0 of it).
+      // A list_head, or its `next` (a struct list_head *, at offset 0 of
+      // it); or an rb_root (rb_root_cached starts with one).
       const Type* head = list.type;
       if (head->kind() == TypeKind::pointer) {
         CORONER_TRY(to, pointee(head));
         head = to;
       }
-      if (head->name() != "list_head") return error(fmt::format("'{}' is not a struct list_head", words[2]));
-      auto container = debug_.find_type("struct " + struct_name);
-      if (!container) return error(fmt::format("no struct {}", struct_name));
-      CORONER_TRY(outer, strip(*container));
-      auto member = debug_.types().member(QualifiedType{outer, 0}, member_name);
-      if (!member) return error(fmt::format("struct {} has no member '{}'", struct_name, member_name));
+      bool tree = head->name() == "rb_root" || head->name() == "rb_root_cached";
+      if (head->name() != "list_head" && !tree)
+        return error(fmt::format("'{}' is not a struct list_head or rb_root", words[2]));
+      CORONER_TRY(outer, container(words[4].substr(0, colon)));
+      auto member = scope().types().member(QualifiedType{outer, 0}, words[4].substr(colon + 1));
+      if (!member) return error(fmt::format("{} has no member '{}'", outer->spelling(), words[4].substr(colon + 1)));
       element = outer;
       line = fmt::format("for {} list {} member {}", label, list.ref, member->bit_offset / 8);
+      if (tree) {
+        CORONER_TRY(node, container("rb_node"));
+        auto left = scope().types().member(QualifiedType{node, 0}, "rb_left");
+        auto right = scope().types().member(QualifiedType{node, 0}, "rb_right");
+        if (!left || !right) return error("struct rb_node has no rb_left or rb_right");
+        line = fmt::format("for {} rbtree {} member {} left {} right {}", label, list.ref, member->bit_offset / 8,
+                           left->bit_offset / 8, right->bit_offset / 8);
+      }
+    } else if (words.size() == 5 && words[3] == "as") {
+      if (list.type->kind() != TypeKind::pointer) return error(fmt::format("as: '{}' is not a pointer", words[2]));
+      CORONER_TRY(outer, container(words[4]));
+      element = outer;
+      line = fmt::format("for {} one {} *", label, list.ref);
     } else {
-      return error("expected: for ID in {ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER}");
+      return error(kUsage);
     }
-    loop_ = Loop{id, element};
-    return line;
+    loops_.push_back(Loop{id, element});
+    return line + condition;
   }
 
   Expected<void> end_loop() {
-    if (!loop_) return error("endfor without for");
-    loop_.reset();
+    if (loops_.empty()) return error("endfor without for");
+    loops_.pop_back();
     return {};
   }
-  bool in_loop() const { return loop_.has_value(); }
+  size_t depth() const { return loops_.size(); }
+
+  // Symbols of the section: the vmlinux's, or (`module` not empty) the
+  // module's, whose DWARF is `debug`.
+  void enter_section(const std::string& module, symbols::DebugInfo* debug) {
+    module_ = module;
+    module_debug_ = debug;
+  }
+
+  // The offsets line that lets coroner-capture find a module's symbols in
+  // the dying kernel: the `modules` list, struct module's list, name and
+  // kallsyms, struct mod_kallsyms' symtab, num_symtab and strtab.
+  Expected<std::string> modules_line() {
+    auto modules = debug_.find_variable("modules");
+    if (!modules || !modules->address) return error("no kernel variable 'modules' (a kernel without modules?)");
+    std::string line = fmt::format("modules sym:{:x}", *modules->address);
+    for (auto [type, member, key] : {std::array<std::string_view, 3>{"module", "list", "list"},
+                                     {"module", "name", "name"}, {"module", "kallsyms", "kallsyms"},
+                                     {"mod_kallsyms", "symtab", "symtab"}, {"mod_kallsyms", "num_symtab", "num_symtab"},
+                                     {"mod_kallsyms", "strtab", "strtab"}}) {
+      auto offset = debug_.member_offset(fmt::format("struct {}", type), member);
+      if (!offset) return error(fmt::format("struct {} has no member '{}' (a kernel without kallsyms?)", type, member));
+      line += fmt::format(" {} {}", key, *offset);
+    }
+    return line;
+  }
   std::vector<std::string>& warnings() { return warnings_; }
 
  private:
@@ -211,7 +288,11 @@ class ConfigResolver {
   symbols::DebugInfo& debug_;
   const std::string& path_;
   int line_ = 0;
-  std::optional<Loop> loop_;
+  symbols::DebugInfo& scope() const { return module_debug_ ? *module_debug_ : debug_; }
+
+  std::vector<Loop> loops_;  // the loops being defined, outermost first
+  std::string module_;       // the section's module; empty: vmlinux
+  symbols::DebugInfo* module_debug_ = nullptr;
   std::vector<std::string> warnings_;
 };
 
@@ -222,15 +303,40 @@ std::vector<std::string> words_of(std::string_view line) {
   return words;
 }
 
+// NAME.ko or NAME.ko.debug ('-' and '_' alike, as module names are) under
+// one of `dirs`, searched to a bounded depth and number of entries.
+std::optional<std::string> find_module_object(const std::string& name, const std::vector<std::string>& dirs) {
+  auto normal = [](std::string text) {
+    std::replace(text.begin(), text.end(), '-', '_');
+    return text;
+  };
+  const std::string want = normal(name);
+  for (const std::string& dir : dirs) {
+    std::error_code ec;
+    size_t seen = 0;
+    for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end && ++seen < 200000; it.increment(ec)) {
+      if (it.depth() > 8) it.disable_recursion_pending();
+      std::string file = it->path().filename().string();
+      for (std::string_view suffix : {".ko", ".ko.debug"})
+        if (file.ends_with(suffix) && normal(file.substr(0, file.size() - suffix.size())) == want &&
+            it->is_regular_file(ec))
+          return it->path().string();
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Expected<std::string> make_erase_offsets(std::string_view config, const std::string& config_path,
-                                         symbols::DebugInfo& debug, std::ostream& warnings) {
+                                         symbols::DebugInfo& debug, const std::vector<std::string>& module_dirs,
+                                         std::ostream& warnings) {
   ConfigResolver resolver(debug, config_path);
-  std::string out = "coroner-erase-offsets 1\n";
-  out += fmt::format("# made by coroner erase-offsets from {} and {}\n", config_path, debug.path());
-  if (!debug.build_id().empty()) out += fmt::format("build-id {}\n", debug.build_id());
-  std::string section = "vmlinux";
+  std::string header = "coroner-erase-offsets 1\n", out;
+  header += fmt::format("# made by coroner erase-offsets from {} and {}\n", config_path, debug.path());
+  if (!debug.build_id().empty()) header += fmt::format("build-id {}\n", debug.build_id());
+  std::map<std::string, std::unique_ptr<symbols::DebugInfo>> modules;  // by section name
   int number = 0;
   for (size_t pos = 0; pos < config.size();) {
     size_t end = config.find('\n', pos);
@@ -240,43 +346,62 @@ Expected<std::string> make_erase_offsets(std::string_view config, const std::str
     resolver.at_line(++number);
     if (words.empty()) continue;
     if (words[0].starts_with("[")) {
-      if (resolver.in_loop()) return resolver.error("a section inside a for loop");
-      section = words[0].substr(1, words[0].find(']') - 1);
-      if (section != "vmlinux")
-        warnings << fmt::format("coroner: {}: line {}: [{}]: module sections are not supported (their load "
-                                "addresses are known only in the capture kernel); skipped\n",
-                                config_path, number, section);
+      if (resolver.depth()) return resolver.error("a section inside a for loop");
+      std::string section = words[0].substr(1, words[0].find(']') - 1);
+      if (section == "vmlinux") {
+        resolver.enter_section("", nullptr);
+        continue;
+      }
+      if (modules.empty()) {
+        CORONER_TRY(line, resolver.modules_line());
+        header += line + "\n";
+      }
+      auto& module = modules[section];
+      if (!module) {
+        auto path = find_module_object(section, module_dirs);
+        if (!path)
+          return resolver.error(fmt::format("[{}]: no {}.ko or {}.ko.debug with debug info in {} (give --mod-path DIR)",
+                                            section, section, section, fmt::join(module_dirs, ", ")));
+        auto opened = symbols::DebugInfo::open(*path, default_cache_dir());
+        if (!opened) return resolver.error(fmt::format("[{}]: {}", section, opened.error().message()));
+        module = std::move(*opened);
+        header += fmt::format("# [{}] from {}\n", section, *path);
+      }
+      resolver.enter_section(section, module.get());
       continue;
     }
-    if (section != "vmlinux") continue;
     std::vector<std::string> rest(words.begin() + 1, words.end());
     if (words[0] == "erase") {
       CORONER_TRY(line, resolver.erase(rest));
-      if (line) out += (resolver.in_loop() ? "  " : "") + *line + "\n";
+      if (line) out += std::string(2 * resolver.depth(), ' ') + *line + "\n";
     } else if (words[0] == "for") {
+      std::string indent(2 * resolver.depth(), ' ');
       CORONER_TRY(line, resolver.begin_loop(rest));
-      out += line + "\n";
+      out += indent + line + "\n";
     } else if (words[0] == "endfor") {
       CORONER_CHECK(resolver.end_loop());
-      out += "endfor\n";
+      out += std::string(2 * resolver.depth(), ' ') + "endfor\n";
     } else {
       return resolver.error(fmt::format("unknown command '{}' (erase, for, endfor)", words[0]));
     }
   }
-  if (resolver.in_loop()) return resolver.error("for without endfor at the end of the file");
+  if (resolver.depth()) return resolver.error("for without endfor at the end of the file");
   for (const std::string& w : resolver.warnings()) warnings << "coroner: " << w << '\n';
-  return out;
+  return header + out;
 }
 
 int run_erase_offsets(const std::vector<std::string>& args, std::ostream& out, std::ostream& errors) {
   std::string config_path, output, vmlinux;
+  std::vector<std::string> module_dirs;
   auto usage = [&](const std::string& message) {
-    errors << "coroner erase-offsets: " << message << "\nUsage: coroner erase-offsets --config FILE [-o OFFSETS] VMLINUX\n";
+    errors << "coroner erase-offsets: " << message
+           << "\nUsage: coroner erase-offsets --config FILE [-o OFFSETS] [--mod-path DIR]... VMLINUX\n";
     return 2;
   };
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if ((a == "--config" || a == "-o") && i + 1 < args.size()) (a == "-o" ? output : config_path) = args[++i];
+    else if (a == "--mod-path" && i + 1 < args.size()) module_dirs.push_back(args[++i]);
     else if (a.starts_with("-")) return usage("unknown option '" + a + "'");
     else if (vmlinux.empty()) vmlinux = a;
     else return usage("one VMLINUX only");
@@ -292,7 +417,9 @@ int run_erase_offsets(const std::vector<std::string>& args, std::ostream& out, s
   if (!path) return fail(path.error());
   auto debug = symbols::DebugInfo::open(*path, default_cache_dir());
   if (!debug) return fail(debug.error());
-  auto text = make_erase_offsets(*config, config_path, **debug, errors);
+  const std::filesystem::path vmlinux_dir = std::filesystem::path(vmlinux).parent_path();
+  module_dirs.push_back(vmlinux_dir.empty() ? "." : vmlinux_dir.string());
+  auto text = make_erase_offsets(*config, config_path, **debug, module_dirs, errors);
   if (!text) return fail(text.error());
   if (output.empty()) {
     out << *text;

@@ -1,4 +1,4 @@
-// `coroner erase-offsets --config FILE [-o OFFSETS] VMLINUX`: resolves a
+// `coroner erase-offsets --config FILE [-o OFFSETS] [--mod-path DIR]... VMLINUX`: resolves a
 // makedumpfile filter config (makedumpfile.conf(5): erase commands, for
 // loops) against the vmlinux's DWARF into the erase offsets file that
 // `coroner-capture --config OFFSETS` runs in a capture kernel, which has
@@ -16,10 +16,12 @@ namespace coroner::frontends {
 
 // The offsets text of `config` (named `config_path` in errors), whose
 // symbols and types come from `debug`. Errors name the config line.
-// Sections of kernel modules are skipped with a warning on `warnings`
-// (their load addresses are known only in the capture kernel).
+// A `[MODULE]` section's symbols and types come from MODULE.ko (or
+// .ko.debug) found under `module_dirs`; their addresses are looked up in
+// the capture kernel (the module's kallsyms). Warnings go to `warnings`.
 Expected<std::string> make_erase_offsets(std::string_view config, const std::string& config_path,
-                                         symbols::DebugInfo& debug, std::ostream& warnings);
+                                         symbols::DebugInfo& debug, const std::vector<std::string>& module_dirs,
+                                         std::ostream& warnings);
 
 // The options after "erase-offsets". Returns the exit status: 0 when the
 // offsets were written, 2 for bad arguments, 1 on an error (one line on

@@ -35,7 +35,7 @@ manual::ProgramManual coroner_manual() {
       "fleet report [--db URL] [--since T] [--format text|json|html] [-o FILE]",
       "fleet show [--db URL] [--since T] [--format text|json] SIGNATURE|DUMP",
       "gdbserver [--listen [HOST:]PORT | --stdio] [--mod-path DIR] VMLINUX DUMP [DUMP...]",
-      "erase-offsets --config FILE [-o OFFSETS] VMLINUX",
+      "erase-offsets --config FILE [-o OFFSETS] [--mod-path DIR]... VMLINUX",
   };
   m.description =
       "Opens a crash dump (ELF /proc/vmcore, QEMU dump-guest-memory, kdump-compressed, flattened, or all files "
@@ -60,7 +60,7 @@ manual::ProgramManual coroner_manual() {
       {"--output", "text|json",
        "json: every command prints one JSON document whose keys are crash's column names in lower case; "
        "several commands print JSON Lines (one compact document per line)"},
-      {"--mod-path", "DIR", "where to look for module debug info (.ko files); repeatable"},
+      {"--mod-path", "DIR", "where to look for module debug info (.ko files); repeatable (erase-offsets too, for [MODULE] sections)"},
       {"--debuginfo-dir", "DIR",
        "with DUMP alone: where to look first for the vmlinux whose GNU build-id the dump's VMCOREINFO names, "
        "as DIR/.build-id/xx/rest.debug or a file in DIR; repeatable. Then /usr/lib/debug/.build-id, "
@@ -102,10 +102,12 @@ manual::ProgramManual coroner_manual() {
       {"--batch", "N", "fleet ingest: reports per transaction (default 1000)"},
       {"erase-offsets", "",
        "resolve a makedumpfile filter config (makedumpfile.conf(5): erase SYMBOL[.member...] [size N|size "
-       "SYMBOL|nullify], for ... in ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER ... endfor; "
-       "the [vmlinux] section) against VMLINUX's DWARF into the erase offsets file that coroner-capture "
-       "--config reads in a capture kernel, which has no debug info. Ready-made configs: "
-       "share/coroner/erase-profiles (docs/capture.md)"},
+       "SYMBOL|nullify], for ... in ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER ... endfor, "
+       "nested; [vmlinux] and [MODULE] sections, a module's types from MODULE.ko under --mod-path or VMLINUX's "
+       "folder; coroner's extensions: for ... in RB_ROOT within STRUCT:MEMBER, for ... in POINTER as STRUCT, "
+       "for ... if POINTER is SYMBOL...) against VMLINUX's DWARF into the erase offsets file that "
+       "coroner-capture --config reads in a capture kernel, which has no debug info. Ready-made configs "
+       "(random.conf, keyring.conf): share/coroner/erase-profiles (docs/capture.md)"},
       {"--config", "FILE", "erase-offsets: the makedumpfile filter config"},
       {"gdbserver", "",
        "serve the dump to gdb or LLDB over the gdb remote protocol instead of answering commands: every task "

@@ -94,6 +94,71 @@ TEST_CASE("a list that never returns to its head is an error and not a hang", "[
   CHECK_THAT(ranges.error().message(), Catch::Contains("erase offsets line 2: the list at"));
 }
 
+namespace {
+
+// An rb-tree at 0x300 (rb_root) of elements whose rb_node is at +8
+// (rb_right at +8 of it, rb_left at +16): 0x400 the root, 0x480 its left
+// child, 0x500 its right child, 0x580 the right child of 0x480.
+void put_rbtree(FakeDump& dump) {
+  auto node = [](uint64_t element) { return kBase + element + 8; };
+  dump.put<uint64_t>(0x300, node(0x400));
+  dump.put<uint64_t>(0x408 + 16, node(0x480));
+  dump.put<uint64_t>(0x408 + 8, node(0x500));
+  dump.put<uint64_t>(0x488 + 8, node(0x580));
+}
+
+}  // namespace
+
+TEST_CASE("erase loops: an rb-tree in order and nested loops and one element and if", "[erase][capture]") {
+  Fixture f;
+  put_rbtree(f.dump);
+  // Each element: a type pointer at +40 and a payload pointer at +48.
+  for (uint64_t element : {0x400, 0x480, 0x500, 0x580}) {
+    f.dump.put<uint64_t>(element + 40, kBase + (element == 0x500 ? 0xd00 : 0xc00));
+    f.dump.put<uint64_t>(element + 48, element == 0x580 ? 0 : kBase + 0x800 + (element - 0x400));
+  }
+  auto ranges = evaluate(f, "coroner-erase-offsets 1\n"
+                            "for k rbtree " + sym(0x300) + " member 8 left 16 right 8\n"
+                            "  erase k.a elem +32 size 1\n"
+                            "  for p one elem +48 * if elem +40 is " + sym(0xb00) + " " + sym(0xc00) + "\n"
+                            "    erase p.data elem +2 size 3\n"
+                            "    erase k.b elem1 +56 size 1\n"
+                            "  endfor\n"
+                            "  erase k.c elem +33 size 1\n"
+                            "endfor\n");
+  std::vector<std::pair<uint64_t, uint64_t>> at;
+  for (const auto& r : ranges) at.push_back({r.vaddr - kBase, r.size});
+  // 0x500's type is another; 0x580's payload pointer is NULL.
+  CHECK(at == std::vector<std::pair<uint64_t, uint64_t>>{{0x4a0, 1}, {0x882, 3}, {0x4b8, 1}, {0x4a1, 1},
+                                                         {0x5a0, 1}, {0x5a1, 1},
+                                                         {0x420, 1}, {0x802, 3}, {0x438, 1}, {0x421, 1},
+                                                         {0x520, 1}, {0x521, 1}});
+}
+
+TEST_CASE("an rb-tree with a cycle is an error and not a hang", "[erase][capture]") {
+  Fixture f;
+  put_rbtree(f.dump);
+  f.dump.put<uint64_t>(0x588 + 16, kBase + 0x488);  // 0x580's left child is its parent
+  auto program = parse_erase_offsets("coroner-erase-offsets 1\nfor k rbtree " + sym(0x300) +
+                                         " member 8 left 16 right 8\n  erase k elem size 1\nendfor\n",
+                                     "t");
+  REQUIRE(program);
+  auto ranges = evaluate_erase_program(*program, f.memory, 0);
+  REQUIRE_FALSE(ranges);
+  CHECK(ranges.error().message() ==
+        fmt::format("erase offsets line 2: the rb-tree at {:#x}: node {:#x} is reached twice (a cycle)", kBase + 0x300,
+                    kBase + 0x488));
+}
+
+TEST_CASE("a module symbol without a modules line is an error", "[erase][capture]") {
+  Fixture f;
+  auto program = parse_erase_offsets("coroner-erase-offsets 1\nerase m mod:fx:fx_magic size 8\n", "t");
+  REQUIRE(program);
+  auto ranges = evaluate_erase_program(*program, f.memory, 0);
+  REQUIRE_FALSE(ranges);
+  CHECK(ranges.error().message() == "erase offsets line 2: mod:fx:fx_magic without a modules line");
+}
+
 TEST_CASE("the erasing view overwrites exactly the erased bytes", "[erase][capture]") {
   Fixture f;
   for (uint64_t i = 0; i < 4 * kFakePage; ++i) f.dump.put(i, static_cast<uint8_t>(i * 7));
@@ -129,6 +194,15 @@ TEST_CASE("erase offsets parse errors name the file and line", "[erase][capture]
   CHECK(error("coroner-erase-offsets 1\nfor a array sym:10 count 2 stride 8\n") ==
         "f.offsets: line 2: for without endfor");
   CHECK(error("coroner-erase-offsets 1\nendfor\n") == "f.offsets: line 2: endfor without for");
+  CHECK(error("coroner-erase-offsets 1\nfor a one sym:10 *\n  erase b elem2 size 1\nendfor\n") ==
+        "f.offsets: line 3: elem2 inside 1 for loops");
+  CHECK(error("coroner-erase-offsets 1\nfor a one sym:10 * if sym:20 is 30\nendfor\n") ==
+        "f.offsets: line 2: if: expected sym:ADDRESS, got '30'");
+  CHECK(error("coroner-erase-offsets 1\nerase a mod:x size 1\n") ==
+        "f.offsets: line 2: bad module symbol 'mod:x' (mod:MODULE:SYMBOL)");
+  std::string deep = "coroner-erase-offsets 1\n";
+  for (int i = 0; i < 9; ++i) deep += "for a one sym:10 *\n";
+  CHECK(error(deep) == "f.offsets: line 10: loops nested more than 8 deep");
   CHECK(error("coroner-erase-offsets 1\nerase a sym:10 bytes 4\n") ==
         "f.offsets: line 2: expected size, string, size-at or nullify, got 'bytes'");
 }

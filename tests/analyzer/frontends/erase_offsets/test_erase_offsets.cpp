@@ -4,51 +4,16 @@
 // byte makedumpfile -x vmlinux --config's; the erased bytes read 'X' in
 // coroner and in crash 8.0.2; every other byte of every page is the
 // unerased dump's.
-#include "analyzer/arch/arch.hpp"
-#include "analyzer/arch/kernel_memory.hpp"
-#include "capture/erase/erased_dump.hpp"
-#include "tests/capture/captured_outputs.hpp"
-
-#include <catch2/catch.hpp>
+#include "tests/analyzer/frontends/erase_offsets/erase_checks.hpp"
 
 #include <set>
 #include <sstream>
+#include <utility>
 
 using namespace coroner;
 using namespace coroner::test;
 
 namespace {
-
-fs::path scratch(const std::string& name) {
-  fs::path dir = cache_dir() / "erase-tests" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::unique_ptr<Dump> open_or_fail(const std::string& path) {
-  auto dump = open_dump({path});
-  if (!dump) FAIL(path << ": " << dump.error().message());
-  return std::move(*dump);
-}
-
-// The physical bytes the offsets erase in `dump`, by address: the fill.
-std::map<uint64_t, std::byte> erased_bytes(const Dump& dump, const std::string& offsets) {
-  auto info = VmcoreInfo::parse(dump.vmcoreinfo_text().value_or(""));
-  auto arch = arch::make_arch(dump.machine(), info);
-  REQUIRE(arch);
-  KernelMemory memory(dump, **arch);
-  auto program = capture::parse_erase_offsets(file_contents(offsets), offsets);
-  REQUIRE(program);
-  auto ranges = capture::evaluate_erase_program(*program, memory, info.kernel_offset().value_or(0));
-  REQUIRE(ranges);
-  auto pieces = capture::physical_erases(*ranges, memory, dump.page_size());
-  REQUIRE(pieces);
-  std::map<uint64_t, std::byte> bytes;
-  for (const auto& piece : *pieces)
-    for (uint64_t i = 0; i < piece.size; ++i) bytes[piece.paddr + i] = piece.fill;
-  return bytes;
-}
 
 // The kernel virtual address an `erase LABEL sym:HEX +N... size` line of the
 // offsets names (no pointers on the way), KASLR applied.
@@ -80,7 +45,7 @@ const char* kConfig =
 TEST_CASE("erase with --config: what makedumpfile erases and nothing else", "[erase][capture][fixtures]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   const std::string vmcore = c.files().front();
-  fs::path dir = scratch("config");
+  fs::path dir = erase_scratch("config");
   write_file_contents(dir / "filter.conf", kConfig);
   std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(),
               plain = (dir / "plain").string(), reference = (dir / "makedumpfile").string();
@@ -115,25 +80,10 @@ TEST_CASE("erase with --config: what makedumpfile erases and nothing else", "[er
   std::map<uint64_t, std::byte> want = erased_bytes(*in, offsets);
   const uint64_t tasks = c.facts().at("tasks").size();
   CHECK(want.size() == 65 + 4 + 16 * tasks);  // every task on init_task.tasks (facts: all but the idle tasks)
-  uint64_t page = in->page_size(), pages = 0, erased_seen = 0, wrong = 0;
-  std::vector<std::byte> a(page), b(page);
-  for (const PhysRange& r : in->ranges())
-    for (uint64_t at = (r.start + page - 1) / page * page; at + page <= r.end(); at += page) {
-      auto got_plain = in->read(at, a);
-      auto got_erased = out->read(at, b);
-      REQUIRE(bool(got_plain) == bool(got_erased));
-      if (!got_plain) continue;
-      ++pages;
-      for (uint64_t i = 0; i < page; ++i) {
-        auto it = want.find(at + i);
-        std::byte expected = it == want.end() ? a[i] : it->second;
-        if (it != want.end() && b[i] == expected) ++erased_seen;
-        if (b[i] != expected && ++wrong < 5) UNSCOPED_INFO("byte at " << std::hex << at + i << " differs");
-      }
-    }
-  CHECK(pages > 1000);
-  CHECK(wrong == 0);
-  CHECK(erased_seen == want.size());
+  PageComparison pages = compare_pages(*in, *out, want);
+  CHECK(pages.pages > 1000);
+  CHECK(pages.wrong == 0);
+  CHECK(pages.erased_seen == want.size());
 
   // coroner and crash 8.0.2 read the erased values.
   const std::string xs(65, 'X');
@@ -168,7 +118,7 @@ TEST_CASE("erase with --config on the arm64 fixture: erased bytes read X and eve
   // Debian's makedumpfile and crash read no arm64 dumps: checked against
   // the unerased output and with coroner.
   const DumpCase& c = fixture_case("arm64/oops-kdump/vmcore");
-  fs::path dir = scratch("config-arm64");
+  fs::path dir = erase_scratch("config-arm64");
   write_file_contents(dir / "filter.conf", kConfig);
   std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(), plain = (dir / "plain").string();
   REQUIRE(run_shell(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(), offsets,
@@ -180,21 +130,9 @@ TEST_CASE("erase with --config on the arm64 fixture: erased bytes read X and eve
   auto out = open_or_fail(erased), in = open_or_fail(plain);
   std::map<uint64_t, std::byte> want = erased_bytes(*in, offsets);
   CHECK(want.size() == 65 + 4 + 16 * c.facts().at("tasks").size());
-  uint64_t page = in->page_size(), wrong = 0, erased_seen = 0;
-  std::vector<std::byte> a(page), b(page);
-  for (const PhysRange& r : in->ranges())
-    for (uint64_t at = (r.start + page - 1) / page * page; at + page <= r.end(); at += page) {
-      auto got_plain = in->read(at, a);
-      REQUIRE(bool(got_plain) == bool(out->read(at, b)));
-      if (!got_plain) continue;
-      for (uint64_t i = 0; i < page; ++i) {
-        auto it = want.find(at + i);
-        if (it != want.end() && b[i] == it->second) ++erased_seen;
-        if (b[i] != (it == want.end() ? a[i] : it->second)) ++wrong;
-      }
-    }
-  CHECK(wrong == 0);
-  CHECK(erased_seen == want.size());
+  PageComparison pages = compare_pages(*in, *out, want);
+  CHECK(pages.wrong == 0);
+  CHECK(pages.erased_seen == want.size());
   CommandResult coroner = run_shell(fmt::format("CORONER_BACKGROUND_INDEX=0 {} -s -x 'p init_uts_ns.name.nodename' {} {}",
                                 CORONER_BINARY, c.vmlinux(), erased));
   INFO(coroner.output);
@@ -204,7 +142,7 @@ TEST_CASE("erase with --config on the arm64 fixture: erased bytes read X and eve
 TEST_CASE("erase with --config: an ELF dump (-E) holds the same pages as makedumpfile -E's", "[erase][capture][fixtures]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   const std::string vmcore = c.files().front();
-  fs::path dir = scratch("config-elf");
+  fs::path dir = erase_scratch("config-elf");
   write_file_contents(dir / "filter.conf", kConfig);
   std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(),
               reference = (dir / "makedumpfile").string();
@@ -239,9 +177,128 @@ TEST_CASE("erase with --config: an ELF dump (-E) holds the same pages as makedum
   CHECK(*text == std::string(65, 'X') + c.facts().at("osrelease").get<std::string>());
 }
 
+TEST_CASE("erase with --config: nested loops erase each task's children's comm and the parent's", "[erase][capture][fixtures]") {
+  // makedumpfile 1.7.2 stops at a nested `for` ("Invalid token 'for'") and
+  // erases nothing: checked against the tasks of the facts instead.
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  fs::path dir = erase_scratch("nested");
+  write_file_contents(dir / "nested.conf",
+                      "for t in init_task.tasks.next within task_struct:tasks\n"
+                      "\tfor c in t.children.next within task_struct:sibling\n"
+                      "\t\terase c.comm size 4\n"
+                      "\t\terase t.comm size 2\n"
+                      "\tendfor\n"
+                      "endfor\n");
+  std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(), plain = (dir / "plain").string();
+  CommandResult made = run_shell(fmt::format("{} erase-offsets --config {}/nested.conf -o {} {}", CORONER_BINARY,
+                                             dir.string(), offsets, c.vmlinux()));
+  INFO(made.output);
+  REQUIRE(made.status == 0);
+  const std::string text = file_contents(offsets);
+  CHECK_THAT(text, Catch::Contains("\n  for c@t.children.next list elem +"));
+  CHECK_THAT(text, Catch::Contains("\n    erase c.comm elem +"));
+  CHECK_THAT(text, Catch::Contains("\n    erase t.comm elem1 +"));
+  CHECK_THAT(text, Catch::Contains("\n  endfor\nendfor\n"));
+  REQUIRE(run_shell(fmt::format("{} -l -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
+              .status == 0);
+  REQUIRE(run_shell(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, c.files().front(), plain)).status == 0);
+  auto out = open_or_fail(erased), in = open_or_fail(plain);
+
+  // Each task whose parent is on the task list: 4 bytes of its comm and 2
+  // of its parent's (once per child).
+  uint64_t comm = 0;
+  for (const std::string& line : lines_of(text))
+    if (line.starts_with("    erase c.comm elem +")) comm = std::stoull(line.substr(23));
+  REQUIRE(comm > 0);
+  std::map<int64_t, uint64_t> task_of;
+  for (const auto& task : c.facts().at("tasks"))
+    task_of[task.at("pid").get<int64_t>()] = std::stoull(task.at("task").get<std::string>(), nullptr, 16);
+  std::multiset<std::pair<uint64_t, uint64_t>> expected, got;
+  for (const auto& task : c.facts().at("tasks")) {
+    auto parent = task_of.find(task.at("ppid").get<int64_t>());
+    if (parent == task_of.end()) continue;  // a child of the idle task, which is not on its own list
+    expected.insert({task_of.at(task.at("pid").get<int64_t>()) + comm, 4});
+    expected.insert({parent->second + comm, 2});
+  }
+  for (const capture::EraseRange& r : erase_ranges(*in, offsets)) got.insert({r.vaddr, r.size});
+  CHECK(expected.size() > 20);
+  CHECK(got == expected);
+  PageComparison pages = compare_pages(*in, *out, erased_bytes(*in, offsets));
+  CHECK(pages.wrong == 0);
+  CHECK(pages.erased_seen > 4 * 20);
+
+  // kthreadd is a parent only, rcu_gp (its child) a child only.
+  CommandResult ps = run_shell(fmt::format("CORONER_BACKGROUND_INDEX=0 {} -s -x ps {} {}", CORONER_BINARY, c.vmlinux(), erased));
+  INFO(ps.output);
+  CHECK_THAT(ps.output, Catch::Contains("XXhreadd"));
+  CHECK_THAT(ps.output, Catch::Contains("XXXXgp"));
+}
+
+TEST_CASE("erase with --config: a module section erases the module's variables found through its kallsyms", "[erase][capture][fixtures]") {
+  // makedumpfile 1.7.2 finds fx_crash.ko (in /lib/modules/RELEASE) but
+  // skips the section on this kernel: checked against the module's known
+  // contents (fixtures/fx_crash.c) instead.
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  fs::path dir = erase_scratch("module");
+  write_file_contents(dir / "module.conf",
+                      "[fx_crash]\n"
+                      "for it in fx_items.next within fx_item:node\n"
+                      "\terase it.name\n"
+                      "endfor\n"
+                      "erase fx_magic\n");
+  const std::string modules = fs::path(c.module_path()).parent_path().string();
+  std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(), plain = (dir / "plain").string();
+  CommandResult made = run_shell(fmt::format("{} erase-offsets --config {}/module.conf -o {} --mod-path {} {}", CORONER_BINARY,
+                                             dir.string(), offsets, modules, c.vmlinux()));
+  INFO(made.output);
+  REQUIRE(made.status == 0);
+  const std::string text = file_contents(offsets);
+  CHECK_THAT(text, Catch::Contains("\nmodules sym:"));
+  CHECK_THAT(text, Catch::Contains("\nfor it@fx_items.next list mod:fx_crash:fx_items +0 member 32\n"));
+  CHECK_THAT(text, Catch::Contains("\nerase fx_magic mod:fx_crash:fx_magic size 8\n"));
+  REQUIRE(run_shell(fmt::format("{} -l -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
+              .status == 0);
+  REQUIRE(run_shell(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, c.files().front(), plain)).status == 0);
+  auto out = open_or_fail(erased), in = open_or_fail(plain);
+
+  // The five items' names and fx_magic, as fx_crash.c set them.
+  auto info = VmcoreInfo::parse(in->vmcoreinfo_text().value_or(""));
+  auto arch = arch::make_arch(in->machine(), info);
+  REQUIRE(arch);
+  KernelMemory memory(*in, **arch);
+  std::vector<std::string> names;
+  std::vector<capture::EraseRange> ranges = erase_ranges(*in, offsets);
+  REQUIRE(ranges.size() == 6);
+  for (size_t i = 0; i < 5; ++i) {
+    auto name = memory.read_string(ranges[i].vaddr, 16);
+    REQUIRE(name);
+    names.push_back(*name);
+  }
+  CHECK(names == std::vector<std::string>{"item-1", "item-2", "item-3", "item-4", "item-5"});
+  auto magic = memory.read_u64(ranges[5].vaddr);
+  REQUIRE(magic);
+  CHECK(*magic == 0xC0FFEE11DEADBEEFULL);
+  std::map<uint64_t, std::byte> want = erased_bytes(*in, offsets);
+  CHECK(want.size() == 5 * 16 + 8);
+  PageComparison pages = compare_pages(*in, *out, want);
+  CHECK(pages.wrong == 0);
+  CHECK(pages.erased_seen == want.size());
+  CommandResult coroner = run_shell(fmt::format("CORONER_BACKGROUND_INDEX=0 {} -s --mod-path {} -x 'p/x fx_magic' {} {}",
+                                                CORONER_BINARY, modules, c.vmlinux(), erased));
+  INFO(coroner.output);
+  CHECK_THAT(coroner.output, Catch::Contains("0x5858585858585858"));
+
+  // A module whose object is nowhere: an error naming the section.
+  write_file_contents(dir / "absent.conf", "[no_such_module]\nerase x\n");
+  CommandResult absent = run_shell(fmt::format("{} erase-offsets --config {}/absent.conf --mod-path {} {}", CORONER_BINARY,
+                                               dir.string(), modules, c.vmlinux()));
+  CHECK(absent.status == 1);
+  CHECK_THAT(absent.output, Catch::Contains("line 1: [no_such_module]: no no_such_module.ko or no_such_module.ko.debug"));
+}
+
 TEST_CASE("the random erase profile erases the CRNG key and the input pool", "[erase][capture][fixtures]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
-  fs::path dir = scratch("random");
+  fs::path dir = erase_scratch("random");
   std::string profile = fs::path(CORONER_SOURCE_DIR) / "capture/erase/profiles/random.conf";
   std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string();
   REQUIRE(run_shell(fmt::format("{} erase-offsets --config {} -o {} {}", CORONER_BINARY, profile, offsets, c.vmlinux())).status == 0);
@@ -262,7 +319,7 @@ TEST_CASE("the random erase profile erases the CRNG key and the input pool", "[e
 
 TEST_CASE("erase errors: an unknown symbol and a config given to coroner-capture and another kernel's offsets", "[erase][capture]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
-  fs::path dir = scratch("errors");
+  fs::path dir = erase_scratch("errors");
   write_file_contents(dir / "bad.conf", "[vmlinux]\nerase init_uts_ns.name.nodename\nerase no_such_symbol\n");
   CommandResult bad = run_shell(fmt::format("{} erase-offsets --config {}/bad.conf {}", CORONER_BINARY, dir.string(), c.vmlinux()));
   CHECK(bad.status == 1);
@@ -271,6 +328,29 @@ TEST_CASE("erase errors: an unknown symbol and a config given to coroner-capture
   CommandResult member = run_shell(fmt::format("{} erase-offsets --config {}/member.conf {}", CORONER_BINARY, dir.string(), c.vmlinux()));
   CHECK(member.status == 1);
   CHECK_THAT(member.output, Catch::Contains("line 1: struct new_utsname has no member 'no_member'"));
+
+  // coroner's extensions, misused.
+  for (auto [config, message] : std::vector<std::pair<std::string, std::string>>{
+           {"for x in init_uts_ns within new_utsname:name\nendfor\n",
+            "line 1: 'init_uts_ns' is not a struct list_head or rb_root"},
+           {"for x in init_uts_ns.name as new_utsname\nendfor\n", "line 1: as: 'init_uts_ns.name' is not a pointer"},
+           {"for t in init_task.tasks.next within task_struct:tasks if t.parent is init_task\nendfor\n",
+            "line 1: no kernel variable 't'"},  // `if` is tested before the loop: on the loops around it
+           {"for t in init_task.tasks.next within task_struct:tasks\n"
+            "for c in t.children.next within task_struct:sibling if t.comm is init_task\nendfor\nendfor\n",
+            "line 2: if: 't.comm' is not a pointer"},
+           {"for t in init_task.tasks.next within task_struct:tasks\n"
+            "for c in t.children.next within task_struct:sibling if t.parent is no_such\nendfor\nendfor\n",
+            "line 2: if: no kernel variable 'no_such'"},
+           {"for t in init_task.tasks.next within task_struct:tasks\nfor c in t.children.next within task_struct:sibling\n"
+            "endfor\n",
+            "line 3: for without endfor at the end of the file"}}) {
+    write_file_contents(dir / "extension.conf", config);
+    CommandResult misused = run_shell(fmt::format("{} erase-offsets --config {}/extension.conf {}", CORONER_BINARY, dir.string(),
+                                                  c.vmlinux()));
+    CHECK(misused.status == 1);
+    CHECK_THAT(misused.output, Catch::Contains(message));
+  }
 
   write_file_contents(dir / "filter.conf", kConfig);
   CommandResult raw = run_shell(fmt::format("{} -c --config {}/filter.conf {} {}/x", CORONER_CAPTURE_BINARY, dir.string(),
