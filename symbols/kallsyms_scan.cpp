@@ -36,8 +36,8 @@ std::optional<std::vector<std::byte>> read_all(const ReadKernelMemory& read, uin
   return std::move(*bytes);
 }
 
-// `length` bytes at `address` for searching: a page that cannot be read
-// (a dump leaves out pages of zeros) reads as zeros; nothing when no page can.
+// `length` bytes at `address`: a page that cannot be read reads as zeros (a
+// filtered dump leaves out the image's pages of zeros); nothing when no page can.
 std::optional<std::vector<std::byte>> read_pages(const ReadKernelMemory& read, uint64_t address, uint64_t length) {
   if (auto whole = read_all(read, address, length)) return whole;
   constexpr uint64_t kPage = 4096;
@@ -65,7 +65,7 @@ struct TokenTables {
 std::optional<TokenTables> token_tables_around(uint64_t digits, const ReadKernelMemory& read) {
   if (digits < kMaxTokenTable) return std::nullopt;
   const uint64_t base = digits - kMaxTokenTable;
-  auto bytes = read_all(read, base, 2 * kMaxTokenTable + 512);
+  auto bytes = read_pages(read, base, 2 * kMaxTokenTable + 512);
   if (!bytes) return std::nullopt;
   for (uint64_t index = align8(digits + kDigits.size()); index < digits + kMaxTokenTable; index += 8) {
     const uint64_t at = index - base;
@@ -93,16 +93,12 @@ struct Markers {
   std::vector<uint64_t> offsets;
 };
 
-// The markers of `width` bytes that end at the token table (a u32 table of
-// odd length padded to 8 bytes): rising from 0 at an 8-byte aligned start.
-std::optional<Markers> markers_before(uint64_t token_table, unsigned width, uint64_t start,
-                                      const ReadKernelMemory& read) {
-  const uint64_t span = std::min(kMaxMarkers * width + 8, token_table - start);
-  const uint64_t base = token_table - span;
-  auto bytes = read_all(read, base, span);
-  if (!bytes) return std::nullopt;
-  auto value = [&](uint64_t at) { return width == 4 ? load<uint32_t>(*bytes, at) : load<uint64_t>(*bytes, at); };
-  uint64_t end = span;
+// The markers of `width` bytes that end at offset `end` of `bytes` (read at
+// `base`; a u32 table of odd length is padded to 8 bytes): rising from 0 at
+// an 8-byte aligned start.
+std::optional<Markers> markers_ending(const std::vector<std::byte>& bytes, uint64_t base, uint64_t end,
+                                      unsigned width) {
+  auto value = [&](uint64_t at) { return width == 4 ? load<uint32_t>(bytes, at) : load<uint64_t>(bytes, at); };
   if (width == 4 && end >= 8 && value(end - 4) == 0 && value(end - 8) != 0) end -= 4;
   Markers markers;
   for (uint64_t at = end; at >= width;) {
@@ -146,7 +142,7 @@ std::optional<Names> names_before(const Markers& markers, uint64_t start, const 
   const uint64_t chunks = markers.offsets.size();
   if (markers.address - start < last + kMaxLastNames + 16) return std::nullopt;
   const uint64_t base = (markers.address - last - kMaxLastNames - 8) & ~uint64_t{7};  // offsets keep alignment
-  auto bytes = read_all(read, base, markers.address - base);
+  auto bytes = read_pages(read, base, markers.address - base);
   if (!bytes) return std::nullopt;
   const uint64_t limit = markers.address - base;
   // The names start 8-byte aligned, more than the last marker before the markers.
@@ -187,9 +183,22 @@ std::optional<std::vector<KallsymsTables>> tables_around(uint64_t digits, uint64
                                                          const ReadKernelMemory& read) {
   auto tokens = token_tables_around(digits, read);
   if (!tokens) return std::nullopt;
+  // The markers end at the token table, or (since Linux 6.1's
+  // kallsyms_seqs_of_names, 3 bytes a symbol) that far before it.
+  const uint64_t span = std::min(kMaxMarkers * 8 + 3 * uint64_t{kMaxKallsyms} + 16, tokens->table - start);
+  const uint64_t base = tokens->table - span;
+  auto bytes = read_pages(read, base, span);
+  if (!bytes) return std::nullopt;
   for (unsigned width : {4u, 8u}) {
-    auto markers = markers_before(tokens->table, width, start, read);
+    auto markers = markers_ending(*bytes, base, span, width);
     if (!markers) continue;
+    if (auto names = names_before(*markers, start, read)) return layouts(*tokens, *names);
+  }
+  for (uint64_t end = span - 8; end >= 8; end -= 8) {
+    auto markers = markers_ending(*bytes, base, end, 4);
+    if (!markers) continue;
+    const uint64_t chunks = markers->offsets.size(), gap = span - end;
+    if (gap < align8(3 * ((chunks - 1) * 256 + 1)) || gap > align8(3 * chunks * 256)) continue;
     if (auto names = names_before(*markers, start, read)) return layouts(*tokens, *names);
   }
   return std::nullopt;
