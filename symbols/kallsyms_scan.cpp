@@ -140,8 +140,10 @@ struct Names {
 std::optional<Names> names_before(const Markers& markers, uint64_t start, const ReadKernelMemory& read) {
   const uint64_t last = markers.offsets.back();
   const uint64_t chunks = markers.offsets.size();
-  if (markers.address - start < last + kMaxLastNames + 16) return std::nullopt;
-  const uint64_t base = (markers.address - last - kMaxLastNames - 8) & ~uint64_t{7};  // offsets keep alignment
+  if (markers.address - start < last + 16) return std::nullopt;
+  // From 8-byte aligned `base`, offsets keep the alignment of addresses.
+  const uint64_t base = std::max(markers.address - std::min(markers.address - start, last + kMaxLastNames + 8),
+                                 start + 7) & ~uint64_t{7};
   auto bytes = read_pages(read, base, markers.address - base);
   if (!bytes) return std::nullopt;
   const uint64_t limit = markers.address - base;
