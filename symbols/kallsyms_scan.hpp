@@ -3,7 +3,8 @@
 // - kallsyms_token_table holds the single-character tokens in byte order,
 //   so "0", "1", ... "9" lie there one after another, NUL-ended;
 // - kallsyms_token_index, the next table, is 256 u16 offsets of those tokens;
-// - kallsyms_markers, just before the token table, are the offsets of every
+// - kallsyms_markers, just before the token table (or before 6.1+'s
+//   kallsyms_seqs_of_names, 3 bytes a symbol), are the offsets of every
 //   256th name (u32 since Linux 4.20, unsigned long before), rising from 0;
 // - kallsyms_names, just before the markers, walks from entry to entry (a
 //   length byte, then that many token bytes) through every marker;
@@ -21,8 +22,9 @@ namespace coroner::symbols {
 // for each way of laying out the addresses (relative before the names,
 // absolute before, relative after the token index, absolute after): which
 // is the kernel's only decoding and checking known symbols tells, so the
-// caller decodes each in turn. Pages that cannot be read are skipped; the
-// error says nothing was found.
+// caller decodes each in turn. Pages that cannot be read read as zeros (a
+// filtered dump leaves out the image's pages of zeros); the error says
+// nothing was found.
 Expected<std::vector<KallsymsTables>> scan_kallsyms_tables(uint64_t start, uint64_t end, const ReadKernelMemory& read);
 
 }  // namespace coroner::symbols
