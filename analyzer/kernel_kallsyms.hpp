@@ -1,4 +1,5 @@
-// The dumped kernel's kallsyms symbol table, found through VMCOREINFO and
+// The dumped kernel's kallsyms symbol table, found through VMCOREINFO (Linux
+// 6.0+) or by scanning the kernel image (before: symbols/kallsyms_scan) and
 // read from kernel memory: the symbol names and addresses a dump carries
 // without its vmlinux.
 #pragma once
@@ -14,6 +15,8 @@ namespace coroner {
 Expected<symbols::KallsymsTables> kallsyms_tables(const VmcoreInfo& info);
 
 // The kernel's symbols (not its modules') as the running kernel saw them.
+// Without VMCOREINFO's entries, the tables found in the image whose symbols
+// agree with VMCOREINFO's SYMBOL() addresses.
 Expected<symbols::SymbolTable> read_kernel_kallsyms(const VmcoreInfo& info, const KernelMemory& memory);
 
 }  // namespace coroner

@@ -9,7 +9,7 @@ namespace coroner::symbols {
 namespace {
 
 // Sorted by name.
-constexpr std::array<std::pair<std::string_view, KnownGlobal>, 45> kGlobals = {{
+constexpr std::array<std::pair<std::string_view, KnownGlobal>, 51> kGlobals = {{
     {"__cpu_active_mask", {"struct cpumask"}},
     {"__cpu_online_mask", {"struct cpumask"}},
     {"__cpu_possible_mask", {"struct cpumask"}},
@@ -17,7 +17,10 @@ constexpr std::array<std::pair<std::string_view, KnownGlobal>, 45> kGlobals = {{
     {"__per_cpu_offset", {"unsigned long", true}},
     {"_totalram_pages", {"atomic_long_t"}},
     {"contig_page_data", {"struct pglist_data"}},
+    {"cpu_info", {"struct cpuinfo_x86", false, true}},
+    {"current_task", {"struct task_struct *", false, true}},
     {"high_memory", {"void *"}},
+    {"hrtimer_bases", {"struct hrtimer_cpu_base", false, true}},
     {"hstates", {"struct hstate", true}},
     {"init_fs", {"struct fs_struct"}},
     {"init_mm", {"struct mm_struct"}},
@@ -41,6 +44,7 @@ constexpr std::array<std::pair<std::string_view, KnownGlobal>, 45> kGlobals = {{
     {"pageflag_names", {"struct trace_print_flags", true}},
     {"panic_cpu", {"atomic_t"}},
     {"prb", {"struct printk_ringbuffer *"}},
+    {"runqueues", {"struct rq", false, true}},
     {"slab_caches", {"struct list_head"}},
     {"super_blocks", {"struct list_head"}},
     {"swap_info", {"struct swap_info_struct *", true}},
@@ -48,8 +52,10 @@ constexpr std::array<std::pair<std::string_view, KnownGlobal>, 45> kGlobals = {{
     {"sys_call_table", {"unsigned long", true}},
     {"taint_flags", {"struct taint_flag", true}},
     {"tainted_mask", {"unsigned long"}},
+    {"timer_bases", {"struct timer_base", true, true}},
     {"tnts", {"struct tnt", true}},
     {"totalram_pages", {"unsigned long"}},
+    {"vm_event_states", {"struct vm_event_state", false, true}},
     {"vm_node_stat", {"atomic_long_t", true}},
     {"vm_numa_event", {"atomic_long_t", true}},
     {"vm_zone_stat", {"atomic_long_t", true}},

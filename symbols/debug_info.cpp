@@ -288,7 +288,7 @@ Expected<Variable> DebugInfo::find_variable(std::string_view name) {
                                          "well-known globals)", path_, name);
     CORONER_TRY(type, state_->types->find_type(known->type));
     if (known->array) type = QualifiedType{state_->types->array_of(type), 0};
-    return Variable{std::string(name), std::nullopt, type, false, 0};
+    return Variable{std::string(name), std::nullopt, type, known->per_cpu, 0};
   }
   CORONER_TRY(offset, state_->names->find(NameKind::variable, name));
   if (!offset) return make_error(Errc::not_found, "{}: no variable named '{}'", path_, name);

@@ -91,8 +91,33 @@ TEST_CASE("kallsyms of a kernel without the VMCOREINFO entries: one line naming 
   auto tables = kallsyms_tables(info);
   REQUIRE_FALSE(tables.has_value());
   CHECK(tables.error().message() ==
-        "kallsyms: VMCOREINFO has no SYMBOL(kallsyms_names): the kernel (5.15.0) is older than Linux 6.0, and "
-        "finding the tables by scanning its image is not implemented");
+        "kallsyms: VMCOREINFO has no SYMBOL(kallsyms_names): the kernel (5.15.0) is older than Linux 6.0");
+}
+
+// A kernel before 6.0 writes no SYMBOL(kallsyms_*): the tables found by
+// scanning the image give the symbols VMCOREINFO's entries give.
+TEST_CASE("kallsyms found by scanning the image equal those VMCOREINFO locates", "[kallsyms]") {
+  for (const DumpCase* dump : kallsyms_dumps()) {
+    SECTION(dump->id) {
+      auto program = open_program(*dump);
+      std::string text;
+      for (const auto& [key, value] : program->vmcoreinfo().entries())
+        if (!key.starts_with("SYMBOL(kallsyms_")) text += key + "=" + value + "\n";
+      const VmcoreInfo old_kernel = VmcoreInfo::parse(text);
+      REQUIRE_FALSE(old_kernel.symbol("kallsyms_names"));
+      auto scanned = read_kernel_kallsyms(old_kernel, program->memory());
+      if (!scanned) FAIL(scanned.error().message());
+      auto located = read_kernel_kallsyms(program->vmcoreinfo(), program->memory());
+      REQUIRE(located.has_value());
+      REQUIRE(scanned->by_address().size() == located->by_address().size());
+      size_t differ = 0;
+      for (size_t i = 0; i < located->by_address().size(); ++i) {
+        const symbols::Symbol &a = scanned->by_address()[i], &b = located->by_address()[i];
+        differ += a.name != b.name || a.address != b.address || a.type != b.type;
+      }
+      CHECK(differ == 0);
+    }
+  }
 }
 
 }  // namespace coroner::test

@@ -4,10 +4,13 @@
 # BTF, ORC read out of the dump) and of the benchmarks. Kept outside git.
 #
 # usage: tests/distro/make_distro_dump.sh KERNEL OUT_DIR
-#   KERNEL   6.1-amd64 | 6.12-amd64 | 6.1-arm64 (the newest such cloud kernel
-#            apt knows; KERNEL_RELEASE=6.1.0-57-cloud-amd64 picks one);
-#            6.1-amd64-keys: 6.1-amd64 whose guest first adds keys with known
-#            payloads to the kernel keyring (add_keys.c, built static here)
+#   KERNEL   6.1-amd64 | 6.12-amd64 | 6.1-arm64 | 5.10-amd64 (the newest such
+#            cloud kernel apt knows; KERNEL_RELEASE=6.1.0-57-cloud-amd64 picks
+#            one). 5.10-amd64 is bullseye's: apt reads bullseye's lists from
+#            OUT_DIR/apt (its own sources list and state), so the machine's
+#            apt configuration stays as it is. 6.1-amd64-keys: 6.1-amd64 whose
+#            guest first adds keys with known payloads to the kernel keyring
+#            (add_keys.c, built static here)
 # environment:
 #   GUEST_MEM=1G        guest RAM
 #   GUEST_CPU           QEMU's -cpu (default: qemu64; max,pauth-impdef=on on arm64)
@@ -30,7 +33,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-[ $# -eq 2 ] || { echo "usage: $0 6.1-amd64|6.12-amd64|6.1-arm64 OUT_DIR" >&2; exit 2; }
+[ $# -eq 2 ] || { echo "usage: $0 6.1-amd64|6.12-amd64|6.1-arm64|5.10-amd64|6.1-amd64-keys OUT_DIR" >&2; exit 2; }
 kernel=$1 out=$2
 fixtures=${CORONER_FIXTURES:-$repo/../shared/fixtures}
 mem=${GUEST_MEM:-1G}
@@ -44,7 +47,9 @@ case $kernel in
   # -cpu max has pointer authentication, so return addresses on the stack are signed (PAC).
   6.1-arm64)  pattern='6\.1\.0-[0-9]+-cloud-arm64' arch=arm64 qemu=qemu-system-aarch64
               GUEST_CPU=${GUEST_CPU:-max,pauth-impdef=on} ;;
-  *) echo "$0: unknown kernel $kernel (6.1-amd64, 6.12-amd64, 6.1-arm64, 6.1-amd64-keys)" >&2; exit 2 ;;
+  # Before 6.0: VMCOREINFO does not locate kallsyms.
+  5.10-amd64) pattern='5\.10\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 suite=bullseye ;;
+  *) echo "$0: unknown kernel $kernel (6.1-amd64, 6.12-amd64, 6.1-arm64, 5.10-amd64, 6.1-amd64-keys)" >&2; exit 2 ;;
 esac
 for tool in apt-get apt-cache dpkg-deb $qemu busybox cpio /usr/bin/python3; do
   command -v $tool >/dev/null || {
@@ -58,7 +63,21 @@ if [ "$arch" != "$(dpkg --print-architecture)" ]; then
     echo "apt does not know $arch packages: dpkg --add-architecture $arch && apt-get update" >&2; exit 2; }
 fi
 
-release=${KERNEL_RELEASE:-$(apt-cache search --names-only "^linux-image-$pattern-dbg\$" | cut -d' ' -f1 |
+# Another suite's packages: apt with a sources list, lists and cache of its own under OUT_DIR/apt.
+apt_opts=()
+if [ -n "${suite:-}" ]; then
+  mkdir -p "$out/apt/lists/partial" "$out/apt/cache/archives/partial"
+  aptdir=$(cd "$out/apt" && pwd)
+  # The suite itself, not its -security archive (a point release's kernel: one that stays).
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" \
+    > "$aptdir/sources.list"
+  apt_opts=(-o "Dir::Etc::SourceList=$aptdir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+            -o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache"
+            -o Dir::State::status=/dev/null -o Debug::NoLocking=1)
+  ls "$aptdir"/lists/*_Packages >/dev/null 2>&1 || apt-get "${apt_opts[@]}" -q update
+fi
+
+release=${KERNEL_RELEASE:-$(apt-cache "${apt_opts[@]}" search --names-only "^linux-image-$pattern-dbg\$" | cut -d' ' -f1 |
   sed -E 's/^linux-image-(.*)-dbg$/\1/' | sort -V | tail -1)}
 [ -n "$release" ] || { echo "apt-cache knows no linux-image-*-dbg for $kernel (apt-get update?)" >&2; exit 2; }
 echo "kernel $release"
@@ -68,7 +87,7 @@ out=$(cd "$out" && pwd)
 root=$out/root
 rm -f "$out/complete"
 (cd "$out/debs" && for pkg in "linux-image-$release-dbg" "linux-image-$release-unsigned"; do
-   ls "${pkg}"_*.deb >/dev/null 2>&1 || apt-get download -q "$pkg$suffix"
+   ls "${pkg}"_*.deb >/dev/null 2>&1 || apt-get "${apt_opts[@]}" download -q "$pkg$suffix"
  done)
 # qemu_fw_cfg.ko, xz-compressed since Debian's 6.12 packages.
 fw_cfg=$(dpkg-deb -c "$out"/debs/linux-image-"$release"-unsigned_*.deb | grep -o '\./lib/modules/.*/qemu_fw_cfg\.ko[.a-z]*$')

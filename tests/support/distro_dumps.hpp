@@ -15,7 +15,7 @@
 namespace coroner::test {
 
 struct DistroKernel {
-  std::string name;  // "6.1-amd64", "6.12-amd64", "6.1-arm64"
+  std::string name;  // "6.1-amd64", "6.12-amd64", "6.1-arm64", "5.10-amd64"
   std::filesystem::path dir;
   std::string release;  // "6.1.0-57-cloud-amd64"
   std::string vmlinux() const;  // the -dbg package's, with DWARF and .BTF
