@@ -290,6 +290,12 @@ std::optional<SymbolicAddress> Program::describe_address(uint64_t address) const
   // not place (fx_crash_level3 as __brk_limit+0x...) or vmalloc memory.
   const symbols::Symbol* s = symbols().containing(address);
   if (!s) return std::nullopt;
+  // kallsyms without data symbols: past a section marker (_etext) lies
+  // data it does not name, not "_etext+134120".
+  const symbols::Symbol* init_task = symbols().find("init_task");
+  if (init_task && init_task->section == kFoundDataSection && !s->is_function && !s->is_object &&
+      address != s->address)
+    return std::nullopt;
   const symbols::Symbol* end = symbols().find("_end");
   if (end && address >= end->address && address - s->address >= s->size) return std::nullopt;
   return SymbolicAddress{s, address - s->address, {}};
