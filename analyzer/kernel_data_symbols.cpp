@@ -14,7 +14,7 @@ struct Method {
 };
 
 // The table README "Without a vmlinux" shows: a global, and how it is found.
-constexpr std::array<Method, 24> kMethods = {{
+constexpr std::array<Method, 27> kMethods = {{
     {"__per_cpu_offset", "from nr_iowait_cpu()'s code, with runqueues: every CPU's runqueue has its cpu and an "
                          "idle task swapper/CPU"},
     {"runqueues", "from nr_iowait_cpu()'s code, checked with __per_cpu_offset"},
@@ -41,6 +41,9 @@ constexpr std::array<Method, 24> kMethods = {{
     {"avenrun", "from get_avenrun()'s code: the array it reads three load averages from"},
     {"node_data", "from inc_node_page_state()'s code: node i's pg_data_t has node_id i and memory"},
     {"tainted_mask", "from get_taint()'s code: taint flags only"},
+    {"tick_nsec", "from ntp_update_frequency()'s code: 1e9 / HZ for an HZ of 100, 250, 300 or 1000"},
+    {"jiffies_64", "from __round_jiffies()'s code: ticks since 300 s before 2^32, under ten years"},
+    {"jiffies", "jiffies_64 (the same word on 64-bit kernels)"},
 }};
 
 constexpr uint32_t kMaxCpus = 8192;
@@ -366,6 +369,31 @@ class Finder {
     }
   }
 
+  // tick_nsec is 1e9 / HZ (NTP moves it by parts per million); jiffies_64
+  // starts 300 s of ticks before 2^32 and counts HZ a second from there.
+  void find_ticks() {
+    std::optional<uint64_t> hz;
+    for (uint64_t a : references({"ntp_update_frequency"})) {
+      auto tick = u64(a);
+      if (!tick || *tick == 0) continue;
+      for (uint64_t rate : {100, 250, 300, 1000}) {
+        const uint64_t nominal = 1000000000 / rate;
+        if (*tick > nominal - nominal / 1000 && *tick < nominal + nominal / 1000) hz = rate;
+      }
+      if (hz) {
+        add("tick_nsec", a, 8);
+        break;
+      }
+    }
+    if (!hz) return;
+    const uint64_t initial = static_cast<uint32_t>(0 - 300 * *hz), ten_years = 10ull * 365 * 86400 * *hz;
+    for (uint64_t a : references({"__round_jiffies", "__round_jiffies_up"}))
+      if (auto jiffies = u64(a); jiffies && *jiffies >= initial && *jiffies - initial < ten_years) {
+        add("jiffies_64", a, 8);
+        return add("jiffies", a, 8);
+      }
+  }
+
   void find_taint() {
     for (uint64_t a : references({"get_taint", "test_taint"}))
       if (auto mask = u64(a); mask && *mask < (uint64_t{1} << 20)) return add("tainted_mask", a, 8);
@@ -456,6 +484,7 @@ Expected<std::vector<symbols::Symbol>> find_data_symbols(const Program& program)
   finder.find_memory_size();
   finder.find_load_average();
   finder.find_taint();
+  finder.find_ticks();
   return std::move(finder.found);
 }
 

@@ -46,6 +46,16 @@ std::vector<uint64_t> adrp_references(std::span<const std::byte> code, uint64_t 
       if ((word & 0x00400000) && rd != rn) known[rd].reset();  // a load overwrites Xt
       continue;
     }
+    // LDP/STP of 64-bit pairs (signed offset): both words' addresses.
+    if ((word & 0xffc00000) == 0xa9000000 || (word & 0xffc00000) == 0xa9400000) {
+      if (known[rn]) {
+        const uint64_t first = *known[rn] + static_cast<uint64_t>(sign_extend(bits(word, 15, 7), 7) * 8);
+        add(first);
+        add(first + 8);
+      }
+      if (word & 0x00400000) known[rd].reset(), known[bits(word, 10, 5)].reset();
+      continue;
+    }
     // LDR/STR (pre-index) "[Xn, #imm]!": the register moves to the address.
     if ((word & 0x3fa00c00) == 0x38000c00 && bits(word, 30, 2) >= 2) {
       if (known[rn]) {

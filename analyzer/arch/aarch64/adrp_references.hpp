@@ -12,7 +12,8 @@ namespace coroner::arch {
 
 // Every address formed from an ADRP in `code` (instructions at pc, pc + 4,
 // ...): page + an ADD immediate, and page (+ ADD) + the
-// immediate of a load or store through that register; in the order met,
+// immediate of a load or store (of one register or a pair) through that
+// register; in the order met,
 // without repeats. Calls forget the caller-saved registers.
 std::vector<uint64_t> adrp_references(std::span<const std::byte> code, uint64_t pc);
 

@@ -40,3 +40,10 @@ TEST_CASE("adrp_references: a call forgets the caller-saved registers", "[arch][
   const auto bytes = code({0x9000ba22, 0x94000010, 0x913de042});
   CHECK(arch::adrp_references(bytes, 0xffff8000080de168).empty());
 }
+
+TEST_CASE("adrp_references: a pair store gives both words (ntp_update_frequency's tick_nsec)", "[arch][aarch64]") {
+  // adrp x2, 0xffff800009a41000; add x1, x2, #0xab0; stp x0, x2, [x1, #16]
+  const auto bytes = code({0xf000c6e2, 0x912ac041, 0xa9010820});
+  const auto refs = arch::adrp_references(bytes, 0xffff800008162dbc);
+  CHECK(refs == std::vector<uint64_t>{0xffff800009a41ab0, 0xffff800009a41ac0, 0xffff800009a41ac8});
+}
