@@ -217,6 +217,9 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
         std::vector<symbols::Symbol> all = (*table)->by_address();
         all.insert(all.end(), found->begin(), found->end());
         program->symbols_ = symbols::SymbolTable::from_symbols(std::move(all));
+      } else {
+        // What needs init_task then says no symbol; the reason says why.
+        program->debuginfo_reason_ += fmt::format("; kallsyms have no data symbols, and {}", found.error().message());
       }
     }
   } else {
