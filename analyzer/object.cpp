@@ -29,7 +29,9 @@ std::optional<Expected<GlobalObject>> lookup(const Program& program, symbols::De
                                              int64_t slide, bool zero_based_percpu, bool kernel) {
   // A kernel global has an ELF symbol: without one there is nothing to read,
   // and the DWARF search would pass over all of .debug_info to say so.
-  if (kernel && program.symbols_loaded() && program.symbol_table() && !program.symbols().find(name)) return std::nullopt;
+  // (BTF's per-CPU variables need none: kallsyms without data symbols lack them.)
+  if (kernel && info.has_dwarf() && program.symbols_loaded() && program.symbol_table() && !program.symbols().find(name))
+    return std::nullopt;
   bool function = false;
   auto variable = info.find_variable(name);
   if (!variable) {

@@ -1,6 +1,8 @@
 #include "analyzer/program.hpp"
 
 #include "analyzer/arch/freebsd_minidump_arch.hpp"
+#include "analyzer/kernel_btf_scan.hpp"
+#include "analyzer/kernel_data_symbols.hpp"
 #include "analyzer/kernel_kallsyms.hpp"
 #include "capture/format/decompressed_file.hpp"
 #include "capture/format/freebsd_minidump.hpp"
@@ -108,18 +110,27 @@ std::optional<std::pair<uint64_t, uint64_t>> kernel_btf_bounds(const symbols::Sy
   return std::pair{start->address, stop->address - start->address};
 }
 
-// The kernel's BTF read out of the dump, as types for every DebugInfo user.
+// The kernel's BTF read out of the dump, as types for every DebugInfo user:
+// between __start_BTF and __stop_BTF, or found by scanning the image when
+// kallsyms lack those (kernel_btf_scan.hpp).
 Expected<std::unique_ptr<symbols::DebugInfo>> open_kernel_btf(const KernelMemory& memory,
                                                               const symbols::SymbolTable& table,
                                                               const std::string& dump) {
   const auto bounds = kernel_btf_bounds(table);
-  if (!bounds) return make_error(Errc::not_found, "{}: the kernel has no BTF (__start_BTF, __stop_BTF)", dump);
+  if (!bounds) {
+    CORONER_TRY(scanned, scan_kernel_btf(memory, table, dump));
+    return std::move(scanned.types);
+  }
   const auto [address, size] = *bounds;
   std::vector<std::byte> bytes(size);
   if (auto read = memory.read(address, bytes); !read)
     return read.error().context(fmt::format("{}: the kernel's BTF at {:#x} ({} bytes)", dump, address, size));
   return symbols::DebugInfo::open_btf(std::move(bytes), fmt::format("{}: BTF at {:#x}", dump, address));
 }
+
+// kallsyms without data symbols (no CONFIG_KALLSYMS_ALL) cannot list
+// __start_BTF even when the kernel has BTF: it is looked for in the image.
+bool kallsyms_without_data(const symbols::SymbolTable& table) { return !table.find("init_task"); }
 
 }  // namespace
 
@@ -195,8 +206,22 @@ Expected<std::unique_ptr<Program>> Program::open(const ProgramOptions& options) 
     program->kaslr_offset_ = static_cast<int64_t>(program->vmcoreinfo_.kernel_offset().value_or(0));
     // x86_64 SMP kernels (every distribution's) link per-CPU data at 0.
     program->percpu_linked_at_zero_ = d.machine() == Machine::x86_64;
-    if (auto table = program->symbol_table(); table && kernel_btf_bounds(**table))
+    if (auto table = program->symbol_table(); table && kernel_btf_bounds(**table)) {
       program->debuginfo_source_ = DebugInfoSource::btf_kallsyms;
+    } else if (table && kallsyms_without_data(**table)) {
+      program->debuginfo_source_ = DebugInfoSource::btf_kallsyms;
+      if (!program->debug_info()) {
+        program->debuginfo_source_ = DebugInfoSource::kallsyms;
+      } else if (auto found = find_data_symbols(*program)) {
+        // The globals kallsyms lack join its table before anyone looks.
+        std::vector<symbols::Symbol> all = (*table)->by_address();
+        all.insert(all.end(), found->begin(), found->end());
+        program->symbols_ = symbols::SymbolTable::from_symbols(std::move(all));
+      } else {
+        // What needs init_task then says no symbol; the reason says why.
+        program->debuginfo_reason_ += fmt::format("; kallsyms have no data symbols, and {}", found.error().message());
+      }
+    }
   } else {
     program->percpu_linked_at_zero_ = choice.image.percpu_linked_at_zero;
     if (const std::optional<uint64_t> offset = program->vmcoreinfo_.kernel_offset()) {
@@ -270,6 +295,12 @@ std::optional<SymbolicAddress> Program::describe_address(uint64_t address) const
   // not place (fx_crash_level3 as __brk_limit+0x...) or vmalloc memory.
   const symbols::Symbol* s = symbols().containing(address);
   if (!s) return std::nullopt;
+  // kallsyms without data symbols: past a section marker (_etext) lies
+  // data it does not name, not "_etext+134120".
+  const symbols::Symbol* init_task = symbols().find("init_task");
+  if (init_task && init_task->section == kFoundDataSection && !s->is_function && !s->is_object &&
+      address != s->address)
+    return std::nullopt;
   const symbols::Symbol* end = symbols().find("_end");
   if (end && address >= end->address && address - s->address >= s->size) return std::nullopt;
   return SymbolicAddress{s, address - s->address, {}};

@@ -1,6 +1,7 @@
 // sym: symbol to address and address to symbol+offset, as crash's
 // sym [-l] [-m MODULE] [-q STRING] NAME|ADDRESS, over vmlinux and the
 // loaded modules ("name+off [module]").
+#include "analyzer/kernel_data_symbols.hpp"
 #include "commands/arguments.hpp"
 #include "commands/builtin.hpp"
 
@@ -24,6 +25,7 @@ void print(CommandContext& ctx, const std::vector<SymLine>& lines) {
       nlohmann::json entry = {{"address", fmt::format("{:#x}", l.address)}, {"type", std::string(1, l.symbol->type)},
                               {"name", l.symbol->name}, {"offset", l.offset}};
       if (!l.module.empty()) entry["module"] = l.module;
+      if (l.symbol->section == kFoundDataSection) entry["found_by"] = data_symbol_method(l.symbol->name);
       list.push_back(std::move(entry));
     }
     ctx.emit(lines.size() == 1 ? list[0] : nlohmann::json{{"symbols", list}});
@@ -32,6 +34,9 @@ void print(CommandContext& ctx, const std::vector<SymLine>& lines) {
   for (const SymLine& l : lines) {
     SymbolicAddress where{l.symbol, l.offset, l.module};
     ctx.out << fmt::format("{:016x} ({}) {}\n", l.address, l.symbol->type, where.text());
+    // A global kallsyms lack, found from code and memory: say how, once.
+    if (l.symbol->section == kFoundDataSection && lines.size() == 1)
+      ctx.out << fmt::format("  (not in kallsyms; found as {})\n", data_symbol_method(l.symbol->name));
   }
 }
 

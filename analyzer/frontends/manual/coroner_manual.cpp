@@ -48,7 +48,10 @@ manual::ProgramManual coroner_manual() {
       "build-ids), opens without debug info: symbols from the kernel's own kallsyms in the dump (Linux 6.0 and "
       "later: VMCOREINFO locates it), types from the kernel's BTF in the dump when it has one "
       "(CONFIG_DEBUG_INFO_BTF, as distribution kernels do), frames from its ORC tables (x86_64) or frame "
-      "records (arm64). With BTF, ps, bt, task, struct, p and the rest answer as with the vmlinux, without "
+      "records (arm64). A kernel whose kallsyms hold functions only (no CONFIG_KALLSYMS_ALL, as Debian's "
+      "arm64 kernels) has its BTF found by scanning its read-only data and the globals ps and bt need "
+      "(init_task, the per-CPU areas, modules, ...) found from code and memory and checked; sym NAME says how. "
+      "With BTF, ps, bt, task, struct, p and the rest answer as with the vmlinux, without "
       "inline frames, source lines or locals; without it sys, log, sym, rd and dis answer and commands that "
       "need types fail in one line saying so. The banner, sys's KERNEL line and every JSON document "
       "(\"debuginfo\": \"dwarf\", \"btf+kallsyms\", \"kallsyms\") say which.";
