@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t count = tables.size() / (OrcTable::kIpSize + OrcTable::kEntrySize);
   std::span<const std::byte> ips = std::span(tables).first(count * OrcTable::kIpSize);
   std::span<const std::byte> entries = std::span(tables).subspan(ips.size(), count * OrcTable::kEntrySize);
-  auto table = OrcTable::build({ips, ip_address, entries, nullptr}, format, "fuzz-input")  // `tables` outlives it;
+  // `tables` outlives the table: no owner.
+  auto table = OrcTable::build({ips, ip_address, entries, nullptr}, format, "fuzz-input");
   if (!table) return 0;
   for (uint64_t lookup : lookups) (void)table->find(lookup);
   if (table->size() > 0) (void)table->find(ip_address);
