@@ -47,5 +47,8 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION debug)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Opened at their first use (symbols/shared_library.hpp), so not in any
+# program's NEEDED list for dpkg-shlibdeps to find: `dis` and debuginfod.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcapstone4, libdebuginfod1")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "crash, makedumpfile, kdump-tools")
 include(CPack)

@@ -3,7 +3,7 @@
 # fresh, minimal Debian 12 root (mmdebstrap, as ../shared/tools/fresh-debian.sh
 # makes it), `apt-get install ./coroner_*.deb` there (apt resolves the
 # dependencies dpkg-shlibdeps wrote), then `coroner --help`,
-# `coroner-capture --help`, `man coroner`, `man coroner-capture`, the bash
+# `coroner-capture --help`, `coroner fleet`, `man coroner`, `man coroner-capture`, the bash
 # completion, and `coroner -s -x sys` on the bundled sample dump.
 # Not part of CI (a few minutes, needs root and the Debian mirror).
 #   usage (as root, from the project's root): deploy/test-deb.sh [BUILD_DIR]   (default: build)
@@ -13,7 +13,7 @@ build=$(realpath "${1:-$src/build}")
 [ -f "$build/CMakeCache.txt" ] || { echo "test-deb: $build is not a configured build directory" >&2; exit 2; }
 
 echo "=== building and packaging in $build"
-cmake --build "$build" -j2 --target coroner coroner-capture coroner-manual
+cmake --build "$build" -j2 --target coroner coroner-fleet coroner-capture coroner-manual
 rm -f "$build"/coroner_*.deb
 (cd "$build" && cpack -G DEB) >&2
 deb=$(ls "$build"/coroner_*.deb)
@@ -47,6 +47,7 @@ chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LAN
     echo "=== installed: $(dpkg-query -W -f="\${Package} \${Version}" coroner)"
     coroner --help | head -3
     coroner-capture --help | head -2
+    echo "=== coroner fleet (coroner-fleet, with SQLite)"; coroner fleet report --db /tmp/fleet.db
     apt-get install -y -qq man-db bash-completion >/dev/null
     echo "=== man coroner"; man -P cat coroner 2>&1 | sed -n "1,6p"
     man -P cat coroner | grep -q "bt - backtrace"
