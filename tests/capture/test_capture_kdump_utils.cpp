@@ -58,6 +58,20 @@ int save_raw(const std::string& tool, const fs::path& device, const fs::path& du
   return run_shell(fmt::format("{} -R {} < {}", tool, dumpfile.string(), device.string())).status;
 }
 
+// Debian's makedumpfile 1.7.2 with --num-threads aborts now and then
+// (SIGABRT, status 134, seen under the sanitizer suite's load): the
+// reference is its output, so a run it did not finish is made again, from
+// a clean slate (it refuses to overwrite its dump file).
+int run_makedumpfile(const std::string& makedumpfile, const std::string& arguments, const fs::path& output) {
+  int status = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    fs::remove(output);
+    status = run_shell(makedumpfile + " " + arguments).status;
+    if (status < 128) break;
+  }
+  return status;
+}
+
 }  // namespace
 
 TEST_CASE("kdump-utils core_collector lines give makedumpfile's results with coroner-capture", "[capture][fixtures][kdump-utils]") {
@@ -84,7 +98,7 @@ TEST_CASE("kdump-utils core_collector lines give makedumpfile's results with cor
       CommandResult ran = run_shell(ours + " " + our_arguments);
       INFO(ran.output);
       REQUIRE(ran.status == 0);
-      REQUIRE(run_shell(theirs + " " + their_arguments).status == 0);
+      REQUIRE(run_makedumpfile(theirs, their_arguments, their_file) == 0);
       CHECK(file_contents(our_file) == file_contents(their_file));
       auto dump = open_or_fail({our_file.string()});
       CHECK(dump->dump_level() == 31);
