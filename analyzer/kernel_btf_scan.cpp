@@ -43,14 +43,8 @@ Expected<ScannedBtf> scan_kernel_btf(const KernelMemory& memory, const symbols::
     return make_error(Errc::not_found, "{}: the kernel's read-only data (_etext to __init_begin) is not in kallsyms",
                       dump);
   const uint64_t base = start->address, length = end->address - start->address;
-  // Page by page: a page the dump left out reads as zeros (no header there).
-  std::vector<std::byte> image(length);
-  constexpr uint64_t kChunk = 4096;
-  for (uint64_t offset = 0; offset < length; offset += kChunk) {
-    const uint64_t n = std::min(kChunk, length - offset);
-    if (!memory.read(base + offset, std::span(image).subspan(offset, n)))
-      std::fill_n(image.begin() + static_cast<ptrdiff_t>(offset), n, std::byte{0});
-  }
+  // A page the dump left out reads as zeros (no header there).
+  std::vector<std::byte> image = memory.read_allowing_gaps(base, length).value_or(std::vector<std::byte>{});
   for (size_t at = 0; at + sizeof(BtfHeader) <= image.size(); at += 4) {
     if (image[at] != std::byte{0x9f} || image[at + 1] != std::byte{0xeb}) continue;
     const uint64_t size = blob_size(image, at);

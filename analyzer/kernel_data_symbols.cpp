@@ -14,7 +14,7 @@ struct Method {
 };
 
 // The table README "Without a vmlinux" shows: a global, and how it is found.
-constexpr std::array<Method, 27> kMethods = {{
+constexpr std::array<Method, 28> kMethods = {{
     {"__per_cpu_offset", "from nr_iowait_cpu()'s code, with runqueues: every CPU's runqueue has its cpu and an "
                          "idle task swapper/CPU"},
     {"runqueues", "from nr_iowait_cpu()'s code, checked with __per_cpu_offset"},
@@ -44,6 +44,8 @@ constexpr std::array<Method, 27> kMethods = {{
     {"tick_nsec", "from ntp_update_frequency()'s code: 1e9 / HZ for an HZ of 100, 250, 300 or 1000"},
     {"jiffies_64", "from __round_jiffies()'s code: ticks since 300 s before 2^32, under ten years"},
     {"jiffies", "jiffies_64 (the same word on 64-bit kernels)"},
+    {"shadow_timekeeper", "from update_wall_time()'s code: the timekeeper other than tk_core's (whose xtime_sec "
+                          "ktime_get_real_seconds() reads) with the same wall clock"},
 }};
 
 constexpr uint32_t kMaxCpus = 8192;
@@ -436,6 +438,28 @@ class Finder {
         return add("_totalram_pages", a, 8);
   }
 
+  // timekeeping_advance() (in update_wall_time()) forms the addresses of
+  // two timekeepers, tk_core's and shadow_timekeeper, which hold the same
+  // time; ktime_get_real_seconds() reads tk_core's xtime_sec.
+  void find_timekeeper() {
+    constexpr uint64_t kYear2000 = 946684800, kYear2100 = 4102444800;
+    auto xtime = info_.member_offset("struct timekeeper", "xtime_sec");
+    if (!xtime) return;
+    std::optional<uint64_t> core;
+    for (uint64_t a : references({"ktime_get_real_seconds"}))
+      if (auto seconds = u64(a); seconds && *seconds > kYear2000 && *seconds < kYear2100) core = a;
+    if (!core) return;
+    const uint64_t now = *u64(*core);
+    std::optional<uint64_t> shadow;
+    for (uint64_t a : references({"update_wall_time", "timekeeping_advance"})) {
+      auto seconds = u64(a + *xtime);
+      if (a + *xtime == *core || !seconds || *seconds + 1 < now || *seconds > now + 1) continue;
+      if (shadow) return;  // two candidates: neither is certain
+      shadow = a;
+    }
+    if (shadow) add_typed("shadow_timekeeper", *shadow, "struct timekeeper");
+  }
+
   void find_load_average() {
     const auto refs = references({"get_avenrun"});
     for (uint64_t a : refs) {
@@ -485,6 +509,7 @@ Expected<std::vector<symbols::Symbol>> find_data_symbols(const Program& program)
   finder.find_load_average();
   finder.find_taint();
   finder.find_ticks();
+  finder.find_timekeeper();
   return std::move(finder.found);
 }
 

@@ -180,8 +180,9 @@ int main(int argc, char** argv) {
   // A vmlinux of another kernel is refused, and the dump opened from its kallsyms (and BTF).
   if (const std::string& refused = (*program)->debuginfo_warning(); !refused.empty())
     std::cerr << "coroner: " << refused << "; opened without it (symbols from the dump's kallsyms"
-              << ((*program)->debuginfo_source() == coroner::DebugInfoSource::btf_kallsyms ? ", types from its BTF)\n"
-                                                                                           : ")\n");
+              << ((*program)->debuginfo_source() == coroner::DebugInfoSource::btf_kallsyms
+                      ? ", types from its BTF)\n"
+                      : ", types inferred from its memory)\n");
   coroner::commands::CommandContext context{**program, format, std::cout};
   bool interactive = isatty(STDIN_FILENO);
   if (!silent && format == coroner::commands::OutputFormat::text) coroner::frontends::print_banner(context, std::cerr);

@@ -15,6 +15,7 @@
 #include "analyzer/kernel_module.hpp"
 #include "capture/format/error.hpp"
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -44,6 +45,14 @@ class OsModel {
   // The dump's kernel modules with their objects attached where they were
   // found. Program::modules() calls it once and keeps the result.
   virtual Expected<ModuleList> read_modules() const = 0;
+
+  // Without DWARF or BTF: the layouts of the structures the model reads,
+  // found in the dump's memory, as raw BTF (symbols/synthetic_btf.hpp).
+  // Program::debug_info() calls it once, while it opens the types: it may
+  // read memory and symbols, never types. By default a model cannot.
+  virtual Expected<std::vector<std::byte>> infer_types() const {
+    return make_error(Errc::unsupported, "the {} model cannot infer types from memory", display_name());
+  }
 };
 
 // Builds the OS model of an opened Program (its dump, architecture and

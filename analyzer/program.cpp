@@ -128,6 +128,17 @@ Expected<std::unique_ptr<symbols::DebugInfo>> open_kernel_btf(const KernelMemory
   return symbols::DebugInfo::open_btf(std::move(bytes), fmt::format("{}: BTF at {:#x}", dump, address));
 }
 
+// Without DWARF or BTF: the layouts the OS model infers from the dump's
+// memory (OsModel::infer_types), as types.
+Expected<std::unique_ptr<symbols::DebugInfo>> open_inferred_types(const OsModel& os, const std::string& dump,
+                                                                  const std::string& reason) {
+  auto layouts = os.infer_types();
+  if (!layouts)
+    return make_error(Errc::unsupported, "{}: no debug info (types, lines): {}; opened from the dump's kallsyms, and "
+                      "its types could not be inferred: {}", dump, reason, layouts.error().message());
+  return symbols::DebugInfo::open_btf(std::move(*layouts), fmt::format("{}: types inferred from memory (no vmlinux)", dump));
+}
+
 // kallsyms without data symbols (no CONFIG_KALLSYMS_ALL) cannot list
 // __start_BTF even when the kernel has BTF: it is looked for in the image.
 bool kallsyms_without_data(const symbols::SymbolTable& table) { return !table.find("init_task"); }
@@ -354,13 +365,14 @@ KernelModule* Program::find_module(std::string_view name) const {
 
 Expected<symbols::DebugInfo*> Program::debug_info() const {
   if (debuginfo_source_ == DebugInfoSource::none) return no_kernel_file(options_.dumps.front());
-  if (debuginfo_source_ == DebugInfoSource::kallsyms)
+  if (debuginfo_source_ == DebugInfoSource::kallsyms && !os_)
     return make_error(Errc::unsupported, "{}: no debug info (types, lines): {}; opened from the dump's kallsyms",
                       options_.dumps.front(), debuginfo_reason_);
   std::call_once(debug_once_, [this] {
-    auto opened = debuginfo_source_ == DebugInfoSource::dwarf
-                      ? symbols::DebugInfo::open(vmlinux_, options_.cache_dir)
-                      : open_kernel_btf(*memory_, symbols(), options_.dumps.front());
+    auto opened = debuginfo_source_ == DebugInfoSource::dwarf ? symbols::DebugInfo::open(vmlinux_, options_.cache_dir)
+                  : debuginfo_source_ == DebugInfoSource::btf_kallsyms
+                      ? open_kernel_btf(*memory_, symbols(), options_.dumps.front())
+                      : open_inferred_types(*os_, options_.dumps.front(), debuginfo_reason_);
     if (opened) debug_info_ = std::move(*opened);
     else debug_error_ = opened.error();
     debug_opened_.store(true, std::memory_order_release);

@@ -133,7 +133,7 @@ Expected<void> show_summary(CommandContext& ctx) {
   const std::string kernel = source == DebugInfoSource::dwarf ? program.options().vmlinux + found_by
                              : source == DebugInfoSource::btf_kallsyms
                                  ? "(no vmlinux: symbols from the dump's kallsyms, types from its BTF)"
-                                 : "(no vmlinux: symbols from the dump's kallsyms)";
+                                 : "(no vmlinux: symbols from the dump's kallsyms, types inferred from memory)";
   line("KERNEL", kernel + (tainted ? "  [TAINTED]" : ""));
   line("DUMPFILE", dumpfile_text(program));
   line("CPUS", offline.empty() ? std::to_string(info.present_cpus.size())
@@ -246,7 +246,8 @@ Command sys_command() {
           "    -c      the system call table: NUM SYSTEM CALL FILE AND LINE NUMBER for each slot of\n"
           "            sys_call_table; a NUMBER shows that slot, a NAME each handler whose name holds it\n"
           "    config  the kernel's .config, when built in (CONFIG_IKCONFIG); JSON: CONFIG_X -> value\n"
-          "  Without a vmlinux (symbols from the dump's kallsyms) KERNEL says so; what needs types is (unknown).\n"
+          "  Without a vmlinux (symbols from the dump's kallsyms) KERNEL says so; what needs types it cannot\n"
+          "  find is (unknown).\n"
           "  On a FreeBSD minidump opened alone: KERNEL, DUMPFILE, FORMAT, HEADER, DATE, NODENAME, RELEASE,\n"
           "  VERSION, MACHINE, PAGE SIZE, MEMORY, PANIC from the kerneldumpheader (or info.N) and the dump\n"
           "  crash> sys\n"

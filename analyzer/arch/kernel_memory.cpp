@@ -73,4 +73,19 @@ Expected<std::string> KernelMemory::read_string(uint64_t vaddr, size_t max) cons
   return result;
 }
 
+std::optional<std::vector<std::byte>> KernelMemory::read_allowing_gaps(uint64_t vaddr, uint64_t length) const {
+  std::vector<std::byte> bytes(length);
+  const uint64_t page = arch_.page_size();
+  bool any = false;
+  for (uint64_t offset = 0; offset < length;) {
+    const uint64_t n = std::min(length - offset, page - ((vaddr + offset) & (page - 1)));
+    const auto chunk = std::span(bytes).subspan(offset, n);
+    if (read(vaddr + offset, chunk)) any = true;
+    else std::fill(chunk.begin(), chunk.end(), std::byte{0});
+    offset += n;
+  }
+  if (!any) return std::nullopt;
+  return bytes;
+}
+
 }  // namespace coroner

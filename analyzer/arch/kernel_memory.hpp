@@ -12,6 +12,7 @@
 #include <string>
 #include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 namespace coroner {
 
@@ -50,6 +51,11 @@ class KernelMemory {
 
   // A NUL-terminated string of at most `max` bytes.
   Expected<std::string> read_string(uint64_t vaddr, size_t max = 4096) const;
+
+  // `length` bytes at `vaddr`, page by page: a page that cannot be read
+  // reads as zeros (a filtered dump leaves out pages of zeros and free
+  // memory); nullopt when no page can be read.
+  std::optional<std::vector<std::byte>> read_allowing_gaps(uint64_t vaddr, uint64_t length) const;
 
  private:
   arch::EntryReader entry_reader() const;

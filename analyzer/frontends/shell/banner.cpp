@@ -32,6 +32,10 @@ std::string debuginfo_text(const Program& program) {
   if (program.debuginfo_source() == DebugInfoSource::btf_kallsyms)
     return fmt::format("btf+kallsyms (no vmlinux: {}): symbols from the dump's kallsyms, types from its BTF; "
                        "source lines and local variables need the vmlinux", program.debuginfo_reason());
+  if (program.debuginfo_source() == DebugInfoSource::kallsyms)
+    return fmt::format("kallsyms (no vmlinux: {}): symbols from the dump's kallsyms, the layouts of tasks, modules "
+                       "and memory maps inferred from its memory; other types, source lines and local variables "
+                       "need the vmlinux", program.debuginfo_reason());
   return fmt::format("{} (no vmlinux: {}): symbols from the dump; commands that need types or source lines say so",
                      program.debuginfo_label(), program.debuginfo_reason());
 }

@@ -1,10 +1,16 @@
 #include "analyzer/os/linux/linux_kernel.hpp"
 
+#include "analyzer/os/linux/layout_inference/kernel_layouts.hpp"
 #include "analyzer/os/linux/modules.hpp"
 
 namespace coroner::linux_kernel {
 
 Expected<ModuleList> LinuxKernel::read_modules() const { return read_and_attach_modules(program_); }
+
+Expected<std::vector<std::byte>> LinuxKernel::infer_types() const {
+  CORONER_TRY(layouts, inference::infer_kernel_layouts(program_));
+  return symbols::synthetic_btf(layouts);
+}
 
 Expected<std::unique_ptr<OsModel>> open_linux_kernel(const Program& program) {
   if (program.debuginfo_source() == DebugInfoSource::none)  // a dump opened without any kernel symbols

@@ -20,6 +20,7 @@ namespace coroner::unwind {
 namespace {
 
 constexpr size_t kFp = 29;
+constexpr size_t kLr = 30;
 // struct pt_regs.stackframe when no type information gives it: user_pt_regs
 // (34 words), orig_x0, syscallno/unused2, then two u64 (orig_addr_limit,
 // later sdei_ttbr1; unused, later pmr_save) since the member appeared (4.11).
@@ -205,6 +206,7 @@ class Aarch64Unwinder final : public ArchUnwinder {
     auto read = program_.memory().read(*fp, std::as_writable_bytes(std::span(record)));
     if (!read) return read.error().context(fmt::format("frame record at {:#x}", *fp));
     if (record[0] == 0 && record[1] == 0) return std::optional<PhysicalFrame>();  // the final record
+    if (auto leaf = leaf_caller(frame, strip_(record[1]))) return leaf;
 
     PhysicalFrame caller;
     caller.registers = RegisterSet(arch_.register_names().size());
@@ -215,6 +217,29 @@ class Aarch64Unwinder final : public ArchUnwinder {
     caller.registers.set(arch_.sp_register(), caller.sp);
     caller.exact_pc = false;
     return std::optional<PhysicalFrame>(std::move(caller));
+  }
+
+  // An exception that interrupted a function before it pushed its frame
+  // record (a leaf, or one in its prologue) left x29 its caller's: the
+  // return address into that caller is in x30 alone. Taken when x30 returns
+  // into another function than pc's (after a call of its own, x30 returns
+  // into pc's function) and than the record's. x29 stays for the next step.
+  std::optional<PhysicalFrame> leaf_caller(const PhysicalFrame& frame, uint64_t record_return) const {
+    auto lr = frame.pt_regs ? frame.registers.get(kLr) : std::nullopt;
+    if (!lr) return std::nullopt;
+    const uint64_t ret = strip_(*lr);
+    if (ret == record_return || !is_kernel_code(ret)) return std::nullopt;
+    const auto here = program_.describe_address(frame.pc), there = program_.describe_address(ret - 4);
+    if (!here || !there || here->symbol == there->symbol) return std::nullopt;
+    PhysicalFrame caller;
+    caller.registers = RegisterSet(arch_.register_names().size());
+    caller.pc = ret;
+    caller.sp = frame.sp;  // (the leaf's own frame, if any, is not known without CFI)
+    caller.registers.set(kFp, *frame.registers.get(kFp));
+    caller.registers.set(arch_.pc_register(), caller.pc);
+    caller.registers.set(arch_.sp_register(), caller.sp);
+    caller.exact_pc = false;
+    return caller;
   }
 
   // A CFI step stays on its stack and moves up it (at a function's first
