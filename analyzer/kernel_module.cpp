@@ -66,10 +66,25 @@ const symbols::Symbol* KernelModule::containing(uint64_t address) const {
   return nullptr;
 }
 
+void KernelModule::use_memory_btf(std::vector<std::byte> bytes, const symbols::DebugInfo& base,
+                                  std::string description) {
+  std::lock_guard lock(debug_mutex_);
+  btf_ = std::move(bytes);
+  btf_base_ = &base;
+  btf_description_ = std::move(description);
+}
+
 Expected<symbols::DebugInfo*> KernelModule::debug_info() const {
   std::lock_guard lock(debug_mutex_);
   if (debug_info_) return debug_info_.get();
   if (debug_error_) return *debug_error_;
+  if (object_path_.empty() && btf_base_) {
+    auto opened = symbols::DebugInfo::open_split_btf(*btf_base_, std::move(btf_), btf_description_);
+    if (!opened) debug_error_ = opened.error();
+    else debug_info_ = std::move(*opened);
+    if (debug_error_) return *debug_error_;
+    return debug_info_.get();
+  }
   if (object_path_.empty())
     return make_error(Errc::not_found, "module {}: no object file loaded{}{}", name, problem.empty() ? "" : " (",
                       problem.empty() ? "" : problem + ")");

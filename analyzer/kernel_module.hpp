@@ -50,6 +50,8 @@ class KernelModule {
   const std::string& object_path() const { return object_path_; }  // "" until attached
   ObjectMatch match() const { return match_; }
   bool has_dwarf() const { return has_dwarf_; }  // the attached object has .debug_info
+  // DWARF, or BTF from memory: debug_info() gives types.
+  bool has_types() const { return has_dwarf_ || btf_base_; }
   // Why no object is attached (no .ko found, build-id mismatch, ...), for `mod`.
   std::string problem;
 
@@ -67,7 +69,14 @@ class KernelModule {
   }
   bool has_symbols() const { return !symbols_.by_address().empty(); }
 
-  // The attached object's DWARF, placed at `sections`; opened once.
+  // Types of a module without an attached object, from the kernel's copy
+  // of its split BTF (5.11+, CONFIG_DEBUG_INFO_BTF_MODULES) on top of the
+  // kernel's BTF `base`, which must outlive the module. debug_info() opens
+  // it; `description` names it in errors.
+  void use_memory_btf(std::vector<std::byte> bytes, const symbols::DebugInfo& base, std::string description);
+
+  // The attached object's DWARF, placed at `sections`, or the BTF from
+  // memory; opened once.
   Expected<symbols::DebugInfo*> debug_info() const;
 
  private:
@@ -79,6 +88,9 @@ class KernelModule {
   mutable std::mutex debug_mutex_;
   mutable std::unique_ptr<symbols::DebugInfo> debug_info_;
   mutable std::optional<Error> debug_error_;
+  mutable std::vector<std::byte> btf_;  // moved into debug_info_ when opened
+  const symbols::DebugInfo* btf_base_ = nullptr;
+  std::string btf_description_;
 };
 
 }  // namespace coroner

@@ -273,7 +273,7 @@ Expected<GlobalObject> find_global(const Program& program, std::string_view name
   // Then the loaded modules' debug info, already placed at their sections.
   if (auto modules = program.modules())
     for (const auto& module : **modules) {
-      if (!module->has_dwarf()) continue;
+      if (!module->has_types()) continue;
       auto debug = module->debug_info();
       if (!debug) continue;
       if (auto found = lookup(program, **debug, name, 0, false, false)) return std::move(*found);

@@ -24,7 +24,7 @@ Expected<NamedType> find_named_type(const Program& program, std::string_view nam
   // Types vmlinux lacks may come from a module's debug info.
   if (auto modules = program.modules())
     for (const auto& module : **modules) {
-      if (!module->has_dwarf()) continue;
+      if (!module->has_types()) continue;
       auto debug = module->debug_info();
       if (!debug) continue;
       if (auto type = (*debug)->types().find_type(name); type && is_aggregate(*type))

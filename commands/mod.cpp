@@ -30,6 +30,7 @@ void print(CommandContext& ctx, const std::vector<const KernelModule*>& modules)
                               {"size", m->size},
                               {"object_file", m->object_path().empty() ? nlohmann::json() : nlohmann::json(m->object_path())},
                               {"debug_info", m->has_dwarf()},
+                              {"btf", m->object_path().empty() && m->has_types()},
                               {"match", match_name(m->match())},
                               {"build_id", m->build_id}};
       if (!m->problem.empty()) entry["problem"] = m->problem;
@@ -54,7 +55,8 @@ void print(CommandContext& ctx, const std::vector<const KernelModule*>& modules)
     if (m->object_path().empty()) {
       // Without its .ko a module still has the names of its kallsyms.
       const std::string why = m->problem.empty() ? "" : ": " + m->problem;
-      object = m->has_symbols() ? fmt::format("(not loaded{}; symbols from memory)", why)
+      const char* from = m->has_types() ? "symbols and BTF" : "symbols";
+      object = m->has_symbols() ? fmt::format("(not loaded{}; {} from memory)", why, from)
                                 : fmt::format("(not loaded{})", why);
     }
     else object = m->object_path();

@@ -6,7 +6,9 @@
 # same run, and drgn 0.0.22 with the vmlinux as the reference:
 #   coroner-dwarf  coroner -s VMLINUX DUMP, a fresh empty cache each run
 #   coroner-btf    coroner -s DUMP with no vmlinux anywhere it looks
-#                  (an empty --debuginfo-dir, no debuginfod), a fresh cache
+#                  (an empty --debuginfo-dir, no debuginfod), a fresh cache;
+#                  on a fixture kernel (no BTF) the layouts the Linux model
+#                  reads are inferred from memory: coroner-inferred
 #   drgn           Debian's python3-drgn with the vmlinux (first answer only)
 # Two sessions: `sys` (the first answer) and `sys; bt; ps; log`. Each is run
 # $RUNS times after one unmeasured run; the row shows the best wall time, its
@@ -15,8 +17,10 @@
 #
 # usage: bench/symbols/no_debuginfo.sh [BUILD_DIR] [KERNEL_DIR...]
 #   KERNEL_DIR: what tests/distro/make_distro_dump.sh wrote (vmlinux,
-#   dump/vmcore.kdump-d31); default: every kernel in $CORONER_DISTRO_CACHE
-#   (default ${XDG_CACHE_HOME:-~/.cache}/coroner-distro).
+#   dump/vmcore.kdump-d31), or a fixture kernel's folder (vmlinux.zst,
+#   oops-kdump/d31, facts.json); default: every kernel in
+#   $CORONER_DISTRO_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/coroner-distro)
+#   and of $CORONER_FIXTURES (default ../shared/fixtures) when there.
 # environment: RUNS=5; BENCH_PRIORITY=rt as bench/lib.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +32,11 @@ runs=${RUNS:-5}
 source "$repo/bench/lib.sh"
 cache=${CORONER_DISTRO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/coroner-distro}
 kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || kernels=("$cache"/*/)
+fixtures=${CORONER_FIXTURES:-$repo/../shared/fixtures}
+if [ ${#kernels[@]} -eq 0 ]; then
+  kernels=("$cache"/*/)
+  for f in "$fixtures"/linux-*/; do [ -f "$f/oops-kdump/d31" ] && kernels+=("$f"); done
+fi
 [ -x "$coroner" ] || { echo "no coroner at $coroner (give the build directory)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is needed" >&2; exit 2; }
 
@@ -47,8 +55,15 @@ echo "coroner: $coroner; drgn $(/usr/bin/python3 -c 'import drgn; print(drgn.__v
 echo "priority: ${BENCH_PRIORITY:-none}; best of $runs runs after one unmeasured run"
 for dir in "${kernels[@]}"; do
   dir=${dir%/}
-  [ -f "$dir/complete" ] || { echo "$dir: not made (tests/distro/make_distro_dump.sh)"; continue; }
-  vmlinux=$dir/vmlinux dump=$dir/dump/vmcore.kdump-d31 release=$(cat "$dir/release")
+  without=coroner-btf
+  if [ -f "$dir/vmlinux.zst" ]; then  # a fixture kernel
+    vmlinux=$work/$(basename "$dir").vmlinux dump=$dir/oops-kdump/d31 without=coroner-inferred
+    [ -f "$vmlinux" ] || zstd -dqf "$dir/vmlinux.zst" -o "$vmlinux"
+    release=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["osrelease"])' "$dir/oops-kdump/facts.json")
+  else
+    [ -f "$dir/complete" ] || { echo "$dir: not made (tests/distro/make_distro_dump.sh)"; continue; }
+    vmlinux=$dir/vmlinux dump=$dir/dump/vmcore.kdump-d31 release=$(cat "$dir/release")
+  fi
   echo
   echo "kernel: $release ($dump, $(( $(stat -c %s "$dump") / 1048576 )) MiB)"
   check_output() { grep -Fq "$release" "$1"; }
@@ -57,10 +72,10 @@ for dir in "${kernels[@]}"; do
     input=${session//; /$'\n'}
     printf "%-18s %-14s %8s %8s %8s %11s %11s\n" session tool wall_s cpu_s MiB wall/dwarf MiB/dwarf
     declare -A wall=() cpu=() mib=()
-    for tool in coroner-dwarf coroner-btf drgn; do
+    for tool in coroner-dwarf $without drgn; do
       case $tool in
         coroner-dwarf) cmd=(env "CORONER_CACHE_DIR=$work/cache" CORONER_BACKGROUND_INDEX=0 "$coroner" -s "$vmlinux" "$dump") ;;
-        coroner-btf) cmd=(env "CORONER_CACHE_DIR=$work/cache" CORONER_BACKGROUND_INDEX=0 DEBUGINFOD_URLS=
+        coroner-btf|coroner-inferred) cmd=(env "CORONER_CACHE_DIR=$work/cache" CORONER_BACKGROUND_INDEX=0 DEBUGINFOD_URLS=
                           "$coroner" -s --debuginfo-dir "$work/empty" "$dump") ;;
         drgn) [ "$session" = sys ] || continue
               cmd=(/usr/bin/python3 "$work/drgn_first.py" "$dump" "$vmlinux") ;;

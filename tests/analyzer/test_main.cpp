@@ -190,7 +190,8 @@ TEST_CASE("coroner's errors are one line with a non-zero exit", "[main][errors]"
     const DumpCase& arm = fixture_case("arm64/oops-kdump/d31");
     Run run = run_coroner("-s " + d31.vmlinux() + " " + arm.files().front(), "sys\n");
     CHECK(run.status == 0);
-    CHECK_THAT(run.out, Catch::Contains("KERNEL: (no vmlinux: symbols from the dump's kallsyms)"));
+    CHECK_THAT(run.out,
+               Catch::Contains("KERNEL: (no vmlinux: symbols from the dump's kallsyms, types inferred from memory)"));
     CHECK_THAT(run.err, Catch::Contains("does not match"));
     // Both build-ids: vmlinux's (the x86_64 kernel's) and the dump's.
     CHECK_THAT(run.err, Catch::Contains("build-id " + d31.facts()["vmcoreinfo"]["BUILD-ID"].get<std::string>() +

@@ -376,6 +376,37 @@ TEST_CASE("Debian 5.10 amd64 without its vmlinux: what its -dbg vmlinux answers"
   check_distro_kernel("5.10-amd64", {.aliases = true});
 }
 
+// A module's types: the kernel's copy of its split BTF (btf_modules), read
+// as pahole reads the .ko's .BTF on top of the vmlinux's.
+TEST_CASE("Debian amd64 kernels without their vmlinux: a module's types come from its BTF in memory",
+          "[main][no-debuginfo][distro]") {
+  for (const char* name : {"6.1-amd64", "6.12-amd64"}) {
+    SECTION(name) {
+      const DistroKernel kernel = distro_kernel(name);
+      const Isolated isolated;
+      const Run run = isolated.run("-s -x mod -x 'struct -o fw_cfg_sysfs_entry' " + kernel.dump());
+      INFO(run.err);
+      REQUIRE(run.status == 0);
+      CHECK_THAT(run.out, Catch::Contains("  qemu_fw_cfg  "));
+      CHECK_THAT(run.out, Catch::Contains("; symbols and BTF from memory)"));
+      // pahole's members and offsets of the same struct, from the package's .ko.
+      const std::string ko = run_command("find " + kernel.dir.string() + "/root -name qemu_fw_cfg.ko | head -1");
+      REQUIRE_FALSE(ko.empty());
+      const std::string pahole = run_command("pahole -F btf --btf_base " + kernel.vmlinux() +
+                                             " -C fw_cfg_sysfs_entry " + ko.substr(0, ko.size() - 1));
+      std::vector<std::pair<std::string, std::string>> expected, ours;
+      const std::regex pahole_member(R"(\s([A-Za-z_][A-Za-z0-9_]*)(\[\d+\])?;\s+/\*\s+(\d+)\s)");
+      for (std::sregex_iterator it(pahole.begin(), pahole.end(), pahole_member), end; it != end; ++it)
+        expected.emplace_back((*it)[1], (*it)[3]);
+      const std::regex our_member(R"(\[(\d+)\] [^;\n]*?([A-Za-z_][A-Za-z0-9_]*)(\[\d+\])?;)");
+      for (std::sregex_iterator it(run.out.begin(), run.out.end(), our_member), end; it != end; ++it)
+        ours.emplace_back((*it)[2], (*it)[1]);
+      CHECK(expected.size() == 5);
+      CHECK(ours == expected);
+    }
+  }
+}
+
 TEST_CASE("Debian 6.1 amd64 with the 6.12 kernel's vmlinux: refused with both build-ids, then opened from its BTF",
           "[main][no-debuginfo][distro]") {
   const DistroKernel kernel = distro_kernel("6.1-amd64"), other = distro_kernel("6.12-amd64");

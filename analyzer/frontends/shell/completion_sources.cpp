@@ -86,7 +86,7 @@ std::vector<std::string> CompletionSources::types(std::string_view prefix, std::
   if (auto info = program_.debug_info()) add(**info);
   if (auto modules = program_.modules())
     for (const auto& module : **modules)
-      if (module->has_dwarf())
+      if (module->has_types())
         if (auto info = module->debug_info()) add(**info);
   return sorted_unique(std::move(names));
 }

@@ -1,6 +1,7 @@
 #include "analyzer/os/linux/modules.hpp"
 
 #include "analyzer/os/linux/list_walk.hpp"
+#include "analyzer/os/linux/module_btf.hpp"
 
 #include <fmt/ranges.h>
 
@@ -343,7 +344,9 @@ Expected<ModuleList> read_modules(const Program& program) {
 std::vector<std::string> module_search_dirs(const Program& program) {
   std::vector<std::string> dirs = program.options().module_dirs;
   const std::string release = program.vmcoreinfo().osrelease();
-  std::vector<std::string> defaults = {fs::path(program.options().vmlinux).parent_path().string()};
+  // Beside the vmlinux (crash's habit); without one, not the working directory.
+  std::vector<std::string> defaults;
+  if (!program.options().vmlinux.empty()) defaults.push_back(fs::path(program.options().vmlinux).parent_path().string());
   if (!release.empty()) {
     defaults.push_back("/lib/modules/" + release);
     defaults.push_back("/usr/lib/debug/lib/modules/" + release);
@@ -390,6 +393,11 @@ Expected<ModuleList> read_and_attach_modules(const Program& program) {
     if (module->object_path().empty())
       if (auto read = read_kallsyms(program, *module); !read)
         module->problem += fmt::format("; no symbols in memory either: {}", read.error().message());
+  // Without a vmlinux its BTF gives the kernel's types, the kernel's copies
+  // of the modules' BTF theirs.
+  if (program.debuginfo_source() == DebugInfoSource::btf_kallsyms)
+    if (auto attached = attach_module_btf(program, list.modules); !attached)
+      list.skipped.push_back(attached.error().context("the modules' BTF"));
   return list;
 }
 
