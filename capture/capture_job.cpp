@@ -96,10 +96,9 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
   }
   const Dump& source = erased ? static_cast<const Dump&>(*erased) : *input.dump;
   // Pages to keep are decided a window of pfns at a time (makedumpfile's
-  // cyclic mode), except for ELF and --split output, whose writers need
-  // them all at once, and --non-cyclic.
+  // cyclic mode), but with --non-cyclic.
   uint64_t window_pfns = options.cyclic_buffer_kib * 1024 * 8;  // a bit a page
-  if (options.elf || options.split || options.non_cyclic) window_pfns = UINT64_MAX;
+  if (options.non_cyclic) window_pfns = UINT64_MAX;
   MappedInputTrimmer trimmer(input.dump->files());
   CORONER_TRY(plan, make_dump_plan(*input.dump, input.info, *input.memory, std::move(*selector), options.dump_level,
                                    window_pfns, &trimmer));
@@ -140,8 +139,12 @@ Expected<void> write_dump(const CaptureOptions& options, const Input& input, con
     report.output_bytes += out->bytes_written();
   } else {
     PagePipeline pipeline(source, plan.page_size, settings, &trimmer);
-    std::vector<KdumpPart> parts = options.split ? split_parts(plan.keep, options.outputs.size())
-                                                 : std::vector<KdumpPart>{{0, plan.max_pfn, false}};
+    std::vector<KdumpPart> parts{{0, plan.max_pfn, false}};
+    if (options.split) {
+      auto split = split_parts(plan, options.outputs.size());
+      if (!split) return split.error().context(fmt::format("{}: nothing written", options.outputs.front()));
+      parts = std::move(*split);
+    }
     for (size_t i = 0; i < parts.size(); ++i) {
       CORONER_TRY(out, open_sink(i));
       CORONER_TRY(result, write_kdump(plan, pipeline, *out, parts[i], progress));

@@ -61,8 +61,9 @@ manual::ProgramManual capture_manual() {
       {"-f", "", "overwrite an existing DUMPFILE"},
       {"--cyclic-buffer", "KIB",
        "filter and write a window of KIB*8192 pages at a time (makedumpfile's cyclic mode: a first pass writes "
-       "the windows' bitmaps, a second their pages); default a 16 MiB bitmap, 512 GiB of 4 KiB pages, so "
-       "smaller machines take one window. ELF (-E) and --split output use one window"},
+       "the windows' bitmaps, or counts the ELF segments, a second writes their pages; --split counts the pages "
+       "of each window first to place the parts); default a 16 MiB bitmap, 512 GiB of 4 KiB pages, so smaller "
+       "machines take one window"},
       {"--non-cyclic", "", "one window: the bitmap of every page in memory (one bit a page)"},
       {"-b, --splitblock-size, --work-dir", "",
        "makedumpfile's bitmap cache, --split work units and bitmap files: accepted (with their values) and "

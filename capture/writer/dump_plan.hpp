@@ -39,7 +39,6 @@ struct DumpPlan {
   unsigned dump_level = 0;
   FilterStats stats;                // from the filter (every window once); writers add zero pages
   uint64_t missing_in_input = 0;    // kept by the filter, but the input dump excluded them
-  std::vector<uint64_t> unreadable; // pfns whose read failed (EIO), ascending: no ELF segment stores them
   Utsname utsname;
   int64_t timestamp = 0;            // seconds since the epoch: the crash (CRASHTIME), else now
   uint64_t phys_base = 0;           // kdump sub-header: x86_64 phys_base, arm64 PHYS_OFFSET

@@ -1,10 +1,10 @@
 // Writes an ELF dump (-E) as makedumpfile -E does: one PT_NOTE with the
-// input's notes, PT_LOADs for the kept memory. Within a RAM range, a run of
-// fewer than 256 excluded pages stays in the segment with its contents; a
-// longer run ends the segment (memsz covers it, filesz does not) and the
-// next kept page starts a new one. Zero pages (-d bit 1) need a scan before
-// the program headers can be written, so with bit 1 the input is read twice
-// (as makedumpfile does for ELF).
+// input's notes, PT_LOADs for the kept memory (elf_segments.hpp), a window
+// of pfns at a time in two passes, as makedumpfile's cyclic mode does. The
+// first pass counts the segments, which places the notes and the data; the
+// second decides every window again and writes each segment's program
+// header and data as the segment is decided. Zero pages (-d bit 1) are
+// found by reading the kept pages in both passes.
 //
 // The ELF header goes out first with e_flags bit 0 set (makedumpfile's
 // DUMP_ELF_INCOMPLETE) and is rewritten without it once all data is synced.
@@ -20,9 +20,8 @@ namespace coroner::capture {
 
 class MappedInputTrimmer;
 
-// makedumpfile's marks in an ELF dump.
+// makedumpfile's mark of an ELF dump not finished.
 inline constexpr uint32_t kElfDumpIncomplete = 0x1;  // e_flags
-inline constexpr uint64_t kElfExcludedRunPages = 256;
 
 // `settings` configures the pipelines (its codec is ignored: ELF pages are
 // stored raw). Errors leave the dump marked incomplete and name the output

@@ -9,25 +9,11 @@
 namespace coroner::capture {
 namespace {
 
-constexpr uint64_t kZeroChunk = 1024 * 1024;
 // Bitmaps are written this many bytes at a time (8 Mi pfns, 32 GiB of 4K
 // pages), not built whole: a terabyte machine's are 32 MiB each.
 constexpr uint64_t kBitmapChunk = 1024 * 1024;
 
 uint32_t clamp32(uint64_t value) { return static_cast<uint32_t>(std::min<uint64_t>(value, UINT32_MAX)); }
-
-// Writes `size` zero bytes at `offset` (reserved space on a device that
-// would otherwise show stale data).
-Expected<void> write_zeros(OutputSink& out, uint64_t offset, uint64_t size) {
-  std::vector<std::byte> zeros(std::min(size, kZeroChunk));
-  while (size > 0) {
-    uint64_t n = std::min<uint64_t>(size, zeros.size());
-    CORONER_CHECK(out.write_at(offset, std::span(zeros.data(), n)));
-    offset += n;
-    size -= n;
-  }
-  return {};
-}
 
 // Writes the `size` bytes of a bitmap at `at`, chunk by chunk from
 // bytes_of(offset, size).
@@ -59,23 +45,46 @@ std::vector<std::byte> bitmap_bytes(std::span<const PfnRun> runs, uint64_t offse
   return bytes;
 }
 
-std::vector<KdumpPart> split_parts(const PfnBitmap& keep, size_t count) {
+Expected<std::vector<KdumpPart>> split_parts(std::span<const uint64_t> kept, uint64_t window_pfns, uint64_t max_pfn,
+                                             size_t count, const WindowBits& window_bits) {
   std::vector<KdumpPart> parts;
-  uint64_t total = keep.count();
+  uint64_t total = 0;
+  for (uint64_t n : kept) total += n;
   uint64_t per_part = std::max<uint64_t>(1, (total + count - 1) / count);
   uint64_t start = 0, seen = 0;
-  for (uint64_t pfn = 0; pfn < keep.max_pfn() && parts.size() + 1 < count; ++pfn) {
-    if (!keep.test(pfn)) continue;
-    if (++seen == per_part * (parts.size() + 1)) {
-      parts.push_back({start, pfn + 1, true});
-      start = pfn + 1;
+  for (size_t i = 0; i < kept.size() && parts.size() + 1 < count; ++i) {
+    if (seen + kept[i] < per_part * (parts.size() + 1)) {
+      seen += kept[i];
+      continue;
+    }
+    CORONER_TRY(bits, window_bits(i * window_pfns));
+    for (uint64_t pfn = i * window_pfns; pfn < std::min(max_pfn, (i + 1) * window_pfns) && parts.size() + 1 < count;
+         ++pfn) {
+      if (!bits->test(pfn)) continue;
+      if (++seen == per_part * (parts.size() + 1)) {
+        parts.push_back({start, pfn + 1, true});
+        start = pfn + 1;
+      }
     }
   }
   while (parts.size() < count) {
-    parts.push_back({start, keep.max_pfn(), true});
-    start = keep.max_pfn();
+    parts.push_back({start, max_pfn, true});
+    start = max_pfn;
   }
   return parts;
+}
+
+Expected<std::vector<KdumpPart>> split_parts(DumpPlan& plan, size_t count) {
+  std::vector<uint64_t> kept;
+  for (uint64_t window = 0; window < plan.max_pfn; window += plan.window_pfns) {
+    CORONER_CHECK(plan.select_window(window));
+    kept.push_back(plan.keep.count());
+  }
+  uint64_t next = 0;  // the next window of the second pass
+  return split_parts(kept, plan.window_pfns, plan.max_pfn, count, [&](uint64_t start) -> Expected<const PfnBitmap*> {
+    for (; next <= start; next += plan.window_pfns) CORONER_CHECK(plan.select_window(next));
+    return &plan.keep;
+  });
 }
 
 Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, OutputSink& out, const KdumpPart& part,
@@ -230,7 +239,8 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
     written = PfnBitmap();  // one window's bitmap in memory at a time
     return plan.select_window(window);
   };
-  for (window = 0; window < plan.max_pfn; window += plan.window_pfns) {
+  // No page of the part lies beyond part.end_pfn.
+  for (window = 0; window < std::min(plan.max_pfn, part.end_pfn); window += plan.window_pfns) {
     if (auto selected = second_pass_window(); !selected) return fail(selected.error());
     uint64_t start = std::max(part.start_pfn, window), end = std::min(part.end_pfn, window + plan.window_pfns);
     if (start >= end) continue;

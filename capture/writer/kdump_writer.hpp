@@ -18,6 +18,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <vector>
 
 namespace coroner::capture {
@@ -54,9 +56,17 @@ struct KdumpPart {
 Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, OutputSink& out, const KdumpPart& part,
                                   Progress& progress);
 
-// Divides [0, plan.max_pfn) into `count` pfn ranges holding about equal
-// numbers of kept pages, as makedumpfile --split does.
-std::vector<KdumpPart> split_parts(const PfnBitmap& keep, size_t count);
+// Divides [0, max_pfn) into `count` pfn ranges holding about equal numbers
+// of kept pages, as makedumpfile --split does. kept[i] is the number of kept
+// pages of window i (windows of `window_pfns` pfns); window_bits(start) gives
+// the bitmap of the window starting at pfn `start`, and is asked only for
+// the windows a part ends in, in ascending order.
+using WindowBits = std::function<Expected<const PfnBitmap*>(uint64_t start)>;
+Expected<std::vector<KdumpPart>> split_parts(std::span<const uint64_t> kept, uint64_t window_pfns, uint64_t max_pfn,
+                                             size_t count, const WindowBits& window_bits);
+// The same over the windows of `plan`: a pass counts the kept pages of each,
+// a second selects them again up to the last one a part ends in.
+Expected<std::vector<KdumpPart>> split_parts(DumpPlan& plan, size_t count);
 
 // Bytes [offset, offset + size) of a bitmap as the kdump format stores it
 // (pfn N is bit N % 8 of byte N / 8), of a PfnBitmap or of ascending runs.

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace coroner::capture {
 namespace {
@@ -129,6 +131,18 @@ class FlattenedSink final : public OutputSink {
 };
 
 }  // namespace
+
+Expected<void> write_zeros(OutputSink& out, uint64_t offset, uint64_t size) {
+  constexpr uint64_t kZeroChunk = 1024 * 1024;
+  std::vector<std::byte> zeros(std::min(size, kZeroChunk));
+  while (size > 0) {
+    uint64_t n = std::min<uint64_t>(size, zeros.size());
+    CORONER_CHECK(out.write_at(offset, std::span(zeros.data(), n)));
+    offset += n;
+    size -= n;
+  }
+  return {};
+}
 
 Expected<std::unique_ptr<OutputSink>> open_output_file(const std::string& path, bool overwrite) {
   struct stat st {};

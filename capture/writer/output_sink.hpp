@@ -39,6 +39,10 @@ class OutputSink {
   uint64_t bytes_written_ = 0;
 };
 
+// Writes `size` zero bytes at `offset`, a chunk at a time (space reserved
+// on a device that would otherwise show stale data).
+Expected<void> write_zeros(OutputSink& out, uint64_t offset, uint64_t size);
+
 // Opens `path` for a dump. A new regular file is created mode 0600; an
 // existing regular file is replaced only when `overwrite` (-f) is set; a
 // block or character device is written in place.

@@ -186,6 +186,13 @@ TEST_CASE("input pages that fail with EIO are left out of the dump and the exit 
     CHECK(result.output.find(fmt::format("{}: 4 pages could not be read (I/O error), the first at physical address {:#x}",
                                          vmcore, bad)) != std::string::npos);
     CHECK(result.output.find(form.left_out ? "4 left out of the dump" : "4 written as zeros") != std::string::npos);
+    // Written in windows (8192 pages), the same bytes.
+    fs::path windowed = dir / "windowed";
+    fs::remove(windowed);
+    CHECK(run_shell(fmt::format("{} {} --cyclic-buffer 1 {} {} {}", shim, capture_executable(), form.options, vmcore,
+                                windowed.string()))
+              .status == 3);
+    CHECK(byte_difference(windowed, out) == "");
     auto dump = open_or_fail({out.string()});
     CHECK_FALSE(dump->incomplete());
     std::vector<std::byte> got(page), want(page);

@@ -180,3 +180,32 @@ TEST_CASE("makedumpfile --cyclic-buffer: a dump filtered and written in windows 
     CHECK(file_contents(dir / "again") == file_contents(dir / "again-whole"));
   }
 }
+
+TEST_CASE("makedumpfile --cyclic-buffer: ELF (-E) and --split output written in windows are byte for byte the one-window output", "[capture][fixtures][makedumpfile]") {
+  for (const DumpCase* c : capture_inputs()) {
+    fs::path dir = capture_scratch("cyclic-elf-split-" + c->arch_dir);
+    const std::string vmcore = c->files().front();
+    // -d 1: zero pages found in both passes; -d 0: every page.
+    for (int level : {31, 1, 0}) {
+      INFO(c->arch_dir << " -d " << level);
+      std::string reference =
+          capture_output(*c, {"--non-cyclic", "-E", "-d", std::to_string(level), "--num-threads", "2"});
+      fs::path windowed = dir / fmt::format("elf-d{}", level);
+      CommandResult ran = capture(fmt::format("--cyclic-buffer 1 -E -d {} --num-threads 2 {} {}", level, vmcore,
+                                              windowed.string()));
+      INFO(ran.output);
+      REQUIRE(ran.status == 0);
+      CHECK(byte_difference(windowed, reference) == "");
+
+      std::vector<std::string> one, many;
+      for (int part = 0; part < 3; ++part) {
+        one.push_back((dir / fmt::format("split-d{}-one-{}", level, part)).string());
+        many.push_back((dir / fmt::format("split-d{}-many-{}", level, part)).string());
+      }
+      REQUIRE(capture(fmt::format("--non-cyclic --split -l -d {} {} {}", level, vmcore, fmt::join(one, " "))).status == 0);
+      REQUIRE(capture(fmt::format("--cyclic-buffer 1 --split -l -d {} {} {}", level, vmcore, fmt::join(many, " ")))
+                  .status == 0);
+      for (int part = 0; part < 3; ++part) CHECK(byte_difference(many[part], one[part]) == "");
+    }
+  }
+}

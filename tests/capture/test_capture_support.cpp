@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -42,6 +43,14 @@ std::string capture_executable() { return (fs::path(CORONER_BINARY_DIR) / "captu
 
 std::string capture_output(const DumpCase& input, const std::vector<std::string>& options) {
   return captured_output(capture_executable(), input, options).string();
+}
+
+std::string byte_difference(const fs::path& a, const fs::path& b) {
+  std::string x = file_contents(a), y = file_contents(b);
+  if (x == y) return "";
+  size_t at = std::mismatch(x.begin(), x.begin() + std::min(x.size(), y.size()), y.begin()).first - x.begin();
+  return fmt::format("{} ({} bytes) and {} ({} bytes) differ from offset {:#x}", a.string(), x.size(), b.string(),
+                     y.size(), at);
 }
 
 std::unique_ptr<Dump> open_or_fail(const std::vector<std::string>& files) {

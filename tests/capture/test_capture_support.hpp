@@ -31,6 +31,10 @@ std::string capture_executable();
 std::string capture_output(const DumpCase& input, const std::vector<std::string>& options);
 
 
+// "" when the files hold the same bytes, else their sizes and the offset
+// of the first byte that differs (a message a failed check can print).
+std::string byte_difference(const fs::path& a, const fs::path& b);
+
 std::unique_ptr<Dump> open_or_fail(const std::vector<std::string>& files);
 
 // Notes and VMCOREINFO of `out` equal those of `in`.

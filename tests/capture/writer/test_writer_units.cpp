@@ -179,10 +179,32 @@ TEST_CASE("writes to a full device fail naming the file, offset and reason", "[c
   CHECK(w.error().message().find("No space left") != std::string::npos);
 }
 
+namespace {
+
+// split_parts over windows of `window_pfns` of `keep`; the windows it asks
+// for are recorded in `asked`.
+std::vector<KdumpPart> split_in_windows(const PfnBitmap& keep, uint64_t window_pfns, size_t count,
+                                        std::vector<uint64_t>* asked = nullptr) {
+  std::vector<uint64_t> kept;
+  for (uint64_t start = 0; start < keep.max_pfn(); start += window_pfns) {
+    kept.push_back(0);
+    uint64_t end = std::min(keep.max_pfn(), start + window_pfns);
+    for (uint64_t pfn = start; pfn < end; ++pfn) kept.back() += keep.test(pfn);
+  }
+  auto parts = split_parts(kept, window_pfns, keep.max_pfn(), count, [&](uint64_t start) -> Expected<const PfnBitmap*> {
+    if (asked) asked->push_back(start);
+    return &keep;
+  });
+  REQUIRE(parts);
+  return *parts;
+}
+
+}  // namespace
+
 TEST_CASE("split parts cover all page frames with balanced page counts", "[capture][split]") {
   PfnBitmap keep(1000);
   for (uint64_t pfn = 0; pfn < 1000; pfn += 3) keep.set(pfn);  // 334 pages
-  auto parts = split_parts(keep, 3);
+  auto parts = split_in_windows(keep, 1000, 3);
   REQUIRE(parts.size() == 3);
   CHECK(parts.front().start_pfn == 0);
   CHECK(parts.back().end_pfn == 1000);
@@ -194,13 +216,29 @@ TEST_CASE("split parts cover all page frames with balanced page counts", "[captu
     CHECK(n >= 110);  // ceil(334 / 3) = 112 per part, the rest in the last
     CHECK(n <= 112);
   }
+  // The same boundaries in windows, only the windows holding one scanned.
+  for (uint64_t window_pfns : {64, 128, 192, 320, 999}) {
+    INFO(window_pfns);
+    std::vector<uint64_t> asked;
+    auto windowed = split_in_windows(keep, window_pfns, 3, &asked);
+    REQUIRE(windowed.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+      CHECK(windowed[i].start_pfn == parts[i].start_pfn);
+      CHECK(windowed[i].end_pfn == parts[i].end_pfn);
+    }
+    CHECK(asked.size() <= 2);
+    for (size_t i = 0; i < asked.size(); ++i) CHECK(asked[i] == (parts[i].end_pfn - 1) / window_pfns * window_pfns);
+  }
   // More parts than pages: the extra parts are empty, still contiguous.
   PfnBitmap one(10);
   one.set(4);
-  auto sparse = split_parts(one, 3);
-  REQUIRE(sparse.size() == 3);
-  CHECK(sparse[0].end_pfn == 5);
-  CHECK(sparse[2].end_pfn == 10);
+  for (uint64_t window_pfns : {10, 64}) {
+    auto sparse = split_in_windows(one, window_pfns, 3);
+    REQUIRE(sparse.size() == 3);
+    CHECK(sparse[0].end_pfn == 5);
+    CHECK(sparse[1].start_pfn == 5);
+    CHECK(sparse[2].end_pfn == 10);
+  }
 }
 
 TEST_CASE("bitmaps are stored as kdump does: pfn N is bit N % 8 of byte N / 8", "[capture][bitmap]") {
