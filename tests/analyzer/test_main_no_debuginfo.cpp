@@ -48,6 +48,23 @@ std::vector<nlohmann::json> documents(const Run& run) {
   return docs;
 }
 
+// The documents of `commands` with the vmlinux and with none to be found;
+// both runs succeed, the one without it silently.
+std::pair<std::vector<nlohmann::json>, std::vector<nlohmann::json>> with_and_without(
+    const Isolated& isolated, const std::string& vmlinux, const std::string& dump,
+    const std::vector<std::string>& commands) {
+  const Run with = run_coroner("-s --output json" + script(commands) + " " + vmlinux + " " + dump, "");
+  const Run without = isolated.run("-s --output json" + script(commands) + " " + dump);
+  INFO(without.err);
+  REQUIRE(with.status == 0);
+  REQUIRE(without.status == 0);
+  CHECK(without.err.empty());
+  auto a = documents(with), b = documents(without);
+  REQUIRE(a.size() == commands.size());
+  REQUIRE(b.size() == commands.size());
+  return {std::move(a), std::move(b)};
+}
+
 nlohmann::json without_label(nlohmann::json document) {
   document.erase("debuginfo");
   return document;
@@ -80,15 +97,7 @@ TEST_CASE("coroner DUMP with no vmlinux to find: sym, rd, log and sys answer as 
           "sys", "sym panic", "sym init_task", "sym jiffies", "sym linux_banner", "sym _stext", "sym init_uts_ns",
           "sym " + inside_panic, "sym " + inside_banner, "rd linux_banner 4", "rd -s init_task 2", "log",
           "sym " + inside_sched, "dis panic 8"};
-      const Run with = run_coroner("-s --output json" + script(commands) + " " + dump.vmlinux() + " " + file, "");
-      const Run without = isolated.run("-s --output json" + script(commands) + " " + file);
-      INFO(without.err);
-      REQUIRE(with.status == 0);
-      REQUIRE(without.status == 0);
-      CHECK(without.err.empty());
-      const std::vector<nlohmann::json> expected = documents(with), got = documents(without);
-      REQUIRE(expected.size() == commands.size());
-      REQUIRE(got.size() == commands.size());
+      const auto [expected, got] = with_and_without(isolated, dump.vmlinux(), file, commands);
       for (size_t i = 0; i < commands.size(); ++i) {
         INFO(commands[i]);
         CHECK(expected[i]["debuginfo"] == "dwarf");
@@ -460,15 +469,7 @@ TEST_CASE("coroner DUMP with neither vmlinux nor BTF: ps, mod, bt -a and foreach
       const DumpCase& dump = fixture_case(id);
       const std::string file = dump.files().front();
       const std::vector<std::string> commands = {"ps", "mod", "bt -a", "foreach bt"};
-      const Run with = run_coroner("-s --output json" + script(commands) + " " + dump.vmlinux() + " " + file, "");
-      const Run without = isolated.run("-s --output json" + script(commands) + " " + file);
-      INFO(without.err);
-      REQUIRE(with.status == 0);
-      REQUIRE(without.status == 0);
-      CHECK(without.err.empty());
-      const auto a = documents(with), b = documents(without);
-      REQUIRE(a.size() == commands.size());
-      REQUIRE(b.size() == commands.size());
+      const auto [a, b] = with_and_without(isolated, dump.vmlinux(), file, commands);
       CHECK(b[0]["debuginfo"] == "kallsyms");
       CHECK(without_label(a[0]) == without_label(b[0]));
       CHECK(b[1]["modules"].size() == 1);

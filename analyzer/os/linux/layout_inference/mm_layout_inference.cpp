@@ -73,8 +73,7 @@ Expected<std::vector<symbols::SyntheticStruct>> infer_mm_layouts(const MemoryPro
     });
     if (!plausible)
       return make_error(Errc::not_found,
-                        "mm_struct.rss_stat not found in memory: the counts before "
-                        "binfmt are no page counts");
+                        "mm_struct.rss_stat not found in memory: the counts before binfmt are no page counts");
     mm_struct.members.push_back({"rss_stat", rss, "struct mm_rss_stat"});
     layouts.push_back({"mm_rss_stat", kMmCounters * 8, {{"count", 0, fmt::format("atomic_long_t[{}]", kMmCounters)}}});
   }

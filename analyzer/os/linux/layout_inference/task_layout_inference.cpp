@@ -109,9 +109,7 @@ class TaskSearch {
         return {};
       }
     }
-    return unfound("pid",
-                   "no field holds 0 in init_task, 1 in init and "
-                   "distinct PIDs in the others");
+    return unfound("pid", "no field holds 0 in init_task, 1 in init and distinct PIDs in the others");
   }
 
   // stack: init_stack in init_task, STACK_END_MAGIC at the end of the
@@ -128,9 +126,7 @@ class TaskSearch {
         return unfound("flags", "PF_KTHREAD is not set in init_task alone of init_task and init");
       return {};
     }
-    return unfound("stack",
-                   "no field holds init_stack in init_task and the "
-                   "stack end magic's address in the others");
+    return unfound("stack", "no field holds init_stack in init_task and the stack end magic's address in the others");
   }
 
   // rq.idle: init_task in CPU 0's runqueue, swapper/N in CPU N's; curr
@@ -274,9 +270,7 @@ class TaskSearch {
         return {};
       }
     }
-    return unfound("mm",
-                   "no field is NULL in kernel threads and an mm_struct "
-                   "twice in user processes");
+    return unfound("mm", "no field is NULL in kernel threads and an mm_struct twice in user processes");
   }
 
   // exit_state, exit_code, exit_signal, pdeath_signal: 0, 0, SIGCHLD (or 0
