@@ -1,5 +1,6 @@
 #include "analyzer/object.hpp"
 
+#include "symbols/btf_globals.hpp"
 
 namespace coroner {
 
@@ -261,8 +262,31 @@ Expected<Object> plain_object(Expected<GlobalObject> global, std::string_view na
 
 }  // namespace
 
+// Before the DWARF name index exists, finding a variable's DIE scans the
+// units until one defines it, most of a cold session's time. The model's
+// reads of the well-known globals (symbols/btf_globals.hpp: their C types
+// are stable from 4.18 to 6.x) take that type and the ELF symbol instead;
+// what the user names (find_global) still gets its DWARF type.
+namespace {
+
+std::optional<GlobalObject> known_kernel_global(const Program& program, symbols::DebugInfo& info,
+                                                std::string_view name) {
+  const auto known = symbols::known_global(name);
+  if (!known || known->array || known->per_cpu || !info.has_dwarf() || info.indexed()) return std::nullopt;
+  auto table = program.symbol_table();
+  const symbols::Symbol* symbol = table ? (*table)->find(name) : nullptr;
+  if (!symbol) return std::nullopt;
+  auto type = info.find_type(known->type);
+  if (!type) return std::nullopt;
+  return GlobalObject{std::string(name), Object::reference(program, info.types(), *type, symbol->address), false,
+                      false};
+}
+
+}  // namespace
+
 Expected<GlobalObject> find_kernel_global(const Program& program, std::string_view name) {
   CORONER_TRY(info, program.debug_info());
+  if (auto known = known_kernel_global(program, *info, name)) return std::move(*known);
   if (auto found = kernel_lookup(program, *info, name)) return std::move(*found);
   return missing_global(program, name, "");
 }
