@@ -11,6 +11,7 @@
 #include <llvm/DebugInfo/DWARF/DWARFUnit.h>
 
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace coroner::symbols {
@@ -46,6 +47,9 @@ struct LineTable::State {
   std::vector<UnitRange> units;
   bool relocatable = false;
   std::mutex mutex;  // DWARFContext parses line tables on demand
+  // The inline chains asked for: `foreach bt` asks for the same return
+  // addresses (__schedule, worker_thread, ...) once per task.
+  std::unordered_map<uint64_t, std::vector<InlineFrame>> inlined;
 };
 
 LineTable::~LineTable() = default;
@@ -158,11 +162,12 @@ std::optional<SourceLine> LineTable::line_for_address(uint64_t address) const {
 std::vector<InlineFrame> LineTable::inlined_frames(uint64_t address) const {
   State& state = *state_;
   std::lock_guard lock(state.mutex);
+  if (auto known = state.inlined.find(address); known != state.inlined.end()) return known->second;
+  std::vector<InlineFrame>& frames = state.inlined[address];
   auto [unit, where, chain] = locate(address);
   if (chain.empty()) return {};
   const llvm::DWARFDebugLine::LineTable* rows = state.context->getLineTableForUnit(unit);
   const auto kind = llvm::DILineInfoSpecifier::FileLineInfoKind::AbsoluteFilePath;
-  std::vector<InlineFrame> frames;
   for (size_t i = 0; i < chain.size(); ++i) {
     InlineFrame frame;
     if (const char* name = chain[i].getSubroutineName(llvm::DINameKind::ShortName)) frame.function = name;
