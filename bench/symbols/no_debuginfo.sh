@@ -70,7 +70,7 @@ for dir in "${kernels[@]}"; do
   before_run() { rm -rf "$work/cache"; }
   for session in sys "sys; bt; ps; log"; do
     input=${session//; /$'\n'}
-    printf "%-18s %-14s %8s %8s %8s %11s %11s\n" session tool wall_s cpu_s MiB wall/dwarf MiB/dwarf
+    printf "%-18s %-16s %8s %8s %8s %11s %11s\n" session tool wall_s cpu_s MiB wall/dwarf MiB/dwarf
     declare -A wall=() cpu=() mib=()
     for tool in coroner-dwarf $without drgn; do
       case $tool in
@@ -83,14 +83,14 @@ for dir in "${kernels[@]}"; do
       read -r wall[$tool] cpu[$tool] mib[$tool] <<<"$(time_runs "$runs" "$input" "$work/out.$tool" "${cmd[@]}")"
       w=${wall[$tool]}
       if [[ ! $w =~ ^[0-9.]+$ ]]; then
-        printf "%-18s %-14s %8s   %s\n" "$session" "$tool" "$w" "$(tail -1 "$work/out.$tool" | cut -c1-90)"
+        printf "%-18s %-16s %8s   %s\n" "$session" "$tool" "$w" "$(tail -1 "$work/out.$tool" | cut -c1-90)"
         continue
       fi
       rw=- rm=-
       if [[ ${wall[coroner-dwarf]} =~ ^[0-9.]+$ ]]; then
         rw=$(ratio "$w" "${wall[coroner-dwarf]}") rm=$(ratio "${mib[$tool]}" "${mib[coroner-dwarf]}")
       fi
-      printf "%-18s %-14s %8s %8s %8s %11s %11s\n" "$session" "$tool" "$w" "${cpu[$tool]}" "${mib[$tool]}" "$rw" "$rm"
+      printf "%-18s %-16s %8s %8s %8s %11s %11s\n" "$session" "$tool" "$w" "${cpu[$tool]}" "${mib[$tool]}" "$rw" "$rm"
     done
     unset wall cpu mib
   done
