@@ -18,6 +18,7 @@ constexpr uint32_t kSigchld = 17;
 constexpr size_t kCommLength = 16;
 constexpr size_t kMaxListLength = 1 << 20;
 constexpr uint64_t kMaxSignalOffset = 4096;
+constexpr uint64_t kMaxCurrDistance = 64;  // rq.curr before rq.idle
 // The share of tasks a member's test must hold for: a task that was being
 // created or torn down at the crash may hold anything.
 constexpr double kQuorum = 0.9;
@@ -129,8 +130,9 @@ class TaskSearch {
     return unfound("stack", "no field holds init_stack in init_task and the stack end magic's address in the others");
   }
 
-  // rq.idle: init_task in CPU 0's runqueue, swapper/N in CPU N's; curr
-  // comes right before it (4.18 to 6.x).
+  // rq.idle: init_task in CPU 0's runqueue, swapper/N in CPU N's. curr
+  // comes before it: right before (4.18 to 6.11), or before dl_server
+  // (6.12): the nearest field that holds a task on every CPU.
   Expected<void> find_runqueue() {
     auto runqueues = probe_.symbol("runqueues");
     if (!runqueues) return make_error(Errc::not_found, "struct rq not found in memory: no runqueues in kallsyms");
@@ -148,9 +150,14 @@ class TaskSearch {
       if (fits) idle = at;  // the last: curr is init_task too when CPU 0 idles
     }
     if (!idle) return make_error(Errc::not_found, "struct rq not found in memory: no runqueue member holds init_task");
-    o_.rq_idle = *idle, o_.rq_curr = *idle - 8;
+    o_.rq_idle = *idle;
     for (size_t i = 1; i < rqs.size(); ++i) idle_.push_back(probe_.snapshot(rqs[i].u64(*idle), kTaskWindow));
-    return {};
+    for (uint64_t at = *idle - 8; at + kMaxCurrDistance >= *idle && at > 0; at -= 8)
+      if (std::all_of(rqs.begin(), rqs.end(), [&](const Snapshot& rq) { return is_task(rq.u64(at)); })) {
+        o_.rq_curr = at;
+        return {};
+      }
+    return make_error(Errc::not_found, "struct rq not found in memory: no field before idle holds every CPU's task");
   }
 
   // cpu (thread_info.cpu from 5.16, task_struct.cpu before): N in CPU N's
@@ -332,6 +339,13 @@ class TaskSearch {
       }
     }
     return unfound("thread.cpu_context", "no fp, sp, pc point into every task's stack and the kernel's text");
+  }
+
+  // A task_struct: a comm, and its stack ends with the magic.
+  bool is_task(uint64_t address) const {
+    if (!MemoryProbe::kernel_address(address) || !probe_.text(address + o_.comm, kCommLength)) return false;
+    auto stack = probe_.u64(address + o_.stack);
+    return stack && probe_.u32(*stack) == kStackEndMagic;
   }
 
   bool in_own_stack(const Snapshot& task, uint64_t address) const {
