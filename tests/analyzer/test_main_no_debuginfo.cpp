@@ -505,4 +505,30 @@ TEST_CASE("coroner DUMP with neither vmlinux nor BTF: ps, mod, bt -a and foreach
   }
 }
 
+// A damaged dump: init_task's comm overwritten. What the inference cannot
+// find is named in one line, and the run ends with status 1.
+TEST_CASE("coroner DUMP with neither vmlinux nor BTF, init_task damaged: ps fails in one line naming what was not "
+          "found", "[main][no-debuginfo]") {
+  const DumpCase& dump = fixture_case("x86_64/oops-kdump/vmcore");
+  std::string bytes = file_contents(dump.files().front());
+  size_t replaced = 0;
+  for (size_t at = bytes.find(std::string("swapper/0\0", 10)); at != std::string::npos;
+       at = bytes.find(std::string("swapper/0\0", 10), at + 1), ++replaced)
+    bytes[at + 1] = 'X';
+  REQUIRE(replaced >= 1);
+  const ScratchDir work("no-debuginfo-damaged");
+  const std::string damaged = (work.path / "vmcore-init-task-damaged").string();
+  write_file_contents(damaged, bytes);
+  bytes.clear();
+  const Isolated isolated;
+  const Run run = isolated.run("-s -x ps -x 'sym init_task' " + damaged);
+  CHECK(run.status == 1);
+  CHECK(line_count(run.err) == 1);
+  CHECK_THAT(run.err, Catch::StartsWith("ps: " + damaged + ": no debug info (types, lines): "));
+  CHECK_THAT(run.err, Catch::EndsWith("its types could not be inferred: task_struct.comm not found in memory: no "
+                                      "\"swapper\" in init_task\n"));
+  // What needs no types still answers.
+  CHECK_THAT(run.out, Catch::Contains("(D) init_task\n"));
+}
+
 }  // namespace coroner::test

@@ -74,9 +74,11 @@ class TaskSearch {
       if (next == self || !MemoryProbe::kernel_address(next) || !MemoryProbe::kernel_address(prev)) continue;
       if (probe_.u64(next + 8) != self || probe_.u64(prev) != self) continue;
       std::vector<uint64_t> ring;
+      std::unordered_set<uint64_t> seen;  // a ring that loops short of init_task is no list of it
       bool whole = true;
       for (uint64_t link = next; link != self;) {
-        if (ring.size() >= kMaxListLength || !probe_.text(link - at + o_.comm, kCommLength)) {
+        if (ring.size() >= kMaxListLength || !seen.insert(link).second ||
+            !probe_.text(link - at + o_.comm, kCommLength)) {
           whole = false;
           break;
         }
@@ -220,8 +222,9 @@ class TaskSearch {
       for (const Snapshot* leader : groups) {
         const uint64_t self = leader->address() + at;
         std::optional<uint64_t> head;
+        std::unordered_set<uint64_t> seen;
         for (uint64_t link = leader->u64(at), steps = 0; fits && link != self; ++steps) {
-          if (steps > kMaxListLength || !MemoryProbe::kernel_address(link))
+          if (steps > kMaxListLength || !MemoryProbe::kernel_address(link) || !seen.insert(link).second)
             fits = false;
           else if (probe_.u32(link - at + tgid) == leader->u32(tgid) &&
                    probe_.u32(link - at + o_.pid) != leader->u32(tgid))
