@@ -142,7 +142,9 @@ class Writer {
     CORONER_CHECK(expect(btf__add_struct(btf_.get(), name, static_cast<uint32_t>(layout.size)), planned, layout.name));
     for (size_t i = 0; i < layout.members.size(); ++i) {
       const SyntheticMember& member = layout.members[i];
-      if (member.offset >= layout.size)
+      // (a flexible array, "T[0]", may start at the end)
+      const bool flexible = member.type.ends_with("[0]");
+      if (member.offset > layout.size || (member.offset == layout.size && !flexible))
         return make_error(Errc::invalid_argument, "synthetic BTF: {}.{} at {} lies beyond its size {}", layout.name,
                           member.name, member.offset, layout.size);
       if (int err =

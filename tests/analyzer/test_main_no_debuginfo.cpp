@@ -474,6 +474,9 @@ TEST_CASE("coroner DUMP with neither vmlinux nor BTF: ps, mod, bt -a and foreach
       CHECK(without_label(a[0]) == without_label(b[0]));
       CHECK(b[1]["modules"].size() == 1);
       CHECK(loaded_modules(a[1]) == loaded_modules(b[1]));
+      // The build-id, from the notes the kernel keeps for sysfs.
+      CHECK(b[1]["modules"][0]["build_id"] == a[1]["modules"][0]["build_id"]);
+      CHECK_FALSE(b[1]["modules"][0]["build_id"].get<std::string>().empty());
       // arm64's frame records give each frame's frame pointer, not CFI's sp.
       const bool with_sp = dump.arch_dir.ends_with("x86_64");
       CHECK(physical_traces(a[2], with_sp, false) == physical_traces(b[2], with_sp, false));

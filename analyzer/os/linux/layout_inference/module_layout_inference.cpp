@@ -47,6 +47,34 @@ bool kallsyms_at(const Snapshot& module, uint64_t at) {
          count < kMaxSymbols && MemoryProbe::kernel_address(module.u64(at + 16));
 }
 
+// struct module_notes_attrs: the sysfs directory, the number of notes, then
+// a struct bin_attribute per note (attr.name, mode, size, private).
+constexpr uint64_t kNoteAttrs = 16;
+constexpr uint32_t kMaxNotes = 64;
+
+// The size of struct bin_attribute, when the pointer at `at` in every
+// module leads to its notes: names ".note.*", one the build-id's.
+std::optional<uint64_t> note_stride(const MemoryProbe& probe, const std::vector<Snapshot>& modules, uint64_t at) {
+  for (uint64_t stride = 40; stride <= 160; stride += 8) {
+    const bool fits = std::all_of(modules.begin(), modules.end(), [&](const Snapshot& m) {
+      const uint64_t notes = m.u64(at);
+      if (!MemoryProbe::kernel_address(notes)) return false;
+      const auto count = probe.u32(notes + 8);
+      if (!count || *count == 0 || *count > kMaxNotes) return false;
+      bool build_id = false;
+      for (uint32_t i = 0; i < *count; ++i) {
+        const auto name_at = probe.u64(notes + kNoteAttrs + i * stride);
+        const auto name = name_at ? probe.text(*name_at, 64) : std::nullopt;
+        if (!name || !name->starts_with(".note")) return false;
+        build_id = build_id || *name == ".note.gnu.build-id";
+      }
+      return build_id;
+    });
+    if (fits) return stride;
+  }
+  return std::nullopt;
+}
+
 template <typename Test>
 std::optional<uint64_t> first_offset(const std::vector<Snapshot>& modules, uint64_t from, Test test) {
   for (uint64_t at = from; at + 32 <= kModuleWindow; at += 8)
@@ -116,6 +144,19 @@ Expected<std::vector<symbols::SyntheticStruct>> infer_module_layouts(const Memor
       "mod_kallsyms", 32, {{"symtab", 0, "void *"}, {"num_symtab", 8, "unsigned int"}, {"strtab", 16, "char *"}}};
   if (typetab) mod_kallsyms.members.push_back({"typetab", 24, "char *"});
   layouts.push_back(std::move(mod_kallsyms));
+  // notes_attrs (sysfs's notes/ of the module, which holds its build-id)
+  // follows sect_attrs after core_kallsyms.
+  const uint64_t after_kallsyms = *kallsyms + (typetab ? 32 : 24);
+  for (uint64_t at = after_kallsyms; at <= after_kallsyms + 16; at += 8)
+    if (auto stride = note_stride(probe, modules, at)) {
+      module.members.push_back({"notes_attrs", at, "struct module_notes_attrs *"});
+      layouts.push_back({"attribute", 16, {{"name", 0, "char *"}}});
+      layouts.push_back({"bin_attribute", *stride, {{"attr", 0, "struct attribute"}, {"size", 16, "unsigned long"},
+                                                    {"private", 24, "void *"}}});
+      layouts.push_back({"module_notes_attrs", kNoteAttrs,
+                         {{"notes", 8, "unsigned int"}, {"attrs", kNoteAttrs, "struct bin_attribute[0]"}}});
+      break;
+    }
   layouts.push_back(std::move(module));
   return layouts;
 }

@@ -48,7 +48,8 @@ std::map<std::string, size_t> check_layouts(const Program& program) {
   const bool x86_64 = program.arch().machine() == Machine::x86_64;
   CHECK(members["task_struct"] >= 21);
   CHECK(members["rq"] == 2);
-  CHECK(members["module"] == 5);
+  CHECK(members["module"] == 6);
+  CHECK(members["bin_attribute"] == 3);
   CHECK(members["timekeeper"] == 3);
   CHECK(members["pglist_data"] >= 2);
   CHECK(members[x86_64 ? "inactive_task_frame" : "cpu_context"] >= 7);
