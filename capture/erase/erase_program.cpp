@@ -52,6 +52,12 @@ class LineParser {
     if (text != expected) return error(fmt::format("expected '{}', got '{}'", expected, text));
     return {};
   }
+  // `KEY N`: the keyword, then the number (`what` names it in errors).
+  Expected<uint64_t> keyed_number(std::string_view key, std::string_view what) {
+    CORONER_CHECK(keyword(key));
+    return number(what);
+  }
+  Expected<uint64_t> keyed_number(std::string_view key) { return keyed_number(key, key); }
   // REF: `sym:HEX`, `elem` or `elemN`, then `+N` and `*` steps; `depth`
   // loops enclose it.
   Expected<EraseRef> ref(unsigned depth) {
@@ -121,8 +127,7 @@ Expected<EraseCommand> parse_erase(LineParser& p, unsigned depth) {
     command.size_kind = EraseCommand::Size::from_memory;
     CORONER_TRY(size_ref, p.ref(depth));
     command.size_ref = std::move(size_ref);
-    CORONER_CHECK(p.keyword("width"));
-    CORONER_TRY(width, p.number("width"));
+    CORONER_TRY(width, p.keyed_number("width"));
     if (width != 1 && width != 2 && width != 4 && width != 8) return p.error("width: expected 1, 2, 4 or 8");
     command.width = static_cast<unsigned>(width);
   } else {
@@ -145,27 +150,21 @@ Expected<EraseLoop> parse_for(LineParser& p, unsigned depth) {
   loop.start = std::move(start);
   if (kind == "array") {
     loop.kind = EraseLoop::Kind::array;
-    CORONER_CHECK(p.keyword("count"));
-    CORONER_TRY(count, p.number("count"));
-    CORONER_CHECK(p.keyword("stride"));
-    CORONER_TRY(stride, p.number("stride"));
+    CORONER_TRY(count, p.keyed_number("count"));
+    CORONER_TRY(stride, p.keyed_number("stride"));
     loop.count = count;
     loop.stride = stride;
   } else if (kind == "pointers") {
     loop.kind = EraseLoop::Kind::pointers;
-    CORONER_CHECK(p.keyword("count"));
-    CORONER_TRY(count, p.number("count"));
+    CORONER_TRY(count, p.keyed_number("count"));
     loop.count = count;
   } else if (kind == "via" || kind == "list" || kind == "rbtree") {
     loop.kind = kind == "via" ? EraseLoop::Kind::via : kind == "list" ? EraseLoop::Kind::list : EraseLoop::Kind::rbtree;
-    CORONER_CHECK(p.keyword(kind == "via" ? "next" : "member"));
-    CORONER_TRY(offset, p.number("offset"));
+    CORONER_TRY(offset, p.keyed_number(kind == "via" ? "next" : "member", "offset"));
     loop.offset = offset;
     if (kind == "rbtree") {
-      CORONER_CHECK(p.keyword("left"));
-      CORONER_TRY(left, p.number("left"));
-      CORONER_CHECK(p.keyword("right"));
-      CORONER_TRY(right, p.number("right"));
+      CORONER_TRY(left, p.keyed_number("left"));
+      CORONER_TRY(right, p.keyed_number("right"));
       loop.left = left;
       loop.right = right;
     }
@@ -440,8 +439,7 @@ Expected<EraseProgram> parse_erase_offsets(std::string_view text, const std::str
       for (auto [key, field] : {std::pair<std::string_view, uint64_t*>{"list", &m.list}, {"name", &m.name},
                                 {"kallsyms", &m.kallsyms}, {"symtab", &m.symtab}, {"num_symtab", &m.num_symtab},
                                 {"strtab", &m.strtab}}) {
-        CORONER_CHECK(p.keyword(key));
-        CORONER_TRY(value, p.number(key));
+        CORONER_TRY(value, p.keyed_number(key));
         *field = value;
       }
       if (!p.done()) return p.error(fmt::format("unexpected '{}'", p.peek()));
