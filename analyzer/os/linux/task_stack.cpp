@@ -18,10 +18,15 @@ Expected<uint64_t> task_struct_size(const Program& program) {
 
 }  // namespace
 
-uint64_t kernel_stack_size(const Program& program) {
+std::optional<uint64_t> init_stack_size(const Program& program) {
   auto start = program.symbol_address("init_stack");
   auto end = program.symbol_address("__end_init_task");
   if (start && end && *end > *start && std::has_single_bit(*end - *start)) return *end - *start;
+  return std::nullopt;
+}
+
+uint64_t kernel_stack_size(const Program& program) {
+  if (auto size = init_stack_size(program)) return *size;
   if (auto size = program.type_size("union thread_union"); size && std::has_single_bit(*size)) return *size;
   return std::max<uint64_t>(16384, program.arch().page_size());
 }

@@ -12,6 +12,8 @@ namespace coroner::linux_kernel {
 // THREAD_SIZE: the init task's stack (init_stack to __end_init_task), else
 // union thread_union, else the kernels' minimum of 16 KiB.
 uint64_t kernel_stack_size(const Program& program);
+// The first of those alone, from symbols (no types); nullopt without them.
+std::optional<uint64_t> init_stack_size(const Program& program);
 
 struct TaskAddress {
   Task task;

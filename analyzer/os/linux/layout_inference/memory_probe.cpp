@@ -1,13 +1,15 @@
 #include "analyzer/os/linux/layout_inference/memory_probe.hpp"
 
-#include <bit>
+#include "analyzer/os/linux/system_info.hpp"
+#include "analyzer/os/linux/task_stack.hpp"
+
 #include <cstring>
 
 namespace coroner::linux_kernel::inference {
 
 namespace {
 
-constexpr uint32_t kMaxCpus = 65536;
+constexpr uint64_t kMinStackSize = 16384;  // the kernels' smallest THREAD_SIZE
 
 }  // namespace
 
@@ -40,19 +42,9 @@ std::optional<std::string> Snapshot::text(uint64_t offset, size_t max) const {
 MemoryProbe::MemoryProbe(const Program& program) : program_(program) {
   text_start_ = symbol("_stext").value_or(0);
   text_end_ = symbol("_etext").value_or(0);
-  auto start = symbol("init_stack"), end = symbol("__end_init_task");
-  if (start && end && *end > *start && std::has_single_bit(*end - *start)) stack_size_ = *end - *start;
-  const auto ids = symbol("nr_cpu_ids");
-  const uint32_t count = ids ? u32(*ids).value_or(0) : 0;
-  const auto mask = symbol("__cpu_possible_mask");
-  if (count > 0 && count <= kMaxCpus && mask) {
-    for (uint32_t word = 0; word < (count + 63) / 64; ++word) {
-      auto bits = u64(*mask + 8 * word);
-      if (!bits) break;
-      for (uint32_t bit = 0; bit < 64 && word * 64 + bit < count; ++bit)
-        if (*bits >> bit & 1) cpus_.push_back(word * 64 + bit);
-    }
-  }
+  stack_size_ = init_stack_size(program).value_or(kMinStackSize);
+  if (auto cpus = read_cpu_mask(program, "__cpu_possible_mask"))
+    for (int cpu : *cpus) cpus_.push_back(static_cast<uint32_t>(cpu));
   if (cpus_.empty()) cpus_.push_back(0);
 }
 

@@ -59,7 +59,7 @@ class MemoryProbe {
 
  private:
   const Program& program_;
-  uint64_t text_start_ = 0, text_end_ = 0, stack_size_ = 16384;
+  uint64_t text_start_ = 0, text_end_ = 0, stack_size_ = 0;
   std::vector<uint32_t> cpus_;
 };
 
