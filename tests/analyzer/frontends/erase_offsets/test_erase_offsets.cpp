@@ -31,6 +31,14 @@ uint64_t address_of(const std::string& offsets, const std::string& label, uint64
   return 0;
 }
 
+// `-l -d 31` dumps of `input`, with --config `offsets` (erased) and without (plain).
+void capture_erased_and_plain(const std::string& input, const std::string& offsets, const std::string& erased,
+                              const std::string& plain) {
+  REQUIRE(run_shell(fmt::format("{} -l -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, input, erased))
+              .status == 0);
+  REQUIRE(run_shell(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, input, plain)).status == 0);
+}
+
 const char* kConfig =
     "# the node name, part of the domain name and every task's comm\n"
     "[vmlinux]\n"
@@ -124,9 +132,7 @@ TEST_CASE("erase with --config on the arm64 fixture: erased bytes read X and eve
   REQUIRE(run_shell(fmt::format("{} erase-offsets --config {}/filter.conf -o {} {}", CORONER_BINARY, dir.string(), offsets,
                           c.vmlinux()))
               .status == 0);
-  REQUIRE(run_shell(fmt::format("{} -l -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
-              .status == 0);
-  REQUIRE(run_shell(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, c.files().front(), plain)).status == 0);
+  capture_erased_and_plain(c.files().front(), offsets, erased, plain);
   auto out = open_or_fail(erased), in = open_or_fail(plain);
   std::map<uint64_t, std::byte> want = erased_bytes(*in, offsets);
   CHECK(want.size() == 65 + 4 + 16 * c.facts().at("tasks").size());
@@ -199,9 +205,7 @@ TEST_CASE("erase with --config: nested loops erase each task's children's comm a
   CHECK_THAT(text, Catch::Contains("\n    erase c.comm elem +"));
   CHECK_THAT(text, Catch::Contains("\n    erase t.comm elem1 +"));
   CHECK_THAT(text, Catch::Contains("\n  endfor\nendfor\n"));
-  REQUIRE(run_shell(fmt::format("{} -l -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
-              .status == 0);
-  REQUIRE(run_shell(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, c.files().front(), plain)).status == 0);
+  capture_erased_and_plain(c.files().front(), offsets, erased, plain);
   auto out = open_or_fail(erased), in = open_or_fail(plain);
 
   // Each task whose parent is on the task list: 4 bytes of its comm and 2
@@ -256,9 +260,7 @@ TEST_CASE("erase with --config: a module section erases the module's variables f
   CHECK_THAT(text, Catch::Contains("\nmodules sym:"));
   CHECK_THAT(text, Catch::Contains("\nfor it@fx_items.next list mod:fx_crash:fx_items +0 member 32\n"));
   CHECK_THAT(text, Catch::Contains("\nerase fx_magic mod:fx_crash:fx_magic size 8\n"));
-  REQUIRE(run_shell(fmt::format("{} -l -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets, c.files().front(), erased))
-              .status == 0);
-  REQUIRE(run_shell(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, c.files().front(), plain)).status == 0);
+  capture_erased_and_plain(c.files().front(), offsets, erased, plain);
   auto out = open_or_fail(erased), in = open_or_fail(plain);
 
   // The five items' names and fx_magic, as fx_crash.c set them.
