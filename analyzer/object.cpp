@@ -273,8 +273,7 @@ std::optional<GlobalObject> known_kernel_global(const Program& program, symbols:
                                                 std::string_view name) {
   const auto known = symbols::known_global(name);
   if (!known || known->array || known->per_cpu || !info.has_dwarf() || info.indexed()) return std::nullopt;
-  auto table = program.symbol_table();
-  const symbols::Symbol* symbol = table ? (*table)->find(name) : nullptr;
+  const symbols::Symbol* symbol = program.symbols().find(name);
   if (!symbol) return std::nullopt;
   auto type = info.find_type(known->type);
   if (!type) return std::nullopt;
