@@ -495,6 +495,22 @@ TEST_CASE("coroner DUMP with neither vmlinux nor BTF: ps, mod, bt -a and foreach
           CHECK(task["comm"] == expected["comm"]);
           CHECK(task["task"] == expected["task"]);
         }
+        // The module where drgn saw it, and (a kdump dump, written at the
+        // oops) a task whose trace has the functions the kernel's own oops
+        // trace named, in its order.
+        CHECK(b[1]["modules"][0]["name"] == dump.facts()["modules"][0]["name"]);
+        CHECK(hex_value(b[1]["modules"][0]["base"]) == hex_value(dump.facts()["modules"][0]["base"]));
+        auto has_oops_trace = [&](const nlohmann::json& task) {
+          std::vector<std::string> functions;
+          for (const auto& frame : task["frames"]) functions.push_back(frame["function"]);
+          auto at = functions.begin();
+          for (const auto& expected : dump.facts()["console_call_trace"]) {
+            at = std::find(at, functions.end(), expected.get<std::string>());
+            if (at == functions.end()) return false;
+          }
+          return true;
+        };
+        if (dump.scenario.starts_with("oops-kdump")) CHECK(std::any_of(b[2].begin(), b[2].end(), has_oops_trace));
         // The inferred members read what DWARF's do.
         const std::string task = dump.facts()["tasks"][0]["task"].get<std::string>();
         const std::string members =
