@@ -110,7 +110,9 @@ Command mod_command() {
           "    -s NAME      attach NAME's object file from FILE, or found in the search path\n"
           "    -S [DIR]     attach every module's object file found under DIR (or the search path)\n"
           "  Objects are looked for in --mod-path, vmlinux's directory, /lib/modules/RELEASE and\n"
-          "  /usr/lib/debug/lib/modules/RELEASE, matched by name and checked by build-id.\n"
+          "  /usr/lib/debug/lib/modules/RELEASE, matched by name and checked by build-id (without a\n"
+          "  vmlinux, not in its directory). A module without its object keeps the symbols the kernel\n"
+          "  holds in memory, and without a vmlinux the types of its BTF (JSON: btf).\n"
           "  crash> mod\n"
           "  crash> mod -s fx_crash",
           run_mod};
