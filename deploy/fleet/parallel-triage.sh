@@ -27,6 +27,9 @@ mkdir -p "$reports"
 CORONER_FLEET_DB=${CORONER_FLEET_DB:-$reports/fleet.db}
 export CORONER_FLEET_DB
 status=0
+# The database (its schema, WAL mode) is made by one process first: parallel
+# first opens of a new SQLite file raced ("database is locked").
+"$coroner" fleet report >/dev/null
 find "$dumps" -maxdepth 1 \( -type f -o -type l \) ! -name '.*' -print0 | sort -z |
   parallel -0 --jobs "$jobs" --joblog "$reports/jobs.log" "$here/triage-and-ingest.sh" {} "$reports" >/dev/null ||
   status=1
