@@ -109,8 +109,10 @@ Expected<std::vector<Selected>> active_tasks(const Program& program, const BtReq
 // Traces and prints each task.
 Expected<void> show(CommandContext& ctx, const std::vector<Selected>& tasks, const BacktraceOptions& options,
                     bool single) {
+  BacktraceOptions traced = options;
+  traced.find_lines = ctx.json() || options.lines;
   return show_each_task(ctx, tasks.size(), single, [&](size_t i) -> Expected<nlohmann::json> {
-    TaskBacktrace backtrace = backtrace_task(ctx.program, tasks[i].task, options, tasks[i].cpu);
+    TaskBacktrace backtrace = backtrace_task(ctx.program, tasks[i].task, traced, tasks[i].cpu);
     if (ctx.json()) return backtrace_json(ctx.program, backtrace, options);
     if (i > 0) ctx.out << '\n';
     print_backtrace(ctx.out, ctx.program, backtrace, options);

@@ -294,8 +294,9 @@ TaskBacktrace backtrace_task(const Program& program, const linux_kernel::Task& t
   if (!start) {
     result.error = start.error();
   } else {
-    // Default options: inline frames (which need the line tables) always.
-    result.trace = unwind::unwind(program, unwind::unwinder_of(program), *start);
+    // Inline frames always; their files and lines where the output has them.
+    result.trace = unwind::unwind(program, unwind::unwinder_of(program), *start,
+                                  {.source_lines = options.find_lines || options.lines});
   }
   if (options.scan != BacktraceOptions::Scan::none) result.scan = scan_stack(program, task, result, options.scan);
   return result;

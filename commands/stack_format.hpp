@@ -22,6 +22,9 @@ struct BacktraceOptions {
   bool symbol_offsets = false;  // -s: function+offset
   bool hex_offsets = false;     // -x: those offsets in hex
   bool variables = false;       // -v: each frame's parameters and local variables
+  // Each frame's file and line are found (JSON, the triage report) unless
+  // the output shows none: plain text without -l then reads no line table.
+  bool find_lines = true;
   // -t / -T: instead of a trace, the text addresses found on the stack from
   // the first frame's sp (-t) or from the stack's bottom (-T) to its top.
   enum class Scan { none, from_sp, from_bottom } scan = Scan::none;

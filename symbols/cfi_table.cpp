@@ -9,6 +9,8 @@
 #include <llvm/DebugInfo/DWARF/DWARFDebugFrame.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -67,12 +69,13 @@ struct RawFde {
   uint64_t cie_size = 0;
 };
 
-// The FDEs of a .debug_frame whose CIEs all have an empty augmentation
-// (then an FDE is: length, CIE pointer, initial location, range, all in
-// fixed sizes), sorted by start; nullopt for anything else, which is left
-// to LLVM's parser (and its errors).
-std::optional<std::vector<RawFde>> index_raw_frames(std::string_view data, bool little_endian, unsigned address_size) {
-  if (!little_endian || (address_size != 4 && address_size != 8)) return std::nullopt;
+// Visits the FDEs of a .debug_frame whose CIEs all have an empty
+// augmentation (then an FDE is: length, CIE pointer, initial location,
+// range, all in fixed sizes), in file order; false for anything else, which
+// is left to LLVM's parser (and its errors).
+template <typename Visit>
+bool scan_raw_frames(std::string_view data, bool little_endian, unsigned address_size, Visit&& visit) {
+  if (!little_endian || (address_size != 4 && address_size != 8)) return false;
   auto read = [&](uint64_t at, unsigned size) -> std::optional<uint64_t> {
     if (at > data.size() || size > data.size() - at) return std::nullopt;
     uint64_t value = 0;
@@ -80,34 +83,51 @@ std::optional<std::vector<RawFde>> index_raw_frames(std::string_view data, bool 
     return value;
   };
   std::map<uint64_t, uint64_t> cies;  // offset -> size
-  std::vector<RawFde> fdes;
   for (uint64_t at = 0; at < data.size();) {
     auto length = read(at, 4);
-    if (!length) return std::nullopt;
+    if (!length) return false;
     const bool dwarf64 = *length == 0xffffffff;
     const unsigned header = dwarf64 ? 12 : 4, id_size = dwarf64 ? 8 : 4;
     if (dwarf64) length = read(at + 4, 8);
-    if (!length || *length > data.size() - at - header) return std::nullopt;
-    if (*length == 0) return std::nullopt;  // a terminator: not in a linked kernel's table
+    if (!length || *length > data.size() - at - header) return false;
+    if (*length == 0) return false;  // a terminator: not in a linked kernel's table
     const uint64_t size = header + *length;
     auto id = read(at + header, id_size);
-    if (!id) return std::nullopt;
+    if (!id) return false;
     if (*id == (dwarf64 ? UINT64_MAX : 0xffffffff)) {
       // CIE: version (1 byte), then the augmentation string.
-      if (*length < id_size + 2 || data[at + header + id_size + 1] != '\0') return std::nullopt;
+      if (*length < id_size + 2 || data[at + header + id_size + 1] != '\0') return false;
       cies[at] = size;
     } else {
       auto start = read(at + header + id_size, address_size);
       auto range = read(at + header + id_size + address_size, address_size);
       auto cie = cies.find(*id);  // CIEs precede their FDEs in what linkers write
-      if (!start || !range || cie == cies.end()) return std::nullopt;
-      fdes.push_back({*start, *start + *range, at, size, cie->first, cie->second});
+      if (!start || !range || cie == cies.end()) return false;
+      visit(RawFde{*start, *start + *range, at, size, cie->first, cie->second});
     }
     at += size;
   }
-  std::stable_sort(fdes.begin(), fdes.end(), [](const RawFde& a, const RawFde& b) { return a.start < b.start; });
-  return fdes;
+  return true;
 }
+
+// The lookup FdeIndex::find makes in sorted FDEs, made in file order: the
+// last FDE (by start, then file order) starting at or below address that is
+// not empty, if it covers address.
+class LinearFdeLookup {
+ public:
+  explicit LinearFdeLookup(uint64_t address) : address_(address) {}
+  void operator()(const RawFde& fde) {
+    if (fde.start <= address_ && fde.end > fde.start && (!best_ || fde.start >= best_->start)) best_ = fde;
+  }
+  std::optional<RawFde> found() const {
+    if (best_ && address_ < best_->end) return best_;
+    return std::nullopt;
+  }
+
+ private:
+  uint64_t address_;
+  std::optional<RawFde> best_;
+};
 
 // Whether a CFA- or register-relative location is a memory slot ("at")
 // rather than a value ("is"). LLVM has no accessor for it but compares it.
@@ -180,13 +200,19 @@ struct CfiTable::State {
   std::unique_ptr<llvm::DWARFContext> context;
   std::vector<FdeIndex> indexes;  // .debug_frame first: it is the one the kernel is built with
   // Or, for a linked file with .debug_frame alone, its FDEs read raw, each
-  // parsed by LLVM when looked up (with its CIE).
-  std::optional<std::vector<RawFde>> raw_fdes;
+  // parsed by LLVM when looked up (with its CIE). The first few lookups scan
+  // the section (a unwind meets code without ORC once or twice: the
+  // scan costs less than indexing 60,000 FDEs); later ones sort it once.
+  bool raw = false;
   std::string_view debug_frame;
+  std::atomic<unsigned> raw_lookups{0};
+  std::once_flag sorted_once;
+  std::vector<RawFde> sorted_fdes;
   std::optional<Error> parse_error;
 
   void parse();
-  Expected<std::optional<CfiRow>> find_raw(uint64_t address) const;
+  std::optional<RawFde> find_raw_fde(uint64_t address);
+  Expected<std::optional<CfiRow>> find_raw(uint64_t address);
   Expected<std::optional<CfiRow>> row_at(const llvm::dwarf::FDE& fde, uint64_t end, uint64_t address,
                                          std::string_view section, uint64_t fde_offset) const;
 };
@@ -223,8 +249,8 @@ void CfiTable::State::parse() {
         return;
       }
       debug_frame = std::string_view(contents->data(), contents->size());
-      raw_fdes = index_raw_frames(debug_frame, object.isLittleEndian(), object.getBytesInAddress());
-      if (raw_fdes) return;
+      raw = scan_raw_frames(debug_frame, object.isLittleEndian(), object.getBytesInAddress(), [](const RawFde&) {});
+      if (raw) return;
     }
   auto ignore = [](llvm::Error error) { llvm::consumeError(std::move(error)); };
   // A linked vmlinux's frame tables are final (its kept .rela.debug_frame
@@ -259,7 +285,7 @@ Expected<std::optional<CfiRow>> CfiTable::find(uint64_t pc) const {
   if (state.parse_error) return *state.parse_error;
 
   const uint64_t address = pc - static_cast<uint64_t>(state.bias);
-  if (state.raw_fdes) return state.find_raw(address);
+  if (state.raw) return state.find_raw(address);
   for (const FdeIndex& index : state.indexes) {
     const FdeRange* range = index.find(address);
     if (!range) continue;
@@ -268,20 +294,33 @@ Expected<std::optional<CfiRow>> CfiTable::find(uint64_t pc) const {
   return std::optional<CfiRow>();
 }
 
-Expected<std::optional<CfiRow>> CfiTable::State::find_raw(uint64_t address) const {
-  const std::vector<RawFde>& fdes = *raw_fdes;
-  auto after = std::upper_bound(fdes.begin(), fdes.end(), address,
+std::optional<RawFde> CfiTable::State::find_raw_fde(uint64_t address) {
+  constexpr unsigned kScannedLookups = 4;
+  const bool little_endian = binary.getBinary()->isLittleEndian();
+  const unsigned address_size = binary.getBinary()->getBytesInAddress();
+  if (raw_lookups++ < kScannedLookups) {
+    LinearFdeLookup lookup(address);
+    scan_raw_frames(debug_frame, little_endian, address_size, std::ref(lookup));
+    return lookup.found();
+  }
+  std::call_once(sorted_once, [&] {
+    scan_raw_frames(debug_frame, little_endian, address_size, [&](const RawFde& fde) { sorted_fdes.push_back(fde); });
+    std::stable_sort(sorted_fdes.begin(), sorted_fdes.end(),
+                     [](const RawFde& a, const RawFde& b) { return a.start < b.start; });
+  });
+  auto after = std::upper_bound(sorted_fdes.begin(), sorted_fdes.end(), address,
                                 [](uint64_t value, const RawFde& fde) { return value < fde.start; });
   // As FdeIndex::find: past zero-length FDEs that share a start.
-  const RawFde* fde = nullptr;
-  while (after != fdes.begin()) {
+  while (after != sorted_fdes.begin()) {
     --after;
-    if (address < after->end) {
-      fde = &*after;
-      break;
-    }
+    if (address < after->end) return *after;
     if (after->end > after->start) break;
   }
+  return std::nullopt;
+}
+
+Expected<std::optional<CfiRow>> CfiTable::State::find_raw(uint64_t address) {
+  const std::optional<RawFde> fde = find_raw_fde(address);
   if (!fde) return std::optional<CfiRow>();
   // The CIE, then the FDE pointing at it (offset 0), as a table of their own.
   std::string bytes;

@@ -47,9 +47,10 @@ struct LineTable::State {
   std::vector<UnitRange> units;
   bool relocatable = false;
   std::mutex mutex;  // DWARFContext parses line tables on demand
-  // The inline chains asked for: `foreach bt` asks for the same return
-  // addresses (__schedule, worker_thread, ...) once per task.
-  std::unordered_map<uint64_t, std::vector<InlineFrame>> inlined;
+  // The inline chains asked for, with lines and without: `foreach bt` asks
+  // for the same return addresses (__schedule, worker_thread, ...) once per
+  // task.
+  std::unordered_map<uint64_t, std::vector<InlineFrame>> inlined[2];
 };
 
 LineTable::~LineTable() = default;
@@ -159,13 +160,21 @@ std::optional<SourceLine> LineTable::line_for_address(uint64_t address) const {
   return line;
 }
 
-std::vector<InlineFrame> LineTable::inlined_frames(uint64_t address) const {
+std::vector<InlineFrame> LineTable::inlined_frames(uint64_t address, bool lines) const {
   State& state = *state_;
   std::lock_guard lock(state.mutex);
-  if (auto known = state.inlined.find(address); known != state.inlined.end()) return known->second;
-  std::vector<InlineFrame>& frames = state.inlined[address];
+  auto& known = state.inlined[lines ? 1 : 0];
+  if (auto found = known.find(address); found != known.end()) return found->second;
+  std::vector<InlineFrame>& frames = known[address];
   auto [unit, where, chain] = locate(address);
   if (chain.empty()) return {};
+  if (!lines) {
+    for (const llvm::DWARFDie& die : chain) {
+      const char* name = die.getSubroutineName(llvm::DINameKind::ShortName);
+      frames.push_back({name ? name : "", "", 0});
+    }
+    return frames;
+  }
   const llvm::DWARFDebugLine::LineTable* rows = state.context->getLineTableForUnit(unit);
   const auto kind = llvm::DILineInfoSpecifier::FileLineInfoKind::AbsoluteFilePath;
   for (size_t i = 0; i < chain.size(); ++i) {

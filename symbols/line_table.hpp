@@ -52,8 +52,10 @@ class LineTable {
   std::optional<SourceLine> line_for_address(uint64_t address) const;
 
   // The functions active at address, innermost (inlined) first, the
-  // subprogram last; empty when no compile unit covers address.
-  std::vector<InlineFrame> inlined_frames(uint64_t address) const;
+  // subprogram last; empty when no compile unit covers address. Without
+  // lines, only the functions (file and line empty): the unit's line table,
+  // often the larger part of the cost, is then not read.
+  std::vector<InlineFrame> inlined_frames(uint64_t address, bool lines = true) const;
 
   // The parameters and local variables of each function inlined_frames
   // gives at address (same order), with their locations there.

@@ -26,14 +26,18 @@ void append_logical_frames(const Program& program, const PhysicalFrame& frame, s
   }
   int64_t bias = 0;
   auto table = program.line_table_for(lookup, &bias);
-  if (!table || !options.source_lines) {
+  if (!table || (!options.source_lines && !options.inline_frames)) {
     out.push_back(base);
     return;
   }
   const uint64_t linked = lookup - static_cast<uint64_t>(bias);
   std::vector<symbols::InlineFrame> chain;
-  if (options.inline_frames) chain = (*table)->inlined_frames(linked);
+  if (options.inline_frames) chain = (*table)->inlined_frames(linked, options.source_lines);
   if (chain.empty()) {
+    if (!options.source_lines) {
+      out.push_back(base);
+      return;
+    }
     if (auto line = (*table)->line_for_address(linked)) {
       base.file = line->file;
       base.line = line->line;

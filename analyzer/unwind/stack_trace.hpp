@@ -37,7 +37,7 @@ struct StackTrace {
 struct TraceOptions {
   size_t max_frames = 256;  // a looping or corrupt stack ends here, with `stopped` set
   bool inline_frames = true;
-  bool source_lines = true;
+  bool source_lines = true;  // each logical frame's file and line (else left empty: no line table is read)
 };
 
 // Unwinds from `start` with the program's unwinder.

@@ -120,6 +120,45 @@ TEST_CASE("vmlinux CFI: the entry row and a row after the prologue", "[symbols][
   }
 }
 
+TEST_CASE("vmlinux CFI: the first lookups (a scan of .debug_frame) find what the sorted index finds",
+          "[symbols][cfi]") {
+  for (const DumpCase* c : one_case_per_kernel()) {
+    INFO(c->arch_dir);
+    auto symbols = SymbolTable::from_elf(c->vmlinux());
+    REQUIRE(symbols.has_value());
+    // Inside every 1000th function, and one data address (no FDE covers it).
+    std::vector<uint64_t> addresses;
+    size_t functions = 0;
+    for (const Symbol& symbol : symbols->by_address())
+      if (symbol.is_function && symbol.size > 8 && functions++ % 1000 == 0) addresses.push_back(symbol.address + 5);
+    addresses.push_back(symbol_address(c->vmlinux(), "init_task"));
+    REQUIRE(addresses.size() > 8);
+    auto sorted = CfiTable::open(c->vmlinux(), 0);
+    REQUIRE(sorted.has_value());
+    for (int i = 0; i < 8; ++i) (void)(*sorted)->find(addresses.front());  // past the scanned lookups
+    size_t rows = 0;
+    for (uint64_t address : addresses) {
+      INFO(std::hex << address);
+      auto scanned = CfiTable::open(c->vmlinux(), 0);  // a new table: its first lookup scans
+      REQUIRE(scanned.has_value());
+      auto by_scan = (*scanned)->find(address);
+      auto by_index = (*sorted)->find(address);
+      REQUIRE(by_scan.has_value());
+      REQUIRE(by_index.has_value());
+      REQUIRE(by_scan->has_value() == by_index->has_value());
+      if (!*by_scan) continue;
+      ++rows;
+      CHECK((*by_scan)->start == (*by_index)->start);
+      CHECK((*by_scan)->end == (*by_index)->end);
+      CHECK((*by_scan)->cfa_offset == (*by_index)->cfa_offset);
+    }
+    CHECK(rows >= addresses.size() / 2);  // C functions have FDEs; some assembly ones none
+    auto data = (*sorted)->find(addresses.back());
+    REQUIRE(data.has_value());
+    CHECK(!data->has_value());  // init_task: no FDE covers data
+  }
+}
+
 TEST_CASE("vmlinux CFI at run-time addresses: the bias moves every row", "[symbols][cfi]") {
   const DumpCase* c = one_case_per_kernel().back();
   const int64_t slide = 0x1e00000;
