@@ -104,7 +104,18 @@ Expected<void> DumpPlan::select_window(uint64_t start) {
     add_stats(stats, filter.stats);
     counted_end = keep.max_pfn();
   }
+  auto run = std::lower_bound(dropped.begin(), dropped.end(), keep.first_pfn(),
+                              [](const PfnRun& r, uint64_t pfn) { return r.end <= pfn; });
+  for (; run != dropped.end() && run->first < keep.max_pfn(); ++run)
+    for (uint64_t pfn = std::max(run->first, keep.first_pfn()); pfn < std::min(run->end, keep.max_pfn()); ++pfn)
+      keep.clear(pfn);
   return {};
+}
+
+void DumpPlan::drop(uint64_t pfn) {
+  keep.clear(pfn);
+  if (!dropped.empty() && dropped.back().end == pfn) ++dropped.back().end;
+  else if (dropped.empty() || dropped.back().end < pfn) dropped.push_back({pfn, pfn + 1});
 }
 
 Expected<DumpPlan> make_dump_plan(const Dump& dump, const VmcoreInfo& info, const KernelMemory& memory,

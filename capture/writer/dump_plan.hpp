@@ -48,6 +48,9 @@ struct DumpPlan {
   uint64_t vmcoreinfo_size = 0;     // 0: no VMCOREINFO note
   std::string erase_info;           // --config: makedumpfile's erase info text, after the page data
   MappedInputTrimmer* trimmer = nullptr;  // trimmed after each window's struct pages are read
+  // Kept pages a writer found the input lacks or cannot read, ascending: a
+  // window decided again (a later --split part) leaves them out as well.
+  std::vector<PfnRun> dropped;
 
   // Sets `keep` to the window of pfns starting at `start` (a multiple of
   // window_pfns), the first time a window is asked for adding its counts
@@ -55,6 +58,9 @@ struct DumpPlan {
   // one window this does nothing.
   Expected<void> select_window(uint64_t start);
   bool one_window() const { return window_pfns >= max_pfn; }
+  // Takes pfn, found missing or unreadable while writing, out of `keep` and
+  // out of every window decided after (pfns come in ascending order).
+  void drop(uint64_t pfn);
 
   std::shared_ptr<PageSelector> selector;
   uint64_t counted_end = 0;         // windows below have their counts in `stats`

@@ -196,7 +196,7 @@ Expected<WriteResult> write_kdump(DumpPlan& plan, PagePipeline& pipeline, Output
       switch (page.outcome) {
         case PageOutcome::unavailable:
         case PageOutcome::unreadable:
-          plan.keep.clear(page.pfn);
+          plan.drop(page.pfn);
           if (page.outcome == PageOutcome::unavailable) ++result.unavailable;
           else result.count_unreadable(page.pfn);
           window_changed = true;
