@@ -272,13 +272,22 @@ namespace {
 std::optional<GlobalObject> known_kernel_global(const Program& program, symbols::DebugInfo& info,
                                                 std::string_view name) {
   const auto known = symbols::known_global(name);
-  if (!known || known->array || known->per_cpu || !info.has_dwarf() || info.indexed()) return std::nullopt;
+  // Per-CPU variables keep their DWARF lookup: the variable's DIE leads to
+  // its type, where a name scan for a short one ("struct rq": GCC writes
+  // such names inline, not in .debug_str) reads every unit.
+  if (!known || known->per_cpu || !info.has_dwarf() || info.indexed()) return std::nullopt;
   const symbols::Symbol* symbol = program.symbols().find(name);
-  if (!symbol) return std::nullopt;
+  if (!symbol || (known->array && !symbol->size)) return std::nullopt;
   auto type = info.find_type(known->type);
   if (!type) return std::nullopt;
-  return GlobalObject{std::string(name), Object::reference(program, info.types(), *type, symbol->address), false,
-                      false};
+  if (!known->array)
+    return GlobalObject{std::string(name), Object::reference(program, info.types(), *type, symbol->address), false,
+                        false};
+  // An array's length is its symbol's size (__per_cpu_offset: NR_CPUS).
+  const QualifiedType array{info.types().array_of(*type), 0};
+  return GlobalObject{std::string(name),
+                      Object::reference(program, info.types(), array, symbol->address).with_size(symbol->size),
+                      false, false};
 }
 
 }  // namespace

@@ -287,6 +287,13 @@ Expected<uint64_t> Program::symbol_address(std::string_view name) const {
   return make_error(Errc::not_found, "no symbol {} in {}", name, symbols_origin);
 }
 
+Expected<uint64_t> Program::kernel_symbol_address(std::string_view name) const {
+  CORONER_TRY(table, symbol_table());
+  if (const symbols::Symbol* s = table->find(name)) return s->address;
+  return make_error(Errc::not_found, "no symbol {} in {}", name,
+                    debuginfo_source_ == DebugInfoSource::dwarf ? options_.vmlinux : "the dump's kallsyms");
+}
+
 std::string SymbolicAddress::text() const {
   std::string text = offset ? fmt::format("{}+{}", symbol->name, offset) : symbol->name;
   return module.empty() ? text : fmt::format("{} [{}]", text, module);

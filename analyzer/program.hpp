@@ -103,6 +103,10 @@ class Program {
   // The run-time address of a symbol of vmlinux, else of a loaded module;
   // the error names it.
   Expected<uint64_t> symbol_address(std::string_view name) const;
+  // vmlinux's symbol alone, for the kernel's own variables: asking the
+  // modules as well would read all their symbols to learn the kernel lacks
+  // one (a feature probe: vm_numa_stat, hstates, irq_desc_tree).
+  Expected<uint64_t> kernel_symbol_address(std::string_view name) const;
   // The symbol of vmlinux or of a module that holds address.
   std::optional<SymbolicAddress> describe_address(uint64_t address) const;
 

@@ -455,8 +455,10 @@ Expected<QualifiedType> TypeGraph::find_type(std::string_view spelled) const {
              gcc || text == "float" || text == "double" || text == "long double" || text == "_Bool") {
     // Spelled with C keywords: only a base type can have the name (asking
     // for a typedef first would make a cold start prove there is none).
-    CORONER_CHECK(find(NameKind::base, text));
-    if (!offset && gcc) CORONER_CHECK(find(NameKind::base, *gcc));
+    // GCC's spelling first: GCC builds the kernels, and pahole's BTF keeps
+    // its names; a cold start then need not prove clang's is absent.
+    if (gcc) CORONER_CHECK(find(NameKind::base, *gcc));
+    if (!offset && (!gcc || *gcc != text)) CORONER_CHECK(find(NameKind::base, text));
   } else {
     for (NameKind kind : {NameKind::typedef_type, NameKind::base, NameKind::structure, NameKind::union_type,
                           NameKind::enumeration}) {

@@ -56,13 +56,13 @@ Expected<InterruptLayout> interrupt_layout(const Program& program) {
 Expected<std::map<uint64_t, uint64_t>> descriptors(const Program& program, uint32_t nr_irqs,
                                                    const InterruptLayout& l) {
   std::map<uint64_t, uint64_t> found;
-  if (auto tree = program.symbol_address("irq_desc_tree")) {
+  if (auto tree = program.kernel_symbol_address("irq_desc_tree")) {
     CORONER_TRY(layout, xarray_layout(program));
     CORONER_TRY(entries, walk_xarray(program.memory(), layout, *tree, kMaxIrqs));
     for (const IndexedEntry& e : entries) found[e.index] = e.value;
     return found;
   }
-  if (auto tree = program.symbol_address("sparse_irqs")) {
+  if (auto tree = program.kernel_symbol_address("sparse_irqs")) {
     CORONER_TRY(layout, maple_tree_layout(program));
     CORONER_TRY(entries, walk_maple_tree(program.memory(), layout, *tree, kMaxIrqs));
     for (const RangeEntry& e : entries)
@@ -70,7 +70,7 @@ Expected<std::map<uint64_t, uint64_t>> descriptors(const Program& program, uint3
     return found;
   }
   // No SPARSE_IRQ: the irq_desc[NR_IRQS] array.
-  CORONER_TRY(array, program.symbol_address("irq_desc"));
+  CORONER_TRY(array, program.kernel_symbol_address("irq_desc"));
   for (uint32_t irq = 0; irq < nr_irqs; ++irq) found[irq] = array + irq * l.desc_size;
   return found;
 }

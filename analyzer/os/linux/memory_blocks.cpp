@@ -23,7 +23,7 @@ std::string memory_block_state_name(uint64_t state) {
 }
 
 Expected<std::optional<MemoryBlocks>> memory_blocks(const Program& program) {
-  auto root = program.symbol_address("memory_blocks");
+  auto root = program.kernel_symbol_address("memory_blocks");
   if (!root || !program.type_size("struct memory_block")) return std::optional<MemoryBlocks>();
   const KernelMemory& memory = program.memory();
   CORONER_TRY(start, program.member_offset("struct memory_block", "start_section_nr"));
@@ -33,7 +33,7 @@ Expected<std::optional<MemoryBlocks>> memory_blocks(const Program& program) {
   CORONER_TRY(layout, xarray_layout(program));
   CORONER_TRY(entries, walk_xarray(memory, layout, *root, kMaxMemoryBlocks));
   MemoryBlocks result;
-  if (auto probed = program.symbol_address("memory_block_size_probed"))
+  if (auto probed = program.kernel_symbol_address("memory_block_size_probed"))
     if (auto bytes = memory.read_u64(*probed); bytes && *bytes) result.block_bytes = *bytes;
   for (const IndexedEntry& entry : entries) {
     MemoryBlock block;

@@ -37,7 +37,7 @@ Expected<std::vector<std::string>> enum_names(const Program& program, std::strin
 // The atomic_long_t counters of the global array `array`, named by `names`.
 Expected<std::vector<VmStatCounter>> counters(const Program& program, std::string_view array,
                                               const std::vector<std::string>& names) {
-  CORONER_TRY(symbol, program.symbol_address(array));
+  CORONER_TRY(symbol, program.kernel_symbol_address(array));
   std::vector<int64_t> values(names.size());
   CORONER_CHECK(program.memory().read(symbol, std::as_writable_bytes(std::span(values))));
   std::vector<VmStatCounter> result;
@@ -71,7 +71,7 @@ std::vector<uint64_t> nodes(const Program& program) {
       auto pgdat = program.memory().read_u64(*table->address() + n * 8);
       if (pgdat && *pgdat) result.push_back(*pgdat);
     }
-  } else if (auto contig = program.symbol_address("contig_page_data")) {
+  } else if (auto contig = program.kernel_symbol_address("contig_page_data")) {
     result.push_back(*contig);
   }
   return result;
@@ -167,7 +167,7 @@ Expected<uint64_t> swap_cache_pages(const Program& program) {
 
 // The hugetlb pools, in base pages (none without hugetlbfs).
 Expected<void> huge_pages(const Program& program, MemorySummary& s) {
-  if (!program.symbol_address("hstates")) return {};
+  if (!program.kernel_symbol_address("hstates")) return {};
   CORONER_TRY(pools, huge_pools(program));
   for (const HugePool& pool : pools) s.huge_total += pool.total << pool.order, s.huge_free += pool.free << pool.order;
   return {};
@@ -176,7 +176,7 @@ Expected<void> huge_pages(const Program& program, MemorySummary& s) {
 // The swap devices in use (swap_info[] up to nr_swapfiles).
 Expected<void> swap_devices(const Program& program, MemorySummary& s) {
   const KernelMemory& memory = program.memory();
-  CORONER_TRY(count_symbol, program.symbol_address("nr_swapfiles"));
+  CORONER_TRY(count_symbol, program.kernel_symbol_address("nr_swapfiles"));
   CORONER_TRY(count, memory.read_u32(count_symbol));
   CORONER_TRY(table, kernel_object(program, "swap_info"));
   CORONER_TRY(flags, program.member_offset("struct swap_info_struct", "flags"));
@@ -199,9 +199,9 @@ Expected<void> swap_devices(const Program& program, MemorySummary& s) {
 // RAM outside the hugetlb pools, plus swap) and vm_committed_as.
 Expected<void> commit(const Program& program, MemorySummary& s) {
   const KernelMemory& memory = program.memory();
-  if (!program.symbol_address("sysctl_overcommit_memory")) return {};
+  if (!program.kernel_symbol_address("sysctl_overcommit_memory")) return {};
   uint64_t kbytes = 0;
-  if (auto symbol = program.symbol_address("sysctl_overcommit_kbytes")) {
+  if (auto symbol = program.kernel_symbol_address("sysctl_overcommit_kbytes")) {
     CORONER_TRY(value, memory.read_u64(*symbol));
     kbytes = value;
   }
@@ -209,12 +209,12 @@ Expected<void> commit(const Program& program, MemorySummary& s) {
   if (kbytes) {
     allowed = kbytes >> (std::countr_zero(s.page_size) - 10);
   } else {
-    CORONER_TRY(ratio_symbol, program.symbol_address("sysctl_overcommit_ratio"));
+    CORONER_TRY(ratio_symbol, program.kernel_symbol_address("sysctl_overcommit_ratio"));
     CORONER_TRY(ratio, memory.read_u32(ratio_symbol));
     allowed = (s.total_ram - s.huge_total) * static_cast<int32_t>(ratio) / 100;
   }
   s.commit_limit = allowed + s.swap_total;
-  CORONER_TRY(committed_symbol, program.symbol_address("vm_committed_as"));
+  CORONER_TRY(committed_symbol, program.kernel_symbol_address("vm_committed_as"));
   CORONER_TRY(count_offset, program.member_offset("struct percpu_counter", "count"));
   CORONER_TRY(committed, memory.read_value<int64_t>(committed_symbol + count_offset));
   s.committed = std::max<int64_t>(committed, 0);
@@ -237,14 +237,14 @@ std::optional<int64_t> VmStat::find(std::string_view name) const {
 
 Expected<VmStat> vm_stat(const Program& program) {
   VmStat stat;
-  if (program.symbol_address("vm_zone_stat")) {
+  if (program.kernel_symbol_address("vm_zone_stat")) {
     stat.zone_array = "vm_zone_stat";
     CORONER_TRY(zone_names, enum_names(program, "enum zone_stat_item", "NR_VM_ZONE_STAT_ITEMS"));
     CORONER_TRY(zone, counters(program, "vm_zone_stat", zone_names));
     CORONER_TRY(node_names, enum_names(program, "enum node_stat_item", "NR_VM_NODE_STAT_ITEMS"));
     CORONER_TRY(node, counters(program, "vm_node_stat", node_names));
     stat.zone = std::move(zone), stat.node = std::move(node);
-    if (program.symbol_address("vm_numa_stat")) {
+    if (program.kernel_symbol_address("vm_numa_stat")) {
       auto numa_names = enum_names(program, "enum numa_stat_item", "NR_VM_NUMA_EVENT_ITEMS");
       if (!numa_names || numa_names->empty()) numa_names = enum_names(program, "enum numa_stat_item", "NR_VM_NUMA_STAT_ITEMS");
       if (numa_names && !numa_names->empty()) {
@@ -424,8 +424,8 @@ Expected<MemorySummary> memory_summary(const Program& program) {
   s.page_size = program.arch().page_size();
   const KernelMemory& memory = program.memory();
   // _totalram_pages (an atomic_long_t, 5.0+), totalram_pages before.
-  auto total_symbol = program.symbol_address("_totalram_pages");
-  if (!total_symbol) total_symbol = program.symbol_address("totalram_pages");
+  auto total_symbol = program.kernel_symbol_address("_totalram_pages");
+  if (!total_symbol) total_symbol = program.kernel_symbol_address("totalram_pages");
   if (!total_symbol) return total_symbol.error();
   CORONER_TRY(total, memory.read_u64(*total_symbol));
   if (total == 0) return make_error(Errc::corrupt, "totalram_pages is 0");
@@ -449,7 +449,8 @@ Expected<MemorySummary> memory_summary(const Program& program) {
                                 "NR_SLAB_UNRECLAIMABLE", "NR_SLAB"})
     if (auto value = stat.find(name); value && *value > 0) s.slab += static_cast<uint64_t>(*value);
   part(s.skipped, "HUGE", huge_pages(program, s));
-  s.has_swap = program.symbol_address("swapper_spaces").has_value() || program.symbol_address("swapper_space").has_value();
+  s.has_swap = program.kernel_symbol_address("swapper_spaces").has_value() ||
+               program.kernel_symbol_address("swapper_space").has_value();
   if (s.has_swap) part(s.skipped, "SWAP", swap_devices(program, s));
   part(s.skipped, "COMMIT", commit(program, s));
   return s;

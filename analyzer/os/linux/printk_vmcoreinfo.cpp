@@ -69,7 +69,7 @@ std::vector<Key> legacy_keys(const std::string& type) {
 
 Expected<uint64_t> value_from_debug_info(const Program& program, const Key& key) {
   switch (key.kind) {
-    case Key::symbol: return program.symbol_address(key.name);
+    case Key::symbol: return program.kernel_symbol_address(key.name);
     case Key::size: return program.type_size("struct " + key.type);
     case Key::offset: {
       // atomic_long_t is a typedef, the others are struct tags.
@@ -100,8 +100,8 @@ VmcoreInfo with_printk_keys(const Program& program, const VmcoreInfo& base) {
   std::vector<Key> keys;
   if (base.symbol("prb")) keys = lockless_keys();
   else if (base.symbol("log_buf")) keys = legacy_keys(legacy_type(program, base));
-  else if (program.symbol_address("prb")) keys = lockless_keys();
-  else if (program.symbol_address("log_buf")) keys = legacy_keys(legacy_type(program, base));
+  else if (program.kernel_symbol_address("prb")) keys = lockless_keys();
+  else if (program.kernel_symbol_address("log_buf")) keys = legacy_keys(legacy_type(program, base));
   else return base;
 
   bool complete = true;

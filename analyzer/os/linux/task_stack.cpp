@@ -9,7 +9,7 @@ namespace {
 // The bytes of a task_struct: x86_64 sizes the FPU state at its end at
 // boot (arch_task_struct_size), smaller than DWARF's struct.
 Expected<uint64_t> task_struct_size(const Program& program) {
-  if (auto symbol = program.symbol_address("arch_task_struct_size")) {
+  if (auto symbol = program.kernel_symbol_address("arch_task_struct_size")) {
     auto size = program.memory().read_u32(*symbol);
     if (size && *size) return *size;
   }
@@ -19,8 +19,8 @@ Expected<uint64_t> task_struct_size(const Program& program) {
 }  // namespace
 
 std::optional<uint64_t> init_stack_size(const Program& program) {
-  auto start = program.symbol_address("init_stack");
-  auto end = program.symbol_address("__end_init_task");
+  auto start = program.kernel_symbol_address("init_stack");
+  auto end = program.kernel_symbol_address("__end_init_task");
   if (start && end && *end > *start && std::has_single_bit(*end - *start)) return *end - *start;
   return std::nullopt;
 }
