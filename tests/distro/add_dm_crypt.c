@@ -7,12 +7,13 @@
  *   DM_TABLE_LOAD   one crypt target: aes-xts-plain64 with the 64-byte key
  *                   below (AES-256 for the data, AES-256 for the tweak)
  *   DM_DEV_SUSPEND  without DM_SUSPEND_FLAG: resumes, the table goes live
+ * and writes through the device; with `reload`, on the device made so:
  *   DM_TABLE_LOAD   a second table with another key, left inactive (as
  *                   `dmsetup reload` or a resize leave one until the resume)
  * Every ioctl sets DM_SECURE_DATA_FLAG, as cryptsetup does, so the kernel
  * wipes its copy of the table (the key in hex) after use. The key is only
  * here in hex: its binary bytes are in the kernel alone. Built static by
- * make_distro_dump.sh. usage: add_dm_crypt SECTORS */
+ * make_distro_dump.sh. usage: add_dm_crypt SECTORS [reload] */
 #include <fcntl.h>
 #include <linux/dm-ioctl.h>
 #include <stdio.h>
@@ -74,8 +75,9 @@ static int load_table(int control, union request* r, unsigned long long sectors,
 int main(int argc, char** argv) {
   unsigned long long sectors = argc > 1 ? strtoull(argv[1], NULL, 10) : 0;
   struct stat loop;
+  int reload = argc > 2 && strcmp(argv[2], "reload") == 0;
   if (sectors == 0 || stat("/dev/loop0", &loop) < 0) {
-    fprintf(stderr, "usage: add_dm_crypt SECTORS (with /dev/loop0 set up)\n");
+    fprintf(stderr, "usage: add_dm_crypt SECTORS [reload] (with /dev/loop0 set up)\n");
     return 2;
   }
   int control = open("/dev/mapper/control", O_RDWR);
@@ -84,6 +86,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   static union request r;
+  if (reload) {
+    if (load_table(control, &r, sectors, kInactiveKey, loop.st_rdev) < 0) return 1;
+    printf("SYMBENCH: dm-crypt %s has an inactive table\n", kName);
+    return 0;
+  }
   init_request(&r);
   if (call(control, DM_DEV_CREATE, "DM_DEV_CREATE", &r) < 0) return 1;
   dev_t device = r.io.dev;
@@ -110,8 +117,5 @@ int main(int argc, char** argv) {
   }
   close(out);
   printf("SYMBENCH: dm-crypt wrote %zu bytes to %s\n", sizeof(block), path);
-
-  if (load_table(control, &r, sectors, kInactiveKey, loop.st_rdev) < 0) return 1;
-  printf("SYMBENCH: dm-crypt %s has an inactive table\n", kName);
   return 0;
 }

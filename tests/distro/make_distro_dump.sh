@@ -12,11 +12,13 @@
 #            guest first adds keys with known payloads to the kernel keyring
 #            (add_keys.c, built static here). 6.1-amd64-dmcrypt: 6.1-amd64
 #            whose guest first sets up a dm-crypt device with a known key
-#            (add_dm_crypt.c; the loop, dm-mod, dm-crypt, ecb and xts modules
-#            of the package; their -dbg objects under OUT_DIR/root too)
+#            (add_dm_crypt.c; the loop, dm-mod, dm-crypt, ecb, xts, cryptd,
+#            crypto_simd and aesni-intel modules of the package; their -dbg
+#            objects under OUT_DIR/root too) on a CPU with AES-NI
 # environment:
 #   GUEST_MEM=1G        guest RAM
-#   GUEST_CPU           QEMU's -cpu (default: qemu64; max,pauth-impdef=on on arm64)
+#   GUEST_CPU           QEMU's -cpu (default: qemu64; qemu64,+aes,... for 6.1-amd64-dmcrypt;
+#                       max,pauth-impdef=on on arm64)
 #   FORMATS=elf         dump-guest-memory formats (elf is not kept: `-c -d 31`
 #                       turns it into vmcore.kdump-d31, as a distro's kdump
 #                       service does; elf-paging: an ELF with virtual
@@ -46,7 +48,9 @@ formats=${FORMATS:-elf}
 keys="" dmcrypt=""
 case $kernel in
   6.1-amd64-keys) pattern='6\.1\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 keys=1 ;;
-  6.1-amd64-dmcrypt) pattern='6\.1\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 dmcrypt=1 ;;
+  # AES-NI and the SSE it takes for granted (emulated by TCG), so that aesni_intel works.
+  6.1-amd64-dmcrypt) pattern='6\.1\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 dmcrypt=1
+                     GUEST_CPU=${GUEST_CPU:-qemu64,+aes,+pclmulqdq,+ssse3,+sse4.1,+sse4.2} ;;
   6.1-amd64)  pattern='6\.1\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 ;;
   6.12-amd64) pattern='6\.12\.[0-9]+\+deb12-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 ;;
   # -cpu max has pointer authentication, so return addresses on the stack are signed (PAC).
@@ -99,7 +103,8 @@ rm -f "$out/complete"
 fw_cfg=$(dpkg-deb -c "$out"/debs/linux-image-"$release"-unsigned_*.deb | grep -o '\./lib/modules/.*/qemu_fw_cfg\.ko[.a-z]*$')
 # The -dmcrypt guest's modules (uncompressed in Debian's 6.1 packages).
 dm_modules=()
-[ -z "$dmcrypt" ] || for m in drivers/block/loop drivers/md/dm-mod drivers/md/dm-crypt crypto/ecb crypto/xts; do
+[ -z "$dmcrypt" ] || for m in drivers/block/loop drivers/md/dm-mod drivers/md/dm-crypt crypto/ecb crypto/xts crypto/cryptd \
+                               crypto/crypto_simd arch/x86/crypto/aesni-intel; do
   dm_modules+=("./lib/modules/$release/kernel/$m.ko")
 done
 dpkg-deb --fsys-tarfile "$out"/debs/linux-image-"$release"-unsigned_*.deb |

@@ -1,15 +1,17 @@
 // The dm-crypt erase profile (capture/erase/profiles/dm-crypt.conf) on a
 // dump of Debian's 6.1 kernel whose guest set up an aes-xts-plain64
-// dm-crypt device with a known 64-byte key and loaded a second table with
-// another key, left inactive (tests/distro/add_dm_crypt.c); the kernel built
-// xts(ecb(aes-generic)) for both. coroner-capture walks dm-ioctl's
-// name_rb_tree, the live and the inactive table's targets (a count from
-// memory), picks the crypt_target ones (a module's symbol) and erases each
-// volume key and its two AES key schedules (the data key's under xts's ecb
-// child, the tweak key's): they read 'X' in coroner and crash 8.0.2, the
-// keys, their halves and their quarters are nowhere in the erased dump file
-// (and are in the unerased one), and every other byte of every page is the
-// unerased dump's.
+// dm-crypt device with a known 64-byte key, for which the kernel built
+// xts(ecb(aes-generic)), then loaded aesni_intel and a second table with
+// another key, left inactive, for which it chose aesni's xts-aes-aesni
+// (tests/distro/add_dm_crypt.c, guest_init.sh). coroner-capture walks
+// dm-ioctl's name_rb_tree, the live and the inactive table's targets (a
+// count from memory), picks the crypt_target ones (a module's symbol) and
+// erases each volume key and its AES key schedules (generic: the data key's
+// under xts's ecb child, the tweak key's; aesni: the internal
+// __xts-aes-aesni's context under crypto_simd and cryptd, both keys'): they
+// read 'X' in coroner and crash 8.0.2, the keys, their halves and their
+// quarters are nowhere in the erased dump file (and are in the unerased
+// one), and every other byte of every page is the unerased dump's.
 #include "tests/analyzer/frontends/erase_offsets/erase_checks.hpp"
 #include "tests/support/distro_dumps.hpp"
 
@@ -66,20 +68,21 @@ TEST_CASE("the dm-crypt erase profile erases the keys and AES key schedules of a
   CHECK_THAT(text,
              Catch::Contains("        for t@cc.cipher_tfm.tfms pointers elem +168 +0 * count-at elem +176 width 4\n"));
   CHECK_THAT(text, Catch::Contains(" if elem +8 +24 * +376 is mod:xts:__this_module\n"));  // tfm->__crt_alg->cra_module
+  CHECK_THAT(text, Catch::Contains(" if elem +8 +24 * +376 is mod:aesni_intel:__this_module\n"));
 
   // Uncompressed (-d 31 without -c), so that the file itself can be searched.
   CommandResult captured = run_shell(fmt::format("{} -d 31 --config {} {} {}", CORONER_CAPTURE_BINARY, offsets,
                                                  kernel.dump(), erased));
   INFO(captured.output);
   REQUIRE(captured.status == 0);
-  CHECK_THAT(captured.output, Catch::Contains("Erased (--config): 2064 bytes"));  // 2 * (64 + 2 * 484)
+  CHECK_THAT(captured.output, Catch::Contains("Erased (--config): 2096 bytes"));  // 64 + 2 * 484 + 64 + 1000
   REQUIRE(run_shell(fmt::format("{} -d 31 {} {}", CORONER_CAPTURE_BINARY, kernel.dump(), plain)).status == 0);
   auto out = open_or_fail(erased), in = open_or_fail(plain);
 
   // What the profile finds is, for each table, the key add_dm_crypt.c gave
-  // and the two AES contexts (struct crypto_aes_ctx: key_enc[60],
-  // key_dec[60], key_length) expanded from its halves: AES's first round
-  // keys are the key itself.
+  // and the AES contexts (struct crypto_aes_ctx: key_enc[60], key_dec[60],
+  // key_length) expanded from its halves: AES's first round keys are the
+  // key itself. aesni's struct aesni_xts_ctx holds two, 16-byte aligned.
   const std::vector<std::string> keys = {binary(kLiveKey), binary(kInactiveKey)};
   auto info = VmcoreInfo::parse(in->vmcoreinfo_text().value_or(""));
   auto arch = arch::make_arch(in->machine(), info);
@@ -103,21 +106,25 @@ TEST_CASE("the dm-crypt erase profile erases the keys and AES key schedules of a
     } else {
       REQUIRE_FALSE(key_at.empty());
       const std::string& key = keys[key_at.size() - 1];
-      REQUIRE(r.size == 484);  // sizeof(struct crypto_aes_ctx): aes_alg's cra_ctxsize
-      // The data key's schedule under ecb (s.cipher), the tweak key's (x.tweak).
-      CHECK(before.substr(0, 32) == key.substr(r.label == "x.tweak.base.__crt_ctx" ? 32 : 0, 32));
-      CHECK(before.substr(480) == std::string("\x20\0\0\0", 4));  // key_length 32
+      if (r.label == "cd.child.base.__crt_ctx") {
+        CHECK(r.size == 1000);  // __xts-aes-aesni's cra_ctxsize: the two contexts and alignment slack
+        CHECK(before.find(key.substr(0, 32)) != std::string::npos);
+        CHECK(before.find(key.substr(32, 32)) != std::string::npos);
+      } else {
+        REQUIRE(r.size == 484);  // sizeof(struct crypto_aes_ctx): aes_alg's cra_ctxsize
+        // The data key's schedule under ecb (s.cipher), the tweak key's (x.tweak).
+        CHECK(before.substr(0, 32) == key.substr(r.label == "x.tweak.base.__crt_ctx" ? 32 : 0, 32));
+        CHECK(before.substr(480) == std::string("\x20\0\0\0", 4));  // key_length 32
+      }
     }
     CHECK(read(erased_memory, r.vaddr, r.size) == std::string(r.size, 'X'));
   }
-  const std::vector<std::string> table = {"cc.key", "x.tweak.base.__crt_ctx", "s.cipher.base.__crt_ctx"};
-  std::vector<std::string> both = table;
-  both.insert(both.end(), table.begin(), table.end());
-  CHECK(labels == both);
+  CHECK(labels == std::vector<std::string>{"cc.key", "x.tweak.base.__crt_ctx", "s.cipher.base.__crt_ctx",  // live
+                                           "cc.key", "cd.child.base.__crt_ctx"});                           // inactive
   REQUIRE(key_at.size() == 2);
 
   std::map<uint64_t, std::byte> want = erased_bytes(*in, offsets);
-  CHECK(want.size() == 2064);
+  CHECK(want.size() == 2096);
   PageComparison pages = compare_pages(*in, *out, want);
   CHECK(pages.pages > 1000);
   CHECK(pages.wrong == 0);
