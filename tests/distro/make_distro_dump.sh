@@ -103,8 +103,8 @@ rm -f "$out/complete"
 fw_cfg=$(dpkg-deb -c "$out"/debs/linux-image-"$release"-unsigned_*.deb | grep -o '\./lib/modules/.*/qemu_fw_cfg\.ko[.a-z]*$')
 # The -dmcrypt guest's modules (uncompressed in Debian's 6.1 packages).
 dm_modules=()
-[ -z "$dmcrypt" ] || for m in drivers/block/loop drivers/md/dm-mod drivers/md/dm-crypt crypto/ecb crypto/xts crypto/cryptd \
-                               crypto/crypto_simd arch/x86/crypto/aesni-intel; do
+[ -z "$dmcrypt" ] || for m in drivers/block/loop drivers/md/dm-mod drivers/md/dm-crypt crypto/ecb crypto/xts \
+                               crypto/cryptd crypto/crypto_simd arch/x86/crypto/aesni-intel; do
   dm_modules+=("./lib/modules/$release/kernel/$m.ko")
 done
 dpkg-deb --fsys-tarfile "$out"/debs/linux-image-"$release"-unsigned_*.deb |

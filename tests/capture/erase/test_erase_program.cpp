@@ -113,8 +113,8 @@ TEST_CASE("an absurd count read from memory is an error naming its address", "[e
   Fixture f;
   f.dump.put<uint64_t>(0x100, kBase + 0x200);
   f.dump.put<uint32_t>(0x108, 0x7fffffff);  // corrupt memory
-  auto program = parse_erase_offsets("coroner-erase-offsets 1\nfor t array " + sym(0x100) + " * count-at " + sym(0x108) +
-                                         " width 4 stride 24\n  erase t.k elem size 1\nendfor\n",
+  auto program = parse_erase_offsets("coroner-erase-offsets 1\nfor t array " + sym(0x100) + " * count-at " +
+                                         sym(0x108) + " width 4 stride 24\n  erase t.k elem size 1\nendfor\n",
                                      "t");
   REQUIRE(program);
   auto ranges = evaluate_erase_program(*program, f.memory, 0);

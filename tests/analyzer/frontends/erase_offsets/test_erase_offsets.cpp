@@ -323,7 +323,8 @@ TEST_CASE("erase with --config: if ... is a module's own symbol, found in the dy
   INFO(made.output);
   REQUIRE(made.status == 0);
   const std::string text = file_contents(offsets);
-  CHECK_THAT(text, Catch::Contains("\n  for p@it.node.prev one elem +32 +8 * if elem +32 +8 is mod:fx_crash:fx_items\n"));
+  CHECK_THAT(text,
+             Catch::Contains("\n  for p@it.node.prev one elem +32 +8 * if elem +32 +8 is mod:fx_crash:fx_items\n"));
   CHECK(std::regex_search(text, std::regex(" if elem \\+32 \\+0 is mod:fx_crash:fx_items sym:[0-9a-f]+\n")));
   capture_erased_and_plain(c.files().front(), offsets, erased, plain);
   auto out = open_or_fail(erased), in = open_or_fail(plain);
@@ -386,9 +387,12 @@ TEST_CASE("erase errors: an unknown symbol and a config given to coroner-capture
             "line 1: as: 'init_uts_ns.name' is not a pointer, an array or a union"},
            {"for x in init_task.tasks.next as no_such_module:task_struct\nendfor\n",
             "line 1: [no_such_module]: no no_such_module.ko or no_such_module.ko.debug with debug info in"},
-           {"for x in init_uts_ns.name count init_task.pid\nendfor\n", "line 1: count: 'init_uts_ns.name' is not a pointer"},
-           {"for x in init_task.tasks.next count init_task.comm\nendfor\n", "line 1: 'init_task.comm' is not an integer"},
-           {"for x in init_task.stack count init_task.pid\nendfor\n", "line 1: count: 'init_task.stack' is a void pointer"},
+           {"for x in init_uts_ns.name count init_task.pid\nendfor\n",
+            "line 1: count: 'init_uts_ns.name' is not a pointer"},
+           {"for x in init_task.tasks.next count init_task.comm\nendfor\n",
+            "line 1: 'init_task.comm' is not an integer"},
+           {"for x in init_task.stack count init_task.pid\nendfor\n",
+            "line 1: count: 'init_task.stack' is a void pointer"},
            {"for x in init_task.parent as task_struct if init_task.parent is no_such_module:init_task\nendfor\n",
             "line 1: [no_such_module]: no no_such_module.ko"},
            {"for t in init_task.tasks.next within task_struct:tasks if t.parent is init_task\nendfor\n",
