@@ -11,10 +11,11 @@
 #            apt configuration stays as it is. 6.1-amd64-keys: 6.1-amd64 whose
 #            guest first adds keys with known payloads to the kernel keyring
 #            (add_keys.c, built static here). 6.1-amd64-dmcrypt: 6.1-amd64
-#            whose guest first sets up a dm-crypt device with a known key
-#            (add_dm_crypt.c; the loop, dm-mod, dm-crypt, ecb, xts, cryptd,
-#            crypto_simd and aesni-intel modules of the package; their -dbg
-#            objects under OUT_DIR/root too) on a CPU with AES-NI
+#            whose guest first sets up dm-crypt devices with known keys
+#            (add_dm_crypt.c; the loop, dm-mod, dm-crypt, ecb, xts,
+#            authenc, essiv, cryptd, crypto_simd and aesni-intel modules of
+#            the package; their -dbg objects under OUT_DIR/root too) on a CPU
+#            with AES-NI
 # environment:
 #   GUEST_MEM=1G        guest RAM
 #   GUEST_CPU           QEMU's -cpu (default: qemu64; qemu64,+aes,... for 6.1-amd64-dmcrypt;
@@ -104,7 +105,8 @@ fw_cfg=$(dpkg-deb -c "$out"/debs/linux-image-"$release"-unsigned_*.deb | grep -o
 # The -dmcrypt guest's modules (uncompressed in Debian's 6.1 packages).
 dm_modules=()
 [ -z "$dmcrypt" ] || for m in drivers/block/loop drivers/md/dm-mod drivers/md/dm-crypt crypto/ecb crypto/xts \
-                               crypto/cryptd crypto/crypto_simd arch/x86/crypto/aesni-intel; do
+                               crypto/authenc crypto/essiv crypto/cryptd crypto/crypto_simd \
+                               arch/x86/crypto/aesni-intel; do
   dm_modules+=("./lib/modules/$release/kernel/$m.ko")
 done
 dpkg-deb --fsys-tarfile "$out"/debs/linux-image-"$release"-unsigned_*.deb |
