@@ -14,6 +14,7 @@ namespace {
 
 constexpr uint64_t kMaxString = 1024;         // makedumpfile's limit for a char * string
 constexpr uint64_t kMaxLoop = uint64_t{1} << 22;  // a list longer than this is corrupt (or a cycle)
+constexpr uint64_t kMaxCount = uint64_t{1} << 20;  // a count read from memory past this is corrupt
 constexpr unsigned kMaxDepth = 8;                 // loops nested deeper are refused
 constexpr size_t kMaxTreeHeight = 128;            // an rb-tree of 2^22 nodes is at most 44 high
 constexpr uint64_t kMaxModules = 1 << 16;
@@ -148,16 +149,23 @@ Expected<EraseLoop> parse_for(LineParser& p, unsigned depth) {
   CORONER_TRY(kind, p.word("array, pointers, via, list, rbtree or one"));
   CORONER_TRY(start, p.ref(depth));
   loop.start = std::move(start);
-  if (kind == "array") {
-    loop.kind = EraseLoop::Kind::array;
-    CORONER_TRY(count, p.keyed_number("count"));
-    CORONER_TRY(stride, p.keyed_number("stride"));
-    loop.count = count;
-    loop.stride = stride;
-  } else if (kind == "pointers") {
-    loop.kind = EraseLoop::Kind::pointers;
-    CORONER_TRY(count, p.keyed_number("count"));
-    loop.count = count;
+  if (kind == "array" || kind == "pointers") {
+    loop.kind = kind == "array" ? EraseLoop::Kind::array : EraseLoop::Kind::pointers;
+    if (p.peek() == "count-at") {  // coroner's: the count from memory
+      CORONER_CHECK(p.keyword("count-at"));
+      CORONER_TRY(count_ref, p.ref(depth));
+      loop.count_ref = std::move(count_ref);
+      CORONER_TRY(width, p.keyed_number("width"));
+      if (width != 1 && width != 2 && width != 4 && width != 8) return p.error("width: expected 1, 2, 4 or 8");
+      loop.count_width = static_cast<unsigned>(width);
+    } else {
+      CORONER_TRY(count, p.keyed_number("count"));
+      loop.count = count;
+    }
+    if (kind == "array") {
+      CORONER_TRY(stride, p.keyed_number("stride"));
+      loop.stride = stride;
+    }
   } else if (kind == "via" || kind == "list" || kind == "rbtree") {
     loop.kind = kind == "via" ? EraseLoop::Kind::via : kind == "list" ? EraseLoop::Kind::list : EraseLoop::Kind::rbtree;
     CORONER_TRY(offset, p.keyed_number(kind == "via" ? "next" : "member", "offset"));
@@ -179,10 +187,11 @@ Expected<EraseLoop> parse_for(LineParser& p, unsigned depth) {
     loop.condition = std::move(condition);
     CORONER_CHECK(p.keyword("is"));
     while (!p.done()) {
-      CORONER_TRY(value, p.word("sym:ADDRESS"));
-      auto address = value.starts_with("sym:") ? parse_uint(std::string_view(value).substr(4), 16) : std::nullopt;
-      if (!address) return p.error(fmt::format("if: expected sym:ADDRESS, got '{}'", value));
-      loop.condition_values.push_back(*address);
+      if (!p.peek().starts_with("sym:") && !p.peek().starts_with("mod:"))
+        return p.error(fmt::format("if: expected sym:ADDRESS or mod:MODULE:SYMBOL, got '{}'", p.peek()));
+      CORONER_TRY(value, p.ref(depth));
+      if (!value.steps.empty()) return p.error("if: a symbol without steps");
+      loop.condition_values.push_back(std::move(value));
     }
     if (loop.condition_values.empty()) return p.error("if: missing sym:ADDRESS");
   }
@@ -262,10 +271,16 @@ class Evaluator {
       CORONER_TRY(at, address(*loop.condition, loop.line));
       if (!at) return {};
       CORONER_TRY(value, read_pointer(*at, loop.line));
-      if (std::ranges::none_of(loop.condition_values, [&](uint64_t v) { return v + kaslr_ == value; })) return {};
+      bool match = false;
+      for (const EraseRef& symbol : loop.condition_values) {
+        CORONER_TRY(address_of, address(symbol, loop.line));  // nullopt: its module is not loaded
+        match = match || address_of == value;
+      }
+      if (!match) return {};
     }
     CORONER_TRY(start, address(loop.start, loop.line));
     if (!start) return {};
+    CORONER_TRY(count, count_of(loop));
     // The body with `element` as this loop's.
     auto body = [&](uint64_t element) -> Expected<void> {
       elements_.resize(loop.depth);
@@ -277,10 +292,10 @@ class Evaluator {
       case EraseLoop::Kind::once: return {};
       case EraseLoop::Kind::one: return body(*start);
       case EraseLoop::Kind::array:
-        for (uint64_t i = 0; i < loop.count; ++i) CORONER_CHECK(body(*start + i * loop.stride));
+        for (uint64_t i = 0; i < count; ++i) CORONER_CHECK(body(*start + i * loop.stride));
         return {};
       case EraseLoop::Kind::pointers:
-        for (uint64_t i = 0; i < loop.count; ++i) {
+        for (uint64_t i = 0; i < count; ++i) {
           CORONER_TRY(element, read_pointer(*start + i * 8, loop.line));
           if (element) CORONER_CHECK(body(element));
         }
@@ -310,6 +325,22 @@ class Evaluator {
   }
 
  private:
+  // An array's length: the file's, or (`count-at`) the integer in memory,
+  // which past kMaxCount is corrupt memory. 0 when a pointer to it is NULL.
+  Expected<uint64_t> count_of(const EraseLoop& loop) const {
+    if (!loop.count_ref) return loop.count;
+    CORONER_TRY(at, address(*loop.count_ref, loop.line));
+    if (!at) return uint64_t{0};
+    uint64_t value = 0;
+    auto read = memory_.read(*at, std::as_writable_bytes(std::span(&value, 1)).first(loop.count_width));
+    if (!read) return read.error().context(fmt::format("erase offsets line {}: the count at {:#x}", loop.line, *at));
+    if (value > kMaxCount)
+      return make_error(Errc::corrupt,
+                        "erase offsets line {}: the count at {:#x} is {}, more than {} (corrupt memory?)", loop.line,
+                        *at, value, kMaxCount);
+    return value;
+  }
+
   // In order: left subtree, node, right subtree. A node seen twice (a
   // cycle), a tree higher than any real one or with too many nodes is an
   // error naming the tree and the node.

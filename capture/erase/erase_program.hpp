@@ -12,6 +12,10 @@
 //   erase LABEL REF size N | string | size-at REF width W | nullify
 //   for LABEL array REF count N stride S      (elements at REF + i*S)
 //   for LABEL pointers REF count N            (elements *(REF + i*8), NULLs skipped)
+//   for LABEL array REF count-at REF width W stride S
+//   for LABEL pointers REF count-at REF width W
+//                                             (coroner's: the count is the W-byte integer at the
+//                                             second REF; past 2^20 it is an error naming its address)
 //   for LABEL via REF next OFF                (REF, then *(elem + OFF), until NULL or back at REF)
 //   for LABEL list REF member OFF             (REF a list_head: node = node->next until REF; elem = node - OFF)
 //   for LABEL rbtree REF member OFF left L right R
@@ -23,8 +27,9 @@
 //     endfor
 //   endfor
 //
-// A `for` line may end with `if REF is sym:HEX...` (coroner's): the loop
-// runs only when the pointer at REF is one of those addresses.
+// A `for` line may end with `if REF is SYMBOL...` (coroner's; each SYMBOL a
+// `sym:HEX` or `mod:MODULE:SYMBOL`): the loop runs only when the pointer at
+// REF is one of those addresses (a symbol of a module not loaded is none).
 // A REF is a start, `sym:HEX` (a link-time address; KERNELOFFSET is added),
 // `mod:MODULE:SYMBOL` (a module's symbol, found in the dying kernel through
 // the module's kallsyms; nothing is erased when the module is not loaded),
@@ -74,11 +79,13 @@ struct EraseLoop {
   unsigned depth = 0;   // 1 for a loop outside loops; a `once` block: its enclosing loop's
   EraseRef start;
   uint64_t count = 0;   // array, pointers
+  std::optional<EraseRef> count_ref;  // array, pointers: `count-at`, the count's address (then `count` is unused)
+  unsigned count_width = 0;           // its bytes
   uint64_t stride = 0;  // array
   uint64_t offset = 0;  // via: the next member; list, rbtree: the list_head or rb_node member
   uint64_t left = 0, right = 0;  // rbtree: rb_node's rb_left and rb_right
   std::optional<EraseRef> condition;  // `if REF is ...`
-  std::vector<uint64_t> condition_values;
+  std::vector<EraseRef> condition_values;  // `sym:` or `mod:` refs without steps
   std::vector<EraseCommand> commands;  // once
   std::vector<EraseLoop> body;         // loops: in file order, a run of commands is a `once` block
 };

@@ -25,6 +25,31 @@ hostname symbench
 if [ -x /add_keys ]; then
   /add_keys || echo "SYMBENCH: FAILED add_keys"
 fi
+# Only in the -dmcrypt dumps' initramfs: dm-crypt devices over loop devices
+# with known keys (add_dm_crypt.c): aes-xts-plain64, whose transform the
+# kernel builds as xts(ecb(aes-generic)) from the xts and ecb modules around
+# the built-in AES, and aes-cbc-essiv:sha256 (essiv(cbc(aes-generic),
+# sha256-generic)); then, with aesni_intel loaded (the guest's CPU has
+# AES-NI), a second table of the first device with another key, left
+# inactive, whose transform is aesni's xts-aes-aesni (crypto_simd over
+# cryptd).
+if [ -x /add_dm_crypt ]; then
+  for module in loop dm-mod dm-crypt ecb xts authenc essiv; do
+    insmod /modules/$module.ko || echo "SYMBENCH: FAILED insmod $module.ko"
+  done
+  for n in 0 1; do
+    dd if=/dev/zero of=/tmp/disk$n bs=1M count=4 2>/dev/null
+    losetup /dev/loop$n /tmp/disk$n || echo "SYMBENCH: FAILED losetup loop$n"
+  done
+  /add_dm_crypt 8192 xts || echo "SYMBENCH: FAILED add_dm_crypt xts"
+  /add_dm_crypt 8192 essiv || echo "SYMBENCH: FAILED add_dm_crypt essiv"
+  for module in cryptd crypto_simd aesni-intel; do
+    insmod /modules/$module.ko || echo "SYMBENCH: FAILED insmod $module.ko"
+  done
+  /add_dm_crypt 8192 reload || echo "SYMBENCH: FAILED add_dm_crypt reload"
+  # The transforms the kernel built.
+  grep '^driver' /proc/crypto | sed 's/^/SYMBENCH: crypto /'
+fi
 sleep 1000 &
 cat /dev/zero > /dev/null &
 echo "SYMBENCH: crashing"

@@ -10,10 +10,16 @@
 #            OUT_DIR/apt (its own sources list and state), so the machine's
 #            apt configuration stays as it is. 6.1-amd64-keys: 6.1-amd64 whose
 #            guest first adds keys with known payloads to the kernel keyring
-#            (add_keys.c, built static here)
+#            (add_keys.c, built static here). 6.1-amd64-dmcrypt: 6.1-amd64
+#            whose guest first sets up dm-crypt devices with known keys
+#            (add_dm_crypt.c; the loop, dm-mod, dm-crypt, ecb, xts,
+#            authenc, essiv, cryptd, crypto_simd and aesni-intel modules of
+#            the package; their -dbg objects under OUT_DIR/root too) on a CPU
+#            with AES-NI
 # environment:
 #   GUEST_MEM=1G        guest RAM
-#   GUEST_CPU           QEMU's -cpu (default: qemu64; max,pauth-impdef=on on arm64)
+#   GUEST_CPU           QEMU's -cpu (default: qemu64; qemu64,+aes,... for 6.1-amd64-dmcrypt;
+#                       max,pauth-impdef=on on arm64)
 #   FORMATS=elf         dump-guest-memory formats (elf is not kept: `-c -d 31`
 #                       turns it into vmcore.kdump-d31, as a distro's kdump
 #                       service does; elf-paging: an ELF with virtual
@@ -33,15 +39,19 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-[ $# -eq 2 ] || { echo "usage: $0 6.1-amd64|6.12-amd64|6.1-arm64|5.10-amd64|6.1-amd64-keys OUT_DIR" >&2; exit 2; }
+[ $# -eq 2 ] || {
+  echo "usage: $0 6.1-amd64|6.12-amd64|6.1-arm64|5.10-amd64|6.1-amd64-keys|6.1-amd64-dmcrypt OUT_DIR" >&2; exit 2; }
 kernel=$1 out=$2
 fixtures=${CORONER_FIXTURES:-$repo/../shared/fixtures}
 mem=${GUEST_MEM:-1G}
 formats=${FORMATS:-elf}
 
-keys=""
+keys="" dmcrypt=""
 case $kernel in
   6.1-amd64-keys) pattern='6\.1\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 keys=1 ;;
+  # AES-NI and the SSE it takes for granted (emulated by TCG), so that aesni_intel works.
+  6.1-amd64-dmcrypt) pattern='6\.1\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 dmcrypt=1
+                     GUEST_CPU=${GUEST_CPU:-qemu64,+aes,+pclmulqdq,+ssse3,+sse4.1,+sse4.2} ;;
   6.1-amd64)  pattern='6\.1\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 ;;
   6.12-amd64) pattern='6\.12\.[0-9]+\+deb12-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 ;;
   # -cpu max has pointer authentication, so return addresses on the stack are signed (PAC).
@@ -49,7 +59,8 @@ case $kernel in
               GUEST_CPU=${GUEST_CPU:-max,pauth-impdef=on} ;;
   # Before 6.0: VMCOREINFO does not locate kallsyms.
   5.10-amd64) pattern='5\.10\.0-[0-9]+-cloud-amd64' arch=amd64 qemu=qemu-system-x86_64 suite=bullseye ;;
-  *) echo "$0: unknown kernel $kernel (6.1-amd64, 6.12-amd64, 6.1-arm64, 5.10-amd64, 6.1-amd64-keys)" >&2; exit 2 ;;
+  *) echo "$0: unknown kernel $kernel (6.1-amd64, 6.12-amd64, 6.1-arm64, 5.10-amd64, 6.1-amd64-keys," \
+          "6.1-amd64-dmcrypt)" >&2; exit 2 ;;
 esac
 for tool in apt-get apt-cache dpkg-deb $qemu busybox cpio /usr/bin/python3; do
   command -v $tool >/dev/null || {
@@ -91,17 +102,28 @@ rm -f "$out/complete"
  done)
 # qemu_fw_cfg.ko, xz-compressed since Debian's 6.12 packages.
 fw_cfg=$(dpkg-deb -c "$out"/debs/linux-image-"$release"-unsigned_*.deb | grep -o '\./lib/modules/.*/qemu_fw_cfg\.ko[.a-z]*$')
+# The -dmcrypt guest's modules (uncompressed in Debian's 6.1 packages).
+dm_modules=()
+[ -z "$dmcrypt" ] || for m in drivers/block/loop drivers/md/dm-mod drivers/md/dm-crypt crypto/ecb crypto/xts \
+                               crypto/authenc crypto/essiv crypto/cryptd crypto/crypto_simd \
+                               arch/x86/crypto/aesni-intel; do
+  dm_modules+=("./lib/modules/$release/kernel/$m.ko")
+done
 dpkg-deb --fsys-tarfile "$out"/debs/linux-image-"$release"-unsigned_*.deb |
-  tar -x -C "$root" "./boot/vmlinuz-$release" "$fw_cfg"
+  tar -x -C "$root" "./boot/vmlinuz-$release" "$fw_cfg" ${dm_modules[@]+"${dm_modules[@]}"}
 if [ "${fw_cfg%.xz}" != "$fw_cfg" ]; then
   python3 -c 'import lzma, sys; open(sys.argv[2], "wb").write(lzma.open(sys.argv[1]).read())' \
     "$root/$fw_cfg" "$root/${fw_cfg%.xz}"
 fi
 fw_cfg=${fw_cfg%.xz}
-if [ ! -f "$root/usr/lib/debug/boot/vmlinux-$release" ]; then
-  echo "unpacking the vmlinux of the -dbg package (decompresses all of it: about 30 s)"
-  dpkg-deb --fsys-tarfile "$out"/debs/linux-image-"$release"-dbg_*.deb |
-    tar -x -C "$root" "./usr/lib/debug/boot/vmlinux-$release"
+# The -dmcrypt dump's erase test reads the modules' types (coroner erase-offsets --mod-path).
+dbg_files=("./usr/lib/debug/boot/vmlinux-$release")
+for m in ${dm_modules[@]+"${dm_modules[@]}"}; do dbg_files+=("./usr/lib/debug${m#.}"); done
+missing=0
+for f in "${dbg_files[@]}"; do [ -f "$root/$f" ] || missing=1; done
+if [ $missing = 1 ]; then
+  echo "unpacking the vmlinux (and modules) of the -dbg package (decompresses all of it: about 30 s)"
+  dpkg-deb --fsys-tarfile "$out"/debs/linux-image-"$release"-dbg_*.deb | tar -x -C "$root" "${dbg_files[@]}"
 fi
 ln -sfn "$root/usr/lib/debug/boot/vmlinux-$release" "$out/vmlinux"
 echo "$release" > "$out/release"
@@ -117,6 +139,11 @@ extra=()
 if [ -n "$keys" ]; then
   gcc -static -O2 -o "$out/add_keys" "$here/add_keys.c"
   extra+=("$out/add_keys:add_keys")
+fi
+if [ -n "$dmcrypt" ]; then
+  gcc -static -O2 -o "$out/add_dm_crypt" "$here/add_dm_crypt.c"
+  extra+=("$out/add_dm_crypt:add_dm_crypt")
+  for m in "${dm_modules[@]}"; do extra+=("$root/${m#./}:modules/$(basename "$m")"); done
 fi
 BUSYBOX=$busybox "$repo/tests/e2e/make_initramfs.sh" "$out/initramfs.cpio.gz" "$here/guest_init.sh" \
   "$root/${fw_cfg#./}:qemu_fw_cfg.ko" ${extra[@]+"${extra[@]}"}
@@ -134,6 +161,8 @@ if grep -a "SYMBENCH: FAILED" "$console"; then
 fi
 grep -aq "SYMBENCH: fw_cfg up" "$console" || { echo "the guest never loaded fw_cfg: no VMCOREINFO ($console)" >&2; exit 1; }
 [ -z "$keys" ] || grep -aq "SYMBENCH: key .* encrypted" "$console" || { echo "the guest added no keys ($console)" >&2; exit 1; }
+[ -z "$dmcrypt" ] || grep -aq "SYMBENCH: dm-crypt .* has an inactive table" "$console" ||
+  { echo "the guest set up no dm-crypt device ($console)" >&2; exit 1; }
 rm -f "$out/dump/qmp.sock"
 if [ -f "$out/dump/vmcore.elf" ]; then
   capture=${CAPTURE:-$repo/build/capture/coroner-capture}

@@ -6,13 +6,14 @@
 #
 # usage: prepare_distro_dumps.sh CAPTURE   (the coroner-capture that writes kdump-d31)
 # environment: CORONER_DISTRO_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/coroner-distro),
-#              CORONER_DISTRO_KERNELS (default "6.1-amd64 6.12-amd64 6.1-arm64 5.10-amd64 6.1-amd64-keys")
+#              CORONER_DISTRO_KERNELS (default "6.1-amd64 6.12-amd64 6.1-arm64 5.10-amd64 6.1-amd64-keys
+#                                     6.1-amd64-dmcrypt")
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export CAPTURE=$1
 cache=${CORONER_DISTRO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/coroner-distro}
 failed=()
-for kernel in ${CORONER_DISTRO_KERNELS:-6.1-amd64 6.12-amd64 6.1-arm64 5.10-amd64 6.1-amd64-keys}; do
+for kernel in ${CORONER_DISTRO_KERNELS:-6.1-amd64 6.12-amd64 6.1-arm64 5.10-amd64 6.1-amd64-keys 6.1-amd64-dmcrypt}; do
   if [ -f "$cache/$kernel/complete" ]; then
     echo "$kernel: $(cat "$cache/$kernel/release") in $cache/$kernel"
     continue

@@ -39,7 +39,7 @@ const nlohmann::json& DistroKernel::facts() const {
 
 const std::vector<std::string>& distro_kernel_names() {
   static const std::vector<std::string> names = {"6.1-amd64", "6.12-amd64", "6.1-arm64", "5.10-amd64",
-                                                  "6.1-amd64-keys"};
+                                                  "6.1-amd64-keys", "6.1-amd64-dmcrypt"};
   return names;
 }
 

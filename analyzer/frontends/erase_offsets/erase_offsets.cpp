@@ -12,6 +12,7 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <iostream>
 #include <optional>
@@ -34,9 +35,19 @@ struct Resolved {
   const Type* type = nullptr;  // typedefs stripped
 };
 
+// A module's name as the kernel spells it (KBUILD_MODNAME: '-' becomes '_').
+std::string module_name(std::string name) {
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+// MODULE.ko's DWARF (loaded once), for sections and `MODULE:NAME`s.
+using ModuleLoader = std::function<Expected<symbols::DebugInfo*>(const std::string& module)>;
+
 class ConfigResolver {
  public:
-  ConfigResolver(symbols::DebugInfo& debug, const std::string& path) : debug_(debug), path_(path) {}
+  ConfigResolver(symbols::DebugInfo& debug, const std::string& path, ModuleLoader load_module)
+      : debug_(debug), path_(path), load_module_(std::move(load_module)) {}
 
   Error error(std::string_view what) const { return make_error(Errc::invalid_argument, "{}: line {}: {}", path_, line_, what); }
   void at_line(int line) { line_ = line; }
@@ -96,12 +107,53 @@ class ConfigResolver {
     if (!target) return error(target.error().message());
     return strip(*target);
   }
-  // `struct NAME` (or a union).
-  Expected<const Type*> container(const std::string& name) const {
-    auto found = scope().find_type("struct " + name);
-    if (!found) found = scope().find_type("union " + name);
+  // `struct NAME` (or a union): MODULE:NAME from MODULE.ko's DWARF, NAME
+  // from the section's (a module's DWARF has only the types it uses), else
+  // the vmlinux's.
+  Expected<const Type*> container(const std::string& name) {
+    auto find = [&](symbols::DebugInfo& in, const std::string& type) {
+      auto found = in.find_type("struct " + type);
+      return found ? found : in.find_type("union " + type);
+    };
+    if (size_t colon = name.find(':'); colon != std::string::npos) {
+      CORONER_TRY(module, load_module_(name.substr(0, colon)));
+      auto found = find(*module, name.substr(colon + 1));
+      if (!found) return error(fmt::format("no struct {} in module {}", name.substr(colon + 1), name.substr(0, colon)));
+      return strip(*found);
+    }
+    auto found = find(scope(), name);
+    if (!found && module_debug_) found = find(debug_, name);
     if (!found) return error(fmt::format("no struct {}", name));
     return strip(*found);
+  }
+  // An `if ... is` name: MODULE:SYMBOL, a symbol of the section's module,
+  // else of the vmlinux. A module's symbol is one it defines (it has a
+  // location), not one of the kernel's it declares.
+  Expected<std::string> symbol_ref(const std::string& name) {
+    auto defines = [](symbols::DebugInfo& debug, const std::string& symbol) {
+      auto variable = debug.find_variable(symbol);
+      return variable && variable->address;
+    };
+    if (size_t colon = name.find(':'); colon != std::string::npos) {
+      const std::string module = module_name(name.substr(0, colon)), symbol = name.substr(colon + 1);
+      CORONER_TRY(debug, load_module_(module));
+      if (!defines(*debug, symbol)) return error(fmt::format("if: no variable '{}' in module {}", symbol, module));
+      return fmt::format("mod:{}:{}", module, symbol);
+    }
+    if (module_debug_ && defines(*module_debug_, name)) return fmt::format("mod:{}:{}", module_, name);
+    auto variable = debug_.find_variable(name);
+    if (!variable || !variable->address)
+      return error(module_debug_ ? fmt::format("if: no variable '{}' in module {} or the kernel", name, module_)
+                                 : fmt::format("if: no kernel variable '{}'", name));
+    return fmt::format("sym:{:x}", *variable->address);
+  }
+  // An integer's width (a size or count from memory).
+  Expected<uint64_t> integer_width(const Resolved& value, std::string_view expression) const {
+    CORONER_TRY(width, size_of(value.type));
+    if (value.type->kind() == TypeKind::pointer || value.type->kind() == TypeKind::array ||
+        value.type->kind() == TypeKind::structure || value.type->kind() == TypeKind::union_type || width > 8)
+      return error(fmt::format("'{}' is not an integer", expression));
+    return width;
   }
   Expected<uint64_t> size_of(const Type* type) const {
     auto size = type->size();
@@ -134,11 +186,9 @@ class ConfigResolver {
         return std::optional<std::string>(fmt::format("erase {} {} size {}", label, ref, *n * scale));
       }
       CORONER_TRY(from, resolve(size));
-      CORONER_TRY(width, size_of(from.type));
-      if (from.type->kind() == TypeKind::pointer || from.type->kind() == TypeKind::array ||
-          from.type->kind() == TypeKind::structure || width > 8)
-        return error(fmt::format("size symbol '{}' is not an integer", size));
-      return std::optional<std::string>(fmt::format("erase {} {} size-at {} width {}", label, ref, from.ref, width));
+      auto width = integer_width(from, size);
+      if (!width) return error(fmt::format("size symbol '{}' is not an integer", size));
+      return std::optional<std::string>(fmt::format("erase {} {} size-at {} width {}", label, ref, from.ref, *width));
     }
     // No size: the size of its type, as makedumpfile finds it.
     if (target.type->kind() == TypeKind::array) {
@@ -160,11 +210,11 @@ class ConfigResolver {
     return std::optional<std::string>(fmt::format("erase {} {} size {}", label, target.ref, size));
   }
 
-  // `for ID in EXPR [via MEMBER | within STRUCT:MEMBER | as STRUCT] [if EXPR is SYMBOL...]`.
+  // `for ID in EXPR [via MEMBER | within STRUCT:MEMBER | as STRUCT | count EXPR] [if EXPR is SYMBOL...]`.
   Expected<std::string> begin_loop(std::vector<std::string> words) {
     constexpr std::string_view kUsage =
         "expected: for ID in {ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER | RB_ROOT within "
-        "STRUCT:MEMBER | POINTER as STRUCT} [if POINTER is SYMBOL...]";
+        "STRUCT:MEMBER | POINTER as [MODULE:]STRUCT | POINTER count INTEGER} [if POINTER is [MODULE:]SYMBOL...]";
     if (loops_.size() == kMaxDepth) return error(fmt::format("loops nested more than {} deep", kMaxDepth));
     std::string condition;
     if (auto at = std::find(words.begin(), words.end(), "if"); at != words.end()) {
@@ -173,9 +223,8 @@ class ConfigResolver {
       if (pointer.type->kind() != TypeKind::pointer) return error(fmt::format("if: '{}' is not a pointer", at[1]));
       condition = fmt::format(" if {} is", pointer.ref);
       for (auto name = at + 3; name != words.end(); ++name) {
-        auto variable = debug_.find_variable(*name);
-        if (!variable || !variable->address) return error(fmt::format("if: no kernel variable '{}'", *name));
-        condition += fmt::format(" sym:{:x}", *variable->address);
+        CORONER_TRY(symbol, symbol_ref(*name));
+        condition += " " + symbol;
       }
       words.erase(at, words.end());
     }
@@ -236,10 +285,32 @@ class ConfigResolver {
                            left->bit_offset / 8, right->bit_offset / 8);
       }
     } else if (words.size() == 5 && words[3] == "as") {
-      if (list.type->kind() != TypeKind::pointer) return error(fmt::format("as: '{}' is not a pointer", words[2]));
+      // A pointer: what it points to; an array (a crypto_tfm's __crt_ctx[])
+      // or a union: the bytes there.
+      const TypeKind kind = list.type->kind();
+      if (kind != TypeKind::pointer && kind != TypeKind::array && kind != TypeKind::union_type)
+        return error(fmt::format("as: '{}' is not a pointer, an array or a union", words[2]));
       CORONER_TRY(outer, container(words[4]));
       element = outer;
-      line = fmt::format("for {} one {} *", label, list.ref);
+      line = fmt::format("for {} one {}{}", label, list.ref, kind == TypeKind::pointer ? " *" : "");
+    } else if (words.size() == 5 && words[3] == "count") {
+      // A pointer to the first of INTEGER elements (structs, or pointers
+      // to them, of which NULLs are skipped).
+      if (list.type->kind() != TypeKind::pointer) return error(fmt::format("count: '{}' is not a pointer", words[2]));
+      CORONER_TRY(count, resolve(words[4]));
+      CORONER_TRY(width, integer_width(count, words[4]));
+      CORONER_TRY(item, pointee(list.type));
+      if (item->kind() == TypeKind::pointer) {
+        CORONER_TRY(to, pointee(item));
+        element = to;
+        line = fmt::format("for {} pointers {} * count-at {} width {}", label, list.ref, count.ref, width);
+      } else {
+        if (item->kind() == TypeKind::void_type) return error(fmt::format("count: '{}' is a void pointer", words[2]));
+        CORONER_TRY(stride, size_of(item));
+        element = item;
+        line = fmt::format("for {} array {} * count-at {} width {} stride {}", label, list.ref, count.ref, width,
+                           stride);
+      }
     } else {
       return error(kUsage);
     }
@@ -287,6 +358,7 @@ class ConfigResolver {
   };
   symbols::DebugInfo& debug_;
   const std::string& path_;
+  ModuleLoader load_module_;
   int line_ = 0;
   symbols::DebugInfo& scope() const { return module_debug_ ? *module_debug_ : debug_; }
 
@@ -332,11 +404,32 @@ std::optional<std::string> find_module_object(const std::string& name, const std
 Expected<std::string> make_erase_offsets(std::string_view config, const std::string& config_path,
                                          symbols::DebugInfo& debug, const std::vector<std::string>& module_dirs,
                                          std::ostream& warnings) {
-  ConfigResolver resolver(debug, config_path);
   std::string header = "coroner-erase-offsets 1\n", out;
   header += fmt::format("# made by coroner erase-offsets from {} and {}\n", config_path, debug.path());
   if (!debug.build_id().empty()) header += fmt::format("build-id {}\n", debug.build_id());
-  std::map<std::string, std::unique_ptr<symbols::DebugInfo>> modules;  // by section name
+  std::map<std::string, std::unique_ptr<symbols::DebugInfo>> modules;  // by the kernel's module name
+  ConfigResolver* at = nullptr;  // for the loader's errors
+  ModuleLoader load_module = [&](const std::string& name) -> Expected<symbols::DebugInfo*> {
+    const std::string section = module_name(name);
+    if (modules.empty()) {
+      CORONER_TRY(line, at->modules_line());
+      header += line + "\n";
+    }
+    auto& module = modules[section];
+    if (!module) {
+      auto path = find_module_object(section, module_dirs);
+      if (!path)
+        return at->error(fmt::format("[{}]: no {}.ko or {}.ko.debug with debug info in {} (give --mod-path DIR)",
+                                     name, name, name, fmt::join(module_dirs, ", ")));
+      auto opened = symbols::DebugInfo::open(*path, default_cache_dir());
+      if (!opened) return at->error(fmt::format("[{}]: {}", name, opened.error().message()));
+      module = std::move(*opened);
+      header += fmt::format("# [{}] from {}\n", section, *path);
+    }
+    return module.get();
+  };
+  ConfigResolver resolver(debug, config_path, load_module);
+  at = &resolver;
   int number = 0;
   for (size_t pos = 0; pos < config.size();) {
     size_t end = config.find('\n', pos);
@@ -352,22 +445,8 @@ Expected<std::string> make_erase_offsets(std::string_view config, const std::str
         resolver.enter_section("", nullptr);
         continue;
       }
-      if (modules.empty()) {
-        CORONER_TRY(line, resolver.modules_line());
-        header += line + "\n";
-      }
-      auto& module = modules[section];
-      if (!module) {
-        auto path = find_module_object(section, module_dirs);
-        if (!path)
-          return resolver.error(fmt::format("[{}]: no {}.ko or {}.ko.debug with debug info in {} (give --mod-path DIR)",
-                                            section, section, section, fmt::join(module_dirs, ", ")));
-        auto opened = symbols::DebugInfo::open(*path, default_cache_dir());
-        if (!opened) return resolver.error(fmt::format("[{}]: {}", section, opened.error().message()));
-        module = std::move(*opened);
-        header += fmt::format("# [{}] from {}\n", section, *path);
-      }
-      resolver.enter_section(section, module.get());
+      CORONER_TRY(module, load_module(section));
+      resolver.enter_section(module_name(section), module);
       continue;
     }
     std::vector<std::string> rest(words.begin() + 1, words.end());

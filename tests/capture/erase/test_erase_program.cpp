@@ -1,5 +1,6 @@
 // The erase offsets that coroner-capture --config runs, on a fake kernel:
-// every kind of size and loop, NULL pointers, a cyclic list, the erasing
+// every kind of size and loop (counts from memory too), NULL pointers, a
+// cyclic list, an absurd count, `if` against a module's symbol, the erasing
 // view of the dump, and the parse errors (file and line named).
 #include "capture/erase/erased_dump.hpp"
 #include "tests/capture/filter/fake_kernel.hpp"
@@ -79,6 +80,98 @@ TEST_CASE("erase loops: array and array of pointers and via next and list_head",
   std::vector<uint64_t> at;
   for (const auto& r : ranges) at.push_back(r.vaddr - kBase);
   CHECK(at == std::vector<uint64_t>{0x204, 0x214, 0x224, 0x410, 0x430, 0x450, 0x700, 0x780, 0xa01, 0xb01});
+}
+
+TEST_CASE("erase loops: arrays and pointers with their count read from memory", "[erase][capture]") {
+  Fixture f;
+  // A "table" at 0x100: a pointer to 3 elements of 24 bytes at 0x200, their
+  // count (u32) at +8; a pointer to 3 pointers (one NULL) at +16, their
+  // count (u16) at +24; a NULL array pointer at +32 with a count of 5 at +40.
+  f.dump.put<uint64_t>(0x100, kBase + 0x200);
+  f.dump.put<uint32_t>(0x108, 3);
+  f.dump.put<uint64_t>(0x110, kBase + 0x900);
+  f.dump.put<uint16_t>(0x118, 3);
+  f.dump.put<uint64_t>(0x120, 0);
+  f.dump.put<uint32_t>(0x128, 5);
+  f.dump.put<uint64_t>(0x900, kBase + 0xa00);
+  f.dump.put<uint64_t>(0x908, 0);
+  f.dump.put<uint64_t>(0x910, kBase + 0xb00);
+  f.dump.put<uint64_t>(0x918, kBase + 0xc00);  // a fourth pointer, past the count
+  auto ranges = evaluate(f, "coroner-erase-offsets 1\n"
+                            "for t array " + sym(0x100) + " * count-at " + sym(0x108) + " width 4 stride 24\n"
+                            "  erase t.k elem +4 size 2\nendfor\n"
+                            "for p pointers " + sym(0x110) + " * count-at " + sym(0x118) + " width 2\n"
+                            "  erase p.k elem +1 size 1\nendfor\n"
+                            "for n array " + sym(0x120) + " * count-at " + sym(0x128) + " width 4 stride 8\n"
+                            "  erase n.k elem size 1\nendfor\n");
+  std::vector<uint64_t> at;
+  for (const auto& r : ranges) at.push_back(r.vaddr - kBase);
+  CHECK(at == std::vector<uint64_t>{0x204, 0x21c, 0x234, 0xa01, 0xb01});
+}
+
+TEST_CASE("an absurd count read from memory is an error naming its address", "[erase][capture]") {
+  Fixture f;
+  f.dump.put<uint64_t>(0x100, kBase + 0x200);
+  f.dump.put<uint32_t>(0x108, 0x7fffffff);  // corrupt memory
+  auto program = parse_erase_offsets("coroner-erase-offsets 1\nfor t array " + sym(0x100) + " * count-at " +
+                                         sym(0x108) + " width 4 stride 24\n  erase t.k elem size 1\nendfor\n",
+                                     "t");
+  REQUIRE(program);
+  auto ranges = evaluate_erase_program(*program, f.memory, 0);
+  REQUIRE_FALSE(ranges);
+  CHECK(ranges.error().message() ==
+        fmt::format("erase offsets line 2: the count at {:#x} is 2147483647, more than 1048576 (corrupt memory?)",
+                    kBase + 0x108));
+}
+
+TEST_CASE("if ... is a module's symbol: found in the module's kallsyms; a module not loaded matches nothing",
+          "[erase][capture]") {
+  Fixture f;
+  // The modules list at 0x1000 holds one module at 0x1100 (list at +8, name
+  // at +16, kallsyms at +80) named dm_crypt, whose kallsyms (0x1200: symtab
+  // at +0, num_symtab at +8, strtab at +16) has crypt_target at 0x1e00.
+  f.dump.put<uint64_t>(0x1000, kBase + 0x1108);
+  f.dump.put<uint64_t>(0x1108, kBase + 0x1000);
+  f.dump.put(0x1110, std::array<char, 9>{'d', 'm', '_', 'c', 'r', 'y', 'p', 't', '\0'});
+  f.dump.put<uint64_t>(0x1150, kBase + 0x1200);
+  f.dump.put<uint64_t>(0x1200, kBase + 0x1300);
+  f.dump.put<uint32_t>(0x1208, 2);
+  f.dump.put<uint64_t>(0x1210, kBase + 0x1400);
+  f.dump.put<uint32_t>(0x1300, 1);  // "other"
+  f.dump.put<uint64_t>(0x1308, kBase + 0x1d00);
+  f.dump.put<uint32_t>(0x1318, 7);  // "crypt_target"
+  f.dump.put<uint64_t>(0x1320, kBase + 0x1e00);
+  const std::string strtab("\0other\0crypt_target\0", 20);
+  for (size_t i = 0; i < strtab.size(); ++i) f.dump.put(0x1400 + i, static_cast<uint8_t>(strtab[i]));
+  // Three targets of 16 bytes at 0x200: a type pointer at +0, a private pointer at +8.
+  for (uint64_t i = 0; i < 3; ++i) {
+    f.dump.put<uint64_t>(0x200 + i * 16, kBase + (i == 1 ? 0x1d00 : 0x1e00));
+    f.dump.put<uint64_t>(0x208 + i * 16, kBase + 0x800 + i * 0x40);
+  }
+  const std::string modules =
+      "modules " + sym(0x1000) + " list 8 name 16 kallsyms 80 symtab 0 num_symtab 8 strtab 16\n";
+  auto ranges = evaluate(f, "coroner-erase-offsets 1\n" + modules +
+                            "for ti array " + sym(0x200) + " count 3 stride 16\n"
+                            "  for cc one elem +8 * if elem +0 is mod:dm_crypt:crypt_target\n"
+                            "    erase cc.key elem +4 size 2\n"
+                            "  endfor\n"
+                            "  for cc one elem +8 * if elem +0 is mod:absent:crypt_target sym:0\n"
+                            "    erase cc.never elem size 1\n"
+                            "  endfor\n"
+                            "endfor\n");
+  std::vector<uint64_t> at;
+  for (const auto& r : ranges) at.push_back(r.vaddr - kBase);
+  CHECK(at == std::vector<uint64_t>{0x804, 0x884});  // the targets of crypt_target: the first and the third
+  // A module that is loaded without the symbol is an error, as for erase targets.
+  auto program = parse_erase_offsets("coroner-erase-offsets 1\n" + modules + "for ti array " + sym(0x200) +
+                                         " count 1 stride 16\n  for cc one elem +8 * if elem is mod:dm_crypt:nope\n"
+                                         "  endfor\nendfor\n",
+                                     "t");
+  REQUIRE(program);
+  auto failed = evaluate_erase_program(*program, f.memory, 0);
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().message() ==
+        fmt::format("erase offsets line 4: module dm_crypt (at {:#x}) has no symbol nope", kBase + 0x1100));
 }
 
 TEST_CASE("a list that never returns to its head is an error and not a hang", "[erase][capture]") {
@@ -197,7 +290,11 @@ TEST_CASE("erase offsets parse errors name the file and line", "[erase][capture]
   CHECK(error("coroner-erase-offsets 1\nfor a one sym:10 *\n  erase b elem2 size 1\nendfor\n") ==
         "f.offsets: line 3: elem2 inside 1 for loops");
   CHECK(error("coroner-erase-offsets 1\nfor a one sym:10 * if sym:20 is 30\nendfor\n") ==
-        "f.offsets: line 2: if: expected sym:ADDRESS, got '30'");
+        "f.offsets: line 2: if: expected sym:ADDRESS or mod:MODULE:SYMBOL, got '30'");
+  CHECK(error("coroner-erase-offsets 1\nfor a one sym:10 * if sym:20 is sym:30 +8\nendfor\n") ==
+        "f.offsets: line 2: if: a symbol without steps");
+  CHECK(error("coroner-erase-offsets 1\nfor a array sym:10 * count-at sym:20 width 3 stride 8\nendfor\n") ==
+        "f.offsets: line 2: width: expected 1, 2, 4 or 8");
   CHECK(error("coroner-erase-offsets 1\nerase a mod:x size 1\n") ==
         "f.offsets: line 2: bad module symbol 'mod:x' (mod:MODULE:SYMBOL)");
   std::string deep = "coroner-erase-offsets 1\n";

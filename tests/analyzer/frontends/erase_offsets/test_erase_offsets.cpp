@@ -6,6 +6,7 @@
 // unerased dump's.
 #include "tests/analyzer/frontends/erase_offsets/erase_checks.hpp"
 
+#include <regex>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -298,6 +299,53 @@ TEST_CASE("erase with --config: a module section erases the module's variables f
   CHECK_THAT(absent.output, Catch::Contains("line 1: [no_such_module]: no no_such_module.ko or no_such_module.ko.debug"));
 }
 
+TEST_CASE("erase with --config: if ... is a module's own symbol, found in the dying kernel's module kallsyms",
+          "[erase][capture][fixtures]") {
+  // fx_items' first item is the one whose node.prev is &fx_items, its last
+  // the one whose node.next is (fixtures/fx_crash.c: item-1 to item-5).
+  const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
+  fs::path dir = erase_scratch("module-if");
+  write_file_contents(dir / "module.conf",
+                      "[fx_crash]\n"
+                      "for it in fx_items.next within fx_item:node\n"
+                      "\tfor p in it.node.prev as list_head if it.node.prev is fx_items\n"
+                      "\t\terase it.name size 4\n"
+                      "\tendfor\n"
+                      "\tfor n in it.node.next as list_head if it.node.next is fx_crash:fx_items init_task\n"
+                      "\t\terase it.name size 2\n"
+                      "\tendfor\n"
+                      "endfor\n");
+  const std::string modules = fs::path(c.module_path()).parent_path().string();
+  const std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(),
+                    plain = (dir / "plain").string();
+  CommandResult made = run_shell(fmt::format("{} erase-offsets --config {}/module.conf -o {} --mod-path {} {}",
+                                             CORONER_BINARY, dir.string(), offsets, modules, c.vmlinux()));
+  INFO(made.output);
+  REQUIRE(made.status == 0);
+  const std::string text = file_contents(offsets);
+  CHECK_THAT(text,
+             Catch::Contains("\n  for p@it.node.prev one elem +32 +8 * if elem +32 +8 is mod:fx_crash:fx_items\n"));
+  CHECK(std::regex_search(text, std::regex(" if elem \\+32 \\+0 is mod:fx_crash:fx_items sym:[0-9a-f]+\n")));
+  capture_erased_and_plain(c.files().front(), offsets, erased, plain);
+  auto out = open_or_fail(erased), in = open_or_fail(plain);
+  auto info = VmcoreInfo::parse(in->vmcoreinfo_text().value_or(""));
+  auto arch = arch::make_arch(in->machine(), info);
+  REQUIRE(arch);
+  KernelMemory memory(*in, **arch);
+  std::vector<std::pair<std::string, uint64_t>> named;  // the item's name, the bytes erased
+  for (const capture::EraseRange& r : erase_ranges(*in, offsets)) {
+    auto name = memory.read_string(r.vaddr, 16);
+    REQUIRE(name);
+    named.push_back({*name, r.size});
+  }
+  CHECK(named == std::vector<std::pair<std::string, uint64_t>>{{"item-1", 4}, {"item-5", 2}});
+  std::map<uint64_t, std::byte> want = erased_bytes(*in, offsets);
+  CHECK(want.size() == 6);
+  PageComparison pages = compare_pages(*in, *out, want);
+  CHECK(pages.wrong == 0);
+  CHECK(pages.erased_seen == want.size());
+}
+
 TEST_CASE("the random erase profile erases the CRNG key and the input pool", "[erase][capture][fixtures]") {
   const DumpCase& c = fixture_case("x86_64/oops-kdump/vmcore");
   fs::path dir = erase_scratch("random");
@@ -335,7 +383,18 @@ TEST_CASE("erase errors: an unknown symbol and a config given to coroner-capture
   for (auto [config, message] : std::vector<std::pair<std::string, std::string>>{
            {"for x in init_uts_ns within new_utsname:name\nendfor\n",
             "line 1: 'init_uts_ns' is not a struct list_head or rb_root"},
-           {"for x in init_uts_ns.name as new_utsname\nendfor\n", "line 1: as: 'init_uts_ns.name' is not a pointer"},
+           {"for x in init_uts_ns.name as new_utsname\nendfor\n",
+            "line 1: as: 'init_uts_ns.name' is not a pointer, an array or a union"},
+           {"for x in init_task.tasks.next as no_such_module:task_struct\nendfor\n",
+            "line 1: [no_such_module]: no no_such_module.ko or no_such_module.ko.debug with debug info in"},
+           {"for x in init_uts_ns.name count init_task.pid\nendfor\n",
+            "line 1: count: 'init_uts_ns.name' is not a pointer"},
+           {"for x in init_task.tasks.next count init_task.comm\nendfor\n",
+            "line 1: 'init_task.comm' is not an integer"},
+           {"for x in init_task.stack count init_task.pid\nendfor\n",
+            "line 1: count: 'init_task.stack' is a void pointer"},
+           {"for x in init_task.parent as task_struct if init_task.parent is no_such_module:init_task\nendfor\n",
+            "line 1: [no_such_module]: no no_such_module.ko"},
            {"for t in init_task.tasks.next within task_struct:tasks if t.parent is init_task\nendfor\n",
             "line 1: no kernel variable 't'"},  // `if` is tested before the loop: on the loops around it
            {"for t in init_task.tasks.next within task_struct:tasks\n"
