@@ -56,7 +56,8 @@ std::vector<std::string> names_in(const fs::path& dir) {
   return names;
 }
 
-// A fresh directory holding a copy of `image` as "device".
+// A fresh directory holding a copy of `image` as "device". (Each test case
+// writes its images to a directory of its own: ctest runs them in parallel.)
 fs::path fresh(const std::string& what, const std::string& image) {
   fs::path dir = cache_dir() / "freebsd-savecore" / what;
   fs::remove_all(dir);
@@ -74,7 +75,7 @@ TEST_CASE("savecore: a dump-device image becomes vmcore.N and info.N with the sa
     INFO(id);
     const DumpCase& c = fixture_case(id);
     const FixtureMinidump& made = fixture_minidump(c, 3);
-    auto images = write_containers(cache_dir() / "freebsd-savecore" / "images" / c.arch_dir,
+    auto images = write_containers(cache_dir() / "freebsd-savecore" / "images-same-answers" / c.arch_dir,
                                    write_minidump(made.contents), made.contents.header.arch);
     const std::string image = images[6].second;  // device-v4.img
     REQUIRE(images[6].first == "device-v4.img");
@@ -120,7 +121,7 @@ TEST_CASE("savecore: the kernel's compressed dumps are kept as they are", "[comm
   setenv("CORONER_CACHE_DIR", (cache_dir() / "open-dump-cache").c_str(), 1);
   const DumpCase& c = fixture_case("x86_64/oops-kdump/d31");
   const FixtureMinidump& made = fixture_minidump(c, 3);
-  auto images = write_containers(cache_dir() / "freebsd-savecore" / "images" / c.arch_dir,
+  auto images = write_containers(cache_dir() / "freebsd-savecore" / "images-compressed" / c.arch_dir,
                                  write_minidump(made.contents), made.contents.header.arch);
   const Answers expected = answers(images[6].second, made);
   for (auto [index, name] : {std::pair{7, "vmcore.0.zst"}, std::pair{8, "vmcore.0.gz"}}) {
@@ -140,7 +141,7 @@ TEST_CASE("savecore: a bad header or a short dumper stream leaves nothing behind
   const DumpCase& c = fixture_case("x86_64/oops-kdump/d31");
   const FixtureMinidump& made = fixture_minidump(c, 3);
   const std::string minidump = write_minidump(made.contents);
-  auto images = write_containers(cache_dir() / "freebsd-savecore" / "images" / c.arch_dir, minidump,
+  auto images = write_containers(cache_dir() / "freebsd-savecore" / "images-bad-header" / c.arch_dir, minidump,
                                  made.contents.header.arch);
   // One flipped bit of the trailer's host name: its parity no longer holds.
   fs::path dir = fresh("bad-parity", images[6].second);
