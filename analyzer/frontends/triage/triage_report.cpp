@@ -121,7 +121,7 @@ void add_taint(TriageReport& report, const Program& program) {
 void add_modules(TriageReport& report, const Program& program) {
   auto modules = program.modules();
   if (!modules) return report.problems.push_back("modules: " + modules.error().message());
-  auto taints_offset = program.member_offset("module", "taints");
+  auto taints_offset = program.member_offset("struct module", "taints");
   for (const auto& module : **modules) {
     ReportModule out{module->name, module->base, module->size, "", false, module->object_path()};
     if (taints_offset) {
