@@ -40,6 +40,23 @@ void capture_erased_and_plain(const std::string& input, const std::string& offse
   REQUIRE(run_shell(fmt::format("{} -l -d 31 {} {}", CORONER_CAPTURE_BINARY, input, plain)).status == 0);
 }
 
+// A test's files in dir: the offsets `coroner erase-offsets` resolves from
+// dir/CONFIG (ARGS before the vmlinux; it must succeed), and the erased and
+// plain dumps made from them.
+struct ErasePaths {
+  std::string offsets, erased, plain;
+};
+
+ErasePaths resolve_config(const fs::path& dir, const std::string& config, const std::string& args,
+                          const std::string& vmlinux) {
+  ErasePaths paths{(dir / "offsets").string(), (dir / "erased").string(), (dir / "plain").string()};
+  CommandResult made = run_shell(fmt::format("{} erase-offsets --config {} -o {} {} {}", CORONER_BINARY,
+                                             (dir / config).string(), paths.offsets, args, vmlinux));
+  INFO(made.output);
+  REQUIRE(made.status == 0);
+  return paths;
+}
+
 const char* kConfig =
     "# the node name, part of the domain name and every task's comm\n"
     "[vmlinux]\n"
@@ -196,11 +213,7 @@ TEST_CASE("erase with --config: nested loops erase each task's children's comm a
                       "\t\terase t.comm size 2\n"
                       "\tendfor\n"
                       "endfor\n");
-  std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(), plain = (dir / "plain").string();
-  CommandResult made = run_shell(fmt::format("{} erase-offsets --config {}/nested.conf -o {} {}", CORONER_BINARY,
-                                             dir.string(), offsets, c.vmlinux()));
-  INFO(made.output);
-  REQUIRE(made.status == 0);
+  const auto [offsets, erased, plain] = resolve_config(dir, "nested.conf", "", c.vmlinux());
   const std::string text = file_contents(offsets);
   CHECK_THAT(text, Catch::Contains("\n  for c@t.children.next list elem +"));
   CHECK_THAT(text, Catch::Contains("\n    erase c.comm elem +"));
@@ -252,11 +265,7 @@ TEST_CASE("erase with --config: a module section erases the module's variables f
                       "endfor\n"
                       "erase fx_magic\n");
   const std::string modules = fs::path(c.module_path()).parent_path().string();
-  std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(), plain = (dir / "plain").string();
-  CommandResult made = run_shell(fmt::format("{} erase-offsets --config {}/module.conf -o {} --mod-path {} {}", CORONER_BINARY,
-                                             dir.string(), offsets, modules, c.vmlinux()));
-  INFO(made.output);
-  REQUIRE(made.status == 0);
+  const auto [offsets, erased, plain] = resolve_config(dir, "module.conf", "--mod-path " + modules, c.vmlinux());
   const std::string text = file_contents(offsets);
   CHECK_THAT(text, Catch::Contains("\nmodules sym:"));
   CHECK_THAT(text, Catch::Contains("\nfor it@fx_items.next list mod:fx_crash:fx_items +0 member 32\n"));
@@ -316,12 +325,7 @@ TEST_CASE("erase with --config: if ... is a module's own symbol, found in the dy
                       "\tendfor\n"
                       "endfor\n");
   const std::string modules = fs::path(c.module_path()).parent_path().string();
-  const std::string offsets = (dir / "offsets").string(), erased = (dir / "erased").string(),
-                    plain = (dir / "plain").string();
-  CommandResult made = run_shell(fmt::format("{} erase-offsets --config {}/module.conf -o {} --mod-path {} {}",
-                                             CORONER_BINARY, dir.string(), offsets, modules, c.vmlinux()));
-  INFO(made.output);
-  REQUIRE(made.status == 0);
+  const auto [offsets, erased, plain] = resolve_config(dir, "module.conf", "--mod-path " + modules, c.vmlinux());
   const std::string text = file_contents(offsets);
   CHECK_THAT(text,
              Catch::Contains("\n  for p@it.node.prev one elem +32 +8 * if elem +32 +8 is mod:fx_crash:fx_items\n"));
