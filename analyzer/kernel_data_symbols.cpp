@@ -442,12 +442,11 @@ class Finder {
   // two timekeepers, tk_core's and shadow_timekeeper, which hold the same
   // time; ktime_get_real_seconds() reads tk_core's xtime_sec.
   void find_timekeeper() {
-    constexpr uint64_t kYear2000 = 946684800, kYear2100 = 4102444800;
     auto xtime = info_.member_offset("struct timekeeper", "xtime_sec");
     if (!xtime) return;
     std::optional<uint64_t> core;
     for (uint64_t a : references({"ktime_get_real_seconds"}))
-      if (auto seconds = u64(a); seconds && *seconds > kYear2000 && *seconds < kYear2100) core = a;
+      if (auto seconds = u64(a); seconds && plausible_wall_clock(static_cast<int64_t>(*seconds))) core = a;
     if (!core) return;
     const uint64_t now = *u64(*core);
     std::optional<uint64_t> shadow;

@@ -19,6 +19,11 @@ namespace coroner {
 // The section of the symbols found here (kallsyms' own have none).
 inline constexpr std::string_view kFoundDataSection = ".data (found, not in kallsyms)";
 
+// Whether a timekeeper's wall clock (seconds since the epoch) is one a
+// dumped kernel can hold: 2000 to 2100. Telling timekeepers from other
+// memory, here and in layout inference.
+constexpr bool plausible_wall_clock(int64_t seconds) { return seconds > 946684800 && seconds < 4102444800; }
+
 // How `name` is found without a data symbol (one line), or "" for a name
 // not in the table.
 std::string_view data_symbol_method(std::string_view name);

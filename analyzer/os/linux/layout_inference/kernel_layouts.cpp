@@ -1,10 +1,11 @@
 #include "analyzer/os/linux/layout_inference/kernel_layouts.hpp"
 
-#include <algorithm>
-
+#include "analyzer/kernel_data_symbols.hpp"
 #include "analyzer/os/linux/layout_inference/mm_layout_inference.hpp"
 #include "analyzer/os/linux/layout_inference/module_layout_inference.hpp"
 #include "analyzer/os/linux/layout_inference/task_layout_inference.hpp"
+
+#include <algorithm>
 
 namespace coroner::linux_kernel::inference {
 
@@ -14,7 +15,6 @@ using symbols::SyntheticMember;
 using symbols::SyntheticStruct;
 
 constexpr uint64_t kUtsLength = 65;  // __NEW_UTS_LEN + 1
-constexpr int64_t kYear2000 = 946684800, kYear2100 = 4102444800;
 constexpr uint64_t kMaxUptime = 1ull << 32;
 
 uint64_t end_of(const std::vector<SyntheticMember>& members, uint64_t last_size) {
@@ -77,7 +77,7 @@ std::vector<SyntheticStruct> timekeeper_layouts(const MemoryProbe& probe) {
     const auto xtime = static_cast<int64_t>(image.u64(at));
     const uint64_t ktime = image.u64(at + 8);
     const auto wtm = static_cast<int64_t>(image.u64(at + 16));
-    if (xtime < kYear2000 || xtime > kYear2100 || ktime > kMaxUptime) continue;
+    if (!plausible_wall_clock(xtime) || ktime > kMaxUptime) continue;
     const int64_t monotonic = xtime + wtm;
     if (monotonic + 1 < static_cast<int64_t>(ktime) || monotonic > static_cast<int64_t>(ktime) + 1) continue;
     return {{"timespec64", 16, {{"tv_sec", 0, "s64"}, {"tv_nsec", 8, "long"}}},
