@@ -103,6 +103,59 @@ void CommandContext::emit(const nlohmann::json& document) const {
   print(labelled);
 }
 
+namespace {
+
+// `--output json|text` (or `--output=...`) among a command's words: that
+// command's format, taken out of its arguments. No crash command has a long
+// option of that name.
+Expected<std::optional<OutputFormat>> take_output_option(Arguments& args) {
+  std::optional<OutputFormat> format;
+  for (size_t i = 0; i < args.size();) {
+    std::string value;
+    if (args[i] == "--output") {
+      if (i + 1 == args.size()) return make_error(Errc::invalid_argument, "--output needs json or text");
+      value = args[i + 1];
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+    } else if (args[i].starts_with("--output=")) {
+      value = args[i].substr(9);
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+      continue;
+    }
+    if (value == "json") format = OutputFormat::json;
+    else if (value == "text") format = OutputFormat::text;
+    else return make_error(Errc::invalid_argument, "--output {}: expected json or text", value);
+  }
+  return format;
+}
+
+// The command, with the checks and the error boundary every command gets.
+Expected<void> run_command(CommandContext& context, const Command& command, const Arguments& args) {
+  const std::string_view os = context.program.os().display_name();
+  if (context.program.debuginfo_source() == DebugInfoSource::none && !works_without_kernel_file(command.name))
+    return make_error(Errc::unsupported, "{}: not available for a {} dump without a kernel file", command.name, os);
+  if (context.program.os().name() != "linux" && reads_linux_structures(command.name))
+    return make_error(Errc::unsupported, "{}: reads Linux kernel structures; not available for a {} dump",
+                      command.name, os);
+  // The error boundary: whatever a command throws (a library's exception,
+  // an allocation refused) becomes its one-line error, and the shell or
+  // batch goes on with the next command.
+  try {
+    auto result = command.run(context, args);
+    if (!result) return result.error().context(command.name);
+  } catch (const std::bad_alloc&) {
+    return make_error(Errc::corrupt, "{}: out of memory (a size read from the dump is implausible?)", command.name);
+  } catch (const std::exception& e) {
+    return make_error(Errc::corrupt, "{}: internal error: {}", command.name, e.what());
+  } catch (...) {
+    return make_error(Errc::corrupt, "{}: internal error (unknown exception)", command.name);
+  }
+  return {};
+}
+
+}  // namespace
+
 Expected<void> run_command_line(CommandContext& context, std::string_view line) {
   CORONER_TRY(words, split_command_line(line));
   if (words.empty() || words.front().starts_with("#")) return {};
@@ -115,29 +168,16 @@ Expected<void> run_command_line(CommandContext& context, std::string_view line) 
   const Command* found = find_command(words.front());
   if (!found)
     return make_error(Errc::invalid_argument, "{}: command not found (\"help\" lists the commands)", words.front());
-  const Command command_copy = *found;
-  const Command* command = &command_copy;
+  const Command command = *found;
   Arguments args(words.begin() + 1, words.end());
-  const std::string_view os = context.program.os().display_name();
-  if (context.program.debuginfo_source() == DebugInfoSource::none && !works_without_kernel_file(command->name))
-    return make_error(Errc::unsupported, "{}: not available for a {} dump without a kernel file", command->name, os);
-  if (context.program.os().name() != "linux" && reads_linux_structures(command->name))
-    return make_error(Errc::unsupported, "{}: reads Linux kernel structures; not available for a {} dump",
-                      command->name, os);
-  // The error boundary: whatever a command throws (a library's exception,
-  // an allocation refused) becomes its one-line error, and the shell or
-  // batch goes on with the next command.
-  try {
-    auto result = command->run(context, args);
-    if (!result) return result.error().context(command->name);
-  } catch (const std::bad_alloc&) {
-    return make_error(Errc::corrupt, "{}: out of memory (a size read from the dump is implausible?)", command->name);
-  } catch (const std::exception& e) {
-    return make_error(Errc::corrupt, "{}: internal error: {}", command->name, e.what());
-  } catch (...) {
-    return make_error(Errc::corrupt, "{}: internal error (unknown exception)", command->name);
-  }
-  return {};
+  auto format = take_output_option(args);
+  if (!format) return format.error().context(command.name);
+  if (!*format) return run_command(context, command, args);
+  const OutputFormat session_format = context.format;
+  context.format = **format;
+  auto result = run_command(context, command, args);
+  context.format = session_format;
+  return result;
 }
 
 }  // namespace coroner::commands
