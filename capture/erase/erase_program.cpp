@@ -15,6 +15,11 @@ namespace {
 constexpr uint64_t kMaxString = 1024;         // makedumpfile's limit for a char * string
 constexpr uint64_t kMaxLoop = uint64_t{1} << 22;  // a list longer than this is corrupt (or a cycle)
 constexpr uint64_t kMaxCount = uint64_t{1} << 20;  // a count read from memory past this is corrupt
+// All loops together: corrupt memory under nested loops (counts of 2^20
+// within counts of 2^20) must not keep a capture kernel busy for days or
+// fill its memory with ranges.
+constexpr uint64_t kMaxElements = uint64_t{1} << 24;
+constexpr uint64_t kMaxRanges = uint64_t{1} << 22;
 constexpr unsigned kMaxDepth = 8;                 // loops nested deeper are refused
 constexpr size_t kMaxTreeHeight = 128;            // an rb-tree of 2^22 nodes is at most 44 high
 constexpr uint64_t kMaxModules = 1 << 16;
@@ -258,7 +263,11 @@ class Evaluator {
         break;
       }
     }
-    if (range.size > 0) out.push_back(range);
+    if (range.size == 0) return {};
+    if (out.size() == kMaxRanges)
+      return make_error(Errc::corrupt, "erase offsets line {}: more than {} ranges to erase (corrupt memory?)", c.line,
+                        kMaxRanges);
+    out.push_back(range);
     return {};
   }
 
@@ -283,6 +292,10 @@ class Evaluator {
     CORONER_TRY(count, count_of(loop));
     // The body with `element` as this loop's.
     auto body = [&](uint64_t element) -> Expected<void> {
+      if (++visited_ > kMaxElements)
+        return make_error(Errc::corrupt,
+                          "erase offsets line {}: the loops have visited more than {} elements in all (corrupt "
+                          "memory?)", loop.line, kMaxElements);
       elements_.resize(loop.depth);
       elements_[loop.depth - 1] = element;
       for (const EraseLoop& block : loop.body) CORONER_CHECK(run(block, out));
@@ -430,6 +443,7 @@ class Evaluator {
   uint64_t kaslr_;
   const std::optional<ModuleLayout>& modules_;
   std::vector<uint64_t> elements_;  // of the loops being run, outermost first
+  uint64_t visited_ = 0;             // elements visited by all loops together
   mutable std::map<std::string, std::optional<uint64_t>> module_symbols_;  // "MODULE:SYMBOL"
 };
 

@@ -174,6 +174,21 @@ TEST_CASE("if ... is a module's symbol: found in the module's kallsyms; a module
         fmt::format("erase offsets line 4: module dm_crypt (at {:#x}) has no symbol nope", kBase + 0x1100));
 }
 
+TEST_CASE("loops within loops over corrupt counts are an error and not a hang", "[erase][capture]") {
+  // Two counts of 2^20, each allowed alone: 2^40 elements together.
+  Fixture f;
+  f.dump.put<uint32_t>(0x108, 1u << 20);
+  auto program = parse_erase_offsets("coroner-erase-offsets 1\nfor a array " + sym(0x100) + " count-at " +
+                                         sym(0x108) + " width 4 stride 0\n  for b array " + sym(0x100) +
+                                         " count-at " + sym(0x108) + " width 4 stride 0\n  endfor\nendfor\n",
+                                     "t");
+  REQUIRE(program);
+  auto ranges = evaluate_erase_program(*program, f.memory, 0);
+  REQUIRE_FALSE(ranges);
+  CHECK(ranges.error().message() ==
+        "erase offsets line 3: the loops have visited more than 16777216 elements in all (corrupt memory?)");
+}
+
 TEST_CASE("a list that never returns to its head is an error and not a hang", "[erase][capture]") {
   Fixture f;
   f.dump.put<uint64_t>(0x600, kBase + 0x700);
