@@ -4,7 +4,7 @@
 
 namespace coroner::test {
 
-TEST_CASE("--output json or text after a command sets that command's format alone", "[commands][output]") {
+TEST_CASE("a command's own --output json or text sets its format alone", "[commands][output]") {
   const DumpCase& dump = fixture_case("x86_64/oops-kdump/vmcore");
   CommandRunner run(dump);
   const nlohmann::json sys = run.json("sys");
