@@ -36,7 +36,8 @@ Expected<void> run_help(CommandContext& ctx, const Arguments& args) {
     return {};
   }
   for (const Command& c : all_commands()) ctx.out << fmt::format("{:<8} {}\n", c.name, c.summary);
-  ctx.out << "\nFor help on a command: help COMMAND\n";
+  ctx.out << "\nFor help on a command: help COMMAND\n"
+             "Any command takes --output json (or text) for its output alone: bt --output json 1\n";
   return {};
 }
 

@@ -29,6 +29,7 @@ TEST_CASE("a command's own --output json or text sets its format alone", "[comma
   CHECK(nlohmann::json::parse(run.text("bt --output json 1")) == task);
   CHECK(nlohmann::json::parse(run.text("foreach 1 bt --output json")) == run.json("foreach 1 bt"));
 
+  CHECK(run.text("help").find("Any command takes --output json (or text) for its output alone") != std::string::npos);
   CHECK(run.failure("sys --output yaml") == "sys: --output yaml: expected json or text");
   CHECK(run.failure("sys --output") == "sys: --output needs json or text");
 }
