@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -35,6 +36,14 @@ struct ModuleList {
   std::vector<Error> skipped;
 };
 
+// What OsModel::infer_types found: the layouts as raw BTF, and the parts it
+// could not infer, each with why ("task_struct: ..."): the commands that
+// need those parts fail naming it, the others answer.
+struct InferredTypes {
+  std::vector<std::byte> btf;
+  std::vector<std::string> missing;
+};
+
 class OsModel {
  public:
   virtual ~OsModel() = default;
@@ -50,7 +59,7 @@ class OsModel {
   // found in the dump's memory, as raw BTF (symbols/synthetic_btf.hpp).
   // Program::debug_info() calls it once, while it opens the types: it may
   // read memory and symbols, never types. By default a model cannot.
-  virtual Expected<std::vector<std::byte>> infer_types() const {
+  virtual Expected<InferredTypes> infer_types() const {
     return make_error(Errc::unsupported, "the {} model cannot infer types from memory", display_name());
   }
 };

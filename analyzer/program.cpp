@@ -132,11 +132,15 @@ Expected<std::unique_ptr<symbols::DebugInfo>> open_kernel_btf(const KernelMemory
 // memory (OsModel::infer_types), as types.
 Expected<std::unique_ptr<symbols::DebugInfo>> open_inferred_types(const OsModel& os, const std::string& dump,
                                                                   const std::string& reason) {
-  auto layouts = os.infer_types();
-  if (!layouts)
+  auto inferred = os.infer_types();
+  if (!inferred)
     return make_error(Errc::unsupported, "{}: no debug info (types, lines): {}; opened from the dump's kallsyms, and "
-                      "its types could not be inferred: {}", dump, reason, layouts.error().message());
-  return symbols::DebugInfo::open_btf(std::move(*layouts), fmt::format("{}: types inferred from memory (no vmlinux)", dump));
+                      "its types could not be inferred: {}", dump, reason, inferred.error().message());
+  // What could not be inferred goes into the types' name, which their
+  // errors carry: `ps` without task_struct says why there is none.
+  std::string description = fmt::format("{}: types inferred from memory (no vmlinux", dump);
+  for (const std::string& part : inferred->missing) description += fmt::format("; not inferred: {}", part);
+  return symbols::DebugInfo::open_btf(std::move(inferred->btf), description + ")");
 }
 
 // kallsyms without data symbols (no CONFIG_KALLSYMS_ALL) cannot list

@@ -7,9 +7,10 @@ namespace coroner::linux_kernel {
 
 Expected<ModuleList> LinuxKernel::read_modules() const { return read_and_attach_modules(program_); }
 
-Expected<std::vector<std::byte>> LinuxKernel::infer_types() const {
-  CORONER_TRY(layouts, inference::infer_kernel_layouts(program_));
-  return symbols::synthetic_btf(layouts);
+Expected<InferredTypes> LinuxKernel::infer_types() const {
+  inference::InferredLayouts inferred = inference::infer_kernel_layouts(program_);
+  CORONER_TRY(btf, symbols::synthetic_btf(inferred.layouts));
+  return InferredTypes{std::move(btf), std::move(inferred.missing)};
 }
 
 Expected<std::unique_ptr<OsModel>> open_linux_kernel(const Program& program) {

@@ -24,7 +24,7 @@ class LinuxKernel final : public OsModel {
   // read_and_attach_modules (modules.hpp).
   Expected<ModuleList> read_modules() const override;
   // The layouts layout_inference/kernel_layouts.hpp finds, as BTF.
-  Expected<std::vector<std::byte>> infer_types() const override;
+  Expected<InferredTypes> infer_types() const override;
 
   const Program& program() const { return program_; }
   // What differs per architecture (the switched-out registers of a task).

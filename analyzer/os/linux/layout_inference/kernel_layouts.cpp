@@ -151,18 +151,23 @@ void append(std::vector<T>& to, std::vector<T> more) {
 
 }  // namespace
 
-Expected<std::vector<SyntheticStruct>> infer_kernel_layouts(const Program& program) {
+InferredLayouts infer_kernel_layouts(const Program& program) {
   const MemoryProbe probe(program);
-  CORONER_TRY(tasks, infer_task_offsets(probe));
-  std::vector<SyntheticStruct> layouts = basic_layouts(probe);
-  append(layouts, task_layouts(tasks, program.arch().machine()));
+  InferredLayouts inferred{basic_layouts(probe), {}};
+  std::vector<SyntheticStruct>& layouts = inferred.layouts;
   append(layouts, uts_layouts(probe));
   append(layouts, node_layouts(program));
   append(layouts, timekeeper_layouts(probe));
   // What cannot be found is left out: the commands that read it say so.
-  if (auto mm = infer_mm_layouts(probe, tasks.user_tasks, tasks.mm)) append(layouts, std::move(*mm));
+  if (auto tasks = infer_task_offsets(probe)) {
+    append(layouts, task_layouts(*tasks, program.arch().machine()));
+    if (auto mm = infer_mm_layouts(probe, tasks->user_tasks, tasks->mm)) append(layouts, std::move(*mm));
+  } else {
+    inferred.missing.push_back("task_struct: " + tasks.error().message());
+  }
   if (auto modules = infer_module_layouts(probe)) append(layouts, std::move(*modules));
-  return layouts;
+  else inferred.missing.push_back("module: " + modules.error().message());
+  return inferred;
 }
 
 }  // namespace coroner::linux_kernel::inference

@@ -11,8 +11,15 @@
 
 namespace coroner::linux_kernel::inference {
 
-// The error says which part of the task list could not be found; the
-// memory maps and modules are left out, not failed, when they cannot be.
-Expected<std::vector<symbols::SyntheticStruct>> infer_kernel_layouts(const Program& program);
+struct InferredLayouts {
+  std::vector<symbols::SyntheticStruct> layouts;
+  // The parts left out, each with why: "task_struct: ..." when the task
+  // list could not be found (then the memory maps too), "module: ...".
+  std::vector<std::string> missing;
+};
+
+// What can be inferred of each part; a part that cannot be is left out, not
+// failed: the modules need no task, the clock and node layouts neither.
+InferredLayouts infer_kernel_layouts(const Program& program);
 
 }  // namespace coroner::linux_kernel::inference
