@@ -64,6 +64,12 @@ class LineParser {
     return number(what);
   }
   Expected<uint64_t> keyed_number(std::string_view key) { return keyed_number(key, key); }
+  // `width W`: the bytes of an integer read from memory.
+  Expected<unsigned> width() {
+    CORONER_TRY(width, keyed_number("width"));
+    if (width != 1 && width != 2 && width != 4 && width != 8) return error("width: expected 1, 2, 4 or 8");
+    return static_cast<unsigned>(width);
+  }
   // REF: `sym:HEX`, `elem` or `elemN`, then `+N` and `*` steps; `depth`
   // loops enclose it.
   Expected<EraseRef> ref(unsigned depth) {
@@ -133,9 +139,8 @@ Expected<EraseCommand> parse_erase(LineParser& p, unsigned depth) {
     command.size_kind = EraseCommand::Size::from_memory;
     CORONER_TRY(size_ref, p.ref(depth));
     command.size_ref = std::move(size_ref);
-    CORONER_TRY(width, p.keyed_number("width"));
-    if (width != 1 && width != 2 && width != 4 && width != 8) return p.error("width: expected 1, 2, 4 or 8");
-    command.width = static_cast<unsigned>(width);
+    CORONER_TRY(width, p.width());
+    command.width = width;
   } else {
     return p.error(fmt::format("expected size, string, size-at or nullify, got '{}'", kind));
   }
@@ -160,9 +165,8 @@ Expected<EraseLoop> parse_for(LineParser& p, unsigned depth) {
       CORONER_CHECK(p.keyword("count-at"));
       CORONER_TRY(count_ref, p.ref(depth));
       loop.count_ref = std::move(count_ref);
-      CORONER_TRY(width, p.keyed_number("width"));
-      if (width != 1 && width != 2 && width != 4 && width != 8) return p.error("width: expected 1, 2, 4 or 8");
-      loop.count_width = static_cast<unsigned>(width);
+      CORONER_TRY(width, p.width());
+      loop.count_width = width;
     } else {
       CORONER_TRY(count, p.keyed_number("count"));
       loop.count = count;
