@@ -278,24 +278,31 @@ const symbols::SymbolTable& Program::symbols() const {
   return table ? **table : empty;
 }
 
+namespace {
+
+// Where the kernel's symbols came from, for "no symbol X in ..." errors.
+std::string symbols_origin(DebugInfoSource source, const std::string& vmlinux) {
+  return source == DebugInfoSource::dwarf ? vmlinux : "the dump's kallsyms";
+}
+
+}  // namespace
+
 Expected<uint64_t> Program::symbol_address(std::string_view name) const {
   CORONER_TRY(table, symbol_table());
-  const std::string symbols_origin =
-      debuginfo_source_ == DebugInfoSource::dwarf ? options_.vmlinux : "the dump's kallsyms";
   if (const symbols::Symbol* s = table->find(name)) return s->address;
+  const std::string origin = symbols_origin(debuginfo_source_, options_.vmlinux);
   if (auto list = modules(); list && !(*list)->empty()) {
     for (const auto& module : **list)
       if (const symbols::Symbol* s = module->find_symbol(name)) return s->address;
-    return make_error(Errc::not_found, "no symbol {} in {} or its modules", name, symbols_origin);
+    return make_error(Errc::not_found, "no symbol {} in {} or its modules", name, origin);
   }
-  return make_error(Errc::not_found, "no symbol {} in {}", name, symbols_origin);
+  return make_error(Errc::not_found, "no symbol {} in {}", name, origin);
 }
 
 Expected<uint64_t> Program::kernel_symbol_address(std::string_view name) const {
   CORONER_TRY(table, symbol_table());
   if (const symbols::Symbol* s = table->find(name)) return s->address;
-  return make_error(Errc::not_found, "no symbol {} in {}", name,
-                    debuginfo_source_ == DebugInfoSource::dwarf ? options_.vmlinux : "the dump's kallsyms");
+  return make_error(Errc::not_found, "no symbol {} in {}", name, symbols_origin(debuginfo_source_, options_.vmlinux));
 }
 
 std::string SymbolicAddress::text() const {
