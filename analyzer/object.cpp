@@ -280,14 +280,11 @@ std::optional<GlobalObject> known_kernel_global(const Program& program, symbols:
   if (!symbol || (known->array && !symbol->size)) return std::nullopt;
   auto type = info.find_type(known->type);
   if (!type) return std::nullopt;
-  if (!known->array)
-    return GlobalObject{std::string(name), Object::reference(program, info.types(), *type, symbol->address), false,
-                        false};
   // An array's length is its symbol's size (__per_cpu_offset: NR_CPUS).
-  const QualifiedType array{info.types().array_of(*type), 0};
-  return GlobalObject{std::string(name),
-                      Object::reference(program, info.types(), array, symbol->address).with_size(symbol->size),
-                      false, false};
+  const QualifiedType object_type = known->array ? QualifiedType{info.types().array_of(*type), 0} : *type;
+  Object object = Object::reference(program, info.types(), object_type, symbol->address);
+  if (known->array) object = object.with_size(symbol->size);
+  return GlobalObject{std::string(name), std::move(object), false, false};
 }
 
 }  // namespace
