@@ -110,7 +110,7 @@ Expected<std::vector<Selected>> active_tasks(const Program& program, const BtReq
 Expected<void> show(CommandContext& ctx, const std::vector<Selected>& tasks, const BacktraceOptions& options,
                     bool single) {
   BacktraceOptions traced = options;
-  traced.find_lines = ctx.json() || options.lines;
+  traced.find_lines = ctx.json();  // (-l adds them: backtrace_task)
   return show_each_task(ctx, tasks.size(), single, [&](size_t i) -> Expected<nlohmann::json> {
     TaskBacktrace backtrace = backtrace_task(ctx.program, tasks[i].task, traced, tasks[i].cpu);
     if (ctx.json()) return backtrace_json(ctx.program, backtrace, options);
