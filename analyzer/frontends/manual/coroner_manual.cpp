@@ -107,10 +107,11 @@ manual::ProgramManual coroner_manual() {
        "resolve a makedumpfile filter config (makedumpfile.conf(5): erase SYMBOL[.member...] [size N|size "
        "SYMBOL|nullify], for ... in ARRAY | STRUCT via MEMBER | LIST_HEAD within STRUCT:MEMBER ... endfor, "
        "nested; [vmlinux] and [MODULE] sections, a module's types from MODULE.ko under --mod-path or VMLINUX's "
-       "folder; coroner's extensions: for ... in RB_ROOT within STRUCT:MEMBER, for ... in POINTER as STRUCT, "
-       "for ... if POINTER is SYMBOL...) against VMLINUX's DWARF into the erase offsets file that "
-       "coroner-capture --config reads in a capture kernel, which has no debug info. Ready-made configs "
-       "(random.conf, keyring.conf): share/coroner/erase-profiles (docs/capture.md)"},
+       "folder; coroner's extensions: for ... in RB_ROOT within STRUCT:MEMBER, for ... in POINTER as "
+       "[MODULE:]STRUCT, for ... in POINTER count INTEGER, for ... if POINTER is [MODULE:]SYMBOL...) against "
+       "VMLINUX's DWARF into the erase offsets file that coroner-capture --config reads in a capture kernel, "
+       "which has no debug info. Ready-made configs (random.conf, keyring.conf, dm-crypt.conf): "
+       "share/coroner/erase-profiles (docs/capture.md)"},
       {"--config", "FILE", "erase-offsets: the makedumpfile filter config"},
       {"gdbserver", "",
        "serve the dump to gdb or LLDB over the gdb remote protocol instead of answering commands: every task "
